@@ -1,0 +1,63 @@
+// Input checks every store runs before it touches storage, so each backend refuses the same things
+// with the same words.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include <boost/container_hash/hash.hpp>
+
+#include <annal/core/error.hpp>
+#include <annal/detail/utf8.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal::detail {
+
+inline std::string quoted_prefix(std::string_view s) {
+  constexpr std::size_t shown = 40;
+  std::string out = "'";
+  out.append(s.substr(0, shown));
+  if (s.size() > shown) out += "...";
+  out += "'";
+  return out;
+}
+
+inline void validate_stream_id(std::string_view id) {
+  if (id.empty()) throw error(errc::invalid_stream_id, "stream id is empty");
+  if (id.size() > max_stream_id_size)
+    throw error(errc::invalid_stream_id, "stream id " + quoted_prefix(id) + " is " +
+                                             std::to_string(id.size()) + " bytes long; the limit is " +
+                                             std::to_string(max_stream_id_size));
+  if (const auto nul = id.find('\0'); nul != std::string_view::npos)
+    throw error(errc::invalid_stream_id,
+                "stream id holds a NUL byte at offset " + std::to_string(nul));
+  if (const auto bad = utf8_invalid_offset(id); bad != id.size())
+    throw error(errc::invalid_stream_id,
+                "stream id is not valid UTF-8 (bad byte at offset " + std::to_string(bad) + ")");
+}
+
+inline void validate_batch(std::string_view stream_id, std::span<const event_data> batch) {
+  validate_stream_id(stream_id);
+  if (batch.empty())
+    throw error(errc::invalid_argument, "append to stream " + quoted_prefix(stream_id) +
+                                            " needs at least one event; the batch is empty");
+  std::unordered_set<event_id, boost::hash<event_id>> seen;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& e = batch[i];
+    if (e.id.is_nil())
+      throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
+                                              quoted_prefix(stream_id) +
+                                              " has a nil event id; use annal::new_event_id()");
+    if (e.type.empty())
+      throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
+                                              quoted_prefix(stream_id) + " has an empty type name");
+    if (!seen.insert(e.id).second)
+      throw error(errc::duplicate_event_id, "event id " + boost::uuids::to_string(e.id) +
+                                                " appears twice in one batch for stream " +
+                                                quoted_prefix(stream_id));
+  }
+}
+
+}  // namespace annal::detail

@@ -1,0 +1,167 @@
+// The in-memory event store: thread-safe, for tests, examples and short-lived processes.
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/container_hash/hash.hpp>
+
+#include <annal/detail/idempotency.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal {
+
+namespace detail {
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+}  // namespace detail
+
+class memory_store {
+ public:
+  memory_store() = default;
+  memory_store(const memory_store&) = delete;
+  memory_store& operator=(const memory_store&) = delete;
+
+  append_result append(std::string_view stream_id, expected_version expect,
+                       std::span<const event_data> batch) {
+    detail::validate_batch(stream_id, batch);
+    std::unique_lock lock(mutex_);
+    if (auto dup = detail::check_stored_ids(stream_id, batch, [&](const event_id& id) {
+          return lookup(id);
+        }))
+      return *dup;
+
+    auto it = streams_.find(stream_id);
+    const std::uint64_t actual = it == streams_.end() ? 0 : it->second.size();
+    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
+    if (it == streams_.end()) it = streams_.emplace(std::string(stream_id), stream_events{}).first;
+
+    // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
+    const time_point now = std::max(clock::now(), last_recorded_at_);
+    last_recorded_at_ = now;
+    const std::uint64_t first_position = log_.size() + 1;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const event_data& in = batch[i];
+      recorded_event& out = log_.emplace_back();
+      out.stream_id = it->first;
+      out.stream_version = actual + i + 1;
+      out.position = first_position + i;
+      out.id = in.id;
+      out.recorded_at = now;
+      out.correlation_id = in.correlation_id;
+      out.causation_id = in.causation_id;
+      out.meta = in.meta;
+      out.type = in.type;
+      out.schema_version = in.schema_version;
+      out.payload = in.payload;
+      it->second.push_back(&out);
+      ids_.emplace(in.id, &out);
+    }
+    const append_result result{append_status::appended, actual + batch.size(), first_position,
+                               log_.size()};
+    lock.unlock();
+    // Taking wait_mutex_ orders this notify after any waiter's predicate check: no lost wake-up.
+    { std::lock_guard wake(wait_mutex_); }
+    appended_.notify_all();
+    return result;
+  }
+
+  template <class F>
+  std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
+                          std::size_t max_count = unlimited) const {
+    detail::validate_stream_id(stream_id);
+    std::vector<const recorded_event*> slice;
+    {
+      std::shared_lock lock(mutex_);
+      const auto it = streams_.find(stream_id);
+      if (it == streams_.end()) return 0;
+      const auto& events = it->second;
+      const std::size_t begin = from_version == 0 ? 0 : from_version - 1;
+      if (begin >= events.size()) return 0;
+      const std::size_t n = std::min(events.size() - begin, max_count);
+      slice.assign(events.begin() + begin, events.begin() + begin + n);
+    }
+    return visit_all(slice, visit);
+  }
+
+  template <class F>
+  std::size_t read_all(std::uint64_t from_position, F&& visit,
+                       std::size_t max_count = unlimited) const {
+    std::vector<const recorded_event*> slice;
+    {
+      std::shared_lock lock(mutex_);
+      const std::size_t begin = from_position == 0 ? 0 : from_position - 1;
+      if (begin >= log_.size()) return 0;
+      const std::size_t n = std::min(log_.size() - begin, max_count);
+      slice.reserve(n);
+      for (std::size_t i = begin; i < begin + n; ++i) slice.push_back(&log_[i]);
+    }
+    return visit_all(slice, visit);
+  }
+
+  std::uint64_t stream_version(std::string_view stream_id) const {
+    detail::validate_stream_id(stream_id);
+    std::shared_lock lock(mutex_);
+    const auto it = streams_.find(stream_id);
+    return it == streams_.end() ? 0 : it->second.size();
+  }
+
+  std::uint64_t last_position() const {
+    std::shared_lock lock(mutex_);
+    return log_.size();
+  }
+
+  // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether
+  // one is. Subscriptions use it so that a live reader sleeps instead of polling.
+  bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    std::unique_lock lock(wait_mutex_);
+    return appended_.wait_until(lock, deadline, [&] { return last_position() > after; });
+  }
+
+ private:
+  using stream_events = std::vector<const recorded_event*>;
+
+  std::optional<detail::stored_ref> lookup(const event_id& id) const {
+    const auto it = ids_.find(id);
+    if (it == ids_.end()) return std::nullopt;
+    return detail::stored_ref{it->second->stream_id, it->second->stream_version,
+                              it->second->position};
+  }
+
+  // Records are immutable once stored and std::deque never moves them, so visiting happens
+  // without the lock: a visitor may append to this store without deadlocking.
+  template <class F>
+  static std::size_t visit_all(const std::vector<const recorded_event*>& slice, F& visit) {
+    std::size_t n = 0;
+    for (const recorded_event* e : slice) {
+      ++n;
+      if (!detail::visit_continue(visit, *e)) break;
+    }
+    return n;
+  }
+
+  mutable std::shared_mutex mutex_;
+  std::deque<recorded_event> log_;
+  std::unordered_map<std::string, stream_events, detail::string_hash, std::equal_to<>> streams_;
+  std::unordered_map<event_id, const recorded_event*, boost::hash<event_id>> ids_;
+  time_point last_recorded_at_{};
+  mutable std::mutex wait_mutex_;
+  mutable std::condition_variable appended_;
+};
+
+}  // namespace annal
