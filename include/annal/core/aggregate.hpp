@@ -1,0 +1,142 @@
+// The aggregate concept: state with a compile-time event list and an apply/evolve for each event.
+#pragma once
+
+#include <concepts>
+#include <type_traits>
+#include <utility>
+
+#include <annal/core/event.hpp>
+#include <annal/core/event_list.hpp>
+
+namespace annal {
+
+// State `A` can take event `E`: through a member `void apply(const E&)`, or through a free function
+// `A evolve(A, const E&)` found by argument-dependent lookup (the functional, decider style).
+template <class A, class E>
+concept applies_to = requires(A& state, const E& e) { state.apply(e); } ||
+                     requires(A state, const E& e) {
+                       { evolve(std::move(state), e) } -> std::same_as<A>;
+                     };
+
+namespace detail {
+template <class A, class L>
+inline constexpr bool applies_to_all_v = false;
+template <class A, class... E>
+inline constexpr bool applies_to_all_v<A, events<E...>> = (applies_to<A, E> && ...);
+
+template <class A>
+concept has_event_list = requires { typename A::events; } && event_list<typename A::events>;
+}  // namespace detail
+
+// An aggregate: default-constructible state whose `events` list holds distinct events with distinct
+// stored names, each of which the state applies.
+template <class A>
+concept aggregate =
+    std::is_object_v<A> && std::default_initializable<A> && std::copy_constructible<A> &&
+    detail::has_event_list<A> && detail::list_traits<typename A::events>::all_events &&
+    detail::list_traits<typename A::events>::types_unique() &&
+    detail::list_traits<typename A::events>::names_unique() &&
+    detail::applies_to_all_v<A, typename A::events>;
+
+template <aggregate A>
+using aggregate_events_t = typename A::events;
+
+template <aggregate A>
+using aggregate_event_t = event_variant_t<typename A::events>;
+
+// Applies one event to a state: the single place that picks apply() or evolve().
+template <class A, class E>
+  requires applies_to<A, E>
+constexpr void apply_event(A& state, const E& e) {
+  if constexpr (requires { state.apply(e); })
+    state.apply(e);
+  else
+    state = evolve(std::move(state), e);
+}
+
+// --- Diagnostics -----------------------------------------------------------------------------
+// Library entry points assert these so that a mistake reads as a sentence that names the user's
+// types; `aggregate<A>` above is the same check as a constraint usable in requires-clauses.
+namespace diagnostic {
+// Never defined: when one of these appears in an error, its template arguments name the culprit.
+template <class Aggregate>
+struct aggregate_declares_no_events_list;
+template <class Aggregate, class Type>
+struct aggregate_lists_a_type_that_is_not_an_event;
+template <class Aggregate, class Event>
+struct aggregate_has_no_apply_for_event;
+template <class Aggregate>
+struct aggregate_lists_an_event_twice;
+template <class Aggregate>
+struct aggregate_lists_two_events_with_one_stored_name;
+}  // namespace diagnostic
+
+namespace detail {
+template <class...>
+inline constexpr bool always_false = false;
+
+template <class A, class E>
+constexpr bool check_event_of() {
+  if constexpr (!event<E>) {
+    // An error here: a type in the aggregate's `events` list is not an event. Declare its stored
+    // name and schema version with ANNAL_EVENT(type, "name", version) in its namespace.
+    static_assert(always_false<A, E>,
+                  "annal: every type in an aggregate's `events` list must be an event; declare it "
+                  "with ANNAL_EVENT(type, \"stored.name\", version)");
+    return sizeof(diagnostic::aggregate_lists_a_type_that_is_not_an_event<A, E>) > 0;
+  } else if constexpr (!applies_to<A, E>) {
+    // An error here: the aggregate cannot apply this event. Write a member
+    //   void apply(const Event&)   or a free function   Aggregate evolve(Aggregate, const Event&).
+    static_assert(always_false<A, E>,
+                  "annal: the aggregate has no apply function for an event in its `events` list; "
+                  "write a member `void apply(const Event&)` or a free function "
+                  "`Aggregate evolve(Aggregate, const Event&)`");
+    return sizeof(diagnostic::aggregate_has_no_apply_for_event<A, E>) > 0;
+  } else {
+    return true;
+  }
+}
+
+template <class A, class L>
+struct check_events;
+template <class A, class... E>
+struct check_events<A, events<E...>> {
+  static constexpr bool value = (check_event_of<A, E>() && ...);
+};
+
+template <class A>
+constexpr bool check_aggregate() {
+  if constexpr (!has_event_list<A>) {
+    static_assert(always_false<A>,
+                  "annal: an aggregate must declare its events: add "
+                  "`using events = annal::events<your_event, ...>;` to it");
+    return sizeof(diagnostic::aggregate_declares_no_events_list<A>) > 0;
+  } else if constexpr (!check_events<A, typename A::events>::value) {
+    return false;
+  } else if constexpr (!list_traits<typename A::events>::types_unique()) {
+    static_assert(always_false<A>, "annal: an event type appears twice in the aggregate's `events` list");
+    return sizeof(diagnostic::aggregate_lists_an_event_twice<A>) > 0;
+  } else if constexpr (!list_traits<typename A::events>::names_unique()) {
+    static_assert(always_false<A>,
+                  "annal: two events in the aggregate's `events` list share one stored name; each "
+                  "event needs its own name in ANNAL_EVENT");
+    return sizeof(diagnostic::aggregate_lists_two_events_with_one_stored_name<A>) > 0;
+  } else if constexpr (!std::default_initializable<A> || !std::copy_constructible<A>) {
+    static_assert(always_false<A>,
+                  "annal: an aggregate must be default-constructible (its state before any event) "
+                  "and copyable");
+    return false;
+  } else {
+    return true;
+  }
+}
+}  // namespace detail
+
+// True for a valid aggregate; for an invalid one, stops compilation with a sentence saying what to
+// write. Use it where an aggregate enters the library: static_assert(annal::check_aggregate<A>());
+template <class A>
+constexpr bool check_aggregate() {
+  return detail::check_aggregate<A>();
+}
+
+}  // namespace annal

@@ -1,0 +1,130 @@
+// What a command decides: new events, or a typed domain rejection (a value, never an exception).
+#pragma once
+
+#include <concepts>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <annal/core/aggregate.hpp>
+
+namespace annal {
+
+// The rejection an aggregate's commands return unless the aggregate names its own with
+// `using rejection = ...;` (an enum, or a struct carrying details).
+struct rejection {
+  std::string reason;
+  friend bool operator==(const rejection&, const rejection&) = default;
+};
+
+inline rejection reject(std::string reason) { return rejection{std::move(reason)}; }
+
+namespace detail {
+template <class A>
+struct rejection_of {
+  using type = rejection;
+};
+template <class A>
+  requires requires { typename A::rejection; }
+struct rejection_of<A> {
+  using type = typename A::rejection;
+};
+}  // namespace detail
+
+template <class A>
+using rejection_t = typename detail::rejection_of<A>::type;
+
+// Several events at once: `return annal::emit(opened{...}, deposited{...});`
+template <class... E>
+struct emitted {
+  std::tuple<E...> events;
+};
+
+template <event... E>
+emitted<std::decay_t<E>...> emit(E&&... e) {
+  return {{std::forward<E>(e)...}};
+}
+
+template <aggregate A>
+class decision {
+ public:
+  using event_type = aggregate_event_t<A>;
+  using rejection_type = rejection_t<A>;
+
+  // No events: the command is accepted and changes nothing (an idempotent command, say).
+  decision() = default;
+
+  template <class E>
+    requires list_contains_v<aggregate_events_t<A>, std::decay_t<E>>
+  decision(E&& e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
+    std::get<0>(outcome_).emplace_back(std::forward<E>(e));
+  }
+
+  template <class... E>
+    requires(list_contains_v<aggregate_events_t<A>, E> && ...)
+  decision(emitted<E...> e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
+    auto& out = std::get<0>(outcome_);
+    out.reserve(sizeof...(E));
+    std::apply([&](auto&... each) { (out.emplace_back(std::move(each)), ...); }, e.events);
+  }
+
+  decision(std::vector<event_type> events)  // NOLINT: implicit by design
+      : outcome_(std::in_place_index<0>, std::move(events)) {}
+
+  decision(rejection_type r)  // NOLINT: implicit by design
+      : outcome_(std::in_place_index<1>, std::move(r)) {}
+
+  bool rejected() const noexcept { return outcome_.index() == 1; }
+  const rejection_type& rejection() const { return std::get<1>(outcome_); }
+  const std::vector<event_type>& events() const { return std::get<0>(outcome_); }
+  std::vector<event_type>&& take_events() && { return std::get<0>(std::move(outcome_)); }
+
+ private:
+  std::variant<std::vector<event_type>, rejection_type> outcome_;
+};
+
+// `decide(state, command)`: a free function found by argument-dependent lookup, or a member
+// `state.decide(command)`. It must be pure: state in, decision out.
+template <class A, class C>
+concept decider_for = aggregate<A> && (requires(const A& s, const C& c) {
+                        { decide(s, c) } -> std::convertible_to<decision<A>>;
+                      } || requires(const A& s, const C& c) {
+                        { s.decide(c) } -> std::convertible_to<decision<A>>;
+                      });
+
+namespace diagnostic {
+template <class Aggregate, class Command>
+struct aggregate_has_no_decide_for_command;
+}
+
+namespace detail {
+template <class A, class C>
+constexpr bool check_decider() {
+  if constexpr (!check_aggregate<A>()) {
+    return false;
+  } else if constexpr (!decider_for<A, C>) {
+    // An error here: no decide function takes this aggregate's state and this command.
+    static_assert(always_false<A, C>,
+                  "annal: the command has no decide function for this aggregate; write "
+                  "`annal::decision<Aggregate> decide(const Aggregate&, const Command&)`");
+    return sizeof(diagnostic::aggregate_has_no_decide_for_command<A, C>) > 0;
+  } else {
+    return true;
+  }
+}
+}  // namespace detail
+
+// Runs the aggregate's decide function for a command.
+template <class A, class C>
+decision<A> decide_command(const A& state, const C& command) {
+  static_assert(detail::check_decider<A, C>());
+  if constexpr (requires { decide(state, command); })
+    return decide(state, command);
+  else
+    return state.decide(command);
+}
+
+}  // namespace annal
