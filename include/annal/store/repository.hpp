@@ -1,0 +1,237 @@
+// The repository: loads an aggregate from a store, runs a command, appends with the expected version.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/uuid/name_generator_sha1.hpp>
+
+#include <annal/codec/binary.hpp>
+#include <annal/codec/registry.hpp>
+#include <annal/core/aggregate.hpp>
+#include <annal/core/decision.hpp>
+#include <annal/core/error.hpp>
+#include <annal/core/hydrate.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal {
+
+// What a reader does with a stored event type it does not know (an event from a newer version of
+// the program, or one retired without an upcaster).
+enum class unknown_event_policy : std::uint8_t { error, skip };
+
+struct repository_options {
+  std::size_t max_conflict_retries = 3;  // reload-and-decide again this many times on a conflict
+  unknown_event_policy unknown_events = unknown_event_policy::error;
+};
+
+// Who asked and why: copied into the envelope of every event a command appends.
+struct command_context {
+  // When set, event ids derive from it (name-based UUIDs), so re-sending the same command after a
+  // lost acknowledgement stores nothing twice.
+  event_id command_id{};
+  event_id correlation_id{};
+  event_id causation_id{};
+  metadata meta;
+};
+
+template <class A>
+struct loaded {
+  A state{};
+  std::uint64_t version = 0;  // 0: no such stream
+};
+
+enum class command_status : std::uint8_t { accepted, rejected, conflict };
+
+template <class A>
+struct command_result {
+  command_status status = command_status::accepted;
+  A state{};                  // after the command when accepted; the state decided on otherwise
+  std::uint64_t version = 0;  // stream version after the command; the actual version on conflict
+  std::vector<aggregate_event_t<A>> events;  // what the command appended (accepted only)
+  std::optional<rejection_t<A>> rejection;   // why it was rejected
+  bool duplicate = false;      // the same command's events were stored before (see command_id)
+  std::size_t attempts = 0;    // how many times it loaded and decided
+
+  bool accepted() const noexcept { return status == command_status::accepted; }
+  bool rejected() const noexcept { return status == command_status::rejected; }
+  bool conflicted() const noexcept { return status == command_status::conflict; }
+};
+
+namespace detail {
+inline std::string describe_record(const recorded_event& e) {
+  return "stream " + quoted_prefix(e.stream_id) + " version " + std::to_string(e.stream_version) +
+         " (event type '" + e.type + "' v" + std::to_string(e.schema_version) + ")";
+}
+
+// Decodes one record into the current events of list L and hands each to `on_event`. Upcasting
+// happens inside the registry, so every read path that decodes through here upcasts.
+template <event_list L, class Codec, class F>
+void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_event) {
+  bool known = false;
+  try {
+    known = event_registry<L, Codec>::decode(e.type, e.schema_version, e.payload, on_event);
+  } catch (const error& failure) {
+    if (failure.code() != make_error_code(errc::decode_error)) throw;
+    throw error(errc::decode_error, describe_record(e) + ": " + failure.what());
+  }
+  if (!known && policy == unknown_event_policy::error)
+    throw error(errc::unknown_event_type,
+                describe_record(e) + ": unknown event type; the reader knows no event stored "
+                                     "under that name and version");
+}
+
+template <class Codec, class E>
+event_data encode_event(const E& e, event_id id, const command_context& ctx) {
+  event_data out;
+  out.id = id;
+  out.type = std::string(event_name_of<E>);
+  out.schema_version = event_version_of<E>;
+  Codec::encode(e, out.payload);
+  out.correlation_id = ctx.correlation_id;
+  out.causation_id = ctx.causation_id;
+  out.meta = ctx.meta;
+  return out;
+}
+}  // namespace detail
+
+template <class A, event_store S, class Codec = binary_codec>
+class repository {
+  static_assert(check_aggregate<A>());
+
+ public:
+  using event_type = aggregate_event_t<A>;
+  using events_list = aggregate_events_t<A>;
+
+  explicit repository(S& store, repository_options options = {})
+      : store_(&store), options_(options) {}
+
+  S& store() const noexcept { return *store_; }
+
+  // Current state; an unknown stream is the default state at version 0, not an error.
+  loaded<A> load(std::string_view stream_id) const {
+    return load_until(stream_id, [](const recorded_event&) { return true; });
+  }
+
+  // State as it was after `stop.version` (time travel by version).
+  loaded<A> load(std::string_view stream_id, at_version stop) const {
+    if (stop.version == 0) return {};
+    return load_until(
+        stream_id, [&](const recorded_event& e) { return e.stream_version <= stop.version; },
+        stop.version);
+  }
+
+  // State as it was at `stop.time`: every event recorded at or before it.
+  loaded<A> load(std::string_view stream_id, at_time stop) const {
+    return load_until(stream_id, [&](const recorded_event& e) { return e.recorded_at <= stop.time; });
+  }
+
+  // Every event of the stream with its envelope, decoded and upcast.
+  std::vector<envelope<event_type>> history(std::string_view stream_id) const {
+    std::vector<envelope<event_type>> out;
+    store_->read_stream(stream_id, 1, [&](const recorded_event& e) {
+      detail::decode_record<events_list, Codec>(e, options_.unknown_events, [&](const auto& ev) {
+        envelope<event_type> env{static_cast<const envelope_header&>(e), event_type{ev}};
+        out.push_back(std::move(env));
+      });
+    });
+    return out;
+  }
+
+  // Load, decide, append with the loaded version as the expectation; on a conflict, reload and
+  // decide again up to options.max_conflict_retries times, then report the conflict.
+  template <class C>
+  command_result<A> handle(std::string_view stream_id, const C& command,
+                           const command_context& ctx = {}) {
+    static_assert(detail::check_decider<A, C>());
+    detail::validate_stream_id(stream_id);
+    command_result<A> result;
+    for (;;) {
+      ++result.attempts;
+      loaded<A> current = load(stream_id);
+      decision<A> d = decide_command(current.state, command);
+      if (d.rejected()) {
+        result.status = command_status::rejected;
+        result.rejection = d.rejection();
+        result.state = std::move(current.state);
+        result.version = current.version;
+        return result;
+      }
+      std::vector<event_type> new_events = std::move(d).take_events();
+      if (new_events.empty()) {
+        result.status = command_status::accepted;
+        result.state = std::move(current.state);
+        result.version = current.version;
+        return result;
+      }
+      const std::vector<event_data> batch = encode_batch(new_events, ctx);
+      const expected_version expect = current.version == 0
+                                          ? expected_version::no_stream()
+                                          : expected_version::exact(current.version);
+      const append_result appended = store_->append(stream_id, expect, batch);
+      if (appended.ok()) {
+        result.status = command_status::accepted;
+        result.duplicate = appended.status == append_status::duplicate;
+        result.version = appended.stream_version;
+        if (result.duplicate) {
+          // The events were stored by an earlier send of this command: report the stream as it is.
+          result.state = load(stream_id).state;
+        } else {
+          for (const auto& e : new_events) apply_any(current.state, e);
+          result.state = std::move(current.state);
+        }
+        result.events = std::move(new_events);
+        return result;
+      }
+      if (result.attempts > options_.max_conflict_retries) {
+        result.status = command_status::conflict;
+        result.state = std::move(current.state);
+        result.version = appended.stream_version;
+        return result;
+      }
+    }
+  }
+
+ private:
+  template <class Keep>
+  loaded<A> load_until(std::string_view stream_id, Keep&& keep,
+                       std::size_t max_count = unlimited) const {
+    loaded<A> out;
+    store_->read_stream(stream_id, 1, [&](const recorded_event& e) {
+      if (!keep(e)) return false;
+      detail::decode_record<events_list, Codec>(
+          e, options_.unknown_events, [&](const auto& ev) { apply_event(out.state, ev); });
+      out.version = e.stream_version;
+      return true;
+    }, max_count);
+    return out;
+  }
+
+  std::vector<event_data> encode_batch(const std::vector<event_type>& events,
+                                       const command_context& ctx) const {
+    std::vector<event_data> batch;
+    batch.reserve(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const event_id id = ctx.command_id.is_nil() ? new_event_id() : derived_id(ctx.command_id, i);
+      std::visit([&](const auto& e) { batch.push_back(detail::encode_event<Codec>(e, id, ctx)); },
+                 events[i]);
+    }
+    return batch;
+  }
+
+  static event_id derived_id(const event_id& command_id, std::size_t index) {
+    boost::uuids::name_generator_sha1 generate(command_id);
+    return generate(std::to_string(index));
+  }
+
+  S* store_;
+  repository_options options_;
+};
+
+}  // namespace annal

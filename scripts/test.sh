@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The second README command: builds annal and runs every test — unit, conformance, crash and
+# compile-fail tests with g++, again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
+# ANNAL_FUZZ_SECONDS (default 60) bounds each fuzzer; ANNAL_TEST_STAGES picks stages
+# (default: "main asan tsan fuzz").
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/install-deps.sh"
+
+jobs=$(nproc)
+stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
+fuzz_seconds=${ANNAL_FUZZ_SECONDS:-60}
+build="$root/build"
+export CCACHE_DIR=${CCACHE_DIR:-$root/build/.ccache}
+export CTEST_OUTPUT_ON_FAILURE=1
+started=$SECONDS
+failed=0
+passed=0
+
+stage() { printf '\n==== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
+record() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
+
+configure_and_test() {  # name, ctest args..., -- cmake args...
+  local name=$1; shift
+  local ctest_args=()
+  while [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
+  shift
+  # Called inside `if`, where set -e is off: each step fails the stage explicitly.
+  cmake -S "$root" -B "$build/$name" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null || return 1
+  cmake --build "$build/$name" -j "$jobs" || return 1
+  (cd "$build/$name" && ctest -j "$jobs" "${ctest_args[@]}")
+}
+
+for s in $stages; do
+  case $s in
+    main)
+      stage "g++: unit, conformance, crash, compile-fail tests; examples run"
+      record configure_and_test main -- -DANNAL_BUILD_BENCH=ON
+      ;;
+    asan)
+      stage "g++ with AddressSanitizer + UndefinedBehaviorSanitizer"
+      record configure_and_test asan -E 'compile_fail' -- -DANNAL_SANITIZE=address,undefined \
+        -DANNAL_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS=-O1
+      ;;
+    tsan)
+      stage "g++ with ThreadSanitizer: concurrency tests"
+      record configure_and_test tsan -L concurrency -- -DANNAL_SANITIZE=thread \
+        -DANNAL_BUILD_BENCH=OFF -DANNAL_BUILD_EXAMPLES=OFF -DCMAKE_CXX_FLAGS=-O1
+      ;;
+    fuzz)
+      stage "clang libFuzzer: each decoder for ${fuzz_seconds}s"
+      fuzz_build="$build/fuzz"
+      cmake -S "$root" -B "$fuzz_build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
+      cmake --build "$fuzz_build" --target annal_fuzzers -j "$jobs"
+      for fuzzer in "$fuzz_build"/tests/fuzz/fuzz_*; do
+        [ -x "$fuzzer" ] || continue
+        corpus="$fuzz_build/corpus/$(basename "$fuzzer")"
+        mkdir -p "$corpus"
+        seeds="$root/tests/fuzz/seeds/$(basename "$fuzzer")"
+        [ -d "$seeds" ] || seeds=
+        record "$fuzzer" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" $seeds
+      done
+      ;;
+    *) echo "unknown stage $s" >&2; exit 2 ;;
+  esac
+done
+
+printf '\nall stages took %ds\n' $((SECONDS - started))
+printf 'stages: %d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
