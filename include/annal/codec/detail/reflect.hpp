@@ -1,0 +1,122 @@
+// Shapes a codec understands (reflected struct, vector, optional...), shared by both codecs and the fingerprint.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/concept/struct.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
+#include <boost/uuid/uuid.hpp>
+
+namespace annal::detail {
+
+// A type whose members Boost.Hana can list (BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT).
+template <class T>
+concept reflected = boost::hana::Struct<T>::value;
+
+// Calls f(name, member) for each member of a reflected object, in declaration order.
+template <class T, class F>
+constexpr void for_each_member(T& object, F&& f) {
+  boost::hana::for_each(boost::hana::accessors<std::remove_const_t<T>>(), [&](auto pair) {
+    f(boost::hana::to<char const*>(boost::hana::first(pair)), boost::hana::second(pair)(object));
+  });
+}
+
+// Calls f(name, std::type_identity<M>{}) for each member type M of a reflected type, without an object.
+template <class T, class F>
+constexpr void for_each_member_type(F&& f) {
+  boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
+    using member = std::remove_cvref_t<decltype(boost::hana::second(pair)(std::declval<T&>()))>;
+    f(boost::hana::to<char const*>(boost::hana::first(pair)), std::type_identity<member>{});
+  });
+}
+
+template <class T>
+inline constexpr bool is_vector_v = false;
+template <class T, class A>
+inline constexpr bool is_vector_v<std::vector<T, A>> = true;
+
+template <class T>
+inline constexpr bool is_std_array_v = false;
+template <class T, std::size_t N>
+inline constexpr bool is_std_array_v<std::array<T, N>> = true;
+
+template <class T>
+inline constexpr bool is_optional_v = false;
+template <class T>
+inline constexpr bool is_optional_v<std::optional<T>> = true;
+
+template <class T>
+inline constexpr bool is_variant_v = false;
+template <class... T>
+inline constexpr bool is_variant_v<std::variant<T...>> = true;
+
+template <class T>
+inline constexpr bool is_ordered_map_v = false;
+template <class K, class V, class C, class A>
+inline constexpr bool is_ordered_map_v<std::map<K, V, C, A>> = true;
+
+template <class T>
+inline constexpr bool is_unordered_map_v = false;
+template <class K, class V, class H, class E, class A>
+inline constexpr bool is_unordered_map_v<std::unordered_map<K, V, H, E, A>> = true;
+
+template <class T>
+inline constexpr bool is_map_v = is_ordered_map_v<T> || is_unordered_map_v<T>;
+
+template <class T>
+inline constexpr bool is_duration_v = false;
+template <class R, class P>
+inline constexpr bool is_duration_v<std::chrono::duration<R, P>> = true;
+
+template <class T>
+inline constexpr bool is_time_point_v = false;
+template <class C, class D>
+inline constexpr bool is_time_point_v<std::chrono::time_point<C, D>> = true;
+
+template <class T>
+inline constexpr bool is_uuid_v = std::is_same_v<T, boost::uuids::uuid>;
+
+template <class T>
+inline constexpr bool is_string_v = std::is_same_v<T, std::string>;
+
+// Integers of 1, 2, 4 or 8 bytes (char types included), never bool.
+template <class T>
+concept codec_integer = std::is_integral_v<T> && !std::is_same_v<T, bool> &&
+                        (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8);
+
+// IEEE 754 binary32 and binary64 only: long double has no portable layout.
+template <class T>
+concept codec_float = std::is_floating_point_v<T> && std::numeric_limits<T>::is_iec559 &&
+                      (sizeof(T) == 4 || sizeof(T) == 8);
+
+// The name a scalar has in error messages and in docs/codec.md.
+template <class T>
+consteval const char* scalar_name() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return "bool";
+  } else if constexpr (codec_float<T>) {
+    return sizeof(T) == 4 ? "float32" : "float64";
+  } else if constexpr (std::is_signed_v<T>) {
+    constexpr const char* names[] = {"int8", "int16", "", "int32", "", "", "", "int64"};
+    return names[sizeof(T) - 1];
+  } else {
+    constexpr const char* names[] = {"uint8", "uint16", "", "uint32", "", "", "", "uint64"};
+    return names[sizeof(T) - 1];
+  }
+}
+
+}  // namespace annal::detail
