@@ -48,8 +48,12 @@ emitted<std::decay_t<E>...> emit(E&&... e) {
   return {{std::forward<E>(e)...}};
 }
 
-template <aggregate A>
+// Checked in the body, not constrained: a member `decide` names decision<Self> inside Self's class,
+// where Self is still incomplete and the aggregate concept could not be evaluated.
+template <class A>
 class decision {
+  static_assert(check_aggregate<A>());
+
  public:
   using event_type = aggregate_event_t<A>;
   using rejection_type = rejection_t<A>;
