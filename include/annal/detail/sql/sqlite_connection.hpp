@@ -1,0 +1,239 @@
+// One sqlite3 connection with its prepared statements, and the pool that shares them among threads.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <annal/core/error.hpp>
+
+namespace annal::detail::sql {
+
+// Maps an SQLite result code to the annal error that describes it best.
+inline errc sqlite_errc(int rc) noexcept {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::store_locked;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return errc::corrupt_log;
+    default: return errc::io_error;
+  }
+}
+
+// The statements a connection prepares once and reuses; `sqlite_sql` holds their text.
+enum class sqlite_stmt : std::size_t {
+  find_id,
+  stream_version,
+  head,
+  insert,
+  read_all,
+  read_stream,
+  begin_immediate,
+  commit,
+  rollback,
+  count_
+};
+
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)>
+    sqlite_sql = {
+        "SELECT stream_id, stream_version, position FROM annal_events WHERE event_id = ?1",
+        "SELECT coalesce(max(stream_version), 0) FROM annal_events WHERE stream_id = ?1",
+        "SELECT position, recorded_at FROM annal_events ORDER BY position DESC LIMIT 1",
+        "INSERT INTO annal_events (position, stream_id, stream_version, event_id, type, "
+        "schema_version, payload, correlation_id, causation_id, metadata, recorded_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "SELECT position, stream_id, stream_version, event_id, type, schema_version, payload, "
+        "correlation_id, causation_id, metadata, recorded_at FROM annal_events "
+        "WHERE position >= ?1 ORDER BY position LIMIT ?2",
+        "SELECT position, stream_id, stream_version, event_id, type, schema_version, payload, "
+        "correlation_id, causation_id, metadata, recorded_at FROM annal_events "
+        "WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3",
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+        "ROLLBACK",
+};
+
+inline constexpr std::string_view sqlite_stmt_name(sqlite_stmt s) noexcept {
+  constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)> names = {
+      "find_id", "stream_version", "head", "insert", "read_all", "read_stream",
+      "begin",   "commit",         "rollback"};
+  return names[static_cast<std::size_t>(s)];
+}
+
+class sqlite_connection {
+ public:
+  sqlite_connection(const std::string& path, bool synchronous_full, int busy_timeout_ms)
+      : path_(path) {
+    const int rc = sqlite3_open_v2(path.c_str(), &db_,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                       SQLITE_OPEN_NOMUTEX,
+                                   nullptr);
+    if (rc != SQLITE_OK) {
+      const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw error(sqlite_errc(rc), "cannot open SQLite store '" + path + "': " + msg);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    exec("PRAGMA journal_mode=WAL", "journal_mode");
+    exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+         "synchronous");
+  }
+  sqlite_connection(const sqlite_connection&) = delete;
+  sqlite_connection& operator=(const sqlite_connection&) = delete;
+  ~sqlite_connection() {
+    for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
+    sqlite3_close_v2(db_);
+  }
+
+  sqlite3* handle() const noexcept { return db_; }
+
+  [[noreturn]] void fail(int rc, std::string_view what) const {
+    throw error(sqlite_errc(rc), "SQLite store '" + path_ + "': " + std::string(what) + " failed: " +
+                                     sqlite3_errmsg(db_) + " (SQLite code " + std::to_string(rc) +
+                                     ")");
+  }
+
+  // Runs SQL that returns no rows we need (pragmas, DDL).
+  void exec(const std::string& sql, std::string_view what) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      const std::string text = msg ? msg : sqlite3_errstr(rc);
+      sqlite3_free(msg);
+      throw error(sqlite_errc(rc), "SQLite store '" + path_ + "': " + std::string(what) +
+                                       " failed: " + text);
+    }
+  }
+
+  // The prepared statement, reset and with its bindings cleared, ready to bind.
+  sqlite3_stmt* stmt(sqlite_stmt which) {
+    sqlite3_stmt*& s = stmts_[static_cast<std::size_t>(which)];
+    if (!s) {
+      const std::string_view sql = sqlite_sql[static_cast<std::size_t>(which)];
+      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      if (rc != SQLITE_OK) fail(rc, "preparing statement " + std::string(sqlite_stmt_name(which)));
+    } else {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+    return s;
+  }
+
+  // Steps a statement; returns true for a row, false when done, throws on failure.
+  bool step(sqlite3_stmt* s, sqlite_stmt which) {
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    sqlite3_reset(s);
+    fail(rc, "statement " + std::string(sqlite_stmt_name(which)));
+  }
+
+  // A stepped statement that is not reset keeps its read snapshot open, and a later write on this
+  // connection would fail with SQLITE_BUSY_SNAPSHOT: every lease ends with this.
+  void reset_all() noexcept {
+    for (sqlite3_stmt* s : stmts_)
+      if (s) sqlite3_reset(s);
+  }
+
+  void run(sqlite_stmt which) {
+    sqlite3_stmt* s = stmt(which);
+    step(s, which);
+    sqlite3_reset(s);
+  }
+
+ private:
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::array<sqlite3_stmt*, static_cast<std::size_t>(sqlite_stmt::count_)> stmts_{};
+};
+
+// A few connections shared by threads; each is used by one thread at a time.
+class sqlite_pool {
+ public:
+  sqlite_pool(std::string path, bool synchronous_full, int busy_timeout_ms, std::size_t size)
+      : path_(std::move(path)),
+        synchronous_full_(synchronous_full),
+        busy_timeout_ms_(busy_timeout_ms),
+        size_(size == 0 ? 1 : size) {}
+
+  class lease {
+   public:
+    lease(sqlite_pool& pool, std::unique_ptr<sqlite_connection> c)
+        : pool_(&pool), conn_(std::move(c)) {}
+    lease(lease&& other) noexcept = default;
+    lease& operator=(lease&&) = delete;
+    ~lease() {
+      if (!conn_) return;
+      conn_->reset_all();
+      pool_->give_back(std::move(conn_));
+    }
+    sqlite_connection* operator->() const noexcept { return conn_.get(); }
+    sqlite_connection& operator*() const noexcept { return *conn_; }
+    // A connection left in an unknown state is closed rather than reused.
+    void discard() noexcept {
+      conn_.reset();
+      pool_->forget();
+    }
+
+   private:
+    sqlite_pool* pool_;
+    std::unique_ptr<sqlite_connection> conn_;
+  };
+
+  lease acquire() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return lease(*this, std::move(c));
+    }
+    ++open_;
+    lock.unlock();
+    try {
+      return lease(*this, std::make_unique<sqlite_connection>(path_, synchronous_full_,
+                                                              busy_timeout_ms_));
+    } catch (...) {
+      forget();
+      throw;
+    }
+  }
+
+ private:
+  void give_back(std::unique_ptr<sqlite_connection> c) {
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(c));
+    }
+    available_.notify_one();
+  }
+  void forget() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      --open_;
+    }
+    available_.notify_one();
+  }
+
+  std::string path_;
+  bool synchronous_full_;
+  int busy_timeout_ms_;
+  std::size_t size_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<sqlite_connection>> idle_;
+  std::size_t open_ = 0;
+};
+
+}  // namespace annal::detail::sql

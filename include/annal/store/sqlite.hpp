@@ -1,0 +1,319 @@
+// The SQLite event store: one file in WAL mode, shared safely by threads and by processes.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstring>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <annal/core/error.hpp>
+#include <annal/detail/idempotency.hpp>
+#include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/sql/sqlite_connection.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal {
+
+// How hard a commit waits for the disk. `full` (the default) syncs the WAL at every commit: an
+// acknowledged append survives power loss. `normal` syncs only at checkpoints: an acknowledged
+// append survives a crash of the process, but the last commits may roll back on power loss.
+enum class sqlite_sync : std::uint8_t { full, normal };
+
+struct sqlite_options {
+  sqlite_sync sync = sqlite_sync::full;
+  // How long a writer waits for another process's write transaction before errc::store_locked.
+  std::chrono::milliseconds busy_timeout{10000};
+  std::size_t pool_size = 4;
+  // Rows fetched per query while reading; visitors run between pages, without a connection held.
+  std::size_t read_page = 512;
+  // How often wait_for_append looks for appends made by other processes (own appends wake it).
+  std::chrono::milliseconds cross_process_poll{50};
+};
+
+// The schema version this header writes (PRAGMA user_version).
+inline constexpr int sqlite_schema_version = 1;
+
+class sqlite_store {
+ public:
+  explicit sqlite_store(const std::filesystem::path& file, sqlite_options options = {})
+      : path_(file.string()),
+        options_(options),
+        pool_(path_, options.sync == sqlite_sync::full,
+              static_cast<int>(options.busy_timeout.count()), options.pool_size) {
+    if (options_.read_page == 0) options_.read_page = 1;
+    migrate();
+  }
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  const std::string& path() const noexcept { return path_; }
+
+  append_result append(std::string_view stream_id, expected_version expect,
+                       std::span<const event_data> batch) {
+    detail::validate_batch(stream_id, batch);
+    auto conn = pool_.acquire();
+    write_transaction tx(conn);
+    std::deque<std::string> stream_names;  // stored_ref views point into these
+    auto lookup = [&](const event_id& id) -> std::optional<detail::stored_ref> {
+      sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::find_id);
+      sqlite3_bind_blob(s, 1, id.data, 16, SQLITE_STATIC);
+      if (!conn->step(s, detail::sql::sqlite_stmt::find_id)) return std::nullopt;
+      const auto& name = stream_names.emplace_back(text_column(s, 0));
+      return detail::stored_ref{name, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
+                                static_cast<std::uint64_t>(sqlite3_column_int64(s, 2))};
+    };
+    if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
+
+    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_version);
+    bind_text(s, 1, stream_id);
+    conn->step(s, detail::sql::sqlite_stmt::stream_version);
+    const auto actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
+
+    // The write lock (BEGIN IMMEDIATE) makes this the only writer: max + 1 is gap-free.
+    s = conn->stmt(detail::sql::sqlite_stmt::head);
+    std::uint64_t last = 0;
+    std::int64_t last_time = 0;
+    if (conn->step(s, detail::sql::sqlite_stmt::head)) {
+      last = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+      last_time = sqlite3_column_int64(s, 1);
+    }
+    // Recorded times never go backwards, across processes too, even if the clock does.
+    const std::int64_t now = std::max<std::int64_t>(clock::now().time_since_epoch().count(),
+                                                    last_time);
+    std::string meta;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const event_data& e = batch[i];
+      s = conn->stmt(detail::sql::sqlite_stmt::insert);
+      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(last + i + 1));
+      bind_text(s, 2, stream_id);
+      sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(actual + i + 1));
+      sqlite3_bind_blob(s, 4, e.id.data, 16, SQLITE_STATIC);
+      bind_text(s, 5, e.type);
+      sqlite3_bind_int64(s, 6, e.schema_version);
+      sqlite3_bind_blob64(s, 7, e.payload.data(), e.payload.size(), SQLITE_STATIC);
+      sqlite3_bind_blob(s, 8, e.correlation_id.data, 16, SQLITE_STATIC);
+      sqlite3_bind_blob(s, 9, e.causation_id.data, 16, SQLITE_STATIC);
+      meta = detail::sql::metadata_to_json(e.meta);
+      bind_text(s, 10, meta);
+      sqlite3_bind_int64(s, 11, now);
+      conn->step(s, detail::sql::sqlite_stmt::insert);
+    }
+    tx.commit();
+    const append_result result{append_status::appended, actual + batch.size(), last + 1,
+                               last + batch.size()};
+    {
+      std::lock_guard wake(wait_mutex_);
+      known_position_ = std::max(known_position_, result.last_position);
+    }
+    appended_.notify_all();
+    return result;
+  }
+
+  template <class F>
+  std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
+                          std::size_t max_count = unlimited) const {
+    detail::validate_stream_id(stream_id);
+    return read_pages(max_count, from_version == 0 ? 1 : from_version, visit,
+                      [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
+                        sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_stream);
+                        bind_text(s, 1, stream_id);
+                        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(from));
+                        sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(n));
+                        return std::pair{s, detail::sql::sqlite_stmt::read_stream};
+                      },
+                      [](const recorded_event& e) { return e.stream_version; });
+  }
+
+  template <class F>
+  std::size_t read_all(std::uint64_t from_position, F&& visit,
+                       std::size_t max_count = unlimited) const {
+    return read_pages(max_count, from_position == 0 ? 1 : from_position, visit,
+                      [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
+                        sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_all);
+                        sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(from));
+                        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(n));
+                        return std::pair{s, detail::sql::sqlite_stmt::read_all};
+                      },
+                      [](const recorded_event& e) { return e.position; });
+  }
+
+  std::uint64_t stream_version(std::string_view stream_id) const {
+    detail::validate_stream_id(stream_id);
+    auto conn = pool_.acquire();
+    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_version);
+    bind_text(s, 1, stream_id);
+    conn->step(s, detail::sql::sqlite_stmt::stream_version);
+    const auto v = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    sqlite3_reset(s);
+    return v;
+  }
+
+  std::uint64_t last_position() const {
+    auto conn = pool_.acquire();
+    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::head);
+    const std::uint64_t v = conn->step(s, detail::sql::sqlite_stmt::head)
+                                ? static_cast<std::uint64_t>(sqlite3_column_int64(s, 0))
+                                : 0;
+    sqlite3_reset(s);
+    return v;
+  }
+
+  // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether
+  // one is. Appends through this object wake it at once; appends by other processes are seen
+  // within options.cross_process_poll (SQLite has no change notification across processes).
+  bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    for (;;) {
+      if (last_position() > after) return true;
+      std::unique_lock lock(wait_mutex_);
+      const time_point now = clock::now();
+      if (now >= deadline) return false;
+      const time_point until = std::min(deadline, now + options_.cross_process_poll);
+      if (appended_.wait_until(lock, until, [&] { return known_position_ > after; })) return true;
+    }
+  }
+
+ private:
+  // BEGIN IMMEDIATE takes the file's write lock at once, so the reads that decide the append
+  // cannot be overtaken by another writer; anything but commit() rolls back.
+  class write_transaction {
+   public:
+    explicit write_transaction(detail::sql::sqlite_pool::lease& conn) : conn_(conn) {
+      conn_->run(detail::sql::sqlite_stmt::begin_immediate);
+    }
+    write_transaction(const write_transaction&) = delete;
+    write_transaction& operator=(const write_transaction&) = delete;
+    void commit() {
+      conn_->run(detail::sql::sqlite_stmt::commit);
+      done_ = true;
+    }
+    ~write_transaction() {
+      if (done_) return;
+      // A connection that cannot roll back is in an unknown state: close it instead of reusing.
+      if (sqlite3_get_autocommit(conn_->handle()) == 0 &&
+          sqlite3_exec(conn_->handle(), "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK)
+        conn_.discard();
+    }
+
+   private:
+    detail::sql::sqlite_pool::lease& conn_;
+    bool done_ = false;
+  };
+
+  void migrate() {
+    auto conn = pool_.acquire();
+    write_transaction tx(conn);
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(conn->handle(), "PRAGMA user_version", -1, &s, nullptr) != SQLITE_OK)
+      conn->fail(SQLITE_ERROR, "reading the schema version");
+    sqlite3_step(s);
+    const int version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > sqlite_schema_version)
+      throw error(errc::invalid_argument,
+                  "SQLite store '" + path_ + "' has schema version " + std::to_string(version) +
+                      ", newer than this annal understands (" +
+                      std::to_string(sqlite_schema_version) + ")");
+    if (version < sqlite_schema_version) {
+      conn->exec(
+          "CREATE TABLE IF NOT EXISTS annal_events ("
+          " position INTEGER PRIMARY KEY,"
+          " stream_id TEXT NOT NULL,"
+          " stream_version INTEGER NOT NULL,"
+          " event_id BLOB NOT NULL UNIQUE,"
+          " type TEXT NOT NULL,"
+          " schema_version INTEGER NOT NULL,"
+          " payload BLOB NOT NULL,"
+          " correlation_id BLOB NOT NULL,"
+          " causation_id BLOB NOT NULL,"
+          " metadata TEXT NOT NULL,"
+          " recorded_at INTEGER NOT NULL,"  // nanoseconds since the Unix epoch
+          " UNIQUE (stream_id, stream_version))",
+          "creating table annal_events");
+      conn->exec("PRAGMA user_version = " + std::to_string(sqlite_schema_version),
+                 "recording the schema version");
+    }
+    tx.commit();
+  }
+
+  static void bind_text(sqlite3_stmt* s, int col, std::string_view v) {
+    sqlite3_bind_text64(s, col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  }
+
+  static std::string text_column(sqlite3_stmt* s, int col) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+    return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(s, col)));
+  }
+
+  static event_id id_column(sqlite3_stmt* s, int col) {
+    event_id id{};
+    if (sqlite3_column_bytes(s, col) != 16)
+      throw error(errc::corrupt_log, "stored uuid column is not 16 bytes");
+    std::memcpy(id.data, sqlite3_column_blob(s, col), 16);
+    return id;
+  }
+
+  static recorded_event row(sqlite3_stmt* s) {
+    recorded_event e;
+    e.position = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    e.stream_id = text_column(s, 1);
+    e.stream_version = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    e.id = id_column(s, 3);
+    e.type = text_column(s, 4);
+    e.schema_version = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 6));
+    e.payload.assign(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 6)));
+    e.correlation_id = id_column(s, 7);
+    e.causation_id = id_column(s, 8);
+    e.meta = detail::sql::metadata_from_json(text_column(s, 9));
+    e.recorded_at = time_point(clock::duration(sqlite3_column_int64(s, 10)));
+    return e;
+  }
+
+  // Reads page by page; each page is copied out and the connection returned before visiting, so a
+  // visitor may use this store (even append) without exhausting the pool.
+  template <class F, class Query, class Key>
+  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit, Query query,
+                         Key key) const {
+    std::size_t visited = 0;
+    std::vector<recorded_event> page;
+    while (visited < max_count) {
+      const std::size_t want = std::min(options_.read_page, max_count - visited);
+      page.clear();
+      {
+        auto conn = pool_.acquire();
+        auto [s, which] = query(*conn, from, want);
+        while (conn->step(s, which)) page.push_back(row(s));
+        sqlite3_reset(s);
+      }
+      for (const recorded_event& e : page) {
+        ++visited;
+        if (!detail::visit_continue(visit, e)) return visited;
+      }
+      if (page.size() < want) break;
+      from = key(page.back()) + 1;
+    }
+    return visited;
+  }
+
+  std::string path_;
+  sqlite_options options_;
+  mutable detail::sql::sqlite_pool pool_;
+  mutable std::mutex wait_mutex_;
+  mutable std::condition_variable appended_;
+  std::uint64_t known_position_ = 0;
+};
+
+}  // namespace annal
