@@ -1,0 +1,370 @@
+// The PostgreSQL event store over libpq: one round trip per append, gap-free commit-ordered
+// positions, LISTEN/NOTIFY wake-ups, and projection transactions with checkpoints.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/json.hpp>
+
+#include <annal/core/error.hpp>
+#include <annal/detail/idempotency.hpp>
+#include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/listener.hpp>
+#include <annal/store/postgres/pool.hpp>
+#include <annal/store/postgres/schema.hpp>
+#include <annal/store/postgres/transaction.hpp>
+
+namespace annal {
+
+struct postgres_options {
+  std::string connection;  // a libpq connection string: "host=... port=... dbname=... user=..."
+  std::string schema = "annal";
+  pg_payload_format payload_format = pg_payload_format::jsonb;
+  std::size_t pool_size = 8;
+  // Rows fetched per query while reading; visitors run between pages with no connection held.
+  std::size_t read_page = 1000;
+};
+
+class postgres_store {
+ public:
+  // Connects once to check the server is reachable and the credentials work (errc::connection_error
+  // otherwise). Does not create the schema: call migrate().
+  explicit postgres_store(postgres_options options)
+      : options_(std::move(options)),
+        sql_(options_.schema, options_.payload_format),
+        pool_(options_.connection, options_.pool_size),
+        listener_(options_.connection, sql_) {
+    if (options_.schema.empty() || options_.schema.size() > 63)
+      throw error(errc::invalid_argument, "PostgreSQL schema name '" + options_.schema +
+                                              "' must be 1 to 63 bytes long");
+    if (options_.read_page == 0) options_.read_page = 1;
+    pool_.acquire();
+  }
+  postgres_store(const postgres_store&) = delete;
+  postgres_store& operator=(const postgres_store&) = delete;
+
+  const postgres_options& options() const noexcept { return options_; }
+
+  // Creates or upgrades the schema; idempotent, safe to run concurrently from several processes.
+  // Refuses a schema created with another payload format.
+  void migrate() {
+    auto conn = pool_.acquire();
+    conn->exec("BEGIN", "migrate");
+    try {
+      conn->exec("SELECT pg_advisory_xact_lock(7061726, hashtext(" +
+                     detail::pg::quote_literal(options_.schema) + "))",
+                 "migrate (lock)");
+      const pg_result found = conn->exec(
+          "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = " +
+              detail::pg::quote_literal(options_.schema) + " AND tablename = 'schema_info'",
+          "migrate (looking for schema_info)");
+      if (found.get_int(0, 0) > 0) {
+        const pg_result row = conn->exec(
+            "SELECT version, payload_format FROM " + sql_.s + ".schema_info", "migrate");
+        if (row.rows() > 0) {
+          if (row.get_int(0, 0) > pg_schema_version)
+            throw error(errc::invalid_argument,
+                        "PostgreSQL schema '" + options_.schema + "' has annal schema version " +
+                            std::string(row.get(0, 0)) + ", newer than this annal understands (" +
+                            std::to_string(pg_schema_version) + ")");
+          if (row.get(0, 1) != sql_.payload_type)
+            throw error(errc::invalid_argument,
+                        "PostgreSQL schema '" + options_.schema + "' stores payloads as " +
+                            std::string(row.get(0, 1)) + " but the store was opened with " +
+                            sql_.payload_type);
+        }
+      }
+      conn->exec(sql_.migrate(), "migrate (creating schema '" + options_.schema + "')");
+      conn->exec("COMMIT", "migrate (commit)");
+    } catch (...) {
+      if (PQstatus(conn->handle()) == CONNECTION_OK) conn->exec("ROLLBACK", "migrate (rollback)");
+      throw;
+    }
+  }
+
+  append_result append(std::string_view stream_id, expected_version expect,
+                       std::span<const event_data> batch) {
+    detail::validate_batch(stream_id, batch);
+    if (options_.payload_format != pg_payload_format::bytea) check_json(stream_id, batch);
+    const arrays a = to_arrays(batch);
+    const std::string stream(stream_id);
+    const char* kind = expect.what() == expected_version::kind::any         ? "0"
+                       : expect.what() == expected_version::kind::no_stream ? "1"
+                                                                            : "2";
+    const std::string expected = std::to_string(expect.version());
+    const std::string now = std::to_string(detail::sql::to_micros_ceil(clock::now()));
+    const std::vector<const char*> params = {
+        stream.c_str(),     kind,                  expected.c_str(),    a.ids.c_str(),
+        a.types.c_str(),    a.schema_versions.c_str(), a.payloads.c_str(), a.correlations.c_str(),
+        a.causations.c_str(), a.metadata.c_str(),  now.c_str()};
+    pg_result r;
+    {
+      auto conn = pool_.acquire();
+      r = conn->exec_prepared(detail::pg::slot_append, "annal_append", sql_.append, params,
+                              "append to stream " + detail::quoted_prefix(stream_id));
+    }
+    if (r.rows() == 0)
+      throw error(errc::io_error, "append to stream " + detail::quoted_prefix(stream_id) +
+                                      ": annal_append returned no row");
+    const auto status = r.get_int(0, 0);
+    if (status == 0)
+      return {append_status::appended, static_cast<std::uint64_t>(r.get_int(0, 3)),
+              static_cast<std::uint64_t>(r.get_int(0, 4)),
+              static_cast<std::uint64_t>(r.get_int(0, 5))};
+    if (status == 2)
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(0, 3)), 0, 0};
+    // Some ids are stored already: the shared rule decides between "retry" and "misuse".
+    std::unordered_map<event_id, detail::stored_ref, boost::hash<event_id>> found;
+    for (int i = 0; i < r.rows(); ++i)
+      found.emplace(detail::sql::uuid_from_text(r.get(i, 1)),
+                    detail::stored_ref{r.get(i, 2), static_cast<std::uint64_t>(r.get_int(i, 3)),
+                                       static_cast<std::uint64_t>(r.get_int(i, 4))});
+    const auto dup = detail::check_stored_ids(
+        stream_id, batch, [&](const event_id& id) -> std::optional<detail::stored_ref> {
+          const auto it = found.find(id);
+          if (it == found.end()) return std::nullopt;
+          return it->second;
+        });
+    if (!dup)
+      throw error(errc::io_error, "append to stream " + detail::quoted_prefix(stream_id) +
+                                      ": the server reported stored ids it then did not list");
+    return *dup;
+  }
+
+  template <class F>
+  std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
+                          std::size_t max_count = unlimited) const {
+    detail::validate_stream_id(stream_id);
+    const std::string stream(stream_id);
+    return read_pages(max_count, from_version == 0 ? 1 : from_version, visit,
+                      [&](std::uint64_t from, std::size_t n) {
+                        const std::string f = std::to_string(from), l = std::to_string(n);
+                        auto conn = pool_.acquire();
+                        return conn->exec_prepared(detail::pg::slot_read_stream,
+                                                   "annal_read_stream", sql_.read_stream,
+                                                   {stream.c_str(), f.c_str(), l.c_str()},
+                                                   "read_stream " + detail::quoted_prefix(stream));
+                      },
+                      [](const recorded_event& e) { return e.stream_version; });
+  }
+
+  template <class F>
+  std::size_t read_all(std::uint64_t from_position, F&& visit,
+                       std::size_t max_count = unlimited) const {
+    return read_pages(max_count, from_position == 0 ? 1 : from_position, visit,
+                      [&](std::uint64_t from, std::size_t n) {
+                        const std::string f = std::to_string(from), l = std::to_string(n);
+                        auto conn = pool_.acquire();
+                        return conn->exec_prepared(detail::pg::slot_read_all, "annal_read_all",
+                                                   sql_.read_all, {f.c_str(), l.c_str()},
+                                                   "read_all from position " + f);
+                      },
+                      [](const recorded_event& e) { return e.position; });
+  }
+
+  std::uint64_t stream_version(std::string_view stream_id) const {
+    detail::validate_stream_id(stream_id);
+    const std::string stream(stream_id);
+    auto conn = pool_.acquire();
+    return static_cast<std::uint64_t>(
+        conn->exec_prepared(detail::pg::slot_stream_version, "annal_stream_version",
+                            sql_.stream_version, {stream.c_str()},
+                            "stream_version " + detail::quoted_prefix(stream))
+            .get_int(0, 0));
+  }
+
+  std::uint64_t last_position() const {
+    auto conn = pool_.acquire();
+    return static_cast<std::uint64_t>(
+        conn->exec_prepared(detail::pg::slot_last_position, "annal_last_position",
+                            sql_.last_position, {}, "last_position")
+            .get_int(0, 0));
+  }
+
+  // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether
+  // one is. Built on LISTEN/NOTIFY: the append function notifies at commit, a listener thread
+  // (started on first use) wakes the waiters. Throws errc::connection_error if the server cannot
+  // be reached at the start of the wait.
+  bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    if (last_position() > after) return true;
+    return listener_.wait(after, deadline);
+  }
+
+  // Runs `f(pg_transaction&)` in one transaction: commits when it returns, rolls back and rethrows
+  // when it throws. Returns what `f` returns.
+  template <class F>
+  std::invoke_result_t<F&, pg_transaction&> transact(F&& f) {
+    auto conn = pool_.acquire();
+    conn->exec("BEGIN", "transact (begin)");
+    pg_transaction tx(*conn, sql_);
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, pg_transaction&>>) {
+        f(tx);
+        conn->exec("COMMIT", "transact (commit)");
+      } else {
+        auto result = f(tx);
+        conn->exec("COMMIT", "transact (commit)");
+        return result;
+      }
+    } catch (...) {
+      // A broken connection has rolled back on the server already; the pool drops it.
+      if (PQstatus(conn->handle()) == CONNECTION_OK &&
+          PQtransactionStatus(conn->handle()) != PQTRANS_IDLE)
+        conn->exec("ROLLBACK", "transact (rollback)");
+      throw;
+    }
+  }
+
+  // The position a projection named `name` has saved (0 if none).
+  std::uint64_t load_checkpoint(std::string_view name) const {
+    const std::string n(name);
+    auto conn = pool_.acquire();
+    const pg_result r = conn->exec_prepared(detail::pg::slot_load_checkpoint,
+                                            "annal_load_checkpoint", sql_.load_checkpoint,
+                                            {n.c_str()}, "load_checkpoint('" + n + "')");
+    return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
+  }
+
+ private:
+  // The batch as PostgreSQL array literals: one parameter per column, whatever the batch size.
+  struct arrays {
+    std::string ids, types, schema_versions, payloads, correlations, causations, metadata;
+  };
+
+  static void quoted_element(std::string& out, std::string_view v) {
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+
+  arrays to_arrays(std::span<const event_data> batch) const {
+    arrays a;
+    std::size_t payload_bytes = 0;
+    for (const auto& e : batch) payload_bytes += e.payload.size();
+    a.ids.reserve(batch.size() * 37 + 2);
+    a.correlations.reserve(batch.size() * 37 + 2);
+    a.causations.reserve(batch.size() * 37 + 2);
+    a.payloads.reserve(payload_bytes * (options_.payload_format == pg_payload_format::bytea ? 2 : 1) +
+                       payload_bytes / 4 + batch.size() * 6);
+    for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads, &a.correlations,
+                           &a.causations, &a.metadata})
+      *s += '{';
+    constexpr char hex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const event_data& e = batch[i];
+      if (i) {
+        for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads,
+                               &a.correlations, &a.causations, &a.metadata})
+          *s += ',';
+      }
+      detail::sql::uuid_to_text(e.id, a.ids);
+      quoted_element(a.types, e.type);
+      a.schema_versions += std::to_string(e.schema_version);
+      if (options_.payload_format == pg_payload_format::bytea) {
+        a.payloads += "\"\\\\x";
+        for (unsigned char c : e.payload) {
+          a.payloads += hex[c >> 4];
+          a.payloads += hex[c & 0xf];
+        }
+        a.payloads += '"';
+      } else {
+        quoted_element(a.payloads, e.payload);
+      }
+      detail::sql::uuid_to_text(e.correlation_id, a.correlations);
+      detail::sql::uuid_to_text(e.causation_id, a.causations);
+      quoted_element(a.metadata, detail::sql::metadata_to_json(e.meta));
+    }
+    for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads, &a.correlations,
+                           &a.causations, &a.metadata})
+      *s += '}';
+    return a;
+  }
+
+  // JSON payloads are checked here so that the error names the event, not just the batch.
+  void check_json(std::string_view stream_id, std::span<const event_data> batch) const {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      boost::system::error_code ec;
+      boost::json::parse(batch[i].payload, ec);
+      if (ec)
+        throw error(errc::invalid_argument,
+                    "event " + std::to_string(i) + " (id " + detail::sql::uuid_to_text(batch[i].id) +
+                        ", type '" + batch[i].type + "') of the batch for stream " +
+                        detail::quoted_prefix(stream_id) + " has a payload that is not valid JSON (" +
+                        ec.message() + "), but PostgreSQL schema '" + options_.schema +
+                        "' stores payloads as " + sql_.payload_type +
+                        "; use pg_payload_format::bytea for binary codecs");
+    }
+  }
+
+  recorded_event row(const pg_result& r, int i) const {
+    recorded_event e;
+    e.position = static_cast<std::uint64_t>(r.get_int(i, 0));
+    e.stream_id = r.get(i, 1);
+    e.stream_version = static_cast<std::uint64_t>(r.get_int(i, 2));
+    e.id = detail::sql::uuid_from_text(r.get(i, 3));
+    e.type = r.get(i, 4);
+    e.schema_version = static_cast<std::uint32_t>(r.get_int(i, 5));
+    const std::string_view payload = r.get(i, 6);
+    if (options_.payload_format == pg_payload_format::bytea) {
+      // bytea's text output is "\x" followed by hex digits.
+      const std::string_view hex = payload.substr(std::min<std::size_t>(2, payload.size()));
+      e.payload.resize(hex.size() / 2);
+      for (std::size_t k = 0; k < e.payload.size(); ++k)
+        e.payload[k] = static_cast<char>(detail::sql::hex_value(hex[2 * k]) << 4 |
+                                         detail::sql::hex_value(hex[2 * k + 1]));
+    } else {
+      e.payload = payload;
+    }
+    e.correlation_id = detail::sql::uuid_from_text(r.get(i, 7));
+    e.causation_id = detail::sql::uuid_from_text(r.get(i, 8));
+    e.meta = detail::sql::metadata_from_json(r.get(i, 9));
+    e.recorded_at = detail::sql::from_micros(r.get_int(i, 10));
+    return e;
+  }
+
+  // Page by page; each page's result outlives the connection it came from, so the connection goes
+  // back to the pool before visitors run (a visitor may append without exhausting the pool).
+  template <class F, class Query, class Key>
+  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit, Query query,
+                         Key key) const {
+    std::size_t visited = 0;
+    while (visited < max_count) {
+      const std::size_t want = std::min(options_.read_page, max_count - visited);
+      const pg_result page = query(from, want);
+      const int rows = page.rows();
+      recorded_event e;
+      for (int i = 0; i < rows; ++i) {
+        e = row(page, i);
+        ++visited;
+        if (!detail::visit_continue(visit, e)) return visited;
+      }
+      if (static_cast<std::size_t>(rows) < want) break;
+      from = key(e) + 1;
+    }
+    return visited;
+  }
+
+  postgres_options options_;
+  detail::pg::statements sql_;
+  mutable detail::pg::pool pool_;
+  mutable detail::pg::listener listener_;
+};
+
+}  // namespace annal

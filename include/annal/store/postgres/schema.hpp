@@ -1,0 +1,175 @@
+// The PostgreSQL schema annal creates (tables, the append function) and the SQL that uses it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace annal {
+
+// How event payloads are stored. jsonb (default) makes them queryable with SQL but stores them
+// normalized (key order and whitespace are jsonb's); json keeps the exact text and is still
+// queryable; bytea holds any bytes (binary codecs).
+enum class pg_payload_format : std::uint8_t { jsonb, json, bytea };
+
+inline constexpr std::string_view to_string(pg_payload_format f) noexcept {
+  switch (f) {
+    case pg_payload_format::jsonb: return "jsonb";
+    case pg_payload_format::json: return "json";
+    case pg_payload_format::bytea: return "bytea";
+  }
+  return "jsonb";
+}
+
+// The schema version migrate() brings a schema to.
+inline constexpr int pg_schema_version = 1;
+
+namespace detail::pg {
+
+inline std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+inline std::string quote_literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + '\'';
+}
+
+// Every statement of one store, with its schema name spelled in.
+struct statements {
+  statements(std::string_view schema_name, pg_payload_format format)
+      : schema(schema_name), s(quote_ident(schema_name)), payload_type(to_string(format)) {
+    const std::string columns =
+        "position, stream_id, stream_version, event_id, type, schema_version, payload, "
+        "correlation_id, causation_id, metadata, "
+        "(extract(epoch FROM recorded_at) * 1000000)::int8";
+    append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
+             s + ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" +
+             payload_type + "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
+    read_all = "SELECT " + columns + " FROM " + s +
+               ".events WHERE position >= $1 ORDER BY position LIMIT $2";
+    read_stream = "SELECT " + columns + " FROM " + s +
+                  ".events WHERE stream_id = $1 AND stream_version >= $2 "
+                  "ORDER BY stream_version LIMIT $3";
+    stream_version =
+        "SELECT coalesce(max(stream_version), 0) FROM " + s + ".events WHERE stream_id = $1";
+    last_position = "SELECT coalesce(max(position), 0) FROM " + s + ".events";
+    load_checkpoint = "SELECT position FROM " + s + ".checkpoints WHERE name = $1";
+    load_checkpoint_for_update = load_checkpoint + " FOR UPDATE";
+    save_checkpoint = "INSERT INTO " + s +
+                      ".checkpoints (name, position, updated_at) VALUES ($1, $2, now()) "
+                      "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
+                      "updated_at = excluded.updated_at";
+  }
+
+  // Idempotent: safe to run on every start, by several processes at once (an advisory lock
+  // serializes them; DDL is transactional, so a failed migration leaves nothing behind).
+  std::string migrate() const {
+    return "CREATE SCHEMA IF NOT EXISTS " + s +
+           ";\n"
+           "CREATE TABLE IF NOT EXISTS " + s +
+           ".schema_info (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL,"
+           " payload_format text NOT NULL);\n"
+           "CREATE TABLE IF NOT EXISTS " + s +
+           ".events (\n"
+           "  position bigint PRIMARY KEY,\n"
+           "  stream_id text NOT NULL,\n"
+           "  stream_version bigint NOT NULL,\n"
+           "  event_id uuid NOT NULL UNIQUE,\n"
+           "  type text NOT NULL,\n"
+           "  schema_version integer NOT NULL,\n"
+           "  payload " + payload_type + " NOT NULL,\n"
+           "  correlation_id uuid NOT NULL,\n"
+           "  causation_id uuid NOT NULL,\n"
+           "  metadata jsonb NOT NULL DEFAULT '{}',\n"
+           "  recorded_at timestamptz NOT NULL,\n"
+           "  UNIQUE (stream_id, stream_version));\n"
+           // The single row whose lock hands out positions in commit order (docs/postgres.md).
+           "CREATE TABLE IF NOT EXISTS " + s +
+           ".head (id int PRIMARY KEY CHECK (id = 1));\n"
+           "INSERT INTO " + s + ".head VALUES (1) ON CONFLICT DO NOTHING;\n"
+           "CREATE TABLE IF NOT EXISTS " + s +
+           ".checkpoints (name text PRIMARY KEY, position bigint NOT NULL,"
+           " updated_at timestamptz NOT NULL);\n" +
+           append_function() + ";\n" +
+           "INSERT INTO " + s + ".schema_info VALUES (1, " + std::to_string(pg_schema_version) +
+           ", " + quote_literal(payload_type) +
+           ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
+  }
+
+  // One call = one round trip: checks ids and the expected version, then inserts the batch.
+  // r_status: 0 appended, 1 some ids are stored (rows list them), 2 version conflict.
+  std::string append_function() const {
+    return "CREATE OR REPLACE FUNCTION " + s +
+           ".annal_append(p_stream text, p_kind int, p_expected bigint, p_ids uuid[],"
+           " p_types text[], p_schema_versions int[], p_payloads " + payload_type +
+           "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)\n"
+           "RETURNS TABLE (r_status int, r_event_id uuid, r_stream_id text,"
+           " r_stream_version bigint, r_first bigint, r_last bigint)\n"
+           "LANGUAGE plpgsql AS $annal$\n"
+           "DECLARE\n"
+           "  v_actual bigint;\n"
+           "  v_last bigint;\n"
+           "  v_last_time timestamptz;\n"
+           "  v_n int := cardinality(p_ids);\n"
+           "BEGIN\n"
+           // Held until commit: the next append gets its positions only after this one is
+           // visible, so positions become visible in order and a reader never skips one.
+           "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
+           "  IF EXISTS (SELECT 1 FROM " + s + ".events e WHERE e.event_id = ANY (p_ids)) THEN\n"
+           "    RETURN QUERY SELECT 1, e.event_id, e.stream_id, e.stream_version, e.position,"
+           " e.position FROM " + s + ".events e WHERE e.event_id = ANY (p_ids);\n"
+           "    RETURN;\n"
+           "  END IF;\n"
+           "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
+           ".events e WHERE e.stream_id = p_stream;\n"
+           "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n"
+           "    RETURN QUERY SELECT 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           "    RETURN;\n"
+           "  END IF;\n"
+           "  SELECT e.position, e.recorded_at INTO v_last, v_last_time FROM " + s +
+           ".events e ORDER BY e.position DESC LIMIT 1;\n"
+           "  v_last := coalesce(v_last, 0);\n"
+           "  INSERT INTO " + s +
+           ".events (position, stream_id, stream_version, event_id, type, schema_version,"
+           " payload, correlation_id, causation_id, metadata, recorded_at)\n"
+           "  SELECT v_last + u.ord, p_stream, v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c, u.k,"
+           " u.m, greatest(timestamptz 'epoch' + p_now_us * interval '1 microsecond',"
+           " v_last_time)\n"
+           "  FROM unnest(p_ids, p_types, p_schema_versions, p_payloads, p_correlations,"
+           " p_causations, p_metadata) WITH ORDINALITY AS u(id, t, sv, p, c, k, m, ord);\n"
+           "  PERFORM pg_notify(" + quote_literal(schema) + ", (v_last + v_n)::text);\n"
+           "  RETURN QUERY SELECT 0, NULL::uuid, NULL::text, v_actual + v_n, v_last + 1,"
+           " v_last + v_n;\n"
+           "END\n"
+           "$annal$";
+  }
+
+  std::string schema;
+  std::string s;  // quoted
+  std::string payload_type;
+  std::string append, read_all, read_stream, stream_version, last_position;
+  std::string load_checkpoint, load_checkpoint_for_update, save_checkpoint;
+};
+
+// Slots of the prepared statements on each connection.
+enum statement_slot : std::size_t {
+  slot_append,
+  slot_read_all,
+  slot_read_stream,
+  slot_stream_version,
+  slot_last_position,
+  slot_load_checkpoint,
+};
+
+}  // namespace detail::pg
+}  // namespace annal

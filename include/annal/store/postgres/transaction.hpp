@@ -1,0 +1,92 @@
+// pg_transaction: a read model's rows and its checkpoint written in one PostgreSQL transaction.
+#pragma once
+
+#include <charconv>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/schema.hpp>
+
+namespace annal {
+
+namespace detail::pg {
+
+// The text form of one query parameter; nullopt is SQL NULL.
+template <class T>
+std::optional<std::string> to_param(const T& v) {
+  if constexpr (std::is_same_v<T, std::nullopt_t>) {
+    return std::nullopt;
+  } else if constexpr (requires { typename T::value_type; v.has_value(); *v; } &&
+                       !std::is_convertible_v<const T&, std::string_view>) {
+    return v ? to_param(*v) : std::nullopt;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return std::string(v ? "t" : "f");
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+  } else {
+    static_assert(std::is_convertible_v<const T&, std::string_view>,
+                  "pg_transaction::exec(sql, params...) takes numbers, bools, strings and "
+                  "std::optional of those as parameters");
+    return std::string(std::string_view(v));
+  }
+}
+
+}  // namespace detail::pg
+
+// Handed to the callable given to postgres_store::transact; valid only during that call. Every
+// statement runs in one transaction that commits when the callable returns and rolls back if it
+// throws.
+class pg_transaction {
+ public:
+  pg_transaction(detail::pg::connection& conn, const detail::pg::statements& sql) noexcept
+      : conn_(conn), sql_(sql) {}
+  pg_transaction(const pg_transaction&) = delete;
+  pg_transaction& operator=(const pg_transaction&) = delete;
+
+  // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, optionals).
+  template <class... P>
+  pg_result exec(std::string_view sql, const P&... params) {
+    const std::optional<std::string> values[] = {detail::pg::to_param(params)..., std::nullopt};
+    std::vector<const char*> ptrs;
+    for (std::size_t i = 0; i < sizeof...(P); ++i)
+      ptrs.push_back(values[i] ? values[i]->c_str() : nullptr);
+    return conn_.exec_params(std::string(sql), ptrs, "statement '" + shorten(sql) + "'");
+  }
+
+  // The position a projection has processed up to (0 if it never saved one), locked until this
+  // transaction ends so that two instances of one projection cannot both advance it.
+  std::uint64_t load_checkpoint(std::string_view name) {
+    const std::string n(name);
+    const pg_result r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()},
+                                          "load_checkpoint('" + n + "')");
+    return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
+  }
+
+  void save_checkpoint(std::string_view name, std::uint64_t position) {
+    const std::string n(name);
+    const std::string p = std::to_string(position);
+    conn_.exec_params(sql_.save_checkpoint, {n.c_str(), p.c_str()},
+                      "save_checkpoint('" + n + "', " + p + ")");
+  }
+
+  // The schema the store lives in (quoted), for statements that join the events table.
+  const std::string& schema() const noexcept { return sql_.s; }
+
+ private:
+  static std::string shorten(std::string_view sql) {
+    return std::string(sql.substr(0, 60)) + (sql.size() > 60 ? "..." : "");
+  }
+
+  detail::pg::connection& conn_;
+  const detail::pg::statements& sql_;
+};
+
+}  // namespace annal

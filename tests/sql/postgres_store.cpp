@@ -1,0 +1,225 @@
+// The PostgreSQL store against a real throwaway server: envelopes, formats, idempotency, wake-ups.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <annal/store/postgres.hpp>
+
+#include "sql/postgres_fixture.hpp"
+#include "sql/sql_test_support.hpp"
+
+using namespace annal;
+using annal_test::make_batch;
+using annal_test::make_event;
+
+TEST_CASE("postgres store models event_store", "[store][postgres]") {
+  STATIC_REQUIRE(event_store<postgres_store>);
+}
+
+TEST_CASE("postgres store appends, reads and keeps envelopes", "[store][postgres]") {
+  annal_test::postgres_jsonb_fixture f;
+  auto& store = f.store();
+  auto first = make_batch(3);
+  first[1].meta = {{"user", "ada"}, {"reason", "quote \" and \\ back, {braces}, \xc3\xa9"}};
+  first[2].correlation_id = new_event_id();
+  first[2].causation_id = new_event_id();
+  first[2].schema_version = 7;
+  first[2].type = "type with \"quotes\", commas and {braces}";
+  const time_point before = clock::now();
+  const auto r = store.append("order-1", expected_version::no_stream(), first);
+  CHECK(r.status == append_status::appended);
+  CHECK(r.stream_version == 3);
+  CHECK(r.first_position == 1);
+  CHECK(r.last_position == 3);
+  CHECK(store.append("order-2", expected_version::any(), make_batch(1)).last_position == 4);
+  const auto c = store.append("order-1", expected_version::exact(1), make_batch(1));
+  CHECK(c.status == append_status::conflict);
+  CHECK(c.stream_version == 3);
+  CHECK(store.append("order-1", expected_version::no_stream(), make_batch(1)).status ==
+        append_status::conflict);
+
+  f.reopen();
+  std::vector<recorded_event> got;
+  CHECK(f.store().read_stream("order-1", 1, [&](const recorded_event& e) { got.push_back(e); }) ==
+        3);
+  REQUIRE(got.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(got[i].id == first[i].id);
+    CHECK(got[i].type == first[i].type);
+    CHECK(got[i].meta == first[i].meta);
+    CHECK(got[i].stream_id == "order-1");
+    CHECK(got[i].stream_version == i + 1);
+    CHECK(got[i].position == i + 1);
+    CHECK(got[i].recorded_at >= before);
+    if (i) CHECK(got[i].recorded_at >= got[i - 1].recorded_at);
+  }
+  // jsonb normalizes the text; the value is the same.
+  CHECK(boost::json::parse(got[0].payload) == boost::json::parse(first[0].payload));
+  CHECK(got[2].correlation_id == first[2].correlation_id);
+  CHECK(got[2].causation_id == first[2].causation_id);
+  CHECK(got[2].schema_version == 7);
+  CHECK(f.store().stream_version("order-1") == 3);
+  CHECK(f.store().stream_version("nope") == 0);
+  CHECK(f.store().last_position() == 4);
+  std::vector<std::uint64_t> positions;
+  CHECK(f.store().read_all(2, [&](const recorded_event& e) { positions.push_back(e.position); }) ==
+        3);
+  CHECK(positions == std::vector<std::uint64_t>{2, 3, 4});
+  CHECK(f.store().read_all(1, [](const recorded_event&) { return false; }) == 1);
+  CHECK(f.store().read_all(1, [](const recorded_event&) {}, 2) == 2);
+}
+
+TEST_CASE("postgres payload formats", "[store][postgres]") {
+  SECTION("bytea keeps any bytes exactly") {
+    annal_test::postgres_fixture f;
+    std::string bytes;
+    for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+    auto batch = std::vector{make_event("bin", bytes), make_event("empty", "")};
+    f.store().append("b", expected_version::any(), batch);
+    std::vector<std::string> payloads;
+    f.store().read_all(1, [&](const recorded_event& e) { payloads.push_back(e.payload); });
+    CHECK(payloads == std::vector<std::string>{bytes, ""});
+  }
+  SECTION("json keeps the exact text and is queryable") {
+    annal::postgres_options o = annal_test::fresh_postgres_options(pg_payload_format::json);
+    postgres_store store(o);
+    store.migrate();
+    const std::string text = "{ \"b\" : 1,  \"a\" : [true, null] }";
+    store.append("j", expected_version::any(), std::vector{make_event("j", text)});
+    std::string got;
+    store.read_all(1, [&](const recorded_event& e) { got = e.payload; });
+    CHECK(got == text);
+    const auto n = store.transact([&](pg_transaction& tx) {
+      return tx.exec("SELECT (payload->>'b')::int FROM " + tx.schema() + ".events").get_int(0, 0);
+    });
+    CHECK(n == 1);
+  }
+  SECTION("jsonb refuses a payload that is not JSON, naming the event") {
+    annal_test::postgres_jsonb_fixture f;
+    auto batch = make_batch(2);
+    batch[1].payload = "\x01\x02 not json";
+    batch[1].type = "broken_thing";
+    CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), batch), error,
+                         Catch::Predicate<error>([&](const error& e) {
+                           const std::string w = e.what();
+                           return e.code() == errc::invalid_argument &&
+                                  w.find("event 1") != std::string::npos &&
+                                  w.find("broken_thing") != std::string::npos &&
+                                  w.find(boost::uuids::to_string(batch[1].id)) != std::string::npos;
+                         }));
+    // The server's own refusal (jsonb cannot hold \u0000) is an error too, and nothing is stored.
+    batch = make_batch(2);
+    batch[1].payload = "\"\\u0000\"";
+    CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), batch), error,
+                         Catch::Predicate<error>([](const error& e) {
+                           return e.code() == errc::invalid_argument;
+                         }));
+    CHECK(f.store().last_position() == 0);
+    // And the payload is queryable as JSON.
+    f.store().append("q", expected_version::any(), make_batch(3, 42));
+    const auto tagged = f.store().transact([](pg_transaction& tx) {
+      return tx.exec("SELECT count(*) FROM " + tx.schema() +
+                         ".events WHERE payload @> $1::jsonb",
+                     std::string("{\"tag\":42}"))
+          .get_int(0, 0);
+    });
+    CHECK(tagged == 3);
+  }
+  SECTION("a schema keeps the format it was created with") {
+    annal_test::postgres_jsonb_fixture f;
+    auto o = f.options();
+    o.payload_format = pg_payload_format::bytea;
+    postgres_store other(o);
+    CHECK_THROWS_WITH(other.migrate(), Catch::Contains("stores payloads as jsonb"));
+  }
+}
+
+TEST_CASE("postgres store applies the idempotency rule", "[store][postgres]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  const auto batch = make_batch(2);
+  const auto r = store.append("s", expected_version::no_stream(), batch);
+  const auto again = store.append("s", expected_version::no_stream(), batch);
+  CHECK(again.status == append_status::duplicate);
+  CHECK(again.first_position == r.first_position);
+  CHECK(again.last_position == r.last_position);
+  CHECK(again.stream_version == 2);
+  auto partial = make_batch(1);
+  partial.push_back(batch[0]);
+  CHECK_THROWS_MATCHES(store.append("s", expected_version::any(), partial), error,
+                       Catch::Predicate<error>([](const error& e) {
+                         return e.code() == errc::duplicate_event_id;
+                       }));
+  CHECK_THROWS_MATCHES(store.append("elsewhere", expected_version::any(), batch), error,
+                       Catch::Predicate<error>([](const error& e) {
+                         return e.code() == errc::duplicate_event_id;
+                       }));
+  CHECK(store.last_position() == 2);
+}
+
+TEST_CASE("postgres store migrate is idempotent and concurrent-safe", "[store][postgres]") {
+  auto o = annal_test::fresh_postgres_options();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      try {
+        postgres_store s(o);
+        s.migrate();
+        s.migrate();
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  postgres_store s(o);
+  CHECK(s.transact([](pg_transaction& tx) {
+    return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
+  }) == pg_schema_version);
+}
+
+TEST_CASE("postgres store reads in pages and lets visitors append", "[store][postgres]") {
+  auto o = annal_test::fresh_postgres_options(pg_payload_format::bytea);
+  o.read_page = 7;
+  o.pool_size = 1;
+  postgres_store store(o);
+  store.migrate();
+  for (int i = 0; i < 10; ++i) store.append("s", expected_version::any(), make_batch(5, i));
+  std::uint64_t expect = 1;
+  CHECK(store.read_all(1, [&](const recorded_event& e) { CHECK(e.position == expect++); }) == 50);
+  expect = 4;
+  CHECK(store.read_stream("s", 4, [&](const recorded_event& e) {
+    CHECK(e.stream_version == expect++);
+  }, 20) == 20);
+  store.read_all(1, [&](const recorded_event& e) {
+    if (e.position == 1) store.append("b", expected_version::any(), make_batch(1));
+  });
+  CHECK(store.last_position() == 51);
+}
+
+TEST_CASE("postgres store wakes waiters through LISTEN/NOTIFY", "[store][postgres][wait]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  const auto t0 = clock::now();
+  CHECK_FALSE(store.wait_for_append(0, t0 + std::chrono::milliseconds(50)));
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    store.append("s", expected_version::any(), make_batch(1));
+  });
+  const auto t1 = clock::now();
+  CHECK(store.wait_for_append(0, t1 + std::chrono::seconds(20)));
+  // Woken by the notification, not by the deadline.
+  CHECK(clock::now() - t1 < std::chrono::seconds(5));
+  writer.join();
+  CHECK(store.wait_for_append(0, clock::now()));
+  CHECK_FALSE(store.wait_for_append(1, clock::now() + std::chrono::milliseconds(20)));
+  // Another store object on the same schema (another process, in real life) wakes it too.
+  postgres_store other(f.options());
+  std::thread writer2([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    other.append("s", expected_version::any(), make_batch(1));
+  });
+  CHECK(store.wait_for_append(1, clock::now() + std::chrono::seconds(20)));
+  writer2.join();
+}
