@@ -1,0 +1,238 @@
+// The file log's on-disk format: segment headers and event records (see docs/file_log.md).
+#pragma once
+
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <annal/core/envelope.hpp>
+#include <annal/core/error.hpp>
+#include <annal/detail/file_log/crc32c.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal::detail::file_log {
+
+// All integers are little-endian; x86-64 and AArch64 Linux are, and the byte order is checked here
+// so that a big-endian build fails loudly instead of writing logs nobody else can read.
+static_assert(std::endian::native == std::endian::little,
+              "annal's file log stores little-endian integers and is built for little-endian CPUs");
+
+inline constexpr char segment_magic[8] = {'A', 'N', 'N', 'A', 'L', 'L', 'O', 'G'};
+inline constexpr std::uint32_t format_version = 1;
+inline constexpr std::size_t segment_header_size = 32;
+
+inline constexpr std::uint32_t record_magic = 0x52'4C'4E'41;  // "ANLR" in file order
+inline constexpr std::size_t record_header_size = 120;
+inline constexpr std::uint16_t flag_batch_end = 1;  // the last record of an appended batch
+// Records are at most this long: a length field is 32 bits, and a bound keeps a corrupt length from
+// asking for gigabytes.
+inline constexpr std::size_t max_record_size = std::size_t{1} << 30;
+
+template <class T>
+inline void put(char* at, T value) noexcept {
+  std::memcpy(at, &value, sizeof value);
+}
+template <class T>
+inline T get(const char* at) noexcept {
+  T value;
+  std::memcpy(&value, at, sizeof value);
+  return value;
+}
+
+struct segment_header {
+  std::uint32_t number = 0;
+  std::uint64_t first_position = 0;  // of its first record (the one after the previous segment)
+  std::uint32_t chain_seed = 0;      // checksum of the previous segment's last record
+};
+
+inline void encode_segment_header(char* out, const segment_header& h) noexcept {
+  std::memcpy(out, segment_magic, 8);
+  put<std::uint32_t>(out + 8, format_version);
+  put<std::uint32_t>(out + 12, h.number);
+  put<std::uint64_t>(out + 16, h.first_position);
+  put<std::uint32_t>(out + 24, h.chain_seed);
+  put<std::uint32_t>(out + 28, crc32c(0, out, 28));
+}
+
+// Returns the reason a header is unusable, or nothing when it is sound.
+inline std::optional<std::string> decode_segment_header(const char* in, segment_header& h) {
+  if (std::memcmp(in, segment_magic, 8) != 0) return "not an annal log segment (bad magic)";
+  if (get<std::uint32_t>(in + 28) != crc32c(0, in, 28)) return "segment header checksum mismatch";
+  if (const auto v = get<std::uint32_t>(in + 8); v != format_version)
+    return "segment format version " + std::to_string(v) + " is not supported (this build reads " +
+           std::to_string(format_version) + ")";
+  h.number = get<std::uint32_t>(in + 12);
+  h.first_position = get<std::uint64_t>(in + 16);
+  h.chain_seed = get<std::uint32_t>(in + 24);
+  return std::nullopt;
+}
+
+// Record layout, byte offsets:
+//   0 magic u32 | 4 length u32 (whole record) | 8 crc u32 over bytes [12, length)
+//  12 prev_crc u32 (the hash chain) | 16 position u64 | 24 synced_through u64 | 32 stream_version u64
+//  40 recorded_at i64 (ns since the Unix epoch) | 48 event id | 64 correlation id | 80 causation id
+//  96 schema_version u32 | 100 flags u16 | 102 stream id size u16 | 104 type size u32
+// 108 metadata entries u32 | 112 metadata bytes u32 | 116 payload size u32
+// 120 stream id, type, metadata (key size u32, value size u32, key, value)..., payload
+struct record_fields {
+  std::uint32_t prev_crc = 0;
+  std::uint64_t position = 0;
+  std::uint64_t synced_through = 0;  // every position up to here was durable when this was written
+  std::uint64_t stream_version = 0;
+  std::int64_t recorded_at_ns = 0;
+  std::uint16_t flags = 0;
+};
+
+inline std::size_t metadata_bytes(const metadata& meta) noexcept {
+  std::size_t n = 0;
+  for (const auto& [k, v] : meta) n += 8 + k.size() + v.size();
+  return n;
+}
+
+inline std::size_t record_size(std::string_view stream_id, const event_data& e) noexcept {
+  return record_header_size + stream_id.size() + e.type.size() + metadata_bytes(e.meta) +
+         e.payload.size();
+}
+
+inline void put_id(char* at, const event_id& id) noexcept { std::memcpy(at, id.data, 16); }
+inline event_id get_id(const char* at) noexcept {
+  event_id id;
+  std::memcpy(id.data, at, 16);
+  return id;
+}
+
+// Writes one record at `out` (record_size bytes) and returns its checksum.
+inline std::uint32_t encode_record(char* out, std::string_view stream_id, const event_data& e,
+                                   const record_fields& f) noexcept {
+  const std::size_t meta_size = metadata_bytes(e.meta);
+  const std::size_t size = record_size(stream_id, e);
+  put<std::uint32_t>(out + 0, record_magic);
+  put<std::uint32_t>(out + 4, static_cast<std::uint32_t>(size));
+  put<std::uint32_t>(out + 12, f.prev_crc);
+  put<std::uint64_t>(out + 16, f.position);
+  put<std::uint64_t>(out + 24, f.synced_through);
+  put<std::uint64_t>(out + 32, f.stream_version);
+  put<std::int64_t>(out + 40, f.recorded_at_ns);
+  put_id(out + 48, e.id);
+  put_id(out + 64, e.correlation_id);
+  put_id(out + 80, e.causation_id);
+  put<std::uint32_t>(out + 96, e.schema_version);
+  put<std::uint16_t>(out + 100, f.flags);
+  put<std::uint16_t>(out + 102, static_cast<std::uint16_t>(stream_id.size()));
+  put<std::uint32_t>(out + 104, static_cast<std::uint32_t>(e.type.size()));
+  put<std::uint32_t>(out + 108, static_cast<std::uint32_t>(e.meta.size()));
+  put<std::uint32_t>(out + 112, static_cast<std::uint32_t>(meta_size));
+  put<std::uint32_t>(out + 116, static_cast<std::uint32_t>(e.payload.size()));
+  char* p = out + record_header_size;
+  const auto append = [&](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  append(stream_id);
+  append(e.type);
+  for (const auto& [k, v] : e.meta) {
+    put<std::uint32_t>(p, static_cast<std::uint32_t>(k.size()));
+    put<std::uint32_t>(p + 4, static_cast<std::uint32_t>(v.size()));
+    p += 8;
+    append(k);
+    append(v);
+  }
+  append(e.payload);
+  const std::uint32_t crc = crc32c(0, out + 12, size - 12);
+  put<std::uint32_t>(out + 8, crc);
+  return crc;
+}
+
+// What a record's fixed header says, read before the checksum is known to hold.
+struct record_view {
+  const char* data = nullptr;
+  std::uint32_t size = 0;
+  std::uint32_t crc = 0;
+  record_fields fields;
+
+  std::string_view stream_id() const noexcept {
+    return {data + record_header_size, get<std::uint16_t>(data + 102)};
+  }
+  bool batch_end() const noexcept { return (fields.flags & flag_batch_end) != 0; }
+};
+
+// The length a record at `in` claims, or 0 when the claim cannot be a record (bad magic or size).
+inline std::uint32_t claimed_size(const char* in, std::size_t available_header) noexcept {
+  if (available_header < 8) return 0;
+  if (get<std::uint32_t>(in) != record_magic) return 0;
+  const auto size = get<std::uint32_t>(in + 4);
+  if (size < record_header_size || size > max_record_size) return 0;
+  return size;
+}
+
+// Checks a complete record (`size` bytes at `in`): checksum and internal sizes. Returns the reason
+// it is unusable, or nothing and fills `out`.
+inline const char* check_record(const char* in, std::uint32_t size, record_view& out) noexcept {
+  const auto crc = get<std::uint32_t>(in + 8);
+  if (crc32c(0, in + 12, size - 12) != crc) return "checksum mismatch";
+  const std::uint64_t body = std::uint64_t{get<std::uint16_t>(in + 102)} +
+                             get<std::uint32_t>(in + 104) + get<std::uint32_t>(in + 112) +
+                             get<std::uint32_t>(in + 116);
+  if (record_header_size + body != size) return "field sizes do not add up to the record length";
+  out.data = in;
+  out.size = size;
+  out.crc = crc;
+  out.fields.prev_crc = get<std::uint32_t>(in + 12);
+  out.fields.position = get<std::uint64_t>(in + 16);
+  out.fields.synced_through = get<std::uint64_t>(in + 24);
+  out.fields.stream_version = get<std::uint64_t>(in + 32);
+  out.fields.recorded_at_ns = get<std::int64_t>(in + 40);
+  out.fields.flags = get<std::uint16_t>(in + 100);
+  return nullptr;
+}
+
+// Fills `e` from a checked record; reuses `e`'s string buffers, so a scan allocates little.
+inline const char* decode_record(const record_view& r, recorded_event& e) {
+  const char* in = r.data;
+  const char* p = in + record_header_size;
+  const char* end = in + r.size;
+  const std::size_t sid = get<std::uint16_t>(in + 102);
+  const std::size_t type = get<std::uint32_t>(in + 104);
+  const std::size_t entries = get<std::uint32_t>(in + 108);
+  const std::size_t meta_size = get<std::uint32_t>(in + 112);
+  const std::size_t payload = get<std::uint32_t>(in + 116);
+  e.stream_id.assign(p, sid);
+  p += sid;
+  e.type.assign(p, type);
+  p += type;
+  e.meta.clear();
+  const char* meta_end = p + meta_size;
+  for (std::size_t i = 0; i < entries; ++i) {
+    if (meta_end - p < 8) return "metadata entries overrun their bytes";
+    const std::size_t k = get<std::uint32_t>(p);
+    const std::size_t v = get<std::uint32_t>(p + 4);
+    p += 8;
+    if (static_cast<std::size_t>(meta_end - p) < k + v) return "metadata entries overrun their bytes";
+    e.meta.emplace(std::string(p, k), std::string(p + k, v));
+    p += k + v;
+  }
+  if (p != meta_end) return "metadata bytes left over after the last entry";
+  e.payload.assign(p, payload);
+  p += payload;
+  if (p != end) return "record bytes left over after the payload";
+  e.position = r.fields.position;
+  e.stream_version = r.fields.stream_version;
+  e.recorded_at = time_point(std::chrono::duration_cast<clock::duration>(
+      std::chrono::nanoseconds(r.fields.recorded_at_ns)));
+  e.id = get_id(in + 48);
+  e.correlation_id = get_id(in + 64);
+  e.causation_id = get_id(in + 80);
+  e.schema_version = get<std::uint32_t>(in + 96);
+  return nullptr;
+}
+
+inline std::int64_t to_ns(time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace annal::detail::file_log

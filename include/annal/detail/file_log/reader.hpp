@@ -1,0 +1,60 @@
+// Sequential and random reads of one segment file through a buffer, so a scan costs few syscalls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <annal/core/error.hpp>
+
+namespace annal::detail::file_log {
+
+template <class IO>
+class chunk_reader {
+ public:
+  chunk_reader(IO& io, std::size_t chunk) : io_(io), chunk_(chunk) {}
+
+  // Reads from `fd` from now on; `name` is what errors call the file.
+  void reset(int fd, const std::string* name) {
+    fd_ = fd;
+    name_ = name;
+    start_ = 0;
+    size_ = 0;
+  }
+
+  // A pointer to `n` bytes at `offset`, or nullptr when the file ends first. The pointer is good
+  // until the next call.
+  const char* fetch(std::uint64_t offset, std::size_t n) {
+    if (offset >= start_ && offset + n <= start_ + size_) return buffer_.get() + (offset - start_);
+    const std::size_t want = n > chunk_ ? n : chunk_;
+    if (want > capacity_) {
+      buffer_ = std::make_unique_for_overwrite<char[]>(want);
+      capacity_ = want;
+    }
+    start_ = offset;
+    size_ = 0;
+    while (size_ < want) {
+      const std::int64_t got = io_.pread(fd_, buffer_.get() + size_, want - size_, offset + size_);
+      if (got < 0)
+        throw error(errc::io_error, "reading " + *name_ + " at offset " +
+                                        std::to_string(offset + size_) + ": " +
+                                        std::system_category().message(static_cast<int>(-got)));
+      if (got == 0) break;
+      size_ += static_cast<std::size_t>(got);
+    }
+    return size_ >= n ? buffer_.get() : nullptr;
+  }
+
+ private:
+  IO& io_;
+  std::size_t chunk_;
+  int fd_ = -1;
+  const std::string* name_ = nullptr;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::uint64_t start_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace annal::detail::file_log

@@ -1,0 +1,928 @@
+// The embedded default store: a durable, crash-safe, segmented append-only log in one directory.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <annal/core/envelope.hpp>
+#include <annal/core/error.hpp>
+#include <annal/detail/file_log/format.hpp>
+#include <annal/detail/file_log/reader.hpp>
+#include <annal/detail/idempotency.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/file_log/options.hpp>
+#include <annal/store/file_log/posix_io.hpp>
+
+namespace annal {
+
+// A directory of segment files "00000001.log", "00000002.log"... owned by one process at a time.
+// Thread-safe. `IO` is the I/O layer (posix_io; tests pass one that injects faults); it is called
+// from several threads at once.
+//   annal::file_log log{"./data"};
+template <class IO = posix_io>
+class basic_file_log {
+  static_assert(file_io<IO>,
+                "basic_file_log<IO> requires IO to provide the calls of annal::posix_io "
+                "(open, close, pread, pwrite, fdatasync, fsync, ftruncate, file_size, rename, "
+                "unlink, mkdir, lock), each returning -errno on failure");
+
+ public:
+  explicit basic_file_log(std::filesystem::path directory, file_log_options options = {}, IO io = {})
+      : dir_(std::move(directory)), options_(options), io_(std::move(io)) {
+    if (options_.segment_size < detail::file_log::segment_header_size)
+      throw error(errc::invalid_argument, "file_log_options::segment_size " +
+                                              std::to_string(options_.segment_size) +
+                                              " is smaller than a segment header");
+    try {
+      open();
+    } catch (...) {
+      close_all();
+      throw;
+    }
+  }
+
+  basic_file_log(const basic_file_log&) = delete;
+  basic_file_log& operator=(const basic_file_log&) = delete;
+
+  // Closing needs no sync: in durable and group modes everything acknowledged is on disk already.
+  ~basic_file_log() { close_all(); }
+
+  append_result append(std::string_view stream_id, expected_version expect,
+                       std::span<const event_data> batch) {
+    detail::validate_batch(stream_id, batch);
+    check_sizes(stream_id, batch);
+    inflight_.fetch_add(1, std::memory_order_relaxed);
+    struct leave {
+      std::atomic<int>& n;
+      ~leave() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } leaving{inflight_};
+
+    std::unique_lock lock(append_mutex_);
+    throw_if_failed();
+    if (auto dup = detail::check_stored_ids(stream_id, batch,
+                                            [&](const event_id& id) { return lookup(id); })) {
+      lock.unlock();
+      // The original may still be on its way to disk; a retry is acknowledged no sooner than it.
+      if (options_.sync != durability::none) wait_durable(dup->last_position);
+      return *dup;
+    }
+    const auto found = stream_index_.find(stream_id);
+    const std::uint32_t stream_no = found == stream_index_.end() ? no_stream : found->second;
+    const std::uint64_t actual = stream_no == no_stream ? 0 : streams_[stream_no].positions.size();
+    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
+
+    const std::uint64_t last = write_batch(stream_id, stream_no, actual, batch);
+    lock.unlock();
+    if (options_.sync == durability::none) {
+      publish(last);
+    } else {
+      wait_durable(last);
+    }
+    return {append_status::appended, actual + batch.size(), last - batch.size() + 1, last};
+  }
+
+  template <class F>
+  std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
+                          std::size_t max_count = unlimited) const {
+    detail::validate_stream_id(stream_id);
+    throw_if_failed();
+    std::vector<location> wanted;
+    std::vector<segment_ref> segs;
+    {
+      std::shared_lock lock(index_mutex_);
+      const auto found = stream_index_.find(stream_id);
+      if (found == stream_index_.end()) return 0;
+      const auto& positions = streams_[found->second].positions;
+      const std::size_t size = visible_count(positions);
+      const std::size_t begin = from_version == 0 ? 0 : from_version - 1;
+      if (begin >= size) return 0;
+      const std::size_t n = std::min<std::size_t>(size - begin, max_count);
+      wanted.reserve(n);
+      for (std::size_t i = begin; i < begin + n; ++i) {
+        const slot& s = slots_[positions[i] - 1];
+        wanted.push_back({positions[i], s.offset, s.segment});
+      }
+      segs = segment_refs(wanted.empty() ? 0 : wanted.front().segment);
+    }
+    detail::file_log::chunk_reader<IO> reader(io_, 64 * 1024);
+    recorded_event e;
+    std::size_t visited = 0;
+    std::uint32_t current = no_stream;
+    for (const location& at : wanted) {
+      const segment_ref& seg = segs[at.segment - segs.front().index];
+      if (at.segment != current) {
+        reader.reset(seg.fd, &seg.name);
+        current = at.segment;
+      }
+      read_record(reader, seg, at.offset, at.position, e);
+      ++visited;
+      if (!detail::visit_continue(visit, e)) break;
+    }
+    return visited;
+  }
+
+  template <class F>
+  std::size_t read_all(std::uint64_t from_position, F&& visit,
+                       std::size_t max_count = unlimited) const {
+    throw_if_failed();
+    std::uint64_t position = from_position == 0 ? 1 : from_position;
+    std::uint64_t offset = 0;
+    std::size_t n = 0;
+    std::vector<segment_ref> segs;
+    {
+      std::shared_lock lock(index_mutex_);
+      const std::uint64_t visible = visible_.load(std::memory_order_acquire);
+      if (position > visible) return 0;
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(visible - position + 1, max_count));
+      const slot& s = slots_[position - 1];
+      offset = s.offset;
+      segs = segment_refs(s.segment);
+    }
+    // Records are contiguous in position order within a segment, so this is one sequential read.
+    detail::file_log::chunk_reader<IO> reader(io_, 1024 * 1024);
+    std::size_t k = 0;
+    reader.reset(segs[0].fd, &segs[0].name);
+    recorded_event e;
+    for (std::size_t visited = 0; visited < n; ++visited, ++position) {
+      while (k + 1 < segs.size() && position >= segs[k + 1].first_position) {
+        ++k;
+        offset = detail::file_log::segment_header_size;
+        reader.reset(segs[k].fd, &segs[k].name);
+      }
+      offset += read_record(reader, segs[k], offset, position, e);
+      if (!detail::visit_continue(visit, e)) return visited + 1;
+    }
+    return n;
+  }
+
+  std::uint64_t stream_version(std::string_view stream_id) const {
+    detail::validate_stream_id(stream_id);
+    throw_if_failed();
+    std::shared_lock lock(index_mutex_);
+    const auto found = stream_index_.find(stream_id);
+    return found == stream_index_.end() ? 0 : visible_count(streams_[found->second].positions);
+  }
+
+  std::uint64_t last_position() const {
+    throw_if_failed();
+    return visible_.load(std::memory_order_acquire);
+  }
+
+  // Blocks until an event with position > `after` is readable or `deadline` passes; returns whether
+  // one is. Subscriptions use it so that a live reader sleeps instead of polling.
+  bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    std::unique_lock lock(wait_mutex_);
+    return appended_.wait_until(lock, deadline, [&] {
+      return failed_.load(std::memory_order_acquire) ||
+             visible_.load(std::memory_order_acquire) > after;
+    }) && !failed_.load(std::memory_order_acquire);
+  }
+
+  // Makes every appended event durable now. Only durability::none needs it, at the end of an import.
+  void sync() {
+    throw_if_failed();
+    wait_durable(written_.load(std::memory_order_acquire));
+  }
+
+  // What opening found and did: a torn tail cut, or a repair.
+  const file_log_recovery& recovery() const noexcept { return recovery_; }
+  const std::filesystem::path& directory() const noexcept { return dir_; }
+  const file_log_options& options() const noexcept { return options_; }
+  // True once a failed sync stopped the store; reopen it to go on with what is durable.
+  bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+
+ private:
+  static constexpr std::uint32_t no_stream = 0xFFFFFFFFu;
+
+  struct slot {
+    std::uint64_t offset;     // of the record in its segment
+    std::uint64_t version;    // the event's stream version
+    std::uint32_t segment;    // index into segments_
+    std::uint32_t stream;     // index into streams_
+  };
+  struct stream_entry {
+    std::string id;
+    std::vector<std::uint64_t> positions;  // ascending; the newest may not be published yet
+  };
+  struct segment {
+    std::string name;  // "00000003.log"
+    std::uint32_t number = 0;
+    int fd = -1;
+    std::uint64_t first_position = 0;
+    std::uint64_t size = 0;      // bytes in the file (appenders only)
+    std::uint32_t last_crc = 0;  // checksum of its last record, or its chain seed (appenders only)
+  };
+  struct segment_ref {
+    std::uint32_t index;
+    int fd;
+    std::uint64_t first_position;
+    std::string name;
+  };
+  struct location {
+    std::uint64_t position;
+    std::uint64_t offset;
+    std::uint32_t segment;
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+
+  // ---- errors ---------------------------------------------------------------------------------
+
+  static std::string errno_text(std::int64_t rc) {
+    return std::system_category().message(static_cast<int>(-rc));
+  }
+  std::string path_of(const std::string& name) const { return (dir_ / name).string(); }
+  [[noreturn]] void throw_io(const std::string& what, std::int64_t rc) const {
+    throw error(errc::io_error, "file log " + dir_.string() + ": " + what + ": " + errno_text(rc));
+  }
+  [[noreturn]] void throw_corrupt(const std::string& segment_name, std::uint64_t offset,
+                                  const std::string& why) const {
+    throw error(errc::corrupt_log, "file log " + dir_.string() + ": segment " + segment_name +
+                                       " offset " + std::to_string(offset) + ": " + why);
+  }
+  void throw_if_failed() const {
+    if (failed_.load(std::memory_order_acquire))
+      throw error(errc::store_failed, "file log " + dir_.string() + " has stopped: " +
+                                          failure_ + "; reopen it to continue from what is durable");
+  }
+
+  // Fail-stop: after a failed sync the kernel may have dropped the dirty pages and cleared the
+  // error, so a retried sync could "succeed" over lost data. Nothing is retried; every call fails.
+  [[noreturn]] void fail(const std::string& why) {
+    {
+      std::lock_guard guard(sync_mutex_);
+      if (!failed_.load(std::memory_order_relaxed)) {
+        failure_ = why;
+        failed_.store(true, std::memory_order_release);
+      }
+    }
+    synced_.notify_all();
+    { std::lock_guard wake(wait_mutex_); }
+    appended_.notify_all();
+    throw_if_failed();
+    throw error(errc::store_failed, why);  // unreachable: failed_ is set
+  }
+
+  void sync_or_fail(int fd, const std::string& what) {
+    if (const int rc = io_.fdatasync(fd); rc < 0) fail(what + " failed: " + errno_text(rc));
+  }
+  void sync_dir_or_fail() {
+    if (const int rc = io_.fsync(dir_fd_); rc < 0)
+      fail("fsync of directory " + dir_.string() + " failed: " + errno_text(rc));
+  }
+
+  // ---- input limits ---------------------------------------------------------------------------
+
+  static void check_sizes(std::string_view stream_id, std::span<const event_data> batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const std::size_t size = detail::file_log::record_size(stream_id, batch[i]);
+      if (size > detail::file_log::max_record_size)
+        throw error(errc::invalid_argument,
+                    "event " + std::to_string(i) + " of the batch for stream " +
+                        detail::quoted_prefix(stream_id) + " takes " + std::to_string(size) +
+                        " bytes as a record; the file log's limit is " +
+                        std::to_string(detail::file_log::max_record_size));
+    }
+  }
+
+  // ---- the index ------------------------------------------------------------------------------
+
+  std::optional<detail::stored_ref> lookup(const event_id& id) const {
+    const auto it = ids_.find(id);
+    if (it == ids_.end()) return std::nullopt;
+    const slot& s = slots_[it->second - 1];
+    return detail::stored_ref{streams_[s.stream].id, s.version, it->second};
+  }
+
+  std::size_t visible_count(const std::vector<std::uint64_t>& positions) const {
+    const std::uint64_t visible = visible_.load(std::memory_order_acquire);
+    if (positions.empty() || positions.back() <= visible) return positions.size();
+    return static_cast<std::size_t>(
+        std::upper_bound(positions.begin(), positions.end(), visible) - positions.begin());
+  }
+
+  std::vector<segment_ref> segment_refs(std::uint32_t from) const {
+    std::vector<segment_ref> out;
+    out.reserve(segments_.size() - from);
+    for (std::uint32_t i = from; i < segments_.size(); ++i)
+      out.push_back({i, segments_[i].fd, segments_[i].first_position, segments_[i].name});
+    return out;
+  }
+
+  void add_to_index(std::string_view stream_id, std::uint32_t& stream_no, std::uint64_t version,
+                    std::uint64_t position, std::uint64_t offset, std::uint32_t segment_index,
+                    const event_id& id) {
+    if (stream_no == no_stream) {
+      stream_no = static_cast<std::uint32_t>(streams_.size());
+      streams_.push_back({std::string(stream_id), {}});
+      stream_index_.emplace(std::string(stream_id), stream_no);
+    }
+    streams_[stream_no].positions.push_back(position);
+    slots_.push_back({offset, version, segment_index, stream_no});
+    ids_.emplace(id, position);
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  // Reads, checks and decodes the record at `offset`; returns its size.
+  std::uint32_t read_record(detail::file_log::chunk_reader<IO>& reader, const segment_ref& seg,
+                            std::uint64_t offset, std::uint64_t position, recorded_event& e) const {
+    namespace fl = detail::file_log;
+    const char* head = reader.fetch(offset, fl::record_header_size);
+    const std::uint32_t size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
+    if (size == 0) throw_corrupt(seg.name, offset, "no record where position " +
+                                                       std::to_string(position) + " should be");
+    const char* data = reader.fetch(offset, size);
+    if (!data) throw_corrupt(seg.name, offset, "record runs past the end of the file");
+    fl::record_view r;
+    if (const char* why = fl::check_record(data, size, r)) throw_corrupt(seg.name, offset, why);
+    if (r.fields.position != position)
+      throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
+                                          " where " + std::to_string(position) + " belongs");
+    if (const char* why = fl::decode_record(r, e)) throw_corrupt(seg.name, offset, why);
+    return size;
+  }
+
+  // ---- appending ------------------------------------------------------------------------------
+
+  // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
+  // Called with append_mutex_ held.
+  std::uint64_t write_batch(std::string_view stream_id, std::uint32_t stream_no,
+                            std::uint64_t actual, std::span<const event_data> batch) {
+    namespace fl = detail::file_log;
+    std::size_t total = 0;
+    for (const event_data& e : batch) total += fl::record_size(stream_id, e);
+    if (segments_.back().size > fl::segment_header_size &&
+        segments_.back().size + total > options_.segment_size)
+      roll();
+
+    segment& seg = segments_.back();
+    // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
+    last_recorded_at_ = std::max(clock::now(), last_recorded_at_);
+    const std::uint64_t first = written_.load(std::memory_order_relaxed) + 1;
+    const std::uint64_t synced = durable_.load(std::memory_order_acquire);
+    buffer_.resize(total);
+    std::uint32_t chain = seg.last_crc;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      fl::record_fields f;
+      f.prev_crc = chain;
+      f.position = first + i;
+      f.synced_through = synced;
+      f.stream_version = actual + i + 1;
+      f.recorded_at_ns = fl::to_ns(last_recorded_at_);
+      f.flags = i + 1 == batch.size() ? fl::flag_batch_end : 0;
+      chain = fl::encode_record(buffer_.data() + at, stream_id, batch[i], f);
+      at += fl::record_size(stream_id, batch[i]);
+    }
+
+    write_or_undo(seg, buffer_.data(), total);
+
+    // A failure from here on would leave the file ahead of the index: stop rather than guess.
+    try {
+      std::unique_lock lock(index_mutex_);
+      std::uint32_t stream = stream_no;
+      std::uint64_t offset = seg.size;
+      const auto segment_index = static_cast<std::uint32_t>(segments_.size() - 1);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        add_to_index(stream_id, stream, actual + i + 1, first + i, offset, segment_index,
+                     batch[i].id);
+        offset += fl::record_size(stream_id, batch[i]);
+      }
+      seg.size += total;
+      seg.last_crc = chain;
+      written_.store(first + batch.size() - 1, std::memory_order_release);
+    } catch (const std::exception& ex) {
+      fail(std::string("indexing an appended batch failed: ") + ex.what());
+    }
+    return first + batch.size() - 1;
+  }
+
+  // Writes all of `data` at the segment's end. On failure the segment is cut back to where it was,
+  // so the store stays usable after ENOSPC; if even that fails, the store stops.
+  void write_or_undo(segment& seg, const char* data, std::size_t size) {
+    std::size_t done = 0;
+    while (done < size) {
+      const std::int64_t rc = io_.pwrite(seg.fd, data + done, size - done, seg.size + done);
+      if (rc <= 0) {
+        const std::int64_t err = rc < 0 ? rc : -EIO;
+        if (const int t = io_.ftruncate(seg.fd, seg.size); t < 0)
+          fail("cutting " + seg.name + " back to " + std::to_string(seg.size) +
+               " bytes after a failed write failed: " + errno_text(t));
+        throw_io("writing " + std::to_string(size) + " bytes to " + path_of(seg.name) +
+                     " at offset " + std::to_string(seg.size + done),
+                 err);
+      }
+      done += static_cast<std::size_t>(rc);
+    }
+  }
+
+  // Seals the current segment (synced) and starts the next. Called with append_mutex_ held.
+  void roll() {
+    segment& old = segments_.back();
+    sync_or_fail(old.fd, "fdatasync of " + old.name);
+    mark_durable(written_.load(std::memory_order_relaxed));
+    segment next = create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1,
+                                  old.last_crc);
+    std::unique_lock lock(index_mutex_);
+    segments_.push_back(std::move(next));
+  }
+
+  // Creates a segment as a temporary file with its header synced, then renames it into place and
+  // syncs the directory, so a segment file never exists without a whole header.
+  segment create_segment(std::uint32_t number, std::uint64_t first_position, std::uint32_t seed) {
+    namespace fl = detail::file_log;
+    segment s;
+    s.number = number;
+    s.name = segment_name(number);
+    s.first_position = first_position;
+    s.last_crc = seed;
+    s.size = fl::segment_header_size;
+    const std::string final_path = path_of(s.name);
+    const std::string tmp_path = final_path + ".tmp";
+    const int fd = io_.open(tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw_io("creating " + tmp_path, fd);
+    s.fd = fd;
+    char header[fl::segment_header_size];
+    fl::encode_segment_header(header, {number, first_position, seed});
+    const std::int64_t rc = io_.pwrite(fd, header, sizeof header, 0);
+    if (rc != static_cast<std::int64_t>(sizeof header)) {
+      io_.close(fd);
+      io_.unlink(tmp_path.c_str());
+      throw_io("writing the header of " + tmp_path, rc < 0 ? rc : -EIO);
+    }
+    sync_or_fail(fd, "fdatasync of " + tmp_path);
+    if (const int r = io_.rename(tmp_path.c_str(), final_path.c_str()); r < 0) {
+      io_.close(fd);
+      io_.unlink(tmp_path.c_str());
+      throw_io("renaming " + tmp_path + " to " + final_path, r);
+    }
+    sync_dir_or_fail();
+    return s;
+  }
+
+  static std::string segment_name(std::uint32_t number) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%08u.log", number);
+    return name;
+  }
+
+  // ---- durability -----------------------------------------------------------------------------
+
+  void publish(std::uint64_t upto) {
+    std::uint64_t seen = visible_.load(std::memory_order_relaxed);
+    while (seen < upto &&
+           !visible_.compare_exchange_weak(seen, upto, std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+    }
+    // Taking wait_mutex_ orders this notify after any waiter's predicate check: no lost wake-up.
+    { std::lock_guard wake(wait_mutex_); }
+    appended_.notify_all();
+  }
+
+  void mark_durable(std::uint64_t upto) {
+    {
+      std::lock_guard guard(sync_mutex_);
+      if (durable_.load(std::memory_order_relaxed) < upto)
+        durable_.store(upto, std::memory_order_release);
+    }
+    if (options_.sync != durability::none) publish(upto);
+    synced_.notify_all();
+  }
+
+  // Returns once position `target` is on disk. Group commit: the first waiter becomes the leader and
+  // syncs everything written so far; whoever arrives during that sync waits for the next one, which
+  // covers all of them at once.
+  void wait_durable(std::uint64_t target) {
+    std::unique_lock lock(sync_mutex_);
+    for (;;) {
+      throw_if_failed();
+      if (durable_.load(std::memory_order_relaxed) >= target) return;
+      if (syncing_) {
+        synced_.wait(lock);
+        continue;
+      }
+      syncing_ = true;
+      lock.unlock();
+      // durability::group: while others are appending, give them a moment to join this sync.
+      if (options_.sync == durability::group && inflight_.load(std::memory_order_relaxed) > 1)
+        std::this_thread::sleep_for(options_.group_commit_window);
+      std::uint64_t upto = 0;
+      int fd = -1;
+      std::string name;
+      {
+        std::shared_lock index(index_mutex_);
+        upto = written_.load(std::memory_order_acquire);
+        fd = segments_.back().fd;
+        name = segments_.back().name;
+      }
+      const int rc = io_.fdatasync(fd);
+      lock.lock();
+      syncing_ = false;
+      if (rc < 0) {
+        lock.unlock();
+        fail("fdatasync of " + name + " failed: " + errno_text(rc));
+      }
+      if (durable_.load(std::memory_order_relaxed) < upto)
+        durable_.store(upto, std::memory_order_release);
+      if (options_.sync != durability::none) publish(upto);
+      synced_.notify_all();
+    }
+  }
+
+  // ---- opening and recovery -------------------------------------------------------------------
+
+  struct bad_spot {
+    std::uint64_t offset;  // of the first bad byte
+    std::uint64_t cut;     // where the log would be cut: the start of the batch holding it
+    std::string why;
+  };
+
+  void open();
+  std::vector<std::uint32_t> list_segments();
+  segment open_segment(std::uint32_t number);
+  std::optional<bad_spot> scan_segment(segment& seg, std::uint64_t file_size,
+                                       detail::file_log::chunk_reader<IO>& reader);
+  void cut_log(std::vector<std::uint32_t>& numbers, std::size_t index, segment& seg,
+               std::uint64_t file_size, const bad_spot& bad);
+  void save_bytes(const segment& seg, std::uint64_t from, std::uint64_t to);
+  void close_all() noexcept {
+    // Errors from close() cannot lose acknowledged data (it was synced) and a destructor cannot
+    // report them, so they are not checked.
+    for (segment& s : segments_)
+      if (s.fd >= 0) io_.close(s.fd);
+    segments_.clear();
+    if (dir_fd_ >= 0) io_.close(dir_fd_);
+    if (lock_fd_ >= 0) io_.close(lock_fd_);
+    dir_fd_ = lock_fd_ = -1;
+  }
+
+  std::filesystem::path dir_;
+  file_log_options options_;
+  mutable IO io_;
+  int dir_fd_ = -1;
+  int lock_fd_ = -1;
+  file_log_recovery recovery_;
+
+  // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments.
+  std::mutex append_mutex_;
+  std::vector<char> buffer_;
+  time_point last_recorded_at_{};
+  std::atomic<int> inflight_{0};
+
+  // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change it.
+  mutable std::shared_mutex index_mutex_;
+  std::vector<segment> segments_;
+  std::vector<slot> slots_;  // position p is slots_[p - 1]
+  std::vector<stream_entry> streams_;
+  std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> stream_index_;
+  boost::unordered_flat_map<event_id, std::uint64_t, boost::hash<event_id>> ids_;
+
+  // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
+  // durable and group modes, written_ in durability::none.
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> durable_{0};
+  std::atomic<std::uint64_t> visible_{0};
+
+  mutable std::mutex sync_mutex_;
+  std::condition_variable synced_;
+  bool syncing_ = false;
+  std::atomic<bool> failed_{false};
+  std::string failure_;  // written once, before failed_ is set
+
+  mutable std::mutex wait_mutex_;
+  mutable std::condition_variable appended_;
+};
+
+using file_log = basic_file_log<posix_io>;
+
+// ---- opening and recovery -----------------------------------------------------------------------
+
+template <class IO>
+void basic_file_log<IO>::open() {
+  namespace fl = detail::file_log;
+  const auto started = std::chrono::steady_clock::now();
+  const std::string dir = dir_.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(dir_, ec)) {
+    if (!options_.create_if_missing)
+      throw error(errc::io_error, "file log " + dir + ": the directory does not exist");
+    if (const int rc = io_.mkdir(dir.c_str()); rc < 0 && rc != -EEXIST)
+      throw_io("creating the directory", rc);
+  }
+  dir_fd_ = io_.open(dir.c_str(), O_RDONLY | O_DIRECTORY, 0);
+  if (dir_fd_ < 0) throw_io("opening the directory", dir_fd_);
+  const std::string lock_path = path_of("LOCK");
+  lock_fd_ = io_.open(lock_path.c_str(), O_RDWR | O_CREAT, 0644);
+  if (lock_fd_ < 0) throw_io("opening " + lock_path, lock_fd_);
+  if (const int rc = io_.lock(lock_fd_); rc < 0) {
+    if (rc == -EWOULDBLOCK)
+      throw error(errc::store_locked, "file log " + dir +
+                                          " is in use: another process (or another file_log in "
+                                          "this one) holds the lock on " + lock_path);
+    throw_io("locking " + lock_path, rc);
+  }
+
+  std::vector<std::uint32_t> numbers = list_segments();
+  fl::chunk_reader<IO> reader(io_, 4 * 1024 * 1024);
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    segment seg = open_segment(numbers[i]);
+    const std::int64_t size = io_.file_size(seg.fd);
+    if (size < 0) {
+      io_.close(seg.fd);
+      throw_io("reading the size of " + path_of(seg.name), size);
+    }
+    reader.reset(seg.fd, &seg.name);
+    std::optional<bad_spot> bad = scan_segment(seg, static_cast<std::uint64_t>(size), reader);
+    if (bad) {
+      cut_log(numbers, i, seg, static_cast<std::uint64_t>(size), *bad);
+      if (seg.fd >= 0) segments_.push_back(std::move(seg));
+      break;
+    }
+    segments_.push_back(std::move(seg));
+  }
+
+  if (segments_.empty()) {
+    segments_.push_back(create_segment(1, 1, 0));
+  } else if (const int rc = io_.fdatasync(segments_.back().fd); rc < 0) {
+    // What a crashed process wrote may still be only in the page cache: make it durable before
+    // anyone reads it, or refuse to open.
+    throw_io("fdatasync of " + path_of(segments_.back().name), rc);
+  }
+  const std::uint64_t last = slots_.size();
+  written_.store(last);
+  durable_.store(last);
+  visible_.store(last);
+  recovery_.events = last;
+  recovery_.segments = static_cast<std::uint32_t>(segments_.size());
+  recovery_.open_time = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - started);
+}
+
+template <class IO>
+std::vector<std::uint32_t> basic_file_log<IO>::list_segments() {
+  std::vector<std::uint32_t> numbers;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool digits = name.size() >= 12 &&
+                        std::all_of(name.begin(), name.begin() + 8,
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) continue;
+    if (name.size() == 12 && name.ends_with(".log")) {
+      numbers.push_back(static_cast<std::uint32_t>(std::stoul(name.substr(0, 8))));
+    } else if (name.size() == 16 && name.ends_with(".log.tmp")) {
+      // A segment whose creation was cut short: it was never renamed into place, so holds nothing.
+      if (const int rc = io_.unlink(path_of(name).c_str()); rc < 0)
+        throw_io("removing the unfinished segment " + path_of(name), rc);
+    }
+  }
+  if (ec) throw_io("listing the directory", -ec.value());
+  std::sort(numbers.begin(), numbers.end());
+  for (std::size_t i = 0; i < numbers.size(); ++i)
+    if (numbers[i] != i + 1)
+      throw_corrupt(segment_name(static_cast<std::uint32_t>(i + 1)), 0,
+                    "the segment is missing (found " + segment_name(numbers[i]) + ")");
+  return numbers;
+}
+
+template <class IO>
+typename basic_file_log<IO>::segment basic_file_log<IO>::open_segment(std::uint32_t number) {
+  segment seg;
+  seg.number = number;
+  seg.name = segment_name(number);
+  const std::string path = path_of(seg.name);
+  seg.fd = io_.open(path.c_str(), O_RDWR, 0);
+  if (seg.fd < 0) throw_io("opening " + path, seg.fd);
+  return seg;
+}
+
+// Reads a segment record by record, indexing each batch once its last record checks out. Returns
+// the first bad spot, if any.
+template <class IO>
+auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
+                                      detail::file_log::chunk_reader<IO>& reader)
+    -> std::optional<bad_spot> {
+  namespace fl = detail::file_log;
+  const std::uint32_t seed = segments_.empty() ? 0 : segments_.back().last_crc;
+  const std::uint64_t expect_first = slots_.size() + 1;
+  const char* head = reader.fetch(0, fl::segment_header_size);
+  if (!head) return bad_spot{0, 0, "the file is shorter than a segment header"};
+  fl::segment_header h;
+  if (auto why = fl::decode_segment_header(head, h)) return bad_spot{0, 0, *why};
+  if (h.number != seg.number)
+    return bad_spot{0, 0, "the header names segment " + std::to_string(h.number)};
+  if (h.first_position != expect_first)
+    return bad_spot{0, 0, "the header says the segment starts at position " +
+                              std::to_string(h.first_position) + ", not " +
+                              std::to_string(expect_first)};
+  if (h.chain_seed != seed)
+    return bad_spot{0, 0, "hash chain broken: the segment does not follow the one before it"};
+  seg.first_position = h.first_position;
+  seg.last_crc = seed;
+  seg.size = fl::segment_header_size;
+
+  struct pending_record {
+    std::uint64_t offset;
+    std::uint64_t version;
+    event_id id;
+  };
+  std::vector<pending_record> batch;
+  std::string batch_stream;
+  std::uint32_t chain = seed;
+  std::uint64_t offset = fl::segment_header_size;
+  const auto segment_index = static_cast<std::uint32_t>(segments_.size());
+  const auto bad = [&](std::string why) { return bad_spot{offset, seg.size, std::move(why)}; };
+  while (offset < file_size) {
+    const char* rec = reader.fetch(offset, 8);
+    const std::uint32_t size = rec ? fl::claimed_size(rec, 8) : 0;
+    if (size == 0) return bad("no record starts here (bad magic or length)");
+    rec = reader.fetch(offset, size);
+    if (!rec) return bad("the record runs past the end of the file");
+    fl::record_view r;
+    if (const char* why = fl::check_record(rec, size, r)) return bad(why);
+    if (r.fields.prev_crc != chain)
+      return bad("hash chain broken: the record does not follow the one before it");
+    const std::uint64_t position = slots_.size() + batch.size() + 1;
+    if (r.fields.position != position)
+      return bad("the record holds position " + std::to_string(r.fields.position) + " where " +
+                 std::to_string(position) + " belongs");
+    const std::string_view sid = r.stream_id();
+    if (!batch.empty() && sid != batch_stream) return bad("a batch spans two streams");
+    const auto found = stream_index_.find(sid);
+    const std::uint64_t version =
+        (found == stream_index_.end() ? 0 : streams_[found->second].positions.size()) +
+        batch.size() + 1;
+    if (r.fields.stream_version != version)
+      return bad("the record holds version " + std::to_string(r.fields.stream_version) +
+                 " of its stream where " + std::to_string(version) + " belongs");
+    const event_id id = fl::get_id(rec + 48);
+    if (ids_.contains(id) || std::any_of(batch.begin(), batch.end(),
+                                         [&](const pending_record& p) { return p.id == id; }))
+      return bad("event id " + boost::uuids::to_string(id) + " is stored twice");
+    if (batch.empty()) batch_stream.assign(sid);
+    batch.push_back({offset, version, id});
+    chain = r.crc;
+    last_recorded_at_ = time_point(std::chrono::duration_cast<clock::duration>(
+        std::chrono::nanoseconds(r.fields.recorded_at_ns)));
+    offset += size;
+    if (r.batch_end()) {
+      std::uint32_t stream = found == stream_index_.end() ? no_stream : found->second;
+      for (const pending_record& p : batch)
+        add_to_index(batch_stream, stream, p.version, slots_.size() + 1, p.offset, segment_index,
+                     p.id);
+      batch.clear();
+      seg.size = offset;
+      seg.last_crc = chain;
+    }
+  }
+  if (!batch.empty()) return bad_spot{offset, seg.size, "the last batch is incomplete"};
+  return std::nullopt;
+}
+
+// Decides what a bad spot is. A torn write can only be at the very end of the log and cannot be
+// followed by anything that was durable: every record carries the position up to which the log was
+// synced when it was written, so an intact record after the bad spot that claims the bad spot was
+// synced proves the damage hit acknowledged events. A torn tail is cut; damage refuses to open
+// unless options.repair asks for the cut.
+template <class IO>
+void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_t index,
+                                 segment& seg, std::uint64_t file_size, const bad_spot& bad) {
+  namespace fl = detail::file_log;
+  const std::uint64_t first_lost = slots_.size() + 1;
+  std::uint64_t intact = 0, acknowledged = 0, bytes = file_size - bad.cut;
+  // Records of the cut batch before the bad one are intact too.
+  {
+    fl::chunk_reader<IO> scan(io_, 1024 * 1024);
+    scan.reset(seg.fd, &seg.name);
+    for (std::uint64_t at = bad.cut; at < bad.offset;) {
+      const char* rec = scan.fetch(at, 8);
+      at += fl::get<std::uint32_t>(rec + 4);
+      ++intact;
+    }
+  }
+  std::vector<segment> later;
+  for (std::size_t j = index; j < numbers.size(); ++j) {
+    segment other = j == index ? segment{} : open_segment(numbers[j]);
+    const segment& s = j == index ? seg : other;
+    const std::int64_t size = j == index ? static_cast<std::int64_t>(file_size) : io_.file_size(s.fd);
+    if (size < 0) throw_io("reading the size of " + path_of(s.name), size);
+    if (j != index) bytes += static_cast<std::uint64_t>(size);
+    fl::chunk_reader<IO> scan(io_, 1024 * 1024);
+    scan.reset(s.fd, &s.name);
+    const std::uint64_t end = static_cast<std::uint64_t>(size);
+    for (std::uint64_t at = j == index ? bad.offset + 1 : 0; at + fl::record_header_size <= end;) {
+      const char* rec = scan.fetch(at, fl::record_header_size);
+      if (!rec) break;
+      const std::uint32_t claimed = fl::claimed_size(rec, fl::record_header_size);
+      fl::record_view r;
+      if (claimed != 0 && at + claimed <= end && (rec = scan.fetch(at, claimed)) &&
+          !fl::check_record(rec, claimed, r) && r.fields.position >= first_lost) {
+        ++intact;
+        if (r.fields.synced_through >= first_lost) ++acknowledged;
+        at += claimed;
+      } else {
+        ++at;
+      }
+    }
+    if (j != index) later.push_back(std::move(other));
+  }
+  // Segments after the first are created only once the one before is synced.
+  const bool damage = acknowledged > 0 || !later.empty() || bad.cut == 0;
+  if (damage && !options_.repair) {
+    for (segment& s : later) io_.close(s.fd);
+    io_.close(seg.fd);
+    seg.fd = -1;
+    throw_corrupt(seg.name, bad.offset,
+                  bad.why + "; " + std::to_string(intact) + " intact records from position " +
+                      std::to_string(first_lost) + " on" +
+                      (later.empty() ? "" : " and " + std::to_string(later.size()) +
+                                                " later segments") +
+                      " follow it, so this is damage to stored events, not a torn write at the "
+                      "end; open with file_log_options::repair to cut the log there (the cut "
+                      "bytes are kept as *.cut files)");
+  }
+  recovery_.cut = true;
+  recovery_.reason = "offset " + std::to_string(bad.offset) + ": " + bad.why;
+  recovery_.segment = seg.name;
+  recovery_.offset = bad.cut;
+  recovery_.bytes_cut = bytes;
+  recovery_.first_position_cut = first_lost;
+  recovery_.intact_records_cut = damage ? intact : 0;
+  if (damage) {
+    if (bad.cut < file_size) save_bytes(seg, bad.cut, file_size);
+    for (segment& s : later) {
+      io_.close(s.fd);
+      const std::string from = path_of(s.name), to = from + ".cut";
+      if (const int rc = io_.rename(from.c_str(), to.c_str()); rc < 0)
+        throw_io("renaming " + from + " to " + to, rc);
+      recovery_.saved_as.push_back(to);
+    }
+  }
+  if (bad.cut == 0) {
+    // Nothing of this segment is usable, header included: move it aside whole.
+    io_.close(seg.fd);
+    seg.fd = -1;
+    const std::string from = path_of(seg.name);
+    if (const int rc = io_.rename(from.c_str(), (from + ".cut").c_str()); rc < 0)
+      throw_io("renaming " + from + " aside", rc);
+  } else {
+    if (const int rc = io_.ftruncate(seg.fd, bad.cut); rc < 0)
+      throw_io("cutting " + path_of(seg.name) + " at offset " + std::to_string(bad.cut), rc);
+    if (const int rc = io_.fdatasync(seg.fd); rc < 0)
+      throw_io("fdatasync of " + path_of(seg.name) + " after cutting it", rc);
+  }
+  if (const int rc = io_.fsync(dir_fd_); rc < 0) throw_io("fsync of the directory", rc);
+  numbers.resize(index + 1);
+}
+
+// Copies bytes [from, to) of a segment to "<segment>.cut" before a repair cuts them off.
+template <class IO>
+void basic_file_log<IO>::save_bytes(const segment& seg, std::uint64_t from, std::uint64_t to) {
+  const std::string path = path_of(seg.name) + ".cut";
+  const int fd = io_.open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw_io("creating " + path, fd);
+  detail::file_log::chunk_reader<IO> scan(io_, 1024 * 1024);
+  scan.reset(seg.fd, &seg.name);
+  for (std::uint64_t at = from; at < to;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(to - at, 1024 * 1024));
+    const char* bytes = scan.fetch(at, n);
+    const std::int64_t rc = bytes ? io_.pwrite(fd, bytes, n, at - from) : -EIO;
+    if (rc <= 0) {
+      io_.close(fd);
+      throw_io("saving the cut bytes to " + path, rc < 0 ? rc : -EIO);
+    }
+    at += static_cast<std::uint64_t>(rc);
+  }
+  const int rc = io_.fsync(fd);
+  io_.close(fd);
+  if (rc < 0) throw_io("fsync of " + path, rc);
+  recovery_.saved_as.push_back(path);
+}
+
+}  // namespace annal

@@ -1,0 +1,43 @@
+// How a file log syncs, sizes its segments and recovers, and the report of what opening found.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace annal {
+
+enum class durability : std::uint8_t {
+  durable,  // append returns after fdatasync; appenders arriving during a sync share the next one
+  group,    // as durable, and a sync leader waits group_commit_window for more appenders to join
+  none,     // append returns after write(); a machine crash may lose the newest events
+};
+
+struct file_log_options {
+  durability sync = durability::durable;
+  // A new segment starts when the next batch would take the current one past this many bytes.
+  std::uint64_t segment_size = std::uint64_t{64} << 20;
+  // Open a log that is damaged in the middle by cutting it there (the cut bytes are kept beside it
+  // as *.cut files, and recovery() says what was cut). Without it such a log refuses to open.
+  bool repair = false;
+  bool create_if_missing = true;
+  std::chrono::microseconds group_commit_window{50};
+};
+
+// What opening a file log found and did.
+struct file_log_recovery {
+  std::uint64_t events = 0;    // events in the log after opening
+  std::uint32_t segments = 0;  // segment files after opening
+  bool cut = false;            // whether anything was cut off the end
+  std::string reason;          // why, e.g. "checksum mismatch" at the first bad record
+  std::string segment;         // where the cut was made
+  std::uint64_t offset = 0;
+  std::uint64_t bytes_cut = 0;        // from that segment and every later one
+  std::uint64_t intact_records_cut = 0;  // checksummed records lost to a repair (0 for a torn tail)
+  std::uint64_t first_position_cut = 0;  // the first position that is no longer in the log
+  std::vector<std::string> saved_as;     // files holding the cut bytes (repair only)
+  std::chrono::nanoseconds open_time{};
+};
+
+}  // namespace annal
