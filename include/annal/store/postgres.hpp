@@ -22,6 +22,7 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/postgres/append.hpp>
 #include <annal/store/postgres/connection.hpp>
 #include <annal/store/postgres/listener.hpp>
 #include <annal/store/postgres/pool.hpp>
@@ -68,12 +69,12 @@ class postgres_store {
       conn->exec("SELECT pg_advisory_xact_lock(7061726, hashtext(" +
                      detail::pg::quote_literal(options_.schema) + "))",
                  "migrate (lock)");
-      const pg_result found = conn->exec(
+      const pg_rows found = conn->exec(
           "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = " +
               detail::pg::quote_literal(options_.schema) + " AND tablename = 'schema_info'",
           "migrate (looking for schema_info)");
       if (found.get_int(0, 0) > 0) {
-        const pg_result row = conn->exec(
+        const pg_rows row = conn->exec(
             "SELECT version, payload_format FROM " + sql_.s + ".schema_info", "migrate");
         if (row.rows() > 0) {
           if (row.get_int(0, 0) > pg_schema_version)
@@ -98,51 +99,9 @@ class postgres_store {
 
   append_result append(std::string_view stream_id, expected_version expect,
                        std::span<const event_data> batch) {
-    detail::validate_batch(stream_id, batch);
-    if (options_.payload_format != pg_payload_format::bytea) check_json(stream_id, batch);
-    const arrays a = to_arrays(batch);
-    const std::string stream(stream_id);
-    const char* kind = expect.what() == expected_version::kind::any         ? "0"
-                       : expect.what() == expected_version::kind::no_stream ? "1"
-                                                                            : "2";
-    const std::string expected = std::to_string(expect.version());
-    const std::string now = std::to_string(detail::sql::to_micros_ceil(clock::now()));
-    const std::vector<const char*> params = {
-        stream.c_str(),     kind,                  expected.c_str(),    a.ids.c_str(),
-        a.types.c_str(),    a.schema_versions.c_str(), a.payloads.c_str(), a.correlations.c_str(),
-        a.causations.c_str(), a.metadata.c_str(),  now.c_str()};
-    pg_result r;
-    {
-      auto conn = pool_.acquire();
-      r = conn->exec_prepared(detail::pg::slot_append, "annal_append", sql_.append, params,
-                              "append to stream " + detail::quoted_prefix(stream_id));
-    }
-    if (r.rows() == 0)
-      throw error(errc::io_error, "append to stream " + detail::quoted_prefix(stream_id) +
-                                      ": annal_append returned no row");
-    const auto status = r.get_int(0, 0);
-    if (status == 0)
-      return {append_status::appended, static_cast<std::uint64_t>(r.get_int(0, 3)),
-              static_cast<std::uint64_t>(r.get_int(0, 4)),
-              static_cast<std::uint64_t>(r.get_int(0, 5))};
-    if (status == 2)
-      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(0, 3)), 0, 0};
-    // Some ids are stored already: the shared rule decides between "retry" and "misuse".
-    std::unordered_map<event_id, detail::stored_ref, boost::hash<event_id>> found;
-    for (int i = 0; i < r.rows(); ++i)
-      found.emplace(detail::sql::uuid_from_text(r.get(i, 1)),
-                    detail::stored_ref{r.get(i, 2), static_cast<std::uint64_t>(r.get_int(i, 3)),
-                                       static_cast<std::uint64_t>(r.get_int(i, 4))});
-    const auto dup = detail::check_stored_ids(
-        stream_id, batch, [&](const event_id& id) -> std::optional<detail::stored_ref> {
-          const auto it = found.find(id);
-          if (it == found.end()) return std::nullopt;
-          return it->second;
-        });
-    if (!dup)
-      throw error(errc::io_error, "append to stream " + detail::quoted_prefix(stream_id) +
-                                      ": the server reported stored ids it then did not list");
-    return *dup;
+    detail::pg::append_call call(sql_, stream_id, expect, batch);
+    auto conn = pool_.acquire();
+    return call.run(*conn);
   }
 
   template <class F>
@@ -233,87 +192,14 @@ class postgres_store {
   std::uint64_t load_checkpoint(std::string_view name) const {
     const std::string n(name);
     auto conn = pool_.acquire();
-    const pg_result r = conn->exec_prepared(detail::pg::slot_load_checkpoint,
+    const pg_rows r = conn->exec_prepared(detail::pg::slot_load_checkpoint,
                                             "annal_load_checkpoint", sql_.load_checkpoint,
                                             {n.c_str()}, "load_checkpoint('" + n + "')");
     return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
   }
 
  private:
-  // The batch as PostgreSQL array literals: one parameter per column, whatever the batch size.
-  struct arrays {
-    std::string ids, types, schema_versions, payloads, correlations, causations, metadata;
-  };
-
-  static void quoted_element(std::string& out, std::string_view v) {
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-
-  arrays to_arrays(std::span<const event_data> batch) const {
-    arrays a;
-    std::size_t payload_bytes = 0;
-    for (const auto& e : batch) payload_bytes += e.payload.size();
-    a.ids.reserve(batch.size() * 37 + 2);
-    a.correlations.reserve(batch.size() * 37 + 2);
-    a.causations.reserve(batch.size() * 37 + 2);
-    a.payloads.reserve(payload_bytes * (options_.payload_format == pg_payload_format::bytea ? 2 : 1) +
-                       payload_bytes / 4 + batch.size() * 6);
-    for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads, &a.correlations,
-                           &a.causations, &a.metadata})
-      *s += '{';
-    constexpr char hex[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const event_data& e = batch[i];
-      if (i) {
-        for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads,
-                               &a.correlations, &a.causations, &a.metadata})
-          *s += ',';
-      }
-      detail::sql::uuid_to_text(e.id, a.ids);
-      quoted_element(a.types, e.type);
-      a.schema_versions += std::to_string(e.schema_version);
-      if (options_.payload_format == pg_payload_format::bytea) {
-        a.payloads += "\"\\\\x";
-        for (unsigned char c : e.payload) {
-          a.payloads += hex[c >> 4];
-          a.payloads += hex[c & 0xf];
-        }
-        a.payloads += '"';
-      } else {
-        quoted_element(a.payloads, e.payload);
-      }
-      detail::sql::uuid_to_text(e.correlation_id, a.correlations);
-      detail::sql::uuid_to_text(e.causation_id, a.causations);
-      quoted_element(a.metadata, detail::sql::metadata_to_json(e.meta));
-    }
-    for (std::string* s : {&a.ids, &a.types, &a.schema_versions, &a.payloads, &a.correlations,
-                           &a.causations, &a.metadata})
-      *s += '}';
-    return a;
-  }
-
-  // JSON payloads are checked here so that the error names the event, not just the batch.
-  void check_json(std::string_view stream_id, std::span<const event_data> batch) const {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      boost::system::error_code ec;
-      boost::json::parse(batch[i].payload, ec);
-      if (ec)
-        throw error(errc::invalid_argument,
-                    "event " + std::to_string(i) + " (id " + detail::sql::uuid_to_text(batch[i].id) +
-                        ", type '" + batch[i].type + "') of the batch for stream " +
-                        detail::quoted_prefix(stream_id) + " has a payload that is not valid JSON (" +
-                        ec.message() + "), but PostgreSQL schema '" + options_.schema +
-                        "' stores payloads as " + sql_.payload_type +
-                        "; use pg_payload_format::bytea for binary codecs");
-    }
-  }
-
-  recorded_event row(const pg_result& r, int i) const {
+  recorded_event row(const pg_rows& r, int i) const {
     recorded_event e;
     e.position = static_cast<std::uint64_t>(r.get_int(i, 0));
     e.stream_id = r.get(i, 1);
@@ -347,7 +233,7 @@ class postgres_store {
     std::size_t visited = 0;
     while (visited < max_count) {
       const std::size_t want = std::min(options_.read_page, max_count - visited);
-      const pg_result page = query(from, want);
+      const pg_rows page = query(from, want);
       const int rows = page.rows();
       recorded_event e;
       for (int i = 0; i < rows; ++i) {

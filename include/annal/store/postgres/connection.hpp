@@ -16,10 +16,10 @@
 namespace annal {
 
 // A query's rows, in text format; owns the libpq result and outlives the connection it came from.
-class pg_result {
+class pg_rows {
  public:
-  pg_result() = default;
-  explicit pg_result(PGresult* r) noexcept : result_(r) {}
+  pg_rows() = default;
+  explicit pg_rows(PGresult* r) noexcept : result_(r) {}
 
   int rows() const noexcept { return result_ ? PQntuples(result_.get()) : 0; }
   int columns() const noexcept { return result_ ? PQnfields(result_.get()) : 0; }
@@ -93,8 +93,8 @@ class connection {
   }
 
   // Checks a result; on failure throws an error naming `what` with the server's message.
-  pg_result check(PGresult* raw, std::string_view what) const {
-    pg_result r(raw);
+  pg_rows check(PGresult* raw, std::string_view what) const {
+    pg_rows r(raw);
     const ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     fail(raw, what);
@@ -120,12 +120,12 @@ class connection {
                                                                        std::string(sqlstate) + "]"));
   }
 
-  pg_result exec(const std::string& sql, std::string_view what) const {
+  pg_rows exec(const std::string& sql, std::string_view what) const {
     return check(PQexec(conn_.get(), sql.c_str()), what);
   }
 
   // One round trip; text-format parameters (nullptr = SQL NULL).
-  pg_result exec_params(const std::string& sql, const std::vector<const char*>& params,
+  pg_rows exec_params(const std::string& sql, const std::vector<const char*>& params,
                         std::string_view what) const {
     return check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                               params.data(), nullptr, nullptr, 0),
@@ -133,7 +133,7 @@ class connection {
   }
 
   // Runs statement number `slot` under `name`, preparing it on first use on this connection.
-  pg_result exec_prepared(std::size_t slot, const char* name, const std::string& sql,
+  pg_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
                           const std::vector<const char*>& params, std::string_view what) {
     if (prepared_.size() <= slot) prepared_.resize(slot + 1, false);
     if (!prepared_[slot]) {

@@ -47,7 +47,10 @@ inline std::string quote_literal(std::string_view text) {
 // Every statement of one store, with its schema name spelled in.
 struct statements {
   statements(std::string_view schema_name, pg_payload_format format)
-      : schema(schema_name), s(quote_ident(schema_name)), payload_type(to_string(format)) {
+      : schema(schema_name),
+        s(quote_ident(schema_name)),
+        format(format),
+        payload_type(to_string(format)) {
     const std::string columns =
         "position, stream_id, stream_version, event_id, type, schema_version, payload, "
         "correlation_id, causation_id, metadata, "
@@ -156,6 +159,7 @@ struct statements {
 
   std::string schema;
   std::string s;  // quoted
+  pg_payload_format format;
   std::string payload_type;
   std::string append, read_all, read_stream, stream_version, last_position;
   std::string load_checkpoint, load_checkpoint_for_update, save_checkpoint;

@@ -5,11 +5,13 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include <annal/store/postgres/append.hpp>
 #include <annal/store/postgres/connection.hpp>
 #include <annal/store/postgres/schema.hpp>
 
@@ -53,7 +55,7 @@ class pg_transaction {
 
   // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, optionals).
   template <class... P>
-  pg_result exec(std::string_view sql, const P&... params) {
+  pg_rows exec(std::string_view sql, const P&... params) {
     const std::optional<std::string> values[] = {detail::pg::to_param(params)..., std::nullopt};
     std::vector<const char*> ptrs;
     for (std::size_t i = 0; i < sizeof...(P); ++i)
@@ -61,11 +63,19 @@ class pg_transaction {
     return conn_.exec_params(std::string(sql), ptrs, "statement '" + shorten(sql) + "'");
   }
 
+  // Appends in this transaction, with the store's rules: the events become visible, and other
+  // appends proceed, when the transaction commits (the position lock is held until then, so keep
+  // such transactions short). Lets a command handler store its events and other rows atomically.
+  append_result append(std::string_view stream_id, expected_version expect,
+                       std::span<const event_data> batch) {
+    return detail::pg::append_call(sql_, stream_id, expect, batch).run(conn_);
+  }
+
   // The position a projection has processed up to (0 if it never saved one), locked until this
   // transaction ends so that two instances of one projection cannot both advance it.
   std::uint64_t load_checkpoint(std::string_view name) {
     const std::string n(name);
-    const pg_result r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()},
+    const pg_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()},
                                           "load_checkpoint('" + n + "')");
     return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
   }

@@ -1,0 +1,152 @@
+// One append as one call of the server-side annal_append function: validation, the batch as array
+// parameters, and the reading of its answer. Used by the store and inside pg_transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/json.hpp>
+
+#include <annal/core/error.hpp>
+#include <annal/detail/idempotency.hpp>
+#include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/schema.hpp>
+
+namespace annal::detail::pg {
+
+class append_call {
+ public:
+  // Validates the batch (the shared rules, then JSON payloads for json/jsonb schemas) and encodes
+  // it; throws before anything reaches the server.
+  append_call(const statements& sql, std::string_view stream_id, expected_version expect,
+              std::span<const event_data> batch)
+      : sql_(sql), stream_(stream_id), batch_(batch) {
+    validate_batch(stream_id, batch);
+    if (sql.format != pg_payload_format::bytea) check_json();
+    encode();
+    kind_ = expect.what() == expected_version::kind::any         ? "0"
+            : expect.what() == expected_version::kind::no_stream ? "1"
+                                                                 : "2";
+    expected_ = std::to_string(expect.version());
+  }
+
+  append_result run(connection& conn) const {
+    const std::string now = std::to_string(sql::to_micros_ceil(clock::now()));
+    const pg_rows r = conn.exec_prepared(
+        slot_append, "annal_append", sql_.append,
+        {stream_.c_str(), kind_, expected_.c_str(), ids_.c_str(), types_.c_str(),
+         schema_versions_.c_str(), payloads_.c_str(), correlations_.c_str(), causations_.c_str(),
+         metadata_.c_str(), now.c_str()},
+        "append to stream " + quoted_prefix(stream_));
+    return read_answer(r);
+  }
+
+ private:
+  append_result read_answer(const pg_rows& r) const {
+    if (r.rows() == 0)
+      throw error(errc::io_error,
+                  "append to stream " + quoted_prefix(stream_) + ": annal_append returned no row");
+    const auto status = r.get_int(0, 0);
+    if (status == 0)
+      return {append_status::appended, static_cast<std::uint64_t>(r.get_int(0, 3)),
+              static_cast<std::uint64_t>(r.get_int(0, 4)),
+              static_cast<std::uint64_t>(r.get_int(0, 5))};
+    if (status == 2)
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(0, 3)), 0, 0};
+    // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
+    std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
+    for (int i = 0; i < r.rows(); ++i)
+      found.emplace(sql::uuid_from_text(r.get(i, 1)),
+                    stored_ref{r.get(i, 2), static_cast<std::uint64_t>(r.get_int(i, 3)),
+                               static_cast<std::uint64_t>(r.get_int(i, 4))});
+    const auto dup = check_stored_ids(stream_, batch_,
+                                      [&](const event_id& id) -> std::optional<stored_ref> {
+                                        const auto it = found.find(id);
+                                        if (it == found.end()) return std::nullopt;
+                                        return it->second;
+                                      });
+    if (!dup)
+      throw error(errc::io_error, "append to stream " + quoted_prefix(stream_) +
+                                      ": the server reported stored ids it then did not list");
+    return *dup;
+  }
+
+  // JSON payloads are checked here so that the error names the event, not just the batch.
+  void check_json() const {
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      boost::system::error_code ec;
+      boost::json::parse(batch_[i].payload, ec);
+      if (ec)
+        throw error(errc::invalid_argument,
+                    "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch_[i].id) +
+                        ", type '" + batch_[i].type + "') of the batch for stream " +
+                        quoted_prefix(stream_) + " has a payload that is not valid JSON (" +
+                        ec.message() + "), but PostgreSQL schema '" + sql_.schema +
+                        "' stores payloads as " + sql_.payload_type +
+                        "; use pg_payload_format::bytea for binary codecs");
+    }
+  }
+
+  static void quoted_element(std::string& out, std::string_view v) {
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+
+  // The batch as PostgreSQL array literals: one parameter per column, whatever the batch size.
+  void encode() {
+    std::size_t payload_bytes = 0;
+    for (const auto& e : batch_) payload_bytes += e.payload.size();
+    const bool bytea = sql_.format == pg_payload_format::bytea;
+    for (std::string* s : {&ids_, &correlations_, &causations_}) s->reserve(batch_.size() * 37 + 2);
+    payloads_.reserve((bytea ? payload_bytes * 2 : payload_bytes + payload_bytes / 4) +
+                      batch_.size() * 6 + 2);
+    std::string* columns[] = {&ids_,     &types_,        &schema_versions_, &payloads_,
+                              &correlations_, &causations_, &metadata_};
+    for (std::string* s : columns) *s += '{';
+    constexpr char hex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      const event_data& e = batch_[i];
+      if (i)
+        for (std::string* s : columns) *s += ',';
+      sql::uuid_to_text(e.id, ids_);
+      quoted_element(types_, e.type);
+      schema_versions_ += std::to_string(e.schema_version);
+      if (bytea) {
+        payloads_ += "\"\\\\x";  // bytea's hex input form, its backslash escaped for the array
+        for (unsigned char c : e.payload) {
+          payloads_ += hex[c >> 4];
+          payloads_ += hex[c & 0xf];
+        }
+        payloads_ += '"';
+      } else {
+        quoted_element(payloads_, e.payload);
+      }
+      sql::uuid_to_text(e.correlation_id, correlations_);
+      sql::uuid_to_text(e.causation_id, causations_);
+      quoted_element(metadata_, sql::metadata_to_json(e.meta));
+    }
+    for (std::string* s : columns) *s += '}';
+  }
+
+  const statements& sql_;
+  std::string stream_;
+  std::span<const event_data> batch_;
+  const char* kind_ = "0";
+  std::string expected_;
+  std::string ids_, types_, schema_versions_, payloads_, correlations_, causations_, metadata_;
+};
+
+}  // namespace annal::detail::pg

@@ -1,0 +1,99 @@
+// A projection writes its rows and its checkpoint in one transaction: both or neither.
+#include <catch2/catch.hpp>
+
+#include <annal/store/postgres.hpp>
+
+#include "sql/postgres_fixture.hpp"
+#include "sql/sql_test_support.hpp"
+
+using namespace annal;
+
+namespace {
+// A tiny read model: events per stream, kept by a projection named "counts".
+void project(postgres_store& store, bool fail_midway = false) {
+  const std::uint64_t from = store.load_checkpoint("counts") + 1;
+  store.transact([&](pg_transaction& tx) {
+    // Locked until commit: a second instance of this projection would wait here.
+    const std::uint64_t locked_from = tx.load_checkpoint("counts") + 1;
+    if (locked_from != from) throw std::runtime_error("checkpoint moved");
+    std::uint64_t last = 0;
+    store.read_all(from, [&](const recorded_event& e) {
+      tx.exec("INSERT INTO " + tx.schema() +
+                  ".counts (stream_id, n) VALUES ($1, 1) "
+                  "ON CONFLICT (stream_id) DO UPDATE SET n = counts.n + 1",
+              e.stream_id);
+      last = e.position;
+    });
+    if (fail_midway) throw std::runtime_error("projection failed");
+    if (last) tx.save_checkpoint("counts", last);
+  });
+}
+
+std::int64_t count_of(postgres_store& store, const std::string& stream) {
+  return store.transact([&](pg_transaction& tx) -> std::int64_t {
+    const pg_rows r = tx.exec("SELECT n FROM " + tx.schema() + ".counts WHERE stream_id = $1",
+                                stream);
+    return r.rows() ? r.get_int(0, 0) : 0;
+  });
+}
+}  // namespace
+
+TEST_CASE("postgres transact writes read-model rows and the checkpoint atomically",
+          "[store][postgres][projection]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  store.transact([](pg_transaction& tx) {
+    tx.exec("CREATE TABLE " + tx.schema() + ".counts (stream_id text PRIMARY KEY, n int NOT NULL)");
+  });
+  CHECK(store.load_checkpoint("counts") == 0);
+  store.append("a", expected_version::any(), annal_test::make_batch(2));
+  store.append("b", expected_version::any(), annal_test::make_batch(1));
+  project(store);
+  CHECK(store.load_checkpoint("counts") == 3);
+  CHECK(count_of(store, "a") == 2);
+  CHECK(count_of(store, "b") == 1);
+
+  store.append("a", expected_version::any(), annal_test::make_batch(3));
+  CHECK_THROWS_WITH(project(store, true), "projection failed");
+  // Rolled back: neither the rows nor the checkpoint moved.
+  CHECK(store.load_checkpoint("counts") == 3);
+  CHECK(count_of(store, "a") == 2);
+  project(store);
+  CHECK(store.load_checkpoint("counts") == 6);
+  CHECK(count_of(store, "a") == 5);
+
+  // Parameters: numbers, bools, optionals and NULL.
+  const pg_rows r = store.transact([](pg_transaction& tx) {
+    return tx.exec("SELECT $1::int8 + 1, $2::bool, $3::text IS NULL, $4::text, $5::float8",
+                   std::int64_t{41}, true, std::optional<std::string>{}, std::string_view("x"),
+                   2.5);
+  });
+  CHECK(r.get_int(0, 0) == 42);
+  CHECK(r.get(0, 1) == "t");
+  CHECK(r.get(0, 2) == "t");
+  CHECK(r.get(0, 3) == "x");
+  CHECK(r.get(0, 4) == "2.5");
+  // A failing statement names itself and rolls back.
+  CHECK_THROWS_WITH(store.transact([](pg_transaction& tx) { tx.exec("SELEKT 1"); }),
+                    Catch::Contains("SELEKT 1") && Catch::Contains("syntax error"));
+}
+
+TEST_CASE("postgres transact appends events and rows atomically", "[store][postgres][projection]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  const auto batch = annal_test::make_batch(2);
+  CHECK_THROWS(store.transact([&](pg_transaction& tx) {
+    CHECK(tx.append("s", expected_version::no_stream(), batch).last_position == 2);
+    tx.save_checkpoint("outbox", 2);
+    throw std::runtime_error("abort");
+  }));
+  CHECK(store.last_position() == 0);
+  CHECK(store.load_checkpoint("outbox") == 0);
+  const auto r = store.transact([&](pg_transaction& tx) {
+    tx.save_checkpoint("outbox", 2);
+    return tx.append("s", expected_version::no_stream(), batch);
+  });
+  CHECK(r.status == append_status::appended);
+  CHECK(store.last_position() == 2);
+  CHECK(store.load_checkpoint("outbox") == 2);
+}
