@@ -1,6 +1,8 @@
 // The repository: loads an aggregate from a store, runs a command, appends with the expected version.
 #pragma once
 
+#include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -17,6 +19,7 @@
 #include <annal/core/decision.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/hydrate.hpp>
+#include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
 
@@ -44,8 +47,27 @@ struct command_context {
 template <class A>
 struct loaded {
   A state{};
-  std::uint64_t version = 0;  // 0: no such stream
+  std::uint64_t version = 0;           // 0: no such stream
+  std::uint64_t snapshot_version = 0;  // the snapshot the load started from (0: none)
+  std::uint64_t events_replayed = 0;   // events folded on top of it
 };
+
+// How a load went: what a repository with snapshots hands to its snapshot policy.
+struct load_report {
+  std::uint64_t version = 0;
+  time_point event_time{};             // recorded time of the event at `version`
+  std::uint64_t snapshot_version = 0;  // the snapshot the load started from (0: none)
+  std::uint64_t events_replayed = 0;
+  std::chrono::nanoseconds elapsed{};
+  bool stale_snapshot = false;  // a snapshot was found that no longer matches the code
+};
+
+// A repository without snapshots replays every stream from its first event. annal/snapshot provides
+// the alternative, annal::snapshotter, which a repository calls as
+//   restore(stream_id, max_version, max_time, A& state, bool& stale) -> version restored (0: none)
+//   observe(stream_id, const A& state, const load_report&, event_time) -> newest snapshot version
+// (event_time: a callable returning the recorded time of the event at the report's version).
+struct no_snapshots {};
 
 enum class command_status : std::uint8_t { accepted, rejected, conflict };
 
@@ -101,7 +123,7 @@ event_data encode_event(const E& e, event_id id, const command_context& ctx) {
 }
 }  // namespace detail
 
-template <class A, event_store S, class Codec = binary_codec>
+template <class A, event_store S, class Codec = binary_codec, class Snapshots = no_snapshots>
 class repository {
   static_assert(check_aggregate<A>());
 
@@ -110,26 +132,38 @@ class repository {
   using events_list = aggregate_events_t<A>;
 
   explicit repository(S& store, repository_options options = {})
+    requires std::same_as<Snapshots, no_snapshots>
       : store_(&store), options_(options) {}
+
+  repository(S& store, Snapshots& snapshots, repository_options options = {})
+    requires(!std::same_as<Snapshots, no_snapshots>)
+      : store_(&store), snapshots_(&snapshots), options_(options) {}
 
   S& store() const noexcept { return *store_; }
 
   // Current state; an unknown stream is the default state at version 0, not an error.
   loaded<A> load(std::string_view stream_id) const {
-    return load_until(stream_id, [](const recorded_event&) { return true; });
+    load_report report;
+    loaded<A> out = load_until(stream_id, [](const recorded_event&) { return true; }, report);
+    if constexpr (has_snapshots) observe(stream_id, out.state, report);
+    return out;
   }
 
   // State as it was after `stop.version` (time travel by version).
   loaded<A> load(std::string_view stream_id, at_version stop) const {
     if (stop.version == 0) return {};
+    load_report report;
     return load_until(
         stream_id, [&](const recorded_event& e) { return e.stream_version <= stop.version; },
-        stop.version);
+        report, stop.version);
   }
 
   // State as it was at `stop.time`: every event recorded at or before it.
   loaded<A> load(std::string_view stream_id, at_time stop) const {
-    return load_until(stream_id, [&](const recorded_event& e) { return e.recorded_at <= stop.time; });
+    load_report report;
+    return load_until(
+        stream_id, [&](const recorded_event& e) { return e.recorded_at <= stop.time; }, report,
+        unlimited, stop.time);
   }
 
   // Every event of the stream with its envelope, decoded and upcast.
@@ -154,7 +188,9 @@ class repository {
     command_result<A> result;
     for (;;) {
       ++result.attempts;
-      loaded<A> current = load(stream_id);
+      load_report report;
+      loaded<A> current = load_until(stream_id, [](const recorded_event&) { return true; }, report);
+      if constexpr (has_snapshots) report.snapshot_version = observe(stream_id, current.state, report);
       decision<A> d = decide_command(current.state, command);
       if (d.rejected()) {
         result.status = command_status::rejected;
@@ -185,6 +221,10 @@ class repository {
         } else {
           for (const auto& e : new_events) apply_any(current.state, e);
           result.state = std::move(current.state);
+          if constexpr (has_snapshots) {
+            report.version = appended.stream_version;
+            observe(stream_id, result.state, report, [&] { return recorded_time(stream_id, report.version); });
+          }
         }
         result.events = std::move(new_events);
         return result;
@@ -199,18 +239,76 @@ class repository {
   }
 
  private:
+  static constexpr bool has_snapshots = !std::same_as<Snapshots, no_snapshots>;
+
+  // Folds the stream into state, starting from the newest usable snapshot within the bounds.
   template <class Keep>
-  loaded<A> load_until(std::string_view stream_id, Keep&& keep,
-                       std::size_t max_count = unlimited) const {
+  loaded<A> load_until(std::string_view stream_id, Keep&& keep, load_report& report,
+                       std::size_t max_count = unlimited,
+                       time_point max_time = time_point::max()) const {
     loaded<A> out;
-    store_->read_stream(stream_id, 1, [&](const recorded_event& e) {
+    const auto fold = [&](const recorded_event& e) {
       if (!keep(e)) return false;
       detail::decode_record<events_list, Codec>(
           e, options_.unknown_events, [&](const auto& ev) { apply_event(out.state, ev); });
       out.version = e.stream_version;
+      ++out.events_replayed;
+      report.event_time = e.recorded_at;
       return true;
-    }, max_count);
+    };
+    if constexpr (!has_snapshots) {
+      store_->read_stream(stream_id, 1, fold, max_count);
+    } else {
+      const auto started = std::chrono::steady_clock::now();
+      // max_count bounds the version too: a bounded load reads from version 1.
+      out.version = snapshots_->restore(stream_id, std::uint64_t{max_count}, max_time, out.state,
+                                        report.stale_snapshot);
+      out.snapshot_version = out.version;
+      if (out.version == 0) {
+        store_->read_stream(stream_id, 1, fold, max_count);
+      } else {
+        // Read the snapshot's own event again, only to prove the stream reaches that far.
+        bool confirmed = false;
+        store_->read_stream(stream_id, out.version, [&](const recorded_event& e) {
+          if (!confirmed) return confirmed = true;
+          return fold(e);
+        }, max_count == unlimited ? max_count : max_count - out.version + 1);
+        if (!confirmed) {
+          log(log_level::warning, "snapshot of stream " + detail::quoted_prefix(stream_id) +
+                                      " covers version " + std::to_string(out.version) +
+                                      " but the stream is shorter; the snapshot store does not "
+                                      "belong to this event store, so the snapshot is ignored");
+          out = loaded<A>{};
+          store_->read_stream(stream_id, 1, fold, max_count);
+        }
+      }
+      report.elapsed = std::chrono::steady_clock::now() - started;
+    }
+    report.version = out.version;
+    report.snapshot_version = out.snapshot_version;
+    report.events_replayed = out.events_replayed;
     return out;
+  }
+
+  // Gives the snapshot policy its say; returns the newest snapshot version of the stream.
+  std::uint64_t observe(std::string_view stream_id, const A& state, const load_report& report) const {
+    const time_point event_time = report.event_time;
+    return observe(stream_id, state, report, [&] {
+      // A load that folded nothing started from a snapshot: its time is not needed again.
+      return report.events_replayed != 0 ? event_time : recorded_time(stream_id, report.version);
+    });
+  }
+  template <class EventTime>
+  std::uint64_t observe(std::string_view stream_id, const A& state, const load_report& report,
+                        EventTime&& event_time) const {
+    return snapshots_->observe(stream_id, state, report, std::forward<EventTime>(event_time));
+  }
+
+  time_point recorded_time(std::string_view stream_id, std::uint64_t version) const {
+    time_point at{};
+    if (version != 0)
+      store_->read_stream(stream_id, version, [&](const recorded_event& e) { at = e.recorded_at; }, 1);
+    return at;
   }
 
   std::vector<event_data> encode_batch(const std::vector<event_type>& events,
@@ -231,6 +329,7 @@ class repository {
   }
 
   S* store_;
+  Snapshots* snapshots_ = nullptr;
   repository_options options_;
 };
 
