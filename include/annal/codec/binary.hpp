@@ -74,6 +74,8 @@ consteval std::size_t min_size() {
     return sizeof(typename T::rep);
   } else if constexpr (is_uuid_v<T>) {
     return 16;
+  } else if constexpr (is_monostate_v<T>) {
+    return 0;
   } else if constexpr (reflected<T>) {
     std::size_t total = 0;
     for_each_member_type<T>([&](const char*, auto type) { total += min_size<typename decltype(type)::type>(); });
@@ -145,16 +147,7 @@ void put_map(std::string& out, const Map& m, const field_path& path) {
     put(out, key, field_path(entry, "key"));
     put(out, value, field_path(entry, "value"));
   };
-  if constexpr (is_unordered_map_v<Map> && requires(const typename Map::key_type& k) { k < k; }) {
-    // Sorted by key, so that equal maps are equal bytes (golden files, hashes, deduplication).
-    std::vector<const typename Map::value_type*> sorted;
-    sorted.reserve(m.size());
-    for (const auto& kv : m) sorted.push_back(&kv);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    for (const auto* kv : sorted) put_entry(kv->first, kv->second);
-  } else {
-    for (const auto& [key, value] : m) put_entry(key, value);
-  }
+  for_each_entry_in_order(m, put_entry);
 }
 
 template <class Map>
@@ -225,6 +218,8 @@ void put(std::string& out, const T& v, const field_path& path) {
     put(out, v.time_since_epoch().count(), path);
   } else if constexpr (is_uuid_v<T>) {
     out.append(reinterpret_cast<const char*>(v.data), 16);
+  } else if constexpr (is_monostate_v<T>) {
+    // std::monostate (an empty variant alternative) takes no bytes.
   } else if constexpr (reflected<T>) {
     for_each_member(v, [&](const char* name, const auto& member) { put(out, member, field_path(path, name)); });
   } else {
@@ -307,6 +302,7 @@ void get(reader& r, T& v, const field_path& path) {
       throw_decode_error(r.offset(), path, "truncated uuid (needs 16 bytes, " + std::to_string(r.remaining()) + " left)");
     std::memcpy(v.data, r.pos, 16);
     r.pos += 16;
+  } else if constexpr (is_monostate_v<T>) {
   } else if constexpr (reflected<T>) {
     for_each_member(v, [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
   } else {

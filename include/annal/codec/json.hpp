@@ -11,11 +11,11 @@
 #include <utility>
 
 #include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <boost/uuid/uuid.hpp>
 
 #include <annal/codec/detail/field_path.hpp>
+#include <annal/codec/detail/json_parse.hpp>
 #include <annal/codec/detail/reflect.hpp>
 #include <annal/codec/detail/unsupported.hpp>
 #include <annal/codec/enum_range.hpp>
@@ -168,22 +168,22 @@ bj::value to_json(const T& v, const field_path& path) {
     if constexpr (is_string_v<typename T::key_type>) {
       bj::object o;
       o.reserve(v.size());
-      for (const auto& [key, value] : v) {
+      for_each_entry_in_order(v, [&](const auto& key, const auto& value) {
         const field_path entry(path, key.c_str());
         if (const std::size_t bad = utf8_invalid_offset(key); bad != key.size()) [[unlikely]]
           throw_encode_error(entry, "invalid UTF-8 in a map key");
         o.emplace(key, to_json(value, entry));
-      }
+      });
       return o;
     } else {
       // Non-string keys: an array of [key, value] pairs.
       bj::array a;
       a.reserve(v.size());
       std::size_t i = 0;
-      for (const auto& [key, value] : v) {
+      for_each_entry_in_order(v, [&](const auto& key, const auto& value) {
         const field_path entry(path, i++);
         a.push_back(bj::array{to_json(key, field_path(entry, "key")), to_json(value, field_path(entry, "value"))});
-      }
+      });
       return a;
     }
   } else if constexpr (is_variant_v<T>) {
@@ -198,6 +198,8 @@ bj::value to_json(const T& v, const field_path& path) {
     return to_json(v.time_since_epoch().count(), path);
   } else if constexpr (is_uuid_v<T>) {
     return uuid_to_json(v);
+  } else if constexpr (is_monostate_v<T>) {
+    return bj::value(nullptr);
   } else if constexpr (reflected<T>) {
     bj::object o;
     for_each_member(v, [&](const char* name, const auto& member) { o.emplace(name, to_json(member, field_path(path, name))); });
@@ -314,6 +316,8 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
     v = T(typename T::duration(count));
   } else if constexpr (is_uuid_v<T>) {
     uuid_from_json(j, v, path);
+  } else if constexpr (is_monostate_v<T>) {
+    if (!j.is_null()) fail_expected(path, "null", j);
   } else if constexpr (reflected<T>) {
     if (!j.is_object()) fail_expected(path, "an object", j);
     const bj::object& o = j.get_object();
@@ -372,14 +376,11 @@ struct json_codec {
   // error) and converts it to T. Syntax errors name the byte offset; shape errors the field path.
   template <class T>
   static T decode(std::string_view text) {
-    boost::json::stream_parser parser;
-    boost::system::error_code ec;
-    const std::size_t used = parser.write(text.data(), text.size(), ec);
-    if (!ec) parser.finish(ec);
-    if (ec)
-      throw error(errc::decode_error, "decode error at byte " + std::to_string(ec ? used : text.size()) +
-                                          ", top level: invalid JSON (" + ec.message() + ")");
-    return from_value<T>(parser.release());
+    detail::json::parse_result parsed = detail::json::parse_precise(text);
+    if (parsed.error) [[unlikely]]
+      throw error(errc::decode_error, "decode error at byte " + std::to_string(parsed.offset) +
+                                          ", top level: invalid JSON (" + parsed.error.message() + ")");
+    return from_value<T>(parsed.value);
   }
 };
 

@@ -1,6 +1,7 @@
 // Shapes a codec understands (reflected struct, vector, optional...), shared by both codecs and the fingerprint.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -91,7 +92,25 @@ template <class T>
 inline constexpr bool is_uuid_v = std::is_same_v<T, boost::uuids::uuid>;
 
 template <class T>
+inline constexpr bool is_monostate_v = std::is_same_v<T, std::monostate>;
+
+template <class T>
 inline constexpr bool is_string_v = std::is_same_v<T, std::string>;
+
+// Calls f(key, value) for each entry; unordered maps in key order, so that equal maps encode to
+// equal bytes (golden files, hashes, deduplication).
+template <class Map, class F>
+void for_each_entry_in_order(const Map& m, F&& f) {
+  if constexpr (is_unordered_map_v<Map> && requires(const typename Map::key_type& k) { k < k; }) {
+    std::vector<const typename Map::value_type*> sorted;
+    sorted.reserve(m.size());
+    for (const auto& kv : m) sorted.push_back(&kv);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (const auto* kv : sorted) f(kv->first, kv->second);
+  } else {
+    for (const auto& [key, value] : m) f(key, value);
+  }
+}
 
 // Integers of 1, 2, 4 or 8 bytes (char types included), never bool.
 template <class T>
