@@ -1,0 +1,24 @@
+// The umbrella header: everything annal offers that needs no optional client library.
+// The SQLite and PostgreSQL stores (<annal/store/sqlite.hpp>, <annal/store/postgres.hpp>) and the
+// Catch2 testing fixture (<annal/testing/given_when_then.hpp>) are included on their own.
+#pragma once
+
+#include <annal/core/aggregate.hpp>
+#include <annal/core/decider.hpp>
+#include <annal/core/decision.hpp>
+#include <annal/core/envelope.hpp>
+#include <annal/core/error.hpp>
+#include <annal/core/event.hpp>
+#include <annal/core/event_list.hpp>
+#include <annal/core/hydrate.hpp>
+
+#include <annal/codec/binary.hpp>
+#include <annal/codec/fingerprint.hpp>
+#include <annal/codec/json.hpp>
+#include <annal/codec/registry.hpp>
+#include <annal/codec/upcast.hpp>
+
+#include <annal/store/event_store.hpp>
+#include <annal/store/file_log.hpp>
+#include <annal/store/memory.hpp>
+#include <annal/store/repository.hpp>
