@@ -1,0 +1,50 @@
+// Both SQL backends against the event_store conformance suite every store passes.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "store/conformance.hpp"
+
+#if defined(ANNAL_TEST_HAVE_SQLITE)
+#include <annal/store/sqlite.hpp>
+
+#include "sql/sql_test_support.hpp"
+
+namespace {
+// A fresh temporary file per construction; reopen() closes and opens the same file.
+template <annal::sqlite_sync Sync>
+class sqlite_fixture {
+ public:
+  sqlite_fixture() { reopen(); }
+  annal::sqlite_store& store() { return *store_; }
+  void reopen() {
+    store_.reset();
+    annal::sqlite_options o;
+    o.sync = Sync;
+    store_ = std::make_unique<annal::sqlite_store>(dir_.path() / "events.db", o);
+  }
+
+ private:
+  annal_test::temp_dir dir_;
+  std::unique_ptr<annal::sqlite_store> store_;
+};
+}  // namespace
+
+TEST_CASE("sqlite store conforms (synchronous=FULL)", "[store][sqlite][conformance]") {
+  check_event_store_conformance<sqlite_fixture<annal::sqlite_sync::full>>();
+}
+
+TEST_CASE("sqlite store conforms (synchronous=NORMAL)", "[store][sqlite][conformance]") {
+  check_event_store_conformance<sqlite_fixture<annal::sqlite_sync::normal>>();
+}
+#endif
+
+#if defined(ANNAL_TEST_HAVE_POSTGRES)
+#include "sql/postgres_fixture.hpp"
+
+// bytea: the suite's payloads are arbitrary bytes, which only bytea stores exactly.
+TEST_CASE("postgres store conforms (bytea payloads, fresh schema per section)",
+          "[store][postgres][conformance]") {
+  check_event_store_conformance<annal_test::postgres_fixture>();
+}
+#endif
