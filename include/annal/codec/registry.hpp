@@ -131,6 +131,50 @@ struct table<events<T...>> {
   }
 };
 
+template <class T, class CurrentAndOld, class Retired>
+inline constexpr bool is_retired_v = list_traits<Retired>::template contains<T> &&
+                                     !list_traits<CurrentAndOld>::template contains<T>;
+
+template <class List, class CurrentAndOld, class Retired, class T>
+consteval bool check_stored_type() {
+  static_assert(event<T>,
+                "annal::event_registry: a type named in previous_versions or retired_events_of is not "
+                "an event; declare its stored name and version with ANNAL_EVENT");
+  if constexpr (list_contains_v<List, T> ||
+                (is_retired_v<T, CurrentAndOld, Retired> && !upcasting::has_upcast<T>))
+    return true;
+  else
+    return upcasting::check_path<List, T>();
+}
+
+template <class List, class Stored>
+consteval bool check_keys() {
+  using stored_table = table<Stored>;
+  constexpr auto dup = stored_table::duplicate();
+  if constexpr (dup.first != stored_table::size) {
+    using tuple = typename as_tuple<Stored>::type;
+    static_assert(always_false_v<List>,
+                  "annal::event_registry: two event types have the same stored name and version; "
+                  "give the newer one a higher version (see docs/upcasting.md)");
+    (void)sizeof(two_event_types_share_a_stored_name_and_version<std::tuple_element_t<dup.first, tuple>,
+                                                                  std::tuple_element_t<dup.second, tuple>>);
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <class List, class CurrentAndOld, class Retired, class Stored>
+consteval bool check_all() {
+  return []<class... T>(events<T...>) {
+    return (check_stored_type<List, CurrentAndOld, Retired, T>() && ... && check_keys<List, Stored>());
+  }(Stored{});
+}
+
+// Evaluated once per registry: every old version has an upcast path, every stored key is unique.
+template <class List, class CurrentAndOld, class Retired, class Stored>
+inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored>();
+
 // "bank.deposited v1: decode error at byte 3, ...": the record's identity before the codec's message.
 [[noreturn]] inline void rethrow_with_identity(const error& e, std::string_view name, std::uint32_t version) {
   std::string what = e.what();
@@ -160,35 +204,7 @@ class event_registry {
   using stored_at = std::tuple_element_t<I, typename detail::registry::as_tuple<stored>::type>;
 
   template <class T>
-  static constexpr bool is_retired_v = detail::list_traits<retired>::template contains<T> &&
-                                       !detail::list_traits<current_and_old>::template contains<T>;
-
-  template <class T>
-  static consteval bool check_stored_type() {
-    static_assert(event<T>,
-                  "annal::event_registry: a type named in previous_versions or retired_events_of is not "
-                  "an event; declare its stored name and version with ANNAL_EVENT");
-    if constexpr (list_contains_v<List, T> || (is_retired_v<T> && !detail::upcasting::has_upcast<T>))
-      return true;
-    else
-      return detail::upcasting::check_path<List, T>();
-  }
-
-  static consteval bool check_keys() {
-    constexpr auto dup = table::duplicate();
-    if constexpr (dup.first != table::size) {
-      static_assert(detail::always_false_v<List>,
-                    "annal::event_registry: two event types have the same stored name and version; "
-                    "give the newer one a higher version (see docs/upcasting.md)");
-      (void)sizeof(two_event_types_share_a_stored_name_and_version<stored_at<dup.first>, stored_at<dup.second>>);
-      return false;
-    }
-    return true;
-  }
-
-  static constexpr bool checked = []<class... T>(events<T...>) {
-    return (check_stored_type<T>() && ... && check_keys());
-  }(stored{});
+  static constexpr bool is_retired_v = detail::registry::is_retired_v<T, current_and_old, retired>;
 
   template <class T, class F>
   static void decode_one(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
@@ -225,7 +241,7 @@ class event_registry {
   // Throws annal::error(decode_error) for bad bytes, naming the record, byte offset and field.
   template <class F>
   static bool decode(std::string_view type, std::uint32_t version, std::string_view payload, F&& on_event) {
-    static_assert(checked);
+    static_assert(detail::registry::checked_v<List, current_and_old, retired, stored>);
     const std::size_t index = table::find(type, version);
     if (index == table::size) return false;
     dispatch(index, type, version, payload, on_event, std::make_index_sequence<table::size>{});
@@ -234,6 +250,7 @@ class event_registry {
 
   // True when records stored as (type, version) can be read.
   static bool knows(std::string_view type, std::uint32_t version) noexcept {
+    static_assert(detail::registry::checked_v<List, current_and_old, retired, stored>);
     return table::find(type, version) != table::size;
   }
 
