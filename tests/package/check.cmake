@@ -1,0 +1,22 @@
+# Installs annal into a fresh prefix, then configures, builds and runs a consumer project against
+# it with find_package — and once more with add_subdirectory. Inputs: SOURCE, WORK, GENERATOR.
+file(REMOVE_RECURSE ${WORK})
+macro(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}")
+  endif()
+endmacro()
+run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/annal-build -G ${GENERATOR} -DANNAL_BUILD_TESTS=OFF
+    -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF -DANNAL_INSTALL=ON
+    -DCMAKE_INSTALL_PREFIX=${WORK}/prefix)
+run(${CMAKE_COMMAND} --install ${WORK}/annal-build)
+run(${CMAKE_COMMAND} -S ${SOURCE}/tests/package/consumer -B ${WORK}/found -G ${GENERATOR}
+    -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+run(${CMAKE_COMMAND} --build ${WORK}/found)
+run(${WORK}/found/consumer)
+run(${CMAKE_COMMAND} -S ${SOURCE}/tests/package/consumer -B ${WORK}/sub -G ${GENERATOR}
+    -DANNAL_SOURCE_DIR=${SOURCE})
+run(${CMAKE_COMMAND} --build ${WORK}/sub)
+run(${WORK}/sub/consumer)
+message(STATUS "installed package and add_subdirectory both build and run a consumer")
