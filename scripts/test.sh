@@ -12,7 +12,8 @@ jobs=$(nproc)
 stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
 fuzz_seconds=${ANNAL_FUZZ_SECONDS:-60}
 build="$root/build"
-export CCACHE_DIR=${CCACHE_DIR:-$root/build/.ccache}
+# ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 export CTEST_OUTPUT_ON_FAILURE=1
 started=$SECONDS
 failed=0
