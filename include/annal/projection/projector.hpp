@@ -1,0 +1,81 @@
+// The projector: runs a projection over the log from its read model's checkpoint, in batches, then live.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stop_token>
+
+#include <annal/codec/binary.hpp>
+#include <annal/core/error.hpp>
+#include <annal/projection/detail/apply.hpp>
+#include <annal/projection/projection.hpp>
+#include <annal/projection/read_model.hpp>
+#include <annal/projection/subscription.hpp>
+#include <annal/store/event_store.hpp>
+
+namespace annal {
+
+struct projector_options {
+  std::size_t batch_size = 1024;  // events per commit of the read model, and most events held
+  std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
+};
+
+// Each batch is read from the read model's checkpoint and applied inside the model's update, so the
+// events and the checkpoint commit together. A handler that throws stops the projector with
+// errc::handler_failed naming stream, version, position and event type (the handler's exception
+// nested inside); the checkpoint stays before that event, and the next run retries it.
+//   annal::memory_read_model<balances> model;
+//   annal::projector projector{store, model};
+//   projector.catch_up();
+template <event_store S, read_model_store M, class Codec = binary_codec>
+class projector {
+ public:
+  using projection_type = typename M::model_type;
+  static_assert(check_projection<projection_type>());
+
+  projector(const S& store, M& model, projector_options options = {})
+      : store_(&store), model_(&model), options_(options) {
+    if (options_.batch_size == 0)
+      throw error(errc::invalid_argument, "projector_options::batch_size must be at least 1");
+  }
+
+  // Applies at most one batch; returns how many events it read (0: caught up).
+  std::size_t step() {
+    std::size_t read = 0;
+    model_->update([&](projection_type& p, std::uint64_t& checkpoint) {
+      read = store_->read_all(checkpoint + 1, [&](const recorded_event& e) {
+        detail::project_record<projection_type, Codec>(p, e);
+        checkpoint = e.position;
+      }, options_.batch_size);
+    });
+    return read;
+  }
+
+  // Applies everything stored up to now; returns how many events it read.
+  std::uint64_t catch_up() {
+    std::uint64_t total = 0;
+    while (const std::size_t n = step()) total += n;
+    return total;
+  }
+
+  // Catches up, then follows the log live (woken by appends) until `stop` is requested.
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
+    while (!stop.stop_requested()) {
+      if (step() == 0)
+        store_->wait_for_append(model_->checkpoint(), clock::now() + options_.stop_check_interval);
+    }
+  }
+
+  std::uint64_t checkpoint() const { return model_->checkpoint(); }
+  M& model() const noexcept { return *model_; }
+
+ private:
+  const S* store_;
+  M* model_;
+  projector_options options_;
+};
+
+}  // namespace annal

@@ -1,0 +1,147 @@
+// Reactors: side-effect handlers (send an email, call a service) that only ever see live events.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <stop_token>
+#include <type_traits>
+
+#include <annal/codec/binary.hpp>
+#include <annal/core/error.hpp>
+#include <annal/projection/checkpoint.hpp>
+#include <annal/projection/projection.hpp>
+#include <annal/projection/subscription.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/repository.hpp>
+
+namespace annal {
+
+namespace detail {
+template <class R, class L>
+inline constexpr bool reacts_to_all_v = false;
+template <class R, class... E>
+inline constexpr bool reacts_to_all_v<R, events<E...>> = (reacts_to<R, E> && ...);
+}  // namespace detail
+
+// A reactor declares `using events = annal::events<...>` and a `react` member for each. It is a
+// different kind from a projection: rebuilds and replays take projections only, so a reactor can
+// never fire during one. It runs under a reactor_runner with its own checkpoint.
+template <class R>
+concept reactor = std::is_object_v<R> && detail::valid_event_list_of<R> &&
+                  detail::reacts_to_all_v<R, typename R::events>;
+
+namespace diagnostic {
+template <class Reactor, class Event>
+struct reactor_has_no_react_handler_for_event;
+template <class Reactor>
+struct reactor_declares_no_events_list;
+}  // namespace diagnostic
+
+namespace detail {
+template <class R, class L>
+struct check_reactor_events;
+template <class R, class... E>
+struct check_reactor_events<R, events<E...>> {
+  template <class Ev>
+  static constexpr bool one() {
+    if constexpr (!reacts_to<R, Ev>) {
+      // An error here: write `void react(const Event&, const annal::envelope_header&)`.
+      static_assert(always_false<R, Ev>,
+                    "annal: the reactor has no handler for an event in its `events` list; write a "
+                    "member `void react(const Event&, const annal::envelope_header&)` or "
+                    "`void react(const Event&)`");
+      return sizeof(diagnostic::reactor_has_no_react_handler_for_event<R, Ev>) > 0;
+    } else {
+      return true;
+    }
+  }
+  static constexpr bool value = (one<E>() && ...);
+};
+
+template <class R>
+constexpr bool check_reactor() {
+  if constexpr (!has_event_list<R>) {
+    static_assert(always_false<R>,
+                  "annal: a reactor must declare the events it reacts to: add "
+                  "`using events = annal::events<your_event, ...>;` to it");
+    return sizeof(diagnostic::reactor_declares_no_events_list<R>) > 0;
+  } else {
+    return check_reactor_events<R, typename R::events>::value;
+  }
+}
+}  // namespace detail
+
+// Where a reactor without a saved checkpoint starts. `from_now` (the default) is what side effects
+// want: a reactor added today must not email every customer about last year's events.
+enum class reactor_start : std::uint8_t { from_now, from_beginning };
+
+struct reactor_options {
+  std::size_t batch_size = 256;
+  reactor_start start = reactor_start::from_now;
+  std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
+};
+
+// Feeds live events to a reactor, saving the checkpoint after each event it reacted to and after each
+// batch: delivery is at least once (a crash between a side effect and its checkpoint repeats that
+// one event), so side effects should be idempotent. A throwing handler stops the runner with
+// errc::handler_failed; the checkpoint stays before the event and the next run retries it.
+template <class R, event_store S, checkpoint_store C, class Codec = binary_codec>
+class reactor_runner {
+  static_assert(detail::check_reactor<R>());
+
+ public:
+  reactor_runner(R& reactor, const S& store, C& checkpoint, reactor_options options = {})
+      : reactor_(&reactor), store_(&store), checkpoint_(&checkpoint), options_(options) {
+    if (options_.batch_size == 0)
+      throw error(errc::invalid_argument, "reactor_options::batch_size must be at least 1");
+    if (const auto saved = checkpoint_->load()) {
+      position_ = *saved;
+    } else {
+      position_ = options_.start == reactor_start::from_now ? store_->last_position() : 0;
+      checkpoint_->save(position_);
+    }
+  }
+
+  // Handles at most one batch; returns how many events it read (0: caught up).
+  std::size_t step() {
+    const std::uint64_t before = position_;
+    const std::size_t read = store_->read_all(position_ + 1, [&](const recorded_event& e) {
+      bool reacted = false;
+      detail::decode_record<typename R::events, Codec>(e, unknown_event_policy::skip, [&](const auto& ev) {
+        detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
+          if constexpr (requires { reactor_->react(ev, e); })
+            reactor_->react(ev, static_cast<const envelope_header&>(e));
+          else
+            reactor_->react(ev);
+        });
+        reacted = true;
+      });
+      position_ = e.position;
+      if (reacted) checkpoint_->save(position_);
+    }, options_.batch_size);
+    if (position_ != before) checkpoint_->save(position_);
+    return read;
+  }
+
+  // Catches up, then follows the log live until `stop` is requested.
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
+    while (!stop.stop_requested()) {
+      if (step() == 0) store_->wait_for_append(position_, clock::now() + options_.stop_check_interval);
+    }
+  }
+
+  std::uint64_t checkpoint() const noexcept { return position_; }
+
+ private:
+  R* reactor_;
+  const S* store_;
+  C* checkpoint_;
+  reactor_options options_;
+  std::uint64_t position_ = 0;
+};
+
+}  // namespace annal
