@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -244,6 +245,16 @@ class basic_file_log {
     std::uint64_t offset;
     std::uint32_t segment;
   };
+  // Event ids are mostly random (version 4), but need not be: mix both halves, and let the table
+  // finish the mixing (it does for hashes not marked avalanching).
+  struct id_hash {
+    std::size_t operator()(const event_id& id) const noexcept {
+      std::uint64_t a, b;
+      std::memcpy(&a, id.data, 8);
+      std::memcpy(&b, id.data + 8, 8);
+      return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ull) ^ (b >> 29));
+    }
+  };
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
@@ -334,9 +345,9 @@ class basic_file_log {
     return out;
   }
 
-  void add_to_index(std::string_view stream_id, std::uint32_t& stream_no, std::uint64_t version,
-                    std::uint64_t position, std::uint64_t offset, std::uint32_t segment_index,
-                    const event_id& id) {
+  // Adds one record to the stream and position indexes (its id goes into ids_ separately).
+  void index_record(std::string_view stream_id, std::uint32_t& stream_no, std::uint64_t version,
+                    std::uint64_t position, std::uint64_t offset, std::uint32_t segment_index) {
     if (stream_no == no_stream) {
       stream_no = static_cast<std::uint32_t>(streams_.size());
       streams_.push_back({std::string(stream_id), {}});
@@ -344,7 +355,6 @@ class basic_file_log {
     }
     streams_[stream_no].positions.push_back(position);
     slots_.push_back({offset, version, segment_index, stream_no});
-    ids_.emplace(id, position);
   }
 
   // ---- reading --------------------------------------------------------------------------------
@@ -360,7 +370,8 @@ class basic_file_log {
     const char* data = reader.fetch(offset, size);
     if (!data) throw_corrupt(seg.name, offset, "record runs past the end of the file");
     fl::record_view r;
-    if (const char* why = fl::check_record(data, size, r)) throw_corrupt(seg.name, offset, why);
+    if (const char* why = fl::check_record(data, size, r, options_.verify_reads))
+      throw_corrupt(seg.name, offset, why);
     if (r.fields.position != position)
       throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
                                           " where " + std::to_string(position) + " belongs");
@@ -410,8 +421,8 @@ class basic_file_log {
       std::uint64_t offset = seg.size;
       const auto segment_index = static_cast<std::uint32_t>(segments_.size() - 1);
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        add_to_index(stream_id, stream, actual + i + 1, first + i, offset, segment_index,
-                     batch[i].id);
+        index_record(stream_id, stream, actual + i + 1, first + i, offset, segment_index);
+        ids_.emplace(batch[i].id, first + i);
         offset += fl::record_size(stream_id, batch[i]);
       }
       seg.size += total;
@@ -601,7 +612,7 @@ class basic_file_log {
   std::vector<slot> slots_;  // position p is slots_[p - 1]
   std::vector<stream_entry> streams_;
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> stream_index_;
-  boost::unordered_flat_map<event_id, std::uint64_t, boost::hash<event_id>> ids_;
+  boost::unordered_flat_map<event_id, std::uint64_t, id_hash> ids_;
 
   // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
   // durable and group modes, written_ in durability::none.
@@ -649,6 +660,16 @@ void basic_file_log<IO>::open() {
   }
 
   std::vector<std::uint32_t> numbers = list_segments();
+  // Sizing the index up front spares a large log most of its rehashing; 160 bytes is a small
+  // record, so this rarely over-reserves by much and an under-estimate merely grows as usual.
+  std::uint64_t log_bytes = 0;
+  for (std::uint32_t n : numbers) {
+    std::error_code size_ec;
+    const auto size = std::filesystem::file_size(dir_ / segment_name(n), size_ec);
+    if (!size_ec) log_bytes += size;
+  }
+  ids_.reserve(static_cast<std::size_t>(log_bytes / 160));
+  slots_.reserve(static_cast<std::size_t>(log_bytes / 160));
   fl::chunk_reader<IO> reader(io_, 4 * 1024 * 1024);
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     segment seg = open_segment(numbers[i]);
@@ -750,14 +771,19 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   struct pending_record {
     std::uint64_t offset;
     std::uint64_t version;
-    event_id id;
   };
   std::vector<pending_record> batch;
+  std::vector<event_id> batch_ids;  // entered in ids_ as read, taken out again if the batch is cut
   std::string batch_stream;
+  std::uint32_t batch_stream_no = no_stream;
+  std::uint64_t batch_base_version = 0;
   std::uint32_t chain = seed;
   std::uint64_t offset = fl::segment_header_size;
   const auto segment_index = static_cast<std::uint32_t>(segments_.size());
-  const auto bad = [&](std::string why) { return bad_spot{offset, seg.size, std::move(why)}; };
+  const auto bad = [&](std::string why) {
+    for (const event_id& id : batch_ids) ids_.erase(id);
+    return bad_spot{offset, seg.size, std::move(why)};
+  };
   while (offset < file_size) {
     const char* rec = reader.fetch(offset, 8);
     const std::uint32_t size = rec ? fl::claimed_size(rec, 8) : 0;
@@ -773,35 +799,39 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
       return bad("the record holds position " + std::to_string(r.fields.position) + " where " +
                  std::to_string(position) + " belongs");
     const std::string_view sid = r.stream_id();
-    if (!batch.empty() && sid != batch_stream) return bad("a batch spans two streams");
-    const auto found = stream_index_.find(sid);
-    const std::uint64_t version =
-        (found == stream_index_.end() ? 0 : streams_[found->second].positions.size()) +
-        batch.size() + 1;
+    if (batch.empty()) {
+      const auto found = stream_index_.find(sid);
+      batch_stream.assign(sid);
+      batch_stream_no = found == stream_index_.end() ? no_stream : found->second;
+      batch_base_version =
+          batch_stream_no == no_stream ? 0 : streams_[batch_stream_no].positions.size();
+    } else if (sid != batch_stream) {
+      return bad("a batch spans two streams");
+    }
+    const std::uint64_t version = batch_base_version + batch.size() + 1;
     if (r.fields.stream_version != version)
       return bad("the record holds version " + std::to_string(r.fields.stream_version) +
                  " of its stream where " + std::to_string(version) + " belongs");
     const event_id id = fl::get_id(rec + 48);
-    if (ids_.contains(id) || std::any_of(batch.begin(), batch.end(),
-                                         [&](const pending_record& p) { return p.id == id; }))
+    if (!ids_.emplace(id, position).second)
       return bad("event id " + boost::uuids::to_string(id) + " is stored twice");
-    if (batch.empty()) batch_stream.assign(sid);
-    batch.push_back({offset, version, id});
+    batch_ids.push_back(id);
+    batch.push_back({offset, version});
     chain = r.crc;
     last_recorded_at_ = time_point(std::chrono::duration_cast<clock::duration>(
         std::chrono::nanoseconds(r.fields.recorded_at_ns)));
     offset += size;
     if (r.batch_end()) {
-      std::uint32_t stream = found == stream_index_.end() ? no_stream : found->second;
       for (const pending_record& p : batch)
-        add_to_index(batch_stream, stream, p.version, slots_.size() + 1, p.offset, segment_index,
-                     p.id);
+        index_record(batch_stream, batch_stream_no, p.version, slots_.size() + 1, p.offset,
+                     segment_index);
       batch.clear();
+      batch_ids.clear();
       seg.size = offset;
       seg.last_crc = chain;
     }
   }
-  if (!batch.empty()) return bad_spot{offset, seg.size, "the last batch is incomplete"};
+  if (!batch.empty()) return bad("the last batch is incomplete");
   return std::nullopt;
 }
 

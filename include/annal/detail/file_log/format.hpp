@@ -172,9 +172,10 @@ inline std::uint32_t claimed_size(const char* in, std::size_t available_header) 
 
 // Checks a complete record (`size` bytes at `in`): checksum and internal sizes. Returns the reason
 // it is unusable, or nothing and fills `out`.
-inline const char* check_record(const char* in, std::uint32_t size, record_view& out) noexcept {
+inline const char* check_record(const char* in, std::uint32_t size, record_view& out,
+                                bool verify_checksum = true) noexcept {
   const auto crc = get<std::uint32_t>(in + 8);
-  if (crc32c(0, in + 12, size - 12) != crc) return "checksum mismatch";
+  if (verify_checksum && crc32c(0, in + 12, size - 12) != crc) return "checksum mismatch";
   const std::uint64_t body = std::uint64_t{get<std::uint16_t>(in + 102)} +
                              get<std::uint32_t>(in + 104) + get<std::uint32_t>(in + 112) +
                              get<std::uint32_t>(in + 116);
@@ -205,17 +206,33 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
   p += sid;
   e.type.assign(p, type);
   p += type;
-  e.meta.clear();
   const char* meta_end = p + meta_size;
+  // Entries are stored in key order, as std::map holds them: when the keys are those of the event
+  // decoded before (the usual case in a scan), only the values are assigned, without allocating.
+  bool reuse = e.meta.size() == entries;
+  if (!reuse) e.meta.clear();
+  auto slot = e.meta.begin();
   for (std::size_t i = 0; i < entries; ++i) {
     if (meta_end - p < 8) return "metadata entries overrun their bytes";
     const std::size_t k = get<std::uint32_t>(p);
     const std::size_t v = get<std::uint32_t>(p + 4);
     p += 8;
     if (static_cast<std::size_t>(meta_end - p) < k + v) return "metadata entries overrun their bytes";
-    e.meta.emplace(std::string(p, k), std::string(p + k, v));
+    const std::string_view key(p, k), value(p + k, v);
+    if (reuse && slot->first == key) {
+      slot->second.assign(value);
+      ++slot;
+    } else {
+      if (reuse) {
+        // Keep the entries already matched; replace the rest.
+        e.meta.erase(slot, e.meta.end());
+        reuse = false;
+      }
+      e.meta.insert_or_assign(std::string(key), std::string(value));
+    }
     p += k + v;
   }
+  if (reuse) e.meta.erase(slot, e.meta.end());
   if (p != meta_end) return "metadata bytes left over after the last entry";
   e.payload.assign(p, payload);
   p += payload;
