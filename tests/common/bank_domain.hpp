@@ -1,11 +1,10 @@
-// A small bank domain for tests: events, two aggregates (apply members / evolve functions), commands.
+// A small bank domain for tests: events, two aggregates (apply members / evolve functions),
+// commands.
 #pragma once
 
-#include <string>
-
-#include <boost/hana/define_struct.hpp>
-
 #include <annal/core/decider.hpp>
+#include <boost/hana/define_struct.hpp>
+#include <string>
 
 namespace bank {
 
@@ -76,6 +75,7 @@ inline annal::decision<account> decide(const account& s, const close&) {
   return closed{"requested"};
 }
 
+// [wallet]
 // Functional style: evolve free functions, a member decide, a custom rejection enum.
 enum class refusal { not_open, insufficient_funds };
 
@@ -112,5 +112,6 @@ inline annal::decision<wallet> wallet::decide(const withdraw& c) const {
   if (c.cents > balance) return refusal::insufficient_funds;
   return withdrawn{c.cents};
 }
+// [wallet]
 
 }  // namespace bank

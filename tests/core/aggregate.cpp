@@ -1,8 +1,6 @@
 // Tests for core/aggregate.hpp: the aggregate concept, apply members vs evolve functions.
 #include <annal/core/aggregate.hpp>
-
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -108,7 +106,9 @@ inline void evolve(evolve_returns_void, const opened&) {}
 struct evolve_returns_other {
   using events = annal::events<opened>;
 };
-inline int evolve(evolve_returns_other, const opened&) { return 0; }
+inline int evolve(evolve_returns_other, const opened&) {
+  return 0;
+}
 struct no_default_constructor {
   explicit no_default_constructor(int) {}
   using events = annal::events<opened>;

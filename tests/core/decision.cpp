@@ -1,8 +1,6 @@
 // Tests for core/decision.hpp: events, several events, none, rejections, and decide_command.
 #include <annal/core/decision.hpp>
-
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <type_traits>
 #include <variant>

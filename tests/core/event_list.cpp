@@ -1,9 +1,7 @@
 // Tests for core/event_list.hpp: membership, indices, the variant, uniqueness on long lists.
 #include <annal/core/event_list.hpp>
-
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -91,17 +89,17 @@ TEST_CASE("contains and index find a type's place in a list", "[core][event_list
 }
 
 TEST_CASE("the variant holds the list's events in order", "[core][event_list]") {
-  STATIC_REQUIRE(
-      std::is_same_v<annal::event_variant_t<lists::abc>, std::variant<lists::a, lists::b, lists::c>>);
+  STATIC_REQUIRE(std::is_same_v<annal::event_variant_t<lists::abc>,
+                                std::variant<lists::a, lists::b, lists::c>>);
   annal::event_variant_t<lists::abc> v = lists::c{3};
   CHECK(v.index() == annal::list_index_v<lists::abc, lists::c>);
 }
 
 TEST_CASE("for_each_event_type visits each event once, in order", "[core][event_list]") {
-  std::vector<std::string_view> names;
+  std::vector<std::string> names;
   annal::for_each_event_type<lists::abc>(
-      [&](auto type) { names.push_back(annal::event_name_of<typename decltype(type)::type>); });
-  CHECK(names == std::vector<std::string_view>{"lists.a", "lists.b", "lists.c"});
+      [&](auto type) { names.emplace_back(annal::event_name_of<typename decltype(type)::type>); });
+  CHECK(names == std::vector<std::string>{"lists.a", "lists.b", "lists.c"});
 }
 
 TEST_CASE("uniqueness checks find repeated types and repeated stored names", "[core][event_list]") {

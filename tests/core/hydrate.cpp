@@ -1,11 +1,9 @@
 // Tests for core/hydrate.hpp: state as a fold of events, variants and envelopes; stopping points;
 // determinism; no heap allocation per event.
 #include <annal/core/hydrate.hpp>
-
-#include <catch2/catch.hpp>
-
 #include <array>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <new>
@@ -26,8 +24,12 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 using event = annal::aggregate_event_t<bank::account>;
@@ -58,6 +60,15 @@ std::vector<Event> random_history(unsigned seed, std::size_t n) {
 }
 }  // namespace
 
+// [hydrate]
+TEST_CASE("hydrate folds events, in order, into a default-constructed state", "[core][hydrate]") {
+  const std::vector<annal::aggregate_event_t<bank::account>> history{
+      bank::opened{"acc-1"}, bank::deposited{1000}, bank::withdrawn{300}};
+  const bank::account account = annal::hydrate<bank::account>(history);
+  CHECK(account.balance == 700);
+}
+// [hydrate]
+
 TEST_CASE("hydrate folds plain events in order", "[core][hydrate]") {
   const std::vector<bank::deposited> deposits{{100}, {250}, {50}};
   const auto wallet_state = annal::hydrate<bank::wallet>(deposits);
@@ -81,9 +92,8 @@ TEST_CASE("hydrate folds variants with apply members and with evolve functions",
 }
 
 TEST_CASE("hydrate folds envelopes", "[core][hydrate]") {
-  const std::vector<annal::envelope<event>> log{at(1, bank::opened{"acc-1"}),
-                                                at(2, bank::deposited{10}),
-                                                at(3, bank::deposited{20})};
+  const std::vector<annal::envelope<event>> log{
+      at(1, bank::opened{"acc-1"}), at(2, bank::deposited{10}), at(3, bank::deposited{20})};
   CHECK(annal::hydrate<bank::account>(log).balance == 30);
 
   std::vector<annal::envelope<bank::deposited>> typed(2);
@@ -112,7 +122,9 @@ TEST_CASE("hydrate stops at a stream version or a recorded time", "[core][hydrat
   CHECK(annal::hydrate<bank::account>(log, annal::at_version{3}).balance == 30);
   CHECK(annal::hydrate<bank::account>(log, annal::at_version{99}).balance == 25);
 
-  const auto second = [](int s) { return annal::at_time{annal::time_point{std::chrono::seconds{s}}}; };
+  const auto second = [](int s) {
+    return annal::at_time{annal::time_point{std::chrono::seconds{s}}};
+  };
   CHECK_FALSE(annal::hydrate<bank::account>(log, second(9)).is_open);
   CHECK(annal::hydrate<bank::account>(log, second(20)).balance == 10);  // inclusive
   CHECK(annal::hydrate<bank::account>(log, second(29)).balance == 10);

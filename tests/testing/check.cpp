@@ -1,12 +1,9 @@
 // Tests for testing/check.hpp: the verdicts and the exact messages a failing scenario reports.
 #include <annal/testing/check.hpp>
-
+#include <boost/hana/define_struct.hpp>
 #include <catch2/catch.hpp>
-
 #include <ostream>
 #include <string>
-
-#include <boost/hana/define_struct.hpp>
 
 #include "common/bank_domain.hpp"
 
@@ -17,7 +14,9 @@ using annal::testing::check_rejected;
 using annal::testing::check_state;
 using annal::testing::check_then;
 
-account_decision withdrawing(long cents) { return bank::withdrawn{cents}; }
+account_decision withdrawing(long cents) {
+  return bank::withdrawn{cents};
+}
 }  // namespace
 
 namespace rules {
@@ -59,6 +58,7 @@ TEST_CASE("check_then passes on the exact events in order", "[testing][check]") 
   CHECK_FALSE(check_then(two, bank::closed{"requested"}, bank::withdrawn{1}).passed);
 }
 
+// [verdict]
 TEST_CASE("check_then names the index and the field that differ", "[testing][check]") {
   const auto v = check_then(withdrawing(500), bank::withdrawn{400});
   CHECK_FALSE(v.passed);
@@ -72,6 +72,7 @@ TEST_CASE("check_then names the index and the field that differ", "[testing][che
         "emitted 1 event:\n"
         "  [0] bank.withdrawn{cents=500}");
 }
+// [verdict]
 
 TEST_CASE("check_then reports an event of another type", "[testing][check]") {
   const auto v = check_then(withdrawing(500), bank::deposited{500});
@@ -88,8 +89,8 @@ TEST_CASE("check_then reports an event of another type", "[testing][check]") {
 
 TEST_CASE("check_then reports missing, extra and no events", "[testing][check]") {
   const account_decision two = annal::emit(bank::withdrawn{1}, bank::closed{"requested"});
-  const auto missing = check_then(two, bank::withdrawn{1}, bank::closed{"requested"},
-                                  bank::opened{"again"});
+  const auto missing =
+      check_then(two, bank::withdrawn{1}, bank::closed{"requested"}, bank::opened{"again"});
   CHECK_FALSE(missing.passed);
   CHECK(missing.message ==
         "events differ at index 2\n"
@@ -214,8 +215,10 @@ TEST_CASE("check_nothing passes only on an accepted command without events", "[t
 }
 
 TEST_CASE("check_state shows the state it judged", "[testing][check]") {
-  const auto v = check_state(bank::withdrawn{4}, [](const bank::withdrawn& w) { return w.cents > 5; });
+  const auto v =
+      check_state(bank::withdrawn{4}, [](const bank::withdrawn& w) { return w.cents > 5; });
   CHECK_FALSE(v.passed);
   CHECK(v.message == "the state does not satisfy the predicate: bank.withdrawn{cents=4}");
-  CHECK(check_state(bank::withdrawn{6}, [](const bank::withdrawn& w) { return w.cents > 5; }).passed);
+  CHECK(
+      check_state(bank::withdrawn{6}, [](const bank::withdrawn& w) { return w.cents > 5; }).passed);
 }

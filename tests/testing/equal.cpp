@@ -1,13 +1,10 @@
 // Tests for testing/equal.hpp: operator== where there is one, else field by field.
 #include <annal/testing/equal.hpp>
-
+#include <boost/hana/define_struct.hpp>
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/hana/define_struct.hpp>
 
 #include "common/bank_domain.hpp"
 

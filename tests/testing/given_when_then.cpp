@@ -1,8 +1,6 @@
 // Tests for testing/given_when_then.hpp: scenarios that pass, and scenarios that must fail.
 #include <annal/testing/given_when_then.hpp>
-
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "common/bank_domain.hpp"
@@ -42,7 +40,8 @@ TEST_CASE("closing pays out the balance, then closes", "[testing][given_when_the
 
   scenario<bank::account>()  // any rejection whose reason passes a predicate
       .when(bank::deposit{5})
-      .then_rejected([](const annal::rejection& r) { return r.reason.find("not open") != std::string::npos; });
+      .then_rejected(
+          [](const annal::rejection& r) { return r.reason.find("not open") != std::string::npos; });
 }
 // [scenario-more]
 
@@ -87,8 +86,10 @@ TEST_CASE("a scenario with the wrong events fails", "[testing][given_when_then][
 
 TEST_CASE("a scenario expecting events from a rejected command fails",
           "[testing][given_when_then][!shouldfail]") {
-  scenario<bank::account>().given(bank::opened{"acc-1"}).when(bank::withdraw{500}).then(
-      bank::withdrawn{500});
+  scenario<bank::account>()
+      .given(bank::opened{"acc-1"})
+      .when(bank::withdraw{500})
+      .then(bank::withdrawn{500});
 }
 
 TEST_CASE("a scenario expecting a rejection that does not happen fails",

@@ -1,16 +1,13 @@
 // Tests for testing/print.hpp: events field by field, names, strings, enums, containers.
 #include <annal/testing/print.hpp>
-
+#include <boost/hana/define_struct.hpp>
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/hana/define_struct.hpp>
 
 #include "common/bank_domain.hpp"
 
@@ -45,13 +42,11 @@ TEST_CASE("reflected events print as stored.name{field=value, ...}", "[testing][
   CHECK(to_text(bank::withdrawn{500}) == "bank.withdrawn{cents=500}");
   CHECK(to_text(bank::opened{"acc-1"}) == R"(bank.opened{id="acc-1"})");
   const shapes::drawn d{{1, -2}, "box", {3, 4}, shapes::color::blue, true, 5, 'k'};
-  CHECK(to_text(d) ==
-        R"(shapes.drawn{at=shapes::point{x=1, y=-2}, label="box", sizes=[3, 4], )"
-        R"(shade=shapes::color(2), filled=true, layer=5, key='k'})");
+  CHECK(to_text(d) == R"(shapes.drawn{at=shapes::point{x=1, y=-2}, label="box", sizes=[3, 4], )"
+                      R"(shade=shapes::color(2), filled=true, layer=5, key='k'})");
   const shapes::drawn empty{{0, 0}, std::nullopt, {}, shapes::color::red, false, 0, 'a'};
-  CHECK(to_text(empty) ==
-        R"(shapes.drawn{at=shapes::point{x=0, y=0}, label=nullopt, sizes=[], )"
-        R"(shade=shapes::color(0), filled=false, layer=0, key='a'})");
+  CHECK(to_text(empty) == R"(shapes.drawn{at=shapes::point{x=0, y=0}, label=nullopt, sizes=[], )"
+                          R"(shade=shapes::color(0), filled=false, layer=0, key='a'})");
 }
 
 TEST_CASE("strings print quoted and escaped", "[testing][print]") {

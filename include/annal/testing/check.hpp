@@ -1,6 +1,14 @@
 // Verdicts on a decision, without a test framework: exactly these events, this rejection, or none.
 #pragma once
 
+#include <annal/core/decision.hpp>
+#include <annal/testing/equal.hpp>
+#include <annal/testing/print.hpp>
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
 #include <concepts>
 #include <cstddef>
 #include <ostream>
@@ -10,16 +18,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <boost/hana/accessors.hpp>
-#include <boost/hana/first.hpp>
-#include <boost/hana/for_each.hpp>
-#include <boost/hana/second.hpp>
-#include <boost/hana/string.hpp>
-
-#include <annal/core/decision.hpp>
-#include <annal/testing/equal.hpp>
-#include <annal/testing/print.hpp>
 
 namespace annal::testing {
 
@@ -63,9 +61,10 @@ constexpr bool check_expected_rejection() {
   } else {
     // An error here: then_rejected(x) takes the aggregate's rejection type (annal::rejection,
     // unless the aggregate declares `using rejection = ...;`) or a predicate on it.
-    static_assert(always_false<A, R>,
-                  "annal::testing: then_rejected(x) takes a value of the aggregate's rejection type "
-                  "or a predicate `bool(const rejection&)`");
+    static_assert(
+        always_false<A, R>,
+        "annal::testing: then_rejected(x) takes a value of the aggregate's rejection type "
+        "or a predicate `bool(const rejection&)`");
     return sizeof(
                diagnostic::expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<
                    A, R>) > 0;
@@ -137,8 +136,8 @@ void print_difference(std::ostream& os, std::size_t index, const std::vector<V>&
       expected[index].index() == actual[index].index()) {
     std::visit(
         [&](const auto& want) {
-          print_field_differences(os, want, *std::get_if<std::remove_cvref_t<decltype(want)>>(
-                                                &actual[index]));
+          print_field_differences(
+              os, want, *std::get_if<std::remove_cvref_t<decltype(want)>>(&actual[index]));
         },
         expected[index]);
   }
@@ -242,8 +241,7 @@ verdict check_rejected(const decision<A>& actual, const R& expected) {
 
 // Passes when `predicate(state)` is true; the message shows the state either way.
 template <class A, class F>
-  requires std::predicate<F&, const A&>
-verdict check_state(const A& state, F&& predicate) {
+requires std::predicate<F&, const A&> verdict check_state(const A& state, F&& predicate) {
   const bool passed = predicate(state);
   return {passed, (passed ? "the state satisfies the predicate: "
                           : "the state does not satisfy the predicate: ") +

@@ -1,6 +1,10 @@
 // Equality for test expectations: operator== where a type has one, else field by field via Hana.
 #pragma once
 
+#include <annal/testing/print.hpp>
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
 #include <concepts>
 #include <cstddef>
 #include <iterator>
@@ -9,12 +13,6 @@
 #include <string>
 #include <type_traits>
 #include <variant>
-
-#include <boost/hana/accessors.hpp>
-#include <boost/hana/for_each.hpp>
-#include <boost/hana/second.hpp>
-
-#include <annal/testing/print.hpp>
 
 namespace annal::testing {
 

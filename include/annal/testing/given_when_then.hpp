@@ -1,16 +1,14 @@
 // The given/when/then fixture on Catch2: given past events, when a command, then these events.
 #pragma once
 
+#include <annal/core/decider.hpp>
+#include <annal/testing/check.hpp>
+#include <catch2/catch.hpp>
 #include <concepts>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <catch2/catch.hpp>
-
-#include <annal/core/decider.hpp>
-#include <annal/testing/check.hpp>
 
 namespace annal::testing {
 
@@ -23,8 +21,9 @@ struct site {
 // Records a verdict as one Catch2 assertion that, like CHECK, lets the test continue on failure.
 // A passing verdict counts as an assertion too, so a scenario alone is a complete test.
 inline void report(const verdict& v, const site& where) {
-  Catch::AssertionHandler handler("annal::testing::scenario", Catch::SourceLineInfo(where.file, where.line),
-                                  Catch::StringRef(), Catch::ResultDisposition::ContinueOnFailure);
+  Catch::AssertionHandler handler("annal::testing::scenario",
+                                  Catch::SourceLineInfo(where.file, where.line), Catch::StringRef(),
+                                  Catch::ResultDisposition::ContinueOnFailure);
   handler.handleMessage(v.passed ? Catch::ResultWas::Ok : Catch::ResultWas::ExplicitFailure,
                         v.message);
   handler.complete();
@@ -74,7 +73,7 @@ class outcome {
 
   // Calls check(state()): a check returning bool is one assertion; a void one asserts itself.
   template <class F>
-    requires std::invocable<F&, const A&>
+  requires std::invocable<F&, const A&>
   const outcome& then_state(F check) const {
     const A after = state();
     if constexpr (std::is_same_v<std::invoke_result_t<F&, const A&>, void>)

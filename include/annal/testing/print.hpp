@@ -1,6 +1,14 @@
 // Printing values for test messages: events as `stored.name{field=value, ...}` via Hana reflection.
 #pragma once
 
+#include <annal/core/event.hpp>
+#include <boost/core/demangle.hpp>
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/concept/struct.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/string.hpp>
 #include <concepts>
 #include <cstddef>
 #include <optional>
@@ -14,24 +22,17 @@
 #include <utility>
 #include <variant>
 
-#include <boost/core/demangle.hpp>
-#include <boost/hana/accessors.hpp>
-#include <boost/hana/concept/struct.hpp>
-#include <boost/hana/first.hpp>
-#include <boost/hana/for_each.hpp>
-#include <boost/hana/second.hpp>
-#include <boost/hana/string.hpp>
-
-#include <annal/core/event.hpp>
-
 namespace annal::testing {
 
-// A type whose fields Hana can list: declared with BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT.
+// A type whose fields Hana can list: declared with BOOST_HANA_DEFINE_STRUCT or
+// BOOST_HANA_ADAPT_STRUCT.
 template <class T>
 concept reflected = boost::hana::Struct<T>::value;
 
 template <class T>
-concept streamable = requires(std::ostream& os, const T& value) { os << value; };
+concept streamable = requires(std::ostream& os, const T& value) {
+  os << value;
+};
 
 namespace detail {
 template <class T>
@@ -51,11 +52,20 @@ inline void print_quoted(std::ostream& os, std::string_view text) {
   os << '"';
   for (const char c : text) {
     switch (c) {
-      case '"': os << "\\\""; break;
-      case '\\': os << "\\\\"; break;
-      case '\n': os << "\\n"; break;
-      case '\t': os << "\\t"; break;
-      default: os << c;
+      case '"':
+        os << "\\\"";
+        break;
+      case '\\':
+        os << "\\\\";
+        break;
+      case '\n':
+        os << "\\n";
+        break;
+      case '\t':
+        os << "\\t";
+        break;
+      default:
+        os << c;
     }
   }
   os << '"';
