@@ -77,6 +77,8 @@ template <class Projection>
 struct projection_lists_an_event_twice_or_two_events_with_one_stored_name;
 template <class Projection>
 struct projection_has_react_members_so_it_would_fire_side_effects_on_replay;
+template <class Reactor>
+struct a_reactor_is_never_replayed_or_rebuilt;
 template <class Projection>
 struct projection_is_not_default_constructible_and_movable;
 }  // namespace diagnostic
@@ -116,6 +118,13 @@ constexpr bool check_projection() {
                   "annal: a projection must declare the events it handles: add "
                   "`using events = annal::events<your_event, ...>;` to it");
     return sizeof(diagnostic::projection_declares_no_events_list<P>) > 0;
+  } else if constexpr (reacts_to_any_v<P, typename P::events> && !handles_all_v<P, typename P::events>) {
+    // An error here: a reactor was given where a projection belongs (a projector, a rebuild).
+    static_assert(always_false<P>,
+                  "annal: this type reacts (it has `react` members): it is a reactor, and "
+                  "projectors, replays and rebuilds never run reactors; run it with "
+                  "annal::reactor_runner, and keep read models in projections with `on` handlers");
+    return sizeof(diagnostic::a_reactor_is_never_replayed_or_rebuilt<P>) > 0;
   } else if constexpr (!check_projection_events<P, typename P::events>::value) {
     return false;
   } else if constexpr (!valid_event_list_of<P>) {
