@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include <fcntl.h>
+#include <stdio.h>  // ::rename
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
