@@ -482,6 +482,8 @@ class basic_file_log {
     char header[fl::segment_header_size];
     fl::encode_segment_header(header, {number, first_position, seed});
     const std::int64_t rc = io_.pwrite(fd, header, sizeof header, 0);
+    // On failure the temporary file is removed if possible; one left behind holds no events and
+    // the next open removes it, so those calls' own errors do not matter.
     if (rc != static_cast<std::int64_t>(sizeof header)) {
       io_.close(fd);
       io_.unlink(tmp_path.c_str());
