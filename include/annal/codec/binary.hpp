@@ -85,6 +85,38 @@ consteval std::size_t min_size() {
   }
 }
 
+// The exact size of T when every value of T takes the same number of bytes, else `variable`.
+inline constexpr std::size_t variable = static_cast<std::size_t>(-1);
+
+template <class T>
+consteval std::size_t fixed_size() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return 1;
+  } else if constexpr (codec_integer<T> || codec_float<T>) {
+    return sizeof(T);
+  } else if constexpr (codec_enum<T>) {
+    return sizeof(std::underlying_type_t<T>);
+  } else if constexpr (is_uuid_v<T>) {
+    return 16;
+  } else if constexpr (is_monostate_v<T>) {
+    return 0;
+  } else if constexpr (is_duration_v<T> || is_time_point_v<T>) {
+    return fixed_size<typename T::rep>();
+  } else if constexpr (is_std_array_v<T>) {
+    constexpr std::size_t element = fixed_size<typename T::value_type>();
+    return element == variable ? variable : element * std::tuple_size_v<T>;
+  } else if constexpr (reflected<T>) {
+    std::size_t total = 0;
+    for_each_member_type<T>([&](const char*, auto type) {
+      constexpr std::size_t member = fixed_size<typename decltype(type)::type>();
+      total = (total == variable || member == variable) ? variable : total + member;
+    });
+    return total;
+  } else {
+    return variable;
+  }
+}
+
 // Scalars: fixed width, little-endian, floats as their IEEE 754 bits.
 template <class T>
 inline void put_scalar(std::string& out, T v) {
@@ -167,6 +199,50 @@ void get_map(reader& r, Map& m, const field_path& path) {
     get(r, value, field_path(entry, "value"));
     if (!m.emplace(std::move(key), std::move(value)).second) [[unlikely]]
       throw_decode_error(at, entry, "duplicate map key");
+  }
+}
+
+// Reads a fixed-size value whose bytes are known to be there: no bounds checks. Returns false on an
+// invalid value (bool, enum) without saying where: the caller re-reads with the checked decoder,
+// which names the byte and the field. Errors are rare, so the common path carries no field paths.
+template <class T>
+inline bool get_fixed(const char*& p, T& v) noexcept {
+  if constexpr (std::is_same_v<T, bool>) {
+    const auto b = static_cast<unsigned char>(*p++);
+    v = b != 0;
+    return b <= 1;
+  } else if constexpr (codec_integer<T> || codec_float<T>) {
+    using U = uint_of_size<sizeof(T)>;
+    U bits;
+    std::memcpy(&bits, p, sizeof(U));
+    p += sizeof(U);
+    v = std::bit_cast<T>(byteswap_if_big_endian(bits));
+    return true;
+  } else if constexpr (codec_enum<T>) {
+    std::underlying_type_t<T> raw;
+    get_fixed(p, raw);
+    v = static_cast<T>(raw);
+    return raw >= enum_first_v<T> && raw <= enum_last_v<T>;
+  } else if constexpr (is_uuid_v<T>) {
+    std::memcpy(v.data, p, 16);
+    p += 16;
+    return true;
+  } else if constexpr (is_monostate_v<T>) {
+    return true;
+  } else if constexpr (is_duration_v<T> || is_time_point_v<T>) {
+    typename T::rep count;
+    get_fixed(p, count);
+    v = T(count);
+    return true;
+  } else if constexpr (is_std_array_v<T>) {
+    bool ok = true;
+    for (auto& e : v) ok &= get_fixed(p, e);
+    return ok;
+  } else {
+    static_assert(reflected<T>);
+    bool ok = true;
+    for_each_member(v, [&](const char*, auto& member) { ok &= get_fixed(p, member); });
+    return ok;
   }
 }
 
@@ -304,6 +380,16 @@ void get(reader& r, T& v, const field_path& path) {
     r.pos += 16;
   } else if constexpr (is_monostate_v<T>) {
   } else if constexpr (reflected<T>) {
+    if constexpr (fixed_size<T>() != variable) {
+      // One bounds check for the whole struct; the checked loop below runs only to report an error.
+      if (r.remaining() >= fixed_size<T>()) [[likely]] {
+        const char* p = r.pos;
+        if (get_fixed(p, v)) [[likely]] {
+          r.pos = p;
+          return;
+        }
+      }
+    }
     for_each_member(v, [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
   } else {
     ANNAL_CODEC_REJECT_TYPE(T);

@@ -1,8 +1,8 @@
 // The per-list registry: maps a stored (name, version) to its decoder and upcast chain, built at compile time.
 #pragma once
 
-#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -64,69 +64,93 @@ struct as_tuple<events<T...>> {
   using type = std::tuple<T...>;
 };
 
-// A hash of the stored name that reads at most 16 bytes, so a lookup costs the same for any name
-// length; names with equal hashes are told apart by comparing them.
+// A stored name seen through at most 16 of its bytes: the first 8 and the last 8 (overlapping for
+// names of 9 to 16 bytes, zero-padded below 8). For names up to 16 bytes, equal probes mean equal
+// names, so a lookup needs no memcmp; longer names compare their middle too.
+struct name_probe {
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  std::size_t size = 0;
+};
+
 constexpr std::uint64_t load_le(std::string_view s, std::size_t at, std::size_t n) noexcept {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
   return v;
 }
 
-constexpr std::uint64_t name_hash(std::string_view s) noexcept {
+constexpr name_probe probe_of(std::string_view s) noexcept {
   const std::size_t n = s.size();
-  std::uint64_t a = 0, b = 0;
+  name_probe p;
+  p.size = n;
   if (std::is_constant_evaluated() || n < 8 || std::endian::native != std::endian::little) {
-    a = load_le(s, 0, n < 8 ? n : 8);
-    b = n > 8 ? load_le(s, n - 8, 8) : 0;
+    p.head = load_le(s, 0, n < 8 ? n : 8);
+    p.tail = n > 8 ? load_le(s, n - 8, 8) : 0;
   } else {
-    std::memcpy(&a, s.data(), 8);
-    if (n > 8) std::memcpy(&b, s.data() + n - 8, 8);
+    std::memcpy(&p.head, s.data(), 8);
+    if (n > 8) std::memcpy(&p.tail, s.data() + n - 8, 8);
   }
-  std::uint64_t h = (a ^ 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
-  h ^= (b + n) * 0x94D049BB133111EBull;
-  return h ^ (h >> 31);
+  return p;
+}
+
+constexpr std::uint64_t hash_of(const name_probe& p, std::uint32_t version) noexcept {
+  std::uint64_t h = p.head * 0x9E3779B97F4A7C15ull;
+  h ^= (p.tail + p.size) * 0xBF58476D1CE4E5B9ull;
+  h ^= (std::uint64_t{version} + 1) * 0x94D049BB133111EBull;
+  return h ^ (h >> 32);
 }
 
 struct key {
-  std::uint64_t hash;
-  std::uint32_t version;
-  std::uint32_t index;
+  name_probe probe;
+  std::uint32_t version = 0;
   std::string_view name;
 };
 
-constexpr bool key_less(const key& a, std::uint64_t hash, std::uint32_t version) noexcept {
-  return a.hash < hash || (a.hash == hash && a.version < version);
-}
-
-template <class Tuple>
+// An open-addressing table built at compile time: twice as many slots as keys, so a lookup
+// usually reads one slot, with no data-dependent branching beyond confirming the match.
+template <class Types>
 struct table;
 template <class... T>
 struct table<events<T...>> {
   static constexpr std::size_t size = sizeof...(T);
+  static constexpr std::size_t slot_count = [] {
+    std::size_t n = 4;
+    while (n < 2 * size) n *= 2;
+    return n;
+  }();
+  static constexpr std::size_t mask = slot_count - 1;
 
-  static constexpr std::array<key, size> keys = [] {
-    std::array<key, size> k{};
-    std::uint32_t i = 0;
-    ((k[i] = key{name_hash(event_name_of<T>), event_version_of<T>, i, event_name_of<T>}, ++i), ...);
-    std::sort(k.begin(), k.end(), [](const key& a, const key& b) { return key_less(a, b.hash, b.version); });
-    return k;
+  static constexpr std::array<key, size + 1> keys{
+      key{probe_of(event_name_of<T>), event_version_of<T>, event_name_of<T>}..., key{}};
+
+  // slot -> 1 + index into keys, 0 when empty.
+  static constexpr std::array<std::uint32_t, slot_count> slots = [] {
+    std::array<std::uint32_t, slot_count> s{};
+    for (std::size_t i = 0; i < size; ++i) {
+      std::size_t at = hash_of(keys[i].probe, keys[i].version) & mask;
+      while (s[at] != 0) at = (at + 1) & mask;
+      s[at] = static_cast<std::uint32_t>(i + 1);
+    }
+    return s;
   }();
 
   // The first pair of types with the same (name, version), or {size, size}.
   static consteval std::pair<std::size_t, std::size_t> duplicate() {
-    constexpr std::array<event_info, size + 1> infos{event_info_of<T>..., event_info{}};
     for (std::size_t i = 0; i < size; ++i)
       for (std::size_t j = i + 1; j < size; ++j)
-        if (infos[i].name == infos[j].name && infos[i].version == infos[j].version) return {i, j};
+        if (keys[i].name == keys[j].name && keys[i].version == keys[j].version) return {i, j};
     return {size, size};
   }
 
   static std::size_t find(std::string_view name, std::uint32_t version) noexcept {
-    const std::uint64_t hash = name_hash(name);
-    auto it = std::lower_bound(keys.begin(), keys.end(), key{hash, version, 0, {}},
-                               [](const key& a, const key& b) { return key_less(a, b.hash, b.version); });
-    for (; it != keys.end() && it->hash == hash && it->version == version; ++it)
-      if (it->name == name) return it->index;
+    const name_probe p = probe_of(name);
+    std::size_t at = hash_of(p, version) & mask;
+    for (std::uint32_t slot = slots[at]; slot != 0; slot = slots[at = (at + 1) & mask]) {
+      const key& k = keys[slot - 1];
+      if (k.probe.head == p.head && k.probe.tail == p.tail && k.probe.size == p.size && k.version == version &&
+          (p.size <= 16 || std::memcmp(name.data() + 8, k.name.data() + 8, p.size - 16) == 0)) [[likely]]
+        return slot - 1;
+    }
     return size;
   }
 };
