@@ -87,7 +87,7 @@ struct statements {
            "  position bigint PRIMARY KEY,\n"
            "  stream_id text NOT NULL,\n"
            "  stream_version bigint NOT NULL,\n"
-           "  event_id uuid NOT NULL UNIQUE,\n"
+           "  event_id uuid NOT NULL CONSTRAINT annal_event_id_unique UNIQUE,\n"
            "  type text NOT NULL,\n"
            "  schema_version integer NOT NULL,\n"
            "  payload " + payload_type + " NOT NULL,\n"
@@ -111,6 +111,7 @@ struct statements {
 
   // One call = one round trip: checks ids and the expected version, then inserts the batch.
   // r_status: 0 appended, 1 some ids are stored (rows list them), 2 version conflict.
+  // Versions are checked before ids, so a conflicting retry looks its ids up before answering.
   std::string append_function() const {
     return "CREATE OR REPLACE FUNCTION " + s +
            ".annal_append(p_stream text, p_kind int, p_expected bigint, p_ids uuid[],"
@@ -118,43 +119,65 @@ struct statements {
            "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)\n"
            "RETURNS TABLE (r_status int, r_event_id uuid, r_stream_id text,"
            " r_stream_version bigint, r_first bigint, r_last bigint)\n"
-           "LANGUAGE plpgsql AS $annal$\n"
+           // Plans made while the table was small (seq scans) must not be cached and kept as it
+           // grows: each call plans with the real sizes (a few tens of microseconds).
+           "LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $annal$\n"
            "DECLARE\n"
            "  v_actual bigint;\n"
            "  v_last bigint;\n"
            "  v_last_time timestamptz;\n"
            "  v_n int := cardinality(p_ids);\n"
+           "  v_id uuid;\n"
+           "  v_hit boolean := false;\n"
+           "  v_constraint text;\n"
            "BEGIN\n"
            // Held until commit: the next append gets its positions only after this one is
            // visible, so positions become visible in order and a reader never skips one.
            "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
-           "  IF EXISTS (SELECT 1 FROM " + s + ".events e WHERE e.event_id = ANY (p_ids)) THEN\n"
-           "    RETURN QUERY SELECT 1, e.event_id, e.stream_id, e.stream_version, e.position,"
-           " e.position FROM " + s + ".events e WHERE e.event_id = ANY (p_ids);\n"
-           "    RETURN;\n"
-           "  END IF;\n"
            "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
            ".events e WHERE e.stream_id = p_stream;\n"
            "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n"
-           "    RETURN QUERY SELECT 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           // A retried batch is a duplicate even when the expectation no longer holds.
+           + find_ids() +
+           "    IF NOT v_hit THEN\n"
+           "      RETURN QUERY SELECT 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           "    END IF;\n"
            "    RETURN;\n"
            "  END IF;\n"
            "  SELECT e.position, e.recorded_at INTO v_last, v_last_time FROM " + s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
            "  v_last := coalesce(v_last, 0);\n"
-           "  INSERT INTO " + s +
+           // Stored ids are found by the unique index while inserting: no scan up front.
+           "  BEGIN\n"
+           "    INSERT INTO " + s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
-           "  SELECT v_last + u.ord, p_stream, v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c, u.k,"
+           "    SELECT v_last + u.ord, p_stream, v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c, u.k,"
            " u.m, greatest(timestamptz 'epoch' + p_now_us * interval '1 microsecond',"
            " v_last_time)\n"
-           "  FROM unnest(p_ids, p_types, p_schema_versions, p_payloads, p_correlations,"
+           "    FROM unnest(p_ids, p_types, p_schema_versions, p_payloads, p_correlations,"
            " p_causations, p_metadata) WITH ORDINALITY AS u(id, t, sv, p, c, k, m, ord);\n"
+           "  EXCEPTION WHEN unique_violation THEN\n"
+           "    GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;\n"
+           "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n"
+           + find_ids() +
+           "    RETURN;\n"
+           "  END;\n"
            "  PERFORM pg_notify(" + quote_literal(schema) + ", (v_last + v_n)::text);\n"
            "  RETURN QUERY SELECT 0, NULL::uuid, NULL::text, v_actual + v_n, v_last + 1,"
            " v_last + v_n;\n"
            "END\n"
            "$annal$";
+  }
+
+  // Returns the stored rows of the batch's ids, one index lookup each (a scan for all of them at
+  // once tempts the planner into a sequential scan); sets v_hit if there are any.
+  std::string find_ids() const {
+    return "    FOREACH v_id IN ARRAY p_ids LOOP\n"
+           "      RETURN QUERY SELECT 1, e.event_id, e.stream_id, e.stream_version, e.position,"
+           " e.position FROM " + s + ".events e WHERE e.event_id = v_id;\n"
+           "      v_hit := v_hit OR FOUND;\n"
+           "    END LOOP;\n";
   }
 
   std::string schema;
