@@ -80,12 +80,15 @@ enum class reactor_start : std::uint8_t { from_now, from_beginning };
 struct reactor_options {
   std::size_t batch_size = 256;
   reactor_start start = reactor_start::from_now;
+  // Save the checkpoint after every event reacted to (a crash repeats at most one side effect)
+  // instead of once per batch (a crash repeats at most one batch's). Costs a write per event.
+  bool checkpoint_each_event = false;
   std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
 };
 
-// Feeds live events to a reactor, saving the checkpoint after each event it reacted to and after each
-// batch: delivery is at least once (a crash between a side effect and its checkpoint repeats that
-// one event), so side effects should be idempotent. A throwing handler stops the runner with
+// Feeds live events to a reactor, saving the checkpoint after each batch (or each event, see
+// reactor_options): delivery is at least once (a crash between a side effect and its checkpoint
+// repeats it), so side effects should be idempotent, e.g. keyed by the event id. A throwing handler stops the runner with
 // errc::handler_failed; the checkpoint stays before the event and the next run retries it.
 template <class R, event_store S, checkpoint_store C, class Codec = binary_codec>
 class reactor_runner {
@@ -107,22 +110,24 @@ class reactor_runner {
   // Handles at most one batch; returns how many events it read (0: caught up).
   std::size_t step() {
     const std::uint64_t before = position_;
-    const std::size_t read = store_->read_all(position_ + 1, [&](const recorded_event& e) {
-      bool reacted = false;
-      detail::decode_record<typename R::events, Codec>(e, unknown_event_policy::skip, [&](const auto& ev) {
-        detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
-          if constexpr (requires { reactor_->react(ev, e); })
-            reactor_->react(ev, static_cast<const envelope_header&>(e));
-          else
-            reactor_->react(ev);
-        });
-        reacted = true;
-      });
-      position_ = e.position;
-      if (reacted) checkpoint_->save(position_);
-    }, options_.batch_size);
+    std::size_t read = 0;
+    try {
+      read = store_->read_all(position_ + 1, [&](const recorded_event& e) { handle(e); },
+                              options_.batch_size);
+    } catch (...) {
+      // The events before the failing one are done: record that, then report the failure.
+      if (position_ != before) checkpoint_->save(position_);
+      throw;
+    }
     if (position_ != before) checkpoint_->save(position_);
     return read;
+  }
+
+  // Handles everything stored up to now; returns how many events it read.
+  std::uint64_t catch_up() {
+    std::uint64_t total = 0;
+    while (const std::size_t n = step()) total += n;
+    return total;
   }
 
   // Catches up, then follows the log live until `stop` is requested.
@@ -137,6 +142,21 @@ class reactor_runner {
   std::uint64_t checkpoint() const noexcept { return position_; }
 
  private:
+  void handle(const recorded_event& e) {
+    bool reacted = false;
+    detail::decode_record<typename R::events, Codec>(e, unknown_event_policy::skip, [&](const auto& ev) {
+      detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
+        if constexpr (requires { reactor_->react(ev, e); })
+          reactor_->react(ev, static_cast<const envelope_header&>(e));
+        else
+          reactor_->react(ev);
+      });
+      reacted = true;
+    });
+    position_ = e.position;
+    if (reacted && options_.checkpoint_each_event) checkpoint_->save(position_);
+  }
+
   R* reactor_;
   const S* store_;
   C* checkpoint_;
