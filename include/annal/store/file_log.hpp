@@ -528,23 +528,29 @@ class basic_file_log {
     synced_.notify_all();
   }
 
-  // Returns once position `target` is on disk. Group commit: the first waiter becomes the leader and
-  // syncs everything written so far; whoever arrives during that sync waits for the next one, which
-  // covers all of them at once.
+  // Returns once position `target` is on disk. fdatasync flushes everything written to the file
+  // before it was called, so one sync covers every appender that wrote before it started:
+  //   durable: an appender waits for a sync in flight that covers it, else starts its own at once,
+  //            beside those in flight (the kernel batches concurrent syncs into one journal commit);
+  //   group:   the same, but an appender about to start a sync first waits group_commit_window
+  //            while others are appending, and those arriving meanwhile wait for its sync.
   void wait_durable(std::uint64_t target) {
     std::unique_lock lock(sync_mutex_);
     for (;;) {
       throw_if_failed();
       if (durable_.load(std::memory_order_relaxed) >= target) return;
-      if (syncing_) {
+      if (covering_ >= target || gathering_) {
         synced_.wait(lock);
         continue;
       }
-      syncing_ = true;
-      lock.unlock();
-      // durability::group: while others are appending, give them a moment to join this sync.
-      if (options_.sync == durability::group && inflight_.load(std::memory_order_relaxed) > 1)
+      if (options_.sync == durability::group && inflight_.load(std::memory_order_relaxed) > 1) {
+        gathering_ = true;
+        lock.unlock();
         std::this_thread::sleep_for(options_.group_commit_window);
+        lock.lock();
+        gathering_ = false;
+        synced_.notify_all();  // those who wrote after the sync below reads `upto` start their own
+      }
       std::uint64_t upto = 0;
       int fd = -1;
       std::string name;
@@ -554,9 +560,11 @@ class basic_file_log {
         fd = segments_.back().fd;
         name = segments_.back().name;
       }
+      covering_ = std::max(covering_, upto);
+      lock.unlock();
+      // Earlier segments need no sync here: each was synced before the next one was created.
       const int rc = io_.fdatasync(fd);
       lock.lock();
-      syncing_ = false;
       if (rc < 0) {
         lock.unlock();
         fail("fdatasync of " + name + " failed: " + errno_text(rc));
@@ -624,7 +632,8 @@ class basic_file_log {
 
   mutable std::mutex sync_mutex_;
   std::condition_variable synced_;
-  bool syncing_ = false;
+  std::uint64_t covering_ = 0;  // the highest position a started sync will make durable
+  bool gathering_ = false;      // group mode: a sync is about to start; wait for it
   std::atomic<bool> failed_{false};
   std::string failure_;  // written once, before failed_ is set
 

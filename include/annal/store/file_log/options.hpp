@@ -9,8 +9,8 @@
 namespace annal {
 
 enum class durability : std::uint8_t {
-  durable,  // append returns after fdatasync; appenders arriving during a sync share the next one
-  group,    // as durable, and a sync leader waits group_commit_window for more appenders to join
+  durable,  // append returns after fdatasync; a sync started after an append covers it too
+  group,    // as durable, one sync at a time, whose leader waits group_commit_window for company
   none,     // append returns after write(); a machine crash may lose the newest events
 };
 
