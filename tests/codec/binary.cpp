@@ -182,3 +182,25 @@ TEST_CASE("any single corrupted byte gives a value or annal::error, nothing else
     }
   }
 }
+
+TEST_CASE("fixed-size structs take the fast path and still report errors precisely", "[codec][binary]") {
+  struct flags {
+    BOOST_HANA_DEFINE_STRUCT(flags, (std::uint16_t, id), (bool, on), (sample::currency, unit));
+  };
+  CHECK(annal::detail::binary::fixed_size<flags>() == 4);
+  CHECK(annal::detail::binary::fixed_size<sample::deposited>() == annal::detail::binary::variable);
+  const auto good = binary_codec::decode<flags>(bytes({1, 2, 1, 2}));
+  CHECK(good.id == 0x0201);
+  CHECK(good.on);
+  CHECK(good.unit == sample::currency::gbp);
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 5, 2})), Catch::Contains("byte 2, field 'on': invalid bool byte 5"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 3})), Catch::Contains("byte 3, field 'unit': invalid enum value 3"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1})), Catch::Contains("byte 3, field 'unit': truncated uint8"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 0, 0})), Catch::Contains("byte 4, top level: 1 trailing bytes"));
+  // Nested inside a variable-size value.
+  std::vector<flags> many{{1, true, sample::currency::eur}, {2, false, sample::currency::usd}};
+  std::string data = binary_codec::encode(many);
+  CHECK(binary_codec::decode<std::vector<flags>>(data).at(1).id == 2);
+  data[4 + 4 + 2] = 9;
+  CHECK_THAT(decode_error_of<std::vector<flags>>(data), Catch::Contains("byte 10, field '[1].on': invalid bool byte 9"));
+}

@@ -153,7 +153,15 @@ struct tiny {
   BOOST_HANA_DEFINE_STRUCT(tiny, (bool, v));
 };
 ANNAL_EVENT(tiny, "t", 7);
-using list = annal::events<left, right, tiny>;
+struct sixteen {
+  BOOST_HANA_DEFINE_STRUCT(sixteen, (std::uint8_t, v));
+};
+ANNAL_EVENT(sixteen, "shop.1234567.abc", 1);  // 16 bytes: head and tail cover it exactly
+struct long_name {
+  BOOST_HANA_DEFINE_STRUCT(long_name, (std::uint8_t, v));
+};
+ANNAL_EVENT(long_name, "shop.aaaa.catalogue.item_repriced", 2);
+using list = annal::events<left, right, tiny, sixteen, long_name>;
 }  // namespace hashes
 
 TEST_CASE("names whose lookup hashes collide are still told apart", "[codec][registry]") {
@@ -170,6 +178,14 @@ TEST_CASE("names whose lookup hashes collide are still told apart", "[codec][reg
   CHECK(reg::decode("t", 7, binary_codec::encode(hashes::tiny{true}), on));
   CHECK(which == 3);
   CHECK_FALSE(reg::decode("shop.aaaa.X.ordered", 1, "", on));
+  CHECK(reg::decode("shop.1234567.abc", 1, binary_codec::encode(hashes::sixteen{1}), on));
+  CHECK(reg::decode("shop.aaaa.catalogue.item_repriced", 2, binary_codec::encode(hashes::long_name{1}), on));
+  CHECK_FALSE(reg::decode("shop.1234567.abd", 1, "", on));
+  CHECK_FALSE(reg::decode("shop.1234567.ab", 1, "", on));
+  CHECK_FALSE(reg::decode("shop.aaaa.catalogue.item_Repriced", 2, "", on));  // differs in the middle only
+  CHECK_FALSE(reg::decode("shop.aaaa.catalogue.item_repriced", 1, "", on));
+  CHECK_FALSE(reg::decode("t", 6, "", on));
+  CHECK_FALSE(reg::decode("u", 7, "", on));
 }
 
 TEST_CASE("the registry lists every type it reads", "[codec][registry]") {

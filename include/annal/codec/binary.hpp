@@ -229,10 +229,15 @@ inline bool get_fixed(const char*& p, T& v) noexcept {
     return true;
   } else if constexpr (is_monostate_v<T>) {
     return true;
-  } else if constexpr (is_duration_v<T> || is_time_point_v<T>) {
+  } else if constexpr (is_duration_v<T>) {
     typename T::rep count;
     get_fixed(p, count);
     v = T(count);
+    return true;
+  } else if constexpr (is_time_point_v<T>) {
+    typename T::rep count;
+    get_fixed(p, count);
+    v = T(typename T::duration(count));
     return true;
   } else if constexpr (is_std_array_v<T>) {
     bool ok = true;
@@ -301,6 +306,17 @@ void put(std::string& out, const T& v, const field_path& path) {
   } else {
     ANNAL_CODEC_REJECT_TYPE(T);
   }
+}
+
+template <class T>
+void get_members(reader& r, T& v, const field_path& path) {
+  for_each_member(v, [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
+}
+
+// Out of line so that the fast path of a fixed-size struct stays small enough to inline.
+template <class T>
+[[gnu::cold, gnu::noinline]] void get_members_cold(reader& r, T& v, const field_path& path) {
+  get_members(r, v, path);
 }
 
 template <class T>
@@ -381,7 +397,7 @@ void get(reader& r, T& v, const field_path& path) {
   } else if constexpr (is_monostate_v<T>) {
   } else if constexpr (reflected<T>) {
     if constexpr (fixed_size<T>() != variable) {
-      // One bounds check for the whole struct; the checked loop below runs only to report an error.
+      // One bounds check for the whole struct; the checked members run only to report an error.
       if (r.remaining() >= fixed_size<T>()) [[likely]] {
         const char* p = r.pos;
         if (get_fixed(p, v)) [[likely]] {
@@ -389,11 +405,17 @@ void get(reader& r, T& v, const field_path& path) {
           return;
         }
       }
+      get_members_cold(r, v, path);
+    } else {
+      get_members(r, v, path);
     }
-    for_each_member(v, [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
   } else {
     ANNAL_CODEC_REJECT_TYPE(T);
   }
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_trailing(const reader& r) {
+  throw_decode_error(r.offset(), field_path{}, std::to_string(r.remaining()) + " trailing bytes after the value");
 }
 
 }  // namespace detail::binary
@@ -423,13 +445,18 @@ struct binary_codec {
   static T decode(std::string_view bytes) {
     static_assert(std::is_default_constructible_v<T>,
                   "annal::binary_codec::decode<T> builds T member by member: T must be default-constructible");
-    detail::binary::reader r{bytes.data(), bytes.data(), bytes.data() + bytes.size()};
     T value{};
+    if constexpr (detail::binary::fixed_size<T>() != detail::binary::variable) {
+      // Fast path for events of fixed-size members: one size check, no field paths.
+      const char* p = bytes.data();
+      if (bytes.size() == detail::binary::fixed_size<T>() && detail::binary::get_fixed(p, value)) [[likely]]
+        return value;
+    }
+    detail::binary::reader r{bytes.data(), bytes.data(), bytes.data() + bytes.size()};
     const detail::field_path root{};
     detail::binary::get(r, value, root);
     if (r.pos != r.end) [[unlikely]]
-      detail::throw_decode_error(r.offset(), root,
-                                 std::to_string(r.remaining()) + " trailing bytes after the value");
+      detail::binary::fail_trailing(r);
     return value;
   }
 };
