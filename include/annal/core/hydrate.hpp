@@ -19,19 +19,45 @@ struct is_variant : std::false_type {};
 template <class... T>
 struct is_variant<std::variant<T...>> : std::true_type {};
 
-template <class A, class V, std::size_t... I>
-constexpr void apply_alternative(A& state, const V& v, std::index_sequence<I...>) {
-  // A switch-like chain the optimizer turns into a jump table, without std::visit's exception path.
-  const std::size_t index = v.index();
-  (void)((index == I ? (apply_event(state, *std::get_if<I>(&v)), true) : false) || ...);
+// A switch on the variant's index, sixteen cases at a time: g++ compiles it exactly as it does a
+// hand-written switch on an enum (a jump table or a balanced tree). A chain of `index == I` tests
+// costs one branch per earlier alternative: 1.45x the hand-written switch on a stream of the last
+// of 4 types. Cases past the variant's size are empty and fold into the default.
+// Always inlined, with apply_any: together they are the loop body of a fold, and g++ would
+// otherwise make a call per event once the switch passes its inlining limit (at 16 alternatives).
+#if defined(__GNUC__) || defined(__clang__)
+#define ANNAL_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define ANNAL_DETAIL_ALWAYS_INLINE inline
+#endif
+template <std::size_t Base, class A, class V>
+ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_alternative(A& state, const V& v, std::size_t index) {
+  constexpr std::size_t size = std::variant_size_v<V>;
+#define ANNAL_DETAIL_APPLY_CASE(i)                                                \
+  case i:                                                                         \
+    if constexpr (Base + i < size) apply_event(state, *std::get_if<Base + i>(&v)); \
+    return;
+  switch (index - Base) {
+    ANNAL_DETAIL_APPLY_CASE(0) ANNAL_DETAIL_APPLY_CASE(1) ANNAL_DETAIL_APPLY_CASE(2)
+    ANNAL_DETAIL_APPLY_CASE(3) ANNAL_DETAIL_APPLY_CASE(4) ANNAL_DETAIL_APPLY_CASE(5)
+    ANNAL_DETAIL_APPLY_CASE(6) ANNAL_DETAIL_APPLY_CASE(7) ANNAL_DETAIL_APPLY_CASE(8)
+    ANNAL_DETAIL_APPLY_CASE(9) ANNAL_DETAIL_APPLY_CASE(10) ANNAL_DETAIL_APPLY_CASE(11)
+    ANNAL_DETAIL_APPLY_CASE(12) ANNAL_DETAIL_APPLY_CASE(13) ANNAL_DETAIL_APPLY_CASE(14)
+    ANNAL_DETAIL_APPLY_CASE(15)
+    default:
+      // Past this block of sixteen, or valueless (index is variant_npos): nothing to apply here.
+      if constexpr (Base + 16 < size) apply_alternative<Base + 16>(state, v, index);
+      return;
+  }
+#undef ANNAL_DETAIL_APPLY_CASE
 }
 }  // namespace detail
 
 // Applies one event, a variant of events, or an envelope holding either.
 template <class A, class E>
-constexpr void apply_any(A& state, const E& e) {
+ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_any(A& state, const E& e) {
   if constexpr (detail::is_variant<E>::value) {
-    detail::apply_alternative(state, e, std::make_index_sequence<std::variant_size_v<E>>{});
+    detail::apply_alternative<0>(state, e, e.index());
   } else if constexpr (std::is_base_of_v<envelope_header, E> && requires { e.event; }) {
     apply_any(state, e.event);
   } else {
@@ -41,6 +67,8 @@ constexpr void apply_any(A& state, const E& e) {
     apply_event(state, e);
   }
 }
+
+#undef ANNAL_DETAIL_ALWAYS_INLINE
 
 // Folds `events` into `state`, in order, and returns it.
 template <class A, std::ranges::input_range R>
