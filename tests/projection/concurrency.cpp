@@ -42,8 +42,10 @@ void write_deposits(annal::memory_store& store, int writer, int count) {
 TEST_CASE("a live projector follows concurrent writers while readers query", "[projection][concurrency]") {
   annal::memory_store store;
   annal::memory_read_model<proj::balances> model;
+  // [live]
   annal::projector projector{store, model, {.batch_size = 64}};
   std::jthread live([&](std::stop_token stop) { projector.run(stop); });
+  // [live]
 
   std::atomic<bool> writing{true};
   std::jthread reader([&] {

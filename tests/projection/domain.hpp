@@ -19,6 +19,7 @@
 namespace proj {
 
 // Balance per account: the read model a bank shows its customers.
+// [projection]
 struct balances {
   using events = annal::events<bank::opened, bank::deposited, bank::withdrawn>;
   std::map<std::string, long> balance;
@@ -36,6 +37,7 @@ struct balances {
     deposits += shard.deposits;
   }
 };
+// [projection]
 
 // Records, per stream, whether versions arrived in order: what partitioning must preserve.
 struct ordering {

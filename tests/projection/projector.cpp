@@ -44,8 +44,10 @@ TEST_CASE("a projector applies the log in batches and keeps its checkpoint", "[p
   seed(store, 3, 10);
   proj::append(store, "acc-0", bank::closed{"bye"});  // not in the projection's list: skipped
 
+  // [projector]
   annal::memory_read_model<proj::balances> model;
   annal::projector projector{store, model, {.batch_size = 7}};
+  // [projector]
   CHECK(projector.step() == 7);
   CHECK(projector.checkpoint() == 7);
   CHECK(projector.catch_up() == store.last_position() - 7);
@@ -102,8 +104,10 @@ TEST_CASE("a file read model commits model and checkpoint in one write", "[proje
   seed(store, 4, 25);
   const auto path = dir.path() / "balances.model";
   {
+    // [file-read-model]
     annal::file_read_model<proj::balances> model{path};
     annal::projector projector{store, model, {.batch_size = 16}};
+    // [file-read-model]
     projector.step();
     projector.step();
     CHECK(model.checkpoint() == 32);

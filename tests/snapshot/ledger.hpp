@@ -31,10 +31,12 @@ inline annal::decision<account> decide(const account& s, const bank::withdraw& c
 }
 
 // The same members and events with new apply logic: the revision tells old snapshots apart.
+// [revision]
 struct account_v2 : account {
   using events = account::events;
   static constexpr std::uint32_t snapshot_revision = 2;
 };
+// [revision]
 
 }  // namespace ledger
 

@@ -55,9 +55,11 @@ TEST_CASE("policies decide from the snapshot context", "[snapshot][policy]") {
 
 TEST_CASE("every N events: snapshots at N, 2N..., loads fold only the tail", "[snapshot][repository]") {
   annal::memory_store store;
+  // [snapshot-repository]
   annal::memory_snapshot_store snapshots;
   annal::snapshotter snap{snapshots, annal::snapshot_every{10}};
   auto repo = annal::make_repository<ledger::account>(store, snap);
+  // [snapshot-repository]
 
   open_and_deposit(repo, "acc-1", 24);  // versions 1..25
   const auto kept = snapshots.list("acc-1");
@@ -192,7 +194,9 @@ TEST_CASE("time travel starts from the newest snapshot before the point", "[snap
     CHECK(loaded.state.balance == expected.state.balance);
     CHECK(loaded.snapshot_version == v / 10 * 10);
   }
+  // [time-travel]
   const auto at_middle = repo.load("acc-1", annal::at_time{middle});
+  // [time-travel]
   CHECK(at_middle.version == 21);
   CHECK(at_middle.snapshot_version == 20);
   CHECK(at_middle.events_replayed == 1);
@@ -213,9 +217,11 @@ TEST_CASE("slow loads and predicates take snapshots", "[snapshot][repository][po
     CHECK(repo.load("acc-1").snapshot_version == 51);
   }
   SECTION("predicate") {
+    // [snapshot-predicate]
     annal::snapshotter snap{snapshots, annal::snapshot_if{[](const annal::snapshot_context& c) {
                               return c.stream_id == "acc-1" && c.events_replayed > 40;
                             }}};
+    // [snapshot-predicate]
     auto repo = annal::make_repository<ledger::account>(store, snap);
     CHECK(repo.load("acc-1").events_replayed == 51);
     CHECK(repo.load("acc-1").events_replayed == 0);
@@ -251,8 +257,8 @@ TEST_CASE("a snapshot beyond the end of its stream is ignored with a warning",
   }
   annal::memory_store second;  // a fresh event store beside the old snapshots
   auto repo = annal::make_repository<ledger::account>(second, snap);
-  open_and_deposit(repo, "acc-1", 2);
   test::captured_log log;
+  open_and_deposit(repo, "acc-1", 2);
   const auto loaded = repo.load("acc-1");
   CHECK(loaded.version == 3);
   CHECK(loaded.state.balance == 3);
