@@ -196,6 +196,9 @@ class sqlite_store {
     write_transaction(const write_transaction&) = delete;
     write_transaction& operator=(const write_transaction&) = delete;
     void commit() {
+      // Statements left un-reset keep a read snapshot open past the commit, and the automatic
+      // checkpoint the commit runs could then never catch up: the WAL would grow without bound.
+      conn_->reset_all();
       conn_->run(detail::sql::sqlite_stmt::commit);
       done_ = true;
     }
