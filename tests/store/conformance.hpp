@@ -95,7 +95,12 @@ inline void check_same_event(const recorded_event& got, const event_data& sent) 
 
 template <class Fixture>
 void check_event_store_conformance() {
-  using namespace annal_conformance;
+  // Names are qualified: a test file may bring its own make_event or make_batch into scope.
+  namespace ac = annal_conformance;
+  using annal::append_status;
+  using annal::event_data;
+  using annal::expected_version;
+  using annal::recorded_event;
   using annal::errc;
   Fixture fixture;
   const auto store = [&]() -> auto& { return fixture.store(); };
@@ -105,19 +110,19 @@ void check_event_store_conformance() {
   SECTION("a new store is empty") {
     CHECK(store().last_position() == 0);
     CHECK(store().stream_version("nothing") == 0);
-    CHECK(all_events(store()).empty());
-    CHECK(stream_events(store(), "nothing").empty());
+    CHECK(ac::all_events(store()).empty());
+    CHECK(ac::stream_events(store(), "nothing").empty());
   }
 
   SECTION("no_stream: the first append creates the stream, a second one conflicts") {
-    const auto batch = make_batch(3);
+    const auto batch = ac::make_batch(3);
     const auto r = store().append("order-1", expected_version::no_stream(), batch);
     CHECK(r.status == append_status::appended);
     CHECK(r.ok());
     CHECK(r.stream_version == 3);
     CHECK(r.first_position == 1);
     CHECK(r.last_position == 3);
-    const auto again = store().append("order-1", expected_version::no_stream(), make_batch(1));
+    const auto again = store().append("order-1", expected_version::no_stream(), ac::make_batch(1));
     CHECK(again.status == append_status::conflict);
     CHECK_FALSE(again.ok());
     CHECK(again.stream_version == 3);
@@ -128,35 +133,35 @@ void check_event_store_conformance() {
   }
 
   SECTION("exact: matches the current version, else conflicts with the actual one") {
-    CHECK(store().append("s", expected_version::exact(0), make_batch(2)).stream_version == 2);
-    const auto ok = store().append("s", expected_version::exact(2), make_batch(1));
+    CHECK(store().append("s", expected_version::exact(0), ac::make_batch(2)).stream_version == 2);
+    const auto ok = store().append("s", expected_version::exact(2), ac::make_batch(1));
     CHECK(ok.status == append_status::appended);
     CHECK(ok.stream_version == 3);
     for (std::uint64_t wrong : {0u, 2u, 4u, 100u}) {
-      const auto r = store().append("s", expected_version::exact(wrong), make_batch(2));
+      const auto r = store().append("s", expected_version::exact(wrong), ac::make_batch(2));
       CHECK(r.status == append_status::conflict);
       CHECK(r.stream_version == 3);
       CHECK(r.first_position == 0);
     }
     CHECK(store().last_position() == 3);
-    CHECK(stream_events(store(), "s").size() == 3);
-    const auto none = store().append("fresh", expected_version::exact(5), make_batch(1));
+    CHECK(ac::stream_events(store(), "s").size() == 3);
+    const auto none = store().append("fresh", expected_version::exact(5), ac::make_batch(1));
     CHECK(none.status == append_status::conflict);
     CHECK(none.stream_version == 0);
     CHECK(store().stream_version("fresh") == 0);
   }
 
   SECTION("any: appends whatever the version") {
-    CHECK(store().append("s", expected_version::any(), make_batch(1)).stream_version == 1);
-    CHECK(store().append("s", expected_version::any(), make_batch(2)).stream_version == 3);
+    CHECK(store().append("s", expected_version::any(), ac::make_batch(1)).stream_version == 1);
+    CHECK(store().append("s", expected_version::any(), ac::make_batch(2)).stream_version == 3);
     CHECK(store().last_position() == 3);
   }
 
   SECTION("a retried batch returns the original result and stores nothing twice") {
-    store().append("other", expected_version::any(), make_batch(2));
-    const auto batch = make_batch(3);
+    store().append("other", expected_version::any(), ac::make_batch(2));
+    const auto batch = ac::make_batch(3);
     const auto first = store().append("s", expected_version::no_stream(), batch);
-    store().append("s", expected_version::any(), make_batch(1));
+    store().append("s", expected_version::any(), ac::make_batch(1));
     // The retry's expectation no longer holds; it is still the same batch, so it is a duplicate.
     const auto retry = store().append("s", expected_version::no_stream(), batch);
     CHECK(retry.status == append_status::duplicate);
@@ -167,42 +172,42 @@ void check_event_store_conformance() {
     CHECK(store().last_position() == 6);
     CHECK(store().stream_version("s") == 4);
     std::multiset<std::string> ids;
-    for (const auto& e : all_events(store())) ids.insert(boost::uuids::to_string(e.id));
+    for (const auto& e : ac::all_events(store())) ids.insert(boost::uuids::to_string(e.id));
     CHECK(ids.size() == 6);
     CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 6);
   }
 
   SECTION("a batch reusing some stored ids is refused and stores nothing") {
-    const auto batch = make_batch(2);
+    const auto batch = ac::make_batch(2);
     store().append("s", expected_version::any(), batch);
-    auto mixed = make_batch(2);
+    auto mixed = ac::make_batch(2);
     mixed.push_back(batch[0]);
-    require_error([&] { store().append("s", expected_version::any(), mixed); },
+    ac::require_error([&] { store().append("s", expected_version::any(), mixed); },
                   errc::duplicate_event_id);
     auto partial = batch;
-    partial.push_back(make_event());
-    require_error([&] { store().append("s", expected_version::any(), partial); },
+    partial.push_back(ac::make_event());
+    ac::require_error([&] { store().append("s", expected_version::any(), partial); },
                   errc::duplicate_event_id);
-    require_error([&] { store().append("elsewhere", expected_version::any(), batch); },
+    ac::require_error([&] { store().append("elsewhere", expected_version::any(), batch); },
                   errc::duplicate_event_id);
     std::vector<event_data> twice{batch[1], batch[0]};
-    require_error([&] { store().append("s", expected_version::any(), twice); },
+    ac::require_error([&] { store().append("s", expected_version::any(), twice); },
                   errc::duplicate_event_id);
-    auto repeated = make_batch(1);
+    auto repeated = ac::make_batch(1);
     repeated.push_back(repeated[0]);
-    require_error([&] { store().append("s", expected_version::any(), repeated); },
+    ac::require_error([&] { store().append("s", expected_version::any(), repeated); },
                   errc::duplicate_event_id);
     CHECK(store().last_position() == 2);
     CHECK(store().stream_version("elsewhere") == 0);
   }
 
   SECTION("stream versions are 1-based and gapless; positions increase") {
-    store().append("a", expected_version::any(), make_batch(2));
-    store().append("b", expected_version::any(), make_batch(1));
-    store().append("a", expected_version::any(), make_batch(3));
-    store().append("b", expected_version::any(), make_batch(2));
+    store().append("a", expected_version::any(), ac::make_batch(2));
+    store().append("b", expected_version::any(), ac::make_batch(1));
+    store().append("a", expected_version::any(), ac::make_batch(3));
+    store().append("b", expected_version::any(), ac::make_batch(2));
     for (const char* id : {"a", "b"}) {
-      const auto events = stream_events(store(), id);
+      const auto events = ac::stream_events(store(), id);
       REQUIRE(events.size() == store().stream_version(id));
       for (std::size_t i = 0; i < events.size(); ++i) {
         CHECK(events[i].stream_version == i + 1);
@@ -216,8 +221,8 @@ void check_event_store_conformance() {
   }
 
   SECTION("read_stream: from a version, at most max_count, and a visitor may stop it") {
-    store().append("s", expected_version::any(), make_batch(6));
-    store().append("t", expected_version::any(), make_batch(2));
+    store().append("s", expected_version::any(), ac::make_batch(6));
+    store().append("t", expected_version::any(), ac::make_batch(2));
     std::vector<std::uint64_t> versions;
     const auto visit = [&](const recorded_event& e) { versions.push_back(e.stream_version); };
     CHECK(store().read_stream("s", 3, visit, 2) == 2);
@@ -240,11 +245,11 @@ void check_event_store_conformance() {
     std::set<std::string> sent;
     for (int round = 0; round < 4; ++round)
       for (const char* id : {"x", "y", "z"}) {
-        const auto batch = make_batch(static_cast<std::size_t>(round % 3 + 1));
+        const auto batch = ac::make_batch(static_cast<std::size_t>(round % 3 + 1));
         for (const auto& e : batch) sent.insert(boost::uuids::to_string(e.id));
         store().append(id, expected_version::any(), batch);
       }
-    const auto events = all_events(store());
+    const auto events = ac::all_events(store());
     REQUIRE(events.size() == sent.size());
     std::set<std::string> got;
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -254,7 +259,7 @@ void check_event_store_conformance() {
     }
     CHECK(got == sent);
     CHECK(store().last_position() == events.back().position);
-    const auto tail = all_events(store(), 5);
+    const auto tail = ac::all_events(store(), 5);
     REQUIRE(tail.size() == events.size() - 4);
     CHECK(tail.front().position == 5);
     std::size_t n = 0;
@@ -266,18 +271,18 @@ void check_event_store_conformance() {
 
   SECTION("events round-trip: type, schema version, payload bytes, metadata, ids") {
     static constexpr char bytes[] = "bin\0ary\xff\x01 payload";
-    auto e = make_event(std::string(bytes, sizeof bytes - 1), "shop.order_placed");
+    auto e = ac::make_event(std::string(bytes, sizeof bytes - 1), "shop.order_placed");
     e.schema_version = 7;
     e.correlation_id = annal::new_event_id();
     e.causation_id = annal::new_event_id();
     e.meta = {{"user", "ada"}, {"tenant", "t-1"}, {"quote", "\" and \\ and \n"}, {"empty", ""},
               {"unicode", "ünï 😀"}};
-    auto plain = make_event("");
+    auto plain = ac::make_event("");
     store().append("s", expected_version::any(), std::vector{e, plain});
-    const auto events = stream_events(store(), "s");
+    const auto events = ac::stream_events(store(), "s");
     REQUIRE(events.size() == 2);
-    check_same_event(events[0], e);
-    check_same_event(events[1], plain);
+    ac::check_same_event(events[0], e);
+    ac::check_same_event(events[1], plain);
     CHECK(events[1].correlation_id.is_nil());
     CHECK(events[1].meta.empty());
   }
@@ -285,22 +290,22 @@ void check_event_store_conformance() {
   SECTION("large payloads round-trip") {
     std::string big(4u << 20, '\0');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131 + i / 7) & 0xFF);
-    auto e = make_event(big);
+    auto e = ac::make_event(big);
     store().append("big", expected_version::any(), std::vector{e});
-    store().append("small", expected_version::any(), make_batch(1));
-    const auto events = stream_events(store(), "big");
+    store().append("small", expected_version::any(), ac::make_batch(1));
+    const auto events = ac::stream_events(store(), "big");
     REQUIRE(events.size() == 1);
     CHECK(events[0].payload == big);
-    CHECK(all_events(store()).size() == 2);
+    CHECK(ac::all_events(store()).size() == 2);
   }
 
   SECTION("unicode stream ids, up to 256 bytes") {
     const std::vector<std::string> ids{"ストリーム-1", "Ünïcödé/über", "emoji-😀-🚀",
                                        std::string(256, 'a'), "ü" + std::string(254, 'b')};
-    for (const auto& id : ids) store().append(id, expected_version::no_stream(), make_batch(2));
+    for (const auto& id : ids) store().append(id, expected_version::no_stream(), ac::make_batch(2));
     for (const auto& id : ids) {
       CHECK(store().stream_version(id) == 2);
-      const auto events = stream_events(store(), id);
+      const auto events = ac::stream_events(store(), id);
       REQUIRE(events.size() == 2);
       CHECK(events[0].stream_id == id);
     }
@@ -310,25 +315,25 @@ void check_event_store_conformance() {
     const std::vector<std::string> bad{"", std::string(257, 'a'), "bad\xff utf8", "over\xC0\xAFlong",
                                        std::string("nul\0inside", 10), "\xED\xA0\x80surrogate"};
     for (const auto& id : bad) {
-      require_error([&] { store().append(id, expected_version::any(), make_batch(1)); },
+      ac::require_error([&] { store().append(id, expected_version::any(), ac::make_batch(1)); },
                     errc::invalid_stream_id);
-      require_error([&] { (void)store().stream_version(id); }, errc::invalid_stream_id);
-      require_error([&] { store().read_stream(id, 1, [](const recorded_event&) {}); },
+      ac::require_error([&] { (void)store().stream_version(id); }, errc::invalid_stream_id);
+      ac::require_error([&] { store().read_stream(id, 1, [](const recorded_event&) {}); },
                     errc::invalid_stream_id);
     }
     CHECK(store().last_position() == 0);
   }
 
   SECTION("an empty batch, a nil id or an empty type is refused, and nothing is appended") {
-    require_error([&] { store().append("s", expected_version::any(), std::vector<event_data>{}); },
+    ac::require_error([&] { store().append("s", expected_version::any(), std::vector<event_data>{}); },
                   errc::invalid_argument);
-    auto nil = make_batch(2);
+    auto nil = ac::make_batch(2);
     nil[1].id = annal::event_id{};
-    require_error([&] { store().append("s", expected_version::any(), nil); },
+    ac::require_error([&] { store().append("s", expected_version::any(), nil); },
                   errc::invalid_argument);
-    auto untyped = make_batch(1);
+    auto untyped = ac::make_batch(1);
     untyped[0].type.clear();
-    require_error([&] { store().append("s", expected_version::any(), untyped); },
+    ac::require_error([&] { store().append("s", expected_version::any(), untyped); },
                   errc::invalid_argument);
     CHECK(store().last_position() == 0);
     CHECK(store().stream_version("s") == 0);
@@ -336,8 +341,8 @@ void check_event_store_conformance() {
 
   SECTION("recorded_at never decreases in position order") {
     for (int i = 0; i < 20; ++i)
-      store().append(i % 2 ? "a" : "b", expected_version::any(), make_batch(i % 3 + 1));
-    const auto events = all_events(store());
+      store().append(i % 2 ? "a" : "b", expected_version::any(), ac::make_batch(i % 3 + 1));
+    const auto events = ac::all_events(store());
     REQUIRE(events.size() > 20);
     for (std::size_t i = 1; i < events.size(); ++i)
       CHECK(events[i].recorded_at >= events[i - 1].recorded_at);
@@ -353,7 +358,7 @@ void check_event_store_conformance() {
       pool.emplace_back([&, t] {
         for (int done = 0; done < per_thread;) {
           const std::uint64_t v = store().stream_version("shared");
-          const auto r = store().append("shared", expected_version::exact(v), make_batch(1));
+          const auto r = store().append("shared", expected_version::exact(v), ac::make_batch(1));
           if (r.status == append_status::appended) {
             won[t].push_back(r.stream_version);
             ++done;
@@ -370,7 +375,7 @@ void check_event_store_conformance() {
     for (std::size_t i = 0; i < versions.size(); ++i) CHECK(versions[i] == i + 1);
     CHECK(store().stream_version("shared") == threads * per_thread);
     CHECK(store().last_position() == threads * per_thread);
-    const auto events = stream_events(store(), "shared");
+    const auto events = ac::stream_events(store(), "shared");
     REQUIRE(events.size() == threads * per_thread);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].stream_version == i + 1);
   }
@@ -384,7 +389,7 @@ void check_event_store_conformance() {
         const std::string id = "stream-" + std::to_string(t);
         for (int b = 0; b < batches; ++b) {
           const auto r = store().append(id, expected_version::exact(std::uint64_t(b) * size),
-                                        make_batch(size));
+                                        ac::make_batch(size));
           if (r.status != append_status::appended) ++failures;
         }
       });
@@ -393,7 +398,7 @@ void check_event_store_conformance() {
     CHECK(store().last_position() == threads * batches * size);
     for (int t = 0; t < threads; ++t)
       CHECK(store().stream_version("stream-" + std::to_string(t)) == batches * size);
-    const auto events = all_events(store());
+    const auto events = ac::all_events(store());
     REQUIRE(events.size() == threads * batches * size);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].position == i + 1);
   }
@@ -415,20 +420,20 @@ void check_event_store_conformance() {
         if (store().stream_version("r") < version) ++bad_reads;
       }
     });
-    for (int i = 0; i < total; ++i) store().append("r", expected_version::any(), make_batch(2));
+    for (int i = 0; i < total; ++i) store().append("r", expected_version::any(), ac::make_batch(2));
     done = true;
     reader.join();
     CHECK(bad_reads == 0);
     CHECK(store().last_position() == 2 * total);
   }
 
-  if constexpr (waitable<std::remove_cvref_t<decltype(fixture.store())>>) {
+  if constexpr (ac::waitable<std::remove_cvref_t<decltype(fixture.store())>>) {
     SECTION("wait_for_append wakes on an append and times out without one") {
       using namespace std::chrono_literals;
       CHECK_FALSE(store().wait_for_append(0, annal::clock::now() + 20ms));
       std::thread writer([&] {
         std::this_thread::sleep_for(20ms);
-        store().append("w", expected_version::any(), make_batch(1));
+        store().append("w", expected_version::any(), ac::make_batch(1));
       });
       CHECK(store().wait_for_append(0, annal::clock::now() + 10s));
       writer.join();
@@ -437,18 +442,18 @@ void check_event_store_conformance() {
     }
   }
 
-  if constexpr (reopenable<Fixture>) {
+  if constexpr (ac::reopenable<Fixture>) {
     SECTION("everything survives a reopen, and appending goes on where it stopped") {
-      auto e = make_event("keep me");
+      auto e = ac::make_event("keep me");
       e.meta = {{"k", "v"}};
       e.correlation_id = annal::new_event_id();
-      const auto batch = make_batch(3);
+      const auto batch = ac::make_batch(3);
       store().append("a", expected_version::any(), std::vector{e});
       const auto first = store().append("b", expected_version::any(), batch);
-      store().append("a", expected_version::any(), make_batch(2));
-      const auto before = all_events(store());
+      store().append("a", expected_version::any(), ac::make_batch(2));
+      const auto before = ac::all_events(store());
       fixture.reopen();
-      const auto after = all_events(store());
+      const auto after = ac::all_events(store());
       REQUIRE(after.size() == before.size());
       for (std::size_t i = 0; i < after.size(); ++i) {
         CHECK(after[i].id == before[i].id);
@@ -459,22 +464,22 @@ void check_event_store_conformance() {
         CHECK(after[i].meta == before[i].meta);
         CHECK(after[i].recorded_at == before[i].recorded_at);
       }
-      check_same_event(stream_events(store(), "a").front(), e);
+      ac::check_same_event(ac::stream_events(store(), "a").front(), e);
       CHECK(store().stream_version("a") == 3);
       CHECK(store().last_position() == 6);
       const auto retry = store().append("b", expected_version::no_stream(), batch);
       CHECK(retry.status == append_status::duplicate);
       CHECK(retry.first_position == first.first_position);
-      require_error([&] { store().append("c", expected_version::any(), std::vector{e}); },
+      ac::require_error([&] { store().append("c", expected_version::any(), std::vector{e}); },
                     errc::duplicate_event_id);
-      const auto next = store().append("a", expected_version::exact(3), make_batch(1));
+      const auto next = store().append("a", expected_version::exact(3), ac::make_batch(1));
       CHECK(next.status == append_status::appended);
       CHECK(next.stream_version == 4);
       CHECK(next.first_position == 7);
-      const auto conflict = store().append("b", expected_version::exact(1), make_batch(1));
+      const auto conflict = store().append("b", expected_version::exact(1), ac::make_batch(1));
       CHECK(conflict.status == append_status::conflict);
       CHECK(conflict.stream_version == 3);
-      const auto events = all_events(store());
+      const auto events = ac::all_events(store());
       for (std::size_t i = 1; i < events.size(); ++i)
         CHECK(events[i].recorded_at >= events[i - 1].recorded_at);
     }
@@ -482,7 +487,7 @@ void check_event_store_conformance() {
     SECTION("an empty store reopens empty") {
       fixture.reopen();
       CHECK(store().last_position() == 0);
-      CHECK(store().append("s", expected_version::no_stream(), make_batch(1)).first_position == 1);
+      CHECK(store().append("s", expected_version::no_stream(), ac::make_batch(1)).first_position == 1);
     }
   }
 }
