@@ -125,12 +125,15 @@ TEST_CASE("a corrupt snapshot file is detected by its checksum and ignored with 
     std::string bytes = *annal::detail::read_whole_file(path);
     bytes[bytes.size() - 3] ^= 0x40;
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    CHECK(std::filesystem::file_size(path) == bytes.size());
   }
   SECTION("a truncated file") {
     std::filesystem::resize_file(path, 10);
+    CHECK(std::filesystem::file_size(path) == 10);
   }
   SECTION("garbage") {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a snapshot at all, not at all";
+    CHECK(std::filesystem::file_size(path) == 33);
   }
   CHECK_FALSE(store.load("acc-1", {}).has_value());
   REQUIRE(log.warnings().size() == 1);
