@@ -106,22 +106,31 @@ struct key {
   std::string_view name;
 };
 
-// An open-addressing table built at compile time: twice as many slots as keys, so a lookup
-// usually reads one slot, with no data-dependent branching beyond confirming the match.
+// An open-addressing table built at compile time. Its size is the smallest power of two, at least
+// twice the number of keys, where no two keys share a slot (up to 64 times the keys; beyond that,
+// collisions probe the next slot): a lookup of a stored key reads exactly one slot.
 template <class Types>
 struct table;
 template <class... T>
 struct table<events<T...>> {
   static constexpr std::size_t size = sizeof...(T);
-  static constexpr std::size_t slot_count = [] {
-    std::size_t n = 4;
-    while (n < 2 * size) n *= 2;
-    return n;
-  }();
-  static constexpr std::size_t mask = slot_count - 1;
 
   static constexpr std::array<key, size + 1> keys{
       key{probe_of(event_name_of<T>), event_version_of<T>, event_name_of<T>}..., key{}};
+
+  static constexpr std::size_t slot_count = [] {
+    std::size_t smallest = 4;
+    while (smallest < 2 * size) smallest *= 2;
+    for (std::size_t n = smallest; n <= 64 * smallest; n *= 2) {
+      bool distinct = true;
+      for (std::size_t i = 0; i < size && distinct; ++i)
+        for (std::size_t j = i + 1; j < size && distinct; ++j)
+          distinct = ((hash_of(keys[i].probe, keys[i].version) ^ hash_of(keys[j].probe, keys[j].version)) & (n - 1)) != 0;
+      if (distinct) return n;
+    }
+    return smallest;
+  }();
+  static constexpr std::size_t mask = slot_count - 1;
 
   // slot -> 1 + index into keys, 0 when empty.
   static constexpr std::array<std::uint32_t, slot_count> slots = [] {
@@ -231,19 +240,35 @@ class event_registry {
   static constexpr bool is_retired_v = detail::registry::is_retired_v<T, current_and_old, retired>;
 
   template <class T, class F>
-  static void decode_one(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
+  static void decode_and_deliver(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
+    T value = [&] {
+      try {
+        return Codec::template decode<T>(payload);
+      } catch (const error& e) {
+        detail::registry::rethrow_with_identity(e, name, version);
+      }
+    }();
+    detail::upcasting::deliver<List>(std::move(value), on_event);
+  }
+
+  // Old and retired records take an out-of-line path, so that declaring history leaves the code
+  // for current records exactly as it was.
+  template <class T, class F>
+  [[gnu::noinline]] static void decode_old(std::string_view name, std::uint32_t version, std::string_view payload,
+                                           F& on_event) {
     if constexpr (is_retired_v<T> && !detail::upcasting::has_upcast<T>) {
       // Skipped unread: a retired event's old layout may no longer even be known.
     } else {
-      T value = [&] {
-        try {
-          return Codec::template decode<T>(payload);
-        } catch (const error& e) {
-          detail::registry::rethrow_with_identity(e, name, version);
-        }
-      }();
-      detail::upcasting::deliver<List>(std::move(value), on_event);
+      decode_and_deliver<T>(name, version, payload, on_event);
     }
+  }
+
+  template <class T, class F>
+  static void decode_one(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
+    if constexpr (list_contains_v<List, T>)
+      decode_and_deliver<T>(name, version, payload, on_event);
+    else
+      decode_old<T>(name, version, payload, on_event);
   }
 
   template <class F, std::size_t... I>
