@@ -1,5 +1,8 @@
 // A consumer of the installed package: one event, one aggregate, the in-memory store.
 #include <annal/annal.hpp>
+#include <annal/store/sqlite.hpp>
+
+#include <filesystem>
 
 #include <boost/hana/define_struct.hpp>
 
@@ -17,9 +20,17 @@ struct increment {};
 inline annal::decision<counter> decide(const counter&, const increment&) { return incremented{1}; }
 }  // namespace counter
 
-int main() {
-  annal::memory_store store;
-  annal::repository<counter::counter, annal::memory_store> counters{store};
+template <class Store>
+bool counts_to_two(Store& store) {
+  annal::repository<counter::counter, Store> counters{store};
   counters.handle("c", counter::increment{});
-  return counters.handle("c", counter::increment{}).state.value == 2 ? 0 : 1;
+  return counters.handle("c", counter::increment{}).state.value == 2;
+}
+
+int main(int, char** argv) {
+  annal::memory_store memory;
+  const auto file = std::filesystem::path(argv[0]).parent_path() / "consumer.db";
+  std::filesystem::remove(file);
+  annal::sqlite_store sqlite(file);
+  return counts_to_two(memory) && counts_to_two(sqlite) ? 0 : 1;
 }
