@@ -82,7 +82,8 @@ struct partition_failure {
 
 // Applies the events at positions [from, upto] to `shards` (one projection per worker; every
 // stream's events reach the same shard, in order). The calling thread reads batches of
-// `batch_size` and copies records into per-worker chunks; workers decode and apply. At most
+// `batch_size`, applies partition 0 itself and copies the other records into per-worker chunks;
+// workers 1..K-1 decode and apply them. At most
 // 3 chunks of records per worker are in flight. `on_batch(last_position, events)` runs on the
 // calling thread after each read. The first failure stops every worker and is rethrown here.
 // Returns the number of events read.
@@ -150,9 +151,10 @@ std::uint64_t project_partitioned(const S& store, std::vector<P>& shards, std::u
       lane.empty.push_back(&c);
     }
 
+  // Partition 0 is applied by the reading thread itself: one copy and one thread fewer.
   std::vector<std::jthread> workers;
-  workers.reserve(k);
-  for (std::size_t w = 0; w < k; ++w) {
+  workers.reserve(k - 1);
+  for (std::size_t w = 1; w < k; ++w) {
     workers.emplace_back([&, w] {
       detail::partition_lane& lane = lanes[w];
       for (;;) {
@@ -199,7 +201,12 @@ std::uint64_t project_partitioned(const S& store, std::vector<P>& shards, std::u
 
   try {
     read_batches([&](const recorded_event& e) {
-      detail::partition_lane& lane = lanes[partition_of(e.stream_id, k)];
+      const std::size_t part = partition_of(e.stream_id, k);
+      if (part == 0) {
+        detail::project_record<P, Codec>(shards[0], e);
+        return true;
+      }
+      detail::partition_lane& lane = lanes[part];
       if (!lane.filling && !take_empty(lane)) return false;
       detail::record_chunk& chunk = *lane.filling;
       if (chunk.size < chunk.events.size())
