@@ -54,14 +54,14 @@ for s in $stages; do
       fuzz_build="$build/fuzz"
       cmake -S "$root" -B "$fuzz_build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
-      cmake --build "$fuzz_build" --target annal_fuzzers -j "$jobs"
-      for fuzzer in "$fuzz_build"/tests/fuzz/fuzz_*; do
-        [ -x "$fuzzer" ] || continue
-        corpus="$fuzz_build/corpus/$(basename "$fuzzer")"
+      cmake --build "$fuzz_build" -j "$jobs" \
+        --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry
+      for t in binary json registry; do
+        corpus="$fuzz_build/corpus/$t"
         mkdir -p "$corpus"
-        seeds="$root/tests/fuzz/seeds/$(basename "$fuzzer")"
-        [ -d "$seeds" ] || seeds=
-        record "$fuzzer" -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" $seeds
+        # The golden files seed the corpus with real encoded events.
+        record "$fuzz_build/tests/fuzz/annal_fuzz_$t" -max_total_time="$fuzz_seconds" \
+          -rss_limit_mb=2048 -print_final_stats=1 "$corpus" "$root/tests/codec/golden"
       done
       ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;

@@ -210,11 +210,7 @@ inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored
 
 // "bank.deposited v1: decode error at byte 3, ...": the record's identity before the codec's message.
 [[noreturn]] inline void rethrow_with_identity(const error& e, std::string_view name, std::uint32_t version) {
-  std::string what = e.what();
-  const std::string suffix = ": " + e.code().message();
-  if (what.size() >= suffix.size() && what.compare(what.size() - suffix.size(), suffix.size(), suffix) == 0)
-    what.resize(what.size() - suffix.size());
-  throw error(e.code(), "event '" + std::string(name) + "' v" + std::to_string(version) + ": " + what);
+  throw error(e.code(), "event '" + std::string(name) + "' v" + std::to_string(version) + ": " + e.what());
 }
 
 }  // namespace detail::registry

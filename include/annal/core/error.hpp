@@ -1,6 +1,7 @@
 // annal's error codes and the exception that carries them: failures that are not expected outcomes.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -54,11 +55,17 @@ inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-// Thrown for bad input and failed I/O; what() names what was wrong.
-class error : public std::system_error {
+// Thrown for bad input and failed I/O. what() is exactly the message, naming what was wrong (unlike
+// std::system_error, which appends the category's text); code() says which kind of failure it is.
+class error : public std::runtime_error {
  public:
-  error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
-  error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
+  error(errc code, const std::string& what) : std::runtime_error(what), code_(make_error_code(code)) {}
+  error(std::error_code code, const std::string& what) : std::runtime_error(what), code_(code) {}
+
+  const std::error_code& code() const noexcept { return code_; }
+
+ private:
+  std::error_code code_;
 };
 
 }  // namespace annal

@@ -5,9 +5,8 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
-
-#include <boost/container_hash/hash.hpp>
+#include <algorithm>
+#include <vector>
 
 #include <annal/core/error.hpp>
 #include <annal/detail/utf8.hpp>
@@ -43,7 +42,6 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
   if (batch.empty())
     throw error(errc::invalid_argument, "append to stream " + quoted_prefix(stream_id) +
                                             " needs at least one event; the batch is empty");
-  std::unordered_set<event_id, boost::hash<event_id>> seen;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& e = batch[i];
     if (e.id.is_nil())
@@ -53,10 +51,24 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
     if (e.type.empty())
       throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
                                               quoted_prefix(stream_id) + " has an empty type name");
-    if (!seen.insert(e.id).second)
-      throw error(errc::duplicate_event_id, "event id " + boost::uuids::to_string(e.id) +
-                                                " appears twice in one batch for stream " +
-                                                quoted_prefix(stream_id));
+  }
+  // Ids repeated inside the batch: pairwise for small batches (no allocation on the common path),
+  // sorted copies for large ones.
+  const auto duplicate = [&](const event_id& id) {
+    throw error(errc::duplicate_event_id, "event id " + boost::uuids::to_string(id) +
+                                              " appears twice in one batch for stream " +
+                                              quoted_prefix(stream_id));
+  };
+  if (batch.size() <= 32) {
+    for (std::size_t i = 1; i < batch.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (batch[i].id == batch[j].id) duplicate(batch[i].id);
+  } else {
+    std::vector<event_id> ids;
+    ids.reserve(batch.size());
+    for (const auto& e : batch) ids.push_back(e.id);
+    std::sort(ids.begin(), ids.end());
+    if (const auto it = std::adjacent_find(ids.begin(), ids.end()); it != ids.end()) duplicate(*it);
   }
 }
 
