@@ -1,5 +1,6 @@
 // The umbrella header: everything annal offers that needs no optional client library.
-// The SQLite and PostgreSQL stores (<annal/store/sqlite.hpp>, <annal/store/postgres.hpp>) and the
+// The SQLite and PostgreSQL stores (<annal/store/sqlite.hpp>, <annal/store/postgres.hpp>,
+// <annal/snapshot/sqlite_snapshot_store.hpp>) and the
 // Catch2 testing fixture (<annal/testing/given_when_then.hpp>) are included on their own.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <annal/core/event.hpp>
 #include <annal/core/event_list.hpp>
 #include <annal/core/hydrate.hpp>
+#include <annal/core/log.hpp>
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/fingerprint.hpp>
@@ -22,3 +24,20 @@
 #include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
+
+#include <annal/snapshot/file_snapshot_store.hpp>
+#include <annal/snapshot/memory_snapshot_store.hpp>
+#include <annal/snapshot/policy.hpp>
+#include <annal/snapshot/snapshot_store.hpp>
+#include <annal/snapshot/snapshotter.hpp>
+
+#include <annal/projection/checkpoint.hpp>
+#include <annal/projection/file_read_model.hpp>
+#include <annal/projection/partitioned.hpp>
+#include <annal/projection/projection.hpp>
+#include <annal/projection/projector.hpp>
+#include <annal/projection/reactor.hpp>
+#include <annal/projection/read_model.hpp>
+#include <annal/projection/rebuild.hpp>
+#include <annal/projection/reconcile.hpp>
+#include <annal/projection/subscription.hpp>
