@@ -106,7 +106,11 @@ struct check_events<A, events<E...>> {
 
 template <class A>
 constexpr bool check_aggregate() {
-  if constexpr (!has_event_list<A>) {
+  // A valid aggregate costs one (cached) concept check; the diagnosis below instantiates a function
+  // per event and only runs for an invalid one.
+  if constexpr (aggregate<A>) {
+    return true;
+  } else if constexpr (!has_event_list<A>) {
     static_assert(always_false<A>,
                   "annal: an aggregate must declare its events: add "
                   "`using events = annal::events<your_event, ...>;` to it");
