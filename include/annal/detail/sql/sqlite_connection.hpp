@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
+#include <annal/detail/connection_pool.hpp>
 
 namespace annal::detail::sql {
 
@@ -158,82 +159,26 @@ class sqlite_connection {
   std::array<sqlite3_stmt*, static_cast<std::size_t>(sqlite_stmt::count_)> stmts_{};
 };
 
+struct sqlite_opener {
+  std::string path;
+  bool synchronous_full;
+  int busy_timeout_ms;
+  std::unique_ptr<sqlite_connection> operator()() const {
+    return std::make_unique<sqlite_connection>(path, synchronous_full, busy_timeout_ms);
+  }
+};
+struct sqlite_recycler {
+  bool operator()(sqlite_connection& c) const noexcept {
+    c.reset_all();
+    return true;
+  }
+};
+
 // A few connections shared by threads; each is used by one thread at a time.
-class sqlite_pool {
+class sqlite_pool : public connection_pool<sqlite_connection, sqlite_opener, sqlite_recycler> {
  public:
   sqlite_pool(std::string path, bool synchronous_full, int busy_timeout_ms, std::size_t size)
-      : path_(std::move(path)),
-        synchronous_full_(synchronous_full),
-        busy_timeout_ms_(busy_timeout_ms),
-        size_(size == 0 ? 1 : size) {}
-
-  class lease {
-   public:
-    lease(sqlite_pool& pool, std::unique_ptr<sqlite_connection> c)
-        : pool_(&pool), conn_(std::move(c)) {}
-    lease(lease&& other) noexcept = default;
-    lease& operator=(lease&&) = delete;
-    ~lease() {
-      if (!conn_) return;
-      conn_->reset_all();
-      pool_->give_back(std::move(conn_));
-    }
-    sqlite_connection* operator->() const noexcept { return conn_.get(); }
-    sqlite_connection& operator*() const noexcept { return *conn_; }
-    // A connection left in an unknown state is closed rather than reused.
-    void discard() noexcept {
-      conn_.reset();
-      pool_->forget();
-    }
-
-   private:
-    sqlite_pool* pool_;
-    std::unique_ptr<sqlite_connection> conn_;
-  };
-
-  lease acquire() {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      return lease(*this, std::move(c));
-    }
-    ++open_;
-    lock.unlock();
-    try {
-      return lease(*this, std::make_unique<sqlite_connection>(path_, synchronous_full_,
-                                                              busy_timeout_ms_));
-    } catch (...) {
-      forget();
-      throw;
-    }
-  }
-
- private:
-  void give_back(std::unique_ptr<sqlite_connection> c) {
-    {
-      std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(c));
-    }
-    available_.notify_one();
-  }
-  void forget() noexcept {
-    {
-      std::lock_guard lock(mutex_);
-      --open_;
-    }
-    available_.notify_one();
-  }
-
-  std::string path_;
-  bool synchronous_full_;
-  int busy_timeout_ms_;
-  std::size_t size_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<std::unique_ptr<sqlite_connection>> idle_;
-  std::size_t open_ = 0;
+      : connection_pool({std::move(path), synchronous_full, busy_timeout_ms}, {}, size) {}
 };
 
 }  // namespace annal::detail::sql
