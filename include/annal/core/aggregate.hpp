@@ -12,11 +12,17 @@ namespace annal {
 
 // State `A` can take event `E`: through a member `void apply(const E&)`, or through a free function
 // `A evolve(A, const E&)` found by argument-dependent lookup (the functional, decider style).
+namespace detail {
+// Named, so that the overload resolution among the aggregate's apply() overloads runs once per event
+// (a concept's satisfaction is cached) for the check and for apply_event below.
 template <class A, class E>
-concept applies_to = requires(A& state, const E& e) { state.apply(e); } ||
-                     requires(A state, const E& e) {
-                       { evolve(std::move(state), e) } -> std::same_as<A>;
-                     };
+concept has_member_apply = requires(A& state, const E& e) { state.apply(e); };
+}  // namespace detail
+
+template <class A, class E>
+concept applies_to = detail::has_member_apply<A, E> || requires(A state, const E& e) {
+  { evolve(std::move(state), e) } -> std::same_as<A>;
+};
 
 namespace detail {
 template <class A, class L>
@@ -48,7 +54,7 @@ using aggregate_event_t = event_variant_t<typename A::events>;
 template <class A, class E>
   requires applies_to<A, E>
 constexpr void apply_event(A& state, const E& e) {
-  if constexpr (requires { state.apply(e); })
+  if constexpr (detail::has_member_apply<A, E>)
     state.apply(e);
   else
     state = evolve(std::move(state), e);

@@ -36,6 +36,15 @@ consteval std::size_t index_in() {
   return sizeof...(Ts);
 }
 
+template <std::size_t I, class T>
+struct indexed_type {};
+template <class Is, class... T>
+struct type_index;
+template <std::size_t... I, class... T>
+struct type_index<std::index_sequence<I...>, T...> : indexed_type<I, T>... {};
+template <class T, std::size_t I>
+void select_by_type(const indexed_type<I, T>&);  // never defined
+
 template <class L>
 struct list_traits;
 template <class... E>
@@ -47,14 +56,12 @@ struct list_traits<events<E...>> {
   static constexpr std::size_t index_of = index_in<T, E...>();
   static constexpr bool all_events = (event<E> && ...);
 
+  // Each type must pick exactly one base of the index: a type listed twice makes the deduction
+  // ambiguous. One overload resolution per type, no template instantiated per pair of types.
   static consteval bool types_unique() {
-    constexpr std::size_t indices[] = {index_in<E, E...>()..., 0};
-    std::size_t i = 0;
-    for (std::size_t idx : indices) {
-      if (i < sizeof...(E) && idx != i) return false;
-      ++i;
-    }
-    return true;
+    return (requires(const type_index<std::index_sequence_for<E...>, E...>& all) {
+      select_by_type<E>(all);
+    } && ...);
   }
 
   // Sorting first keeps the check O(n log n): lists of hundreds of events stay cheap to compile.
