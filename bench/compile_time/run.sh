@@ -3,6 +3,7 @@
 # Usage: bench/compile_time/run.sh [runs]   (env: CXX, default g++; ANNAL_COMPILE_TIME_DIR, default a
 # temporary directory). Prints the median wall seconds, user CPU seconds and peak memory of `runs`
 # compiles (3). On shared cores wall time grows with the load; CPU seconds show the compiler's work.
+# Two last rows compile the includes alone (no events): the fixed part of each file.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -77,6 +78,14 @@ gen_hand() {  # $1 = count
   echo '}  // namespace gen'
 }
 
+# The includes alone, to separate the headers' fixed cost from the per-event cost.
+gen_headers() {  # $1 = annal or hand
+  if [[ $1 == annal ]]; then echo '#include <annal/core/hydrate.hpp>'; fi
+  echo '#include <boost/hana/define_struct.hpp>'
+  echo '#include <cstdint>'
+  echo '#include <vector>'
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Compiles $1 `runs` times; prints "median_wall_s median_user_s median_peak_kb".
@@ -95,8 +104,8 @@ echo "sources:  $work"
 echo
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '| %-13s | %5s | %8s | %8s | %8s | %15s |\n' variant types 'wall s' 'CPU s' 'peak MB' 'vs hand (wall)'
-printf '|%s|%s|%s|%s|%s|%s|\n' --------------- ------: ---------: ---------: ---------: ----------------:
+printf '| %-14s | %5s | %8s | %8s | %8s | %15s |\n' variant types 'wall s' 'CPU s' 'peak MB' 'vs hand (wall)'
+printf '|%s|%s|%s|%s|%s|%s|\n' ---------------- ------: ---------: ---------: ---------: ----------------:
 status=0
 for n in 64 256; do
   gen_annal "$n" > "$work/annal_$n.cpp"
@@ -105,7 +114,7 @@ for n in 64 256; do
   read -r as au ak < <(measure "$work/annal_$n.cpp")
   ratio=$(awk -v a="$as" -v h="$hs" -v au="$au" -v hu="$hu" \
     'BEGIN { printf "%.2fx (CPU %.2fx)", (h > 0 ? a / h : 0), (hu > 0 ? au / hu : 0) }')
-  row() { printf '| %-13s | %5d | %8.2f | %8.2f | %8.0f | %15s |\n' "$1" "$n" "$2" "$3" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$5"; }
+  row() { printf '| %-14s | %5d | %8.2f | %8.2f | %8.0f | %15s |\n' "$1" "$n" "$2" "$3" "$(awk -v k="$4" 'BEGIN { print k / 1024 }')" "$5"; }
   row hand-written "$hs" "$hu" "$hk" 1.00x
   row annal "$as" "$au" "$ak" "$ratio"
   # Targets from issue 2: 64 events within 2x of hand-written; 256 events under 20 s and 1.5 GB.
@@ -115,5 +124,11 @@ for n in 64 256; do
   if [[ $n == 256 ]] && awk -v a="$as" -v k="$ak" 'BEGIN { exit !(a >= 20 || k >= 1.5 * 1024 * 1024) }'; then
     echo "target missed: 256 events need 20 s or 1.5 GB or more" >&2; status=1
   fi
+done
+# Fixed cost of the includes (no events): part of both rows above, the same for any event count.
+for v in hand annal; do
+  gen_headers "$v" > "$work/${v}_headers.cpp"
+  read -r s u k < <(measure "$work/${v}_headers.cpp")
+  printf '| %-14s | %5s | %8.2f | %8.2f | %8.0f | %15s |\n' "$v includes" 0 "$s" "$u" "$(awk -v k="$k" 'BEGIN { print k / 1024 }')" '-'
 done
 exit "$status"
