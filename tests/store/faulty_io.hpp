@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,7 @@ struct fault_plan {
   bool persist = false;      // after the first failure every counted call fails (a dead disk)
   std::size_t tear = 0;      // a failing write first writes this many bytes for real
   bool real_sync = true;     // false: syncs succeed without reaching the disk (fast walks)
+  std::chrono::microseconds sync_time{0};  // each sync takes at least this long (a slow disk)
   std::atomic<long> calls{0};
   std::atomic<long> syncs{0};  // fdatasync/fsync calls that reached this layer
   std::atomic<bool> fired{false};
@@ -60,6 +63,7 @@ struct faulty_io {
   }
   int fdatasync(int fd) {
     ++plan->syncs;
+    if (plan->sync_time.count() > 0) std::this_thread::sleep_for(plan->sync_time);
     if (const int e = hit(call_sync)) return e;
     return plan->real_sync ? real.fdatasync(fd) : 0;
   }

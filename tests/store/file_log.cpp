@@ -503,6 +503,10 @@ TEST_CASE("file_log: many concurrent appenders share syncs (group commit)",
   for (durability mode : {durability::durable, durability::group}) {
     scratch_dir dir;
     faulty_io io;
+    // A disk whose syncs take 5 ms, as real ones do here: appends made while a sync runs must
+    // share the next one, whatever the scheduler does with the threads.
+    io.plan->real_sync = false;
+    io.plan->sync_time = std::chrono::milliseconds(5);
     annal::basic_file_log<faulty_io> log(dir.log(), with(mode), io);
     const long before = io.plan->syncs;
     constexpr int threads = 16, each = 8;
@@ -514,7 +518,11 @@ TEST_CASE("file_log: many concurrent appenders share syncs (group commit)",
       });
     for (auto& th : pool) th.join();
     CHECK(log.last_position() == threads * each);
-    INFO("syncs for " << threads * each << " appends: " << io.plan->syncs - before);
-    CHECK(io.plan->syncs - before < threads * each);
+    INFO("mode " << static_cast<int>(mode) << ": syncs for " << threads * each
+                  << " appends: " << io.plan->syncs - before);
+    CHECK(io.plan->syncs - before <= threads * each);
+    // Durable mode shares a sync only when one starts between an append's write and its check,
+    // which the scheduler may never allow; group mode waits for company, so it must share.
+    if (mode == durability::group) CHECK(io.plan->syncs - before < threads * each);
   }
 }
