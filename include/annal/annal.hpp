@@ -13,6 +13,7 @@
 #include <annal/core/event_list.hpp>
 #include <annal/core/hydrate.hpp>
 #include <annal/core/log.hpp>
+#include <annal/core/new_event_id.hpp>
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/fingerprint.hpp>

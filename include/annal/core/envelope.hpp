@@ -7,9 +7,7 @@
 #include <map>
 #include <string>
 
-#include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid.hpp>
-#include <boost/uuid/uuid_io.hpp>
 
 namespace annal {
 
@@ -19,12 +17,6 @@ using time_point = clock::time_point;
 
 // User metadata: free-form key/value pairs stored beside the event (user id, tenant, reason...).
 using metadata = std::map<std::string, std::string, std::less<>>;
-
-// A fresh random (version 4) event id. Random generators are not thread-safe, hence one per thread.
-inline event_id new_event_id() {
-  thread_local boost::uuids::random_generator generate;
-  return generate();
-}
 
 // Everything a store records about an event besides the event itself.
 struct envelope_header {

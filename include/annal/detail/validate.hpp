@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <boost/uuid/uuid_io.hpp>
+
 #include <annal/core/error.hpp>
 #include <annal/detail/utf8.hpp>
 #include <annal/store/event_store.hpp>

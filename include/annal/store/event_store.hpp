@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <annal/core/envelope.hpp>
+#include <annal/core/new_event_id.hpp>
 
 namespace annal {
 
