@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <new>
 #include <optional>
-#include <ranges>
+#include <iterator>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -14,6 +14,18 @@
 #include <annal/core/envelope.hpp>
 
 namespace annal {
+
+namespace detail {
+// What a fold iterates: anything with begin/end. Spelled with <iterator> rather than <ranges>,
+// whose header alone costs a third of a second in every translation unit that hydrates.
+template <class R>
+concept iterable = requires(R& r) {
+  std::begin(r) != std::end(r);
+  *std::begin(r);
+};
+template <class R>
+using element_t = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>;
+}  // namespace detail
 
 namespace detail {
 template <class T>
@@ -132,7 +144,7 @@ ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_any(A& state, const E& e) {
 #undef ANNAL_DETAIL_VARIANT_STORAGE_AT_OFFSET_0
 
 // Folds `events` into `state`, in order, and returns it.
-template <class A, std::ranges::input_range R>
+template <class A, detail::iterable R>
 constexpr A fold(A state, R&& events) {
   static_assert(check_aggregate<A>());
   for (const auto& e : events) apply_any(state, e);
@@ -140,7 +152,7 @@ constexpr A fold(A state, R&& events) {
 }
 
 // State from the beginning: the aggregate's default value folded with `events`.
-template <class A, std::ranges::input_range R>
+template <class A, detail::iterable R>
 constexpr A hydrate(R&& events) {
   return fold(A{}, std::forward<R>(events));
 }
@@ -154,8 +166,8 @@ struct at_time {
 };
 
 // Folds envelopes up to and including `stop`; later ones are left out.
-template <class A, std::ranges::input_range R>
-  requires std::is_base_of_v<envelope_header, std::ranges::range_value_t<R>>
+template <class A, detail::iterable R>
+  requires std::is_base_of_v<envelope_header, detail::element_t<R>>
 constexpr A hydrate(R&& envelopes, at_version stop) {
   static_assert(check_aggregate<A>());
   A state{};
@@ -166,8 +178,8 @@ constexpr A hydrate(R&& envelopes, at_version stop) {
   return state;
 }
 
-template <class A, std::ranges::input_range R>
-  requires std::is_base_of_v<envelope_header, std::ranges::range_value_t<R>>
+template <class A, detail::iterable R>
+  requires std::is_base_of_v<envelope_header, detail::element_t<R>>
 constexpr A hydrate(R&& envelopes, at_time stop) {
   static_assert(check_aggregate<A>());
   A state{};
