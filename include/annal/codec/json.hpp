@@ -104,7 +104,7 @@ inline bj::value uuid_to_json(const boost::uuids::uuid& id) {
 inline void uuid_from_json(const bj::value& j, boost::uuids::uuid& id, const field_path& path) {
   if (!j.is_string()) fail_expected(path, "a UUID string", j);
   const bj::string& s = j.get_string();
-  const auto bad = [&]() { throw_json_shape_error(path, "expected a UUID like \"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\""); };
+  const auto bad = [&]() { throw_json_shape_error(path, "expected a UUID as 36 characters: 8-4-4-4-12 hex digits with dashes"); };
   if (s.size() != 36) bad();
   const auto hex = [&](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

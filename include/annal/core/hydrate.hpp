@@ -1,4 +1,4 @@
-// Hydration: state as a left fold of events, with no virtual calls and no allocation per event.
+// Hydration: state as a left fold of events, dispatched by a switch, with no allocation per event.
 #pragma once
 
 #include <cstddef>
