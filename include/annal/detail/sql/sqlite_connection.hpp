@@ -85,9 +85,17 @@ class sqlite_connection {
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, busy_timeout_ms);
-    exec("PRAGMA journal_mode=WAL", "journal_mode");
-    exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-         "synchronous");
+    try {
+      exec("PRAGMA journal_mode=WAL", "journal_mode");
+      exec(synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+           "synchronous");
+    } catch (...) {
+      // A constructor that throws runs no destructor: close the handle here (a file that is not
+      // a database fails at the first PRAGMA), then let the caller see the error.
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw;
+    }
   }
   sqlite_connection(const sqlite_connection&) = delete;
   sqlite_connection& operator=(const sqlite_connection&) = delete;
