@@ -100,6 +100,11 @@ void pg_append_single_annal(benchmark::State& state) {
     if (!r) state.SkipWithError("conflict");
     version = r.stream_version;
   }
+  if (state.thread_index() == 0) {
+    const auto stats = store.append_stats();
+    state.counters["per_commit"] =
+        stats.transactions ? double(stats.appends) / double(stats.transactions) : 0;
+  }
   state.counters["items"] = 1;
   state.SetItemsProcessed(state.iterations());
 }
@@ -366,6 +371,8 @@ void sqlite_read_all_floor(benchmark::State& state) {
 
 BENCHMARK(pg_append_single_annal)->Name("pg_append_single/annal")->Threads(single_threads)->UseRealTime();
 BENCHMARK(pg_append_single_floor)->Name("pg_append_single/floor")->Threads(single_threads)->UseRealTime();
+BENCHMARK(pg_append_single_annal)->Name("pg_append_single_64/annal")->Threads(64)->UseRealTime();
+BENCHMARK(pg_append_single_floor)->Name("pg_append_single_64/floor")->Threads(64)->UseRealTime();
 BENCHMARK(pg_append_single_annal)->Name("pg_append_single_1conn/annal")->UseRealTime();
 BENCHMARK(pg_append_single_floor)->Name("pg_append_single_1conn/floor")->UseRealTime();
 BENCHMARK(pg_append_batch_annal)->Name("pg_append_batch/annal")->Arg(100)->Arg(1000)->UseRealTime();

@@ -24,6 +24,7 @@
 #include <annal/store/event_store.hpp>
 #include <annal/store/postgres/append.hpp>
 #include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/group_commit.hpp>
 #include <annal/store/postgres/listener.hpp>
 #include <annal/store/postgres/pool.hpp>
 #include <annal/store/postgres/schema.hpp>
@@ -38,6 +39,12 @@ struct postgres_options {
   std::size_t pool_size = 8;
   // Rows fetched per query while reading; visitors run between pages with no connection held.
   std::size_t read_page = 1000;
+  // Group commit: appends that arrive while another is running wait and then run together, as one
+  // pipelined transaction with one WAL flush (each keeps its own expected version and answer).
+  // A lone append runs at once. Off: every append is its own transaction.
+  bool group_commit = true;
+  std::size_t max_group = 128;                // appends in one transaction at most
+  std::size_t max_group_bytes = 8u << 20;     // and their encoded size
 };
 
 class postgres_store {
@@ -48,7 +55,8 @@ class postgres_store {
       : options_(std::move(options)),
         sql_(options_.schema, options_.payload_format),
         pool_(options_.connection, options_.pool_size),
-        listener_(options_.connection, sql_) {
+        listener_(options_.connection, sql_),
+        group_(options_.max_group, options_.max_group_bytes) {
     if (options_.schema.empty() || options_.schema.size() > 63)
       throw error(errc::invalid_argument, "PostgreSQL schema name '" + options_.schema +
                                               "' must be 1 to 63 bytes long");
@@ -100,9 +108,13 @@ class postgres_store {
   append_result append(std::string_view stream_id, expected_version expect,
                        std::span<const event_data> batch) {
     detail::pg::append_call call(sql_, stream_id, expect, batch);
+    if (options_.group_commit) return group_.append(pool_, call);
     auto conn = pool_.acquire();
     return call.run(*conn);
   }
+
+  // How many appends ran and in how many transactions (with group commit on).
+  pg_append_stats append_stats() const { return group_.stats(); }
 
   template <class F>
   std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
@@ -251,6 +263,7 @@ class postgres_store {
   detail::pg::statements sql_;
   mutable detail::pg::pool pool_;
   mutable detail::pg::listener listener_;
+  detail::pg::group_commit group_;
 };
 
 }  // namespace annal

@@ -40,34 +40,74 @@ class append_call {
   }
 
   append_result run(connection& conn) const {
-    const std::string now = std::to_string(sql::to_micros_ceil(clock::now()));
+    const std::string now = now_param();
     const pg_rows r = conn.exec_prepared(
         slot_append, "annal_append", sql_.append,
         {stream_.c_str(), kind_, expected_.c_str(), ids_.c_str(), types_.c_str(),
          schema_versions_.c_str(), payloads_.c_str(), correlations_.c_str(), causations_.c_str(),
          metadata_.c_str(), now.c_str()},
-        "append to stream " + quoted_prefix(stream_));
+        what());
     return read_answer(r);
   }
 
- private:
-  append_result read_answer(const pg_rows& r) const {
-    if (r.rows() == 0)
-      throw error(errc::io_error,
-                  "append to stream " + quoted_prefix(stream_) + ": annal_append returned no row");
-    const auto status = r.get_int(0, 0);
+  static std::string now_param() { return std::to_string(sql::to_micros_ceil(clock::now())); }
+  std::string what() const { return "append to stream " + quoted_prefix(stream_); }
+  const statements& sql() const noexcept { return sql_; }
+  std::size_t size() const noexcept { return batch_.size(); }
+  // Bytes this call sends: a group stops growing at a bound so one call stays modest.
+  std::size_t wire_size() const noexcept {
+    return ids_.size() + types_.size() + payloads_.size() + correlations_.size() +
+           causations_.size() + metadata_.size() + stream_.size();
+  }
+
+  // Adds this call to the flat arrays of annal_append_group: its stream, expectation and event
+  // count, and its events' elements (each column's array literal without its braces).
+  struct group_arrays {
+    std::string streams = "{", kinds = "{", expected = "{", counts = "{";
+    std::string ids = "{", types = "{", schema_versions = "{", payloads = "{",
+                correlations = "{", causations = "{", metadata = "{";
+    std::string* event_columns[7] = {&ids,          &types,      &schema_versions, &payloads,
+                                     &correlations, &causations, &metadata};
+    void close() {
+      for (std::string* a : {&streams, &kinds, &expected, &counts}) *a += '}';
+      for (std::string* a : event_columns) *a += '}';
+    }
+  };
+  void add_to(group_arrays& g) const {
+    const bool first = g.streams.size() == 1;
+    if (!first)
+      for (std::string* a : {&g.streams, &g.kinds, &g.expected, &g.counts}) *a += ',';
+    quoted_element(g.streams, stream_);
+    g.kinds += kind_;
+    g.expected += expected_;
+    g.counts += std::to_string(batch_.size());
+    const std::string* mine[7] = {&ids_,          &types_,      &schema_versions_, &payloads_,
+                                  &correlations_, &causations_, &metadata_};
+    for (int c = 0; c < 7; ++c) {
+      if (!first) *g.event_columns[c] += ',';
+      g.event_columns[c]->append(*mine[c], 1, mine[c]->size() - 2);
+    }
+  }
+
+  // Reads this call's answer from rows [begin, end) of `r`, whose columns from `col` on are
+  // (status, event_id, stream_id, stream_version, first, last).
+  append_result read_answer(const pg_rows& r, int begin = 0, int end = -1, int col = 0) const {
+    if (end < 0) end = r.rows();
+    if (end <= begin) throw error(errc::io_error, what() + ": annal_append returned no row");
+    const auto status = r.get_int(begin, col);
     if (status == 0)
-      return {append_status::appended, static_cast<std::uint64_t>(r.get_int(0, 3)),
-              static_cast<std::uint64_t>(r.get_int(0, 4)),
-              static_cast<std::uint64_t>(r.get_int(0, 5))};
+      return {append_status::appended, static_cast<std::uint64_t>(r.get_int(begin, col + 3)),
+              static_cast<std::uint64_t>(r.get_int(begin, col + 4)),
+              static_cast<std::uint64_t>(r.get_int(begin, col + 5))};
     if (status == 2)
-      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(0, 3)), 0, 0};
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0,
+              0};
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
     std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
-    for (int i = 0; i < r.rows(); ++i)
-      found.emplace(sql::uuid_from_text(r.get(i, 1)),
-                    stored_ref{r.get(i, 2), static_cast<std::uint64_t>(r.get_int(i, 3)),
-                               static_cast<std::uint64_t>(r.get_int(i, 4))});
+    for (int i = begin; i < end; ++i)
+      found.emplace(sql::uuid_from_text(r.get(i, col + 1)),
+                    stored_ref{r.get(i, col + 2), static_cast<std::uint64_t>(r.get_int(i, col + 3)),
+                               static_cast<std::uint64_t>(r.get_int(i, col + 4))});
     const auto dup = check_stored_ids(stream_, batch_,
                                       [&](const event_id& id) -> std::optional<stored_ref> {
                                         const auto it = found.find(id);
@@ -75,11 +115,11 @@ class append_call {
                                         return it->second;
                                       });
     if (!dup)
-      throw error(errc::io_error, "append to stream " + quoted_prefix(stream_) +
-                                      ": the server reported stored ids it then did not list");
+      throw error(errc::io_error, what() + ": the server reported stored ids it then did not list");
     return *dup;
   }
 
+ private:
   // JSON payloads are checked here so that the error names the event, not just the batch.
   void check_json() const {
     for (std::size_t i = 0; i < batch_.size(); ++i) {

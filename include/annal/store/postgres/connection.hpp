@@ -89,6 +89,9 @@ class connection {
   PGconn* handle() const noexcept { return conn_.get(); }
   bool healthy() const noexcept {
     return PQstatus(conn_.get()) == CONNECTION_OK &&
+#if defined(LIBPQ_HAS_PIPELINING)
+           PQpipelineStatus(conn_.get()) == PQ_PIPELINE_OFF &&
+#endif
            PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
   }
 
@@ -132,15 +135,19 @@ class connection {
                  what);
   }
 
+  // Prepares statement number `slot` under `name` unless this connection has already.
+  void prepare(std::size_t slot, const char* name, const std::string& sql, int param_count,
+               std::string_view what) {
+    if (prepared_.size() <= slot) prepared_.resize(slot + 1, false);
+    if (prepared_[slot]) return;
+    check(PQprepare(conn_.get(), name, sql.c_str(), param_count, nullptr), what);
+    prepared_[slot] = true;
+  }
+
   // Runs statement number `slot` under `name`, preparing it on first use on this connection.
   pg_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
                           const std::vector<const char*>& params, std::string_view what) {
-    if (prepared_.size() <= slot) prepared_.resize(slot + 1, false);
-    if (!prepared_[slot]) {
-      check(PQprepare(conn_.get(), name, sql.c_str(), static_cast<int>(params.size()), nullptr),
-            what);
-      prepared_[slot] = true;
-    }
+    prepare(slot, name, sql, static_cast<int>(params.size()), what);
     return check(PQexecPrepared(conn_.get(), name, static_cast<int>(params.size()), params.data(),
                                 nullptr, nullptr, 0),
                  what);

@@ -22,7 +22,8 @@ inline constexpr std::string_view to_string(pg_payload_format f) noexcept {
 }
 
 // The schema version migrate() brings a schema to.
-inline constexpr int pg_schema_version = 1;
+// 2: annal_append_group, which runs many appends in one call.
+inline constexpr int pg_schema_version = 2;
 
 namespace detail::pg {
 
@@ -58,6 +59,11 @@ struct statements {
     append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
              s + ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" +
              payload_type + "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
+    append_group =
+        "SELECT r_call, r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
+        s + ".annal_append_group($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::uuid[],"
+            " $6::text[], $7::int4[], $8::" + payload_type +
+        "[], $9::uuid[], $10::uuid[], $11::jsonb[], $12)";
     read_all = "SELECT " + columns + " FROM " + s +
                ".events WHERE position >= $1 ORDER BY position LIMIT $2";
     read_stream = "SELECT " + columns + " FROM " + s +
@@ -103,7 +109,7 @@ struct statements {
            "CREATE TABLE IF NOT EXISTS " + s +
            ".checkpoints (name text PRIMARY KEY, position bigint NOT NULL,"
            " updated_at timestamptz NOT NULL);\n" +
-           append_function() + ";\n" +
+           append_function() + ";\n" + append_group_function() + ";\n" +
            "INSERT INTO " + s + ".schema_info VALUES (1, " + std::to_string(pg_schema_version) +
            ", " + quote_literal(payload_type) +
            ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
@@ -171,6 +177,78 @@ struct statements {
            "$annal$";
   }
 
+  // Many appends in one call, as a group commit sends them: each is checked and inserted in turn
+  // (a later one sees an earlier one's events), so the answers are those the appends would get one
+  // after another. The events of all calls come as flat arrays, p_counts[i] of them for call i.
+  // Stored ids in an accepted call raise unique_violation; the client then runs each call alone,
+  // where annal_append sorts out retries.
+  std::string append_group_function() const {
+    return "CREATE OR REPLACE FUNCTION " + s +
+           ".annal_append_group(p_streams text[], p_kinds int[], p_expected bigint[],"
+           " p_counts int[], p_ids uuid[], p_types text[], p_schema_versions int[], p_payloads " +
+           payload_type +
+           "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)\n"
+           "RETURNS TABLE (r_call int, r_status int, r_event_id uuid, r_stream_id text,"
+           " r_stream_version bigint, r_first bigint, r_last bigint)\n"
+           "LANGUAGE plpgsql AS $annal$\n"
+           "DECLARE\n"
+           "  v_actual bigint;\n"
+           "  v_last bigint;\n"
+           "  v_start bigint;\n"
+           "  v_now timestamptz;\n"
+           "  v_from int := 1;\n"
+           "  v_to int;\n"
+           "  v_n int;\n"
+           "  v_id uuid;\n"
+           "  v_hit boolean;\n"
+           "BEGIN\n"
+           // The same lock as annal_append, held to commit: positions become visible in order.
+           "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
+           "  SELECT e.position, greatest(timestamptz 'epoch' + p_now_us * interval"
+           " '1 microsecond', e.recorded_at) INTO v_last, v_now FROM " + s +
+           ".events e ORDER BY e.position DESC LIMIT 1;\n"
+           "  v_last := coalesce(v_last, 0);\n"
+           "  v_start := v_last;\n"
+           "  v_now := coalesce(v_now, timestamptz 'epoch' + p_now_us * interval '1 microsecond');\n"
+           "  FOR i IN 1 .. cardinality(p_streams) LOOP\n"
+           "    v_n := p_counts[i];\n"
+           "    v_to := v_from + v_n - 1;\n"
+           "    SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
+           ".events e WHERE e.stream_id = p_streams[i];\n"
+           "    IF (p_kinds[i] = 1 AND v_actual <> 0) OR (p_kinds[i] = 2 AND v_actual <> p_expected[i])"
+           " THEN\n"
+           "      v_hit := false;\n"
+           "      FOREACH v_id IN ARRAY p_ids[v_from:v_to] LOOP\n"
+           "        RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version, e.position,"
+           " e.position FROM " + s + ".events e WHERE e.event_id = v_id;\n"
+           "        v_hit := v_hit OR FOUND;\n"
+           "      END LOOP;\n"
+           "      IF NOT v_hit THEN\n"
+           "        RETURN QUERY SELECT i, 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           "      END IF;\n"
+           "    ELSE\n"
+           "      INSERT INTO " + s +
+           ".events (position, stream_id, stream_version, event_id, type, schema_version,"
+           " payload, correlation_id, causation_id, metadata, recorded_at)\n"
+           "      SELECT v_last + u.ord, p_streams[i], v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c,"
+           " u.k, u.m, v_now\n"
+           "      FROM unnest(p_ids[v_from:v_to], p_types[v_from:v_to],"
+           " p_schema_versions[v_from:v_to], p_payloads[v_from:v_to],"
+           " p_correlations[v_from:v_to], p_causations[v_from:v_to], p_metadata[v_from:v_to])"
+           " WITH ORDINALITY AS u(id, t, sv, p, c, k, m, ord);\n"
+           "      RETURN QUERY SELECT i, 0, NULL::uuid, NULL::text, v_actual + v_n, v_last + 1,"
+           " v_last + v_n;\n"
+           "      v_last := v_last + v_n;\n"
+           "    END IF;\n"
+           "    v_from := v_to + 1;\n"
+           "  END LOOP;\n"
+           "  IF v_last > v_start THEN\n"
+           "    PERFORM pg_notify(" + quote_literal(schema) + ", v_last::text);\n"
+           "  END IF;\n"
+           "END\n"
+           "$annal$";
+  }
+
   // Returns the stored rows of the batch's ids, one index lookup each (a scan for all of them at
   // once tempts the planner into a sequential scan); sets v_hit if there are any.
   std::string find_ids() const {
@@ -185,7 +263,7 @@ struct statements {
   std::string s;  // quoted
   pg_payload_format format;
   std::string payload_type;
-  std::string append, read_all, read_stream, stream_version, last_position;
+  std::string append, append_group, read_all, read_stream, stream_version, last_position;
   std::string load_checkpoint, load_checkpoint_for_update, save_checkpoint;
 };
 
@@ -197,6 +275,7 @@ enum statement_slot : std::size_t {
   slot_stream_version,
   slot_last_position,
   slot_load_checkpoint,
+  slot_append_group,
 };
 
 }  // namespace detail::pg

@@ -1,0 +1,192 @@
+// Client-side group commit for PostgreSQL appends: concurrent appends share one call, one
+// transaction and so one WAL flush, which is what bounds single-event appends on a real disk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <condition_variable>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <annal/store/event_store.hpp>
+#include <annal/store/postgres/append.hpp>
+#include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/pool.hpp>
+
+namespace annal {
+
+// How appends have shared transactions since the store was opened.
+struct pg_append_stats {
+  std::uint64_t appends = 0;       // append calls that reached the server through the store
+  std::uint64_t transactions = 0;  // transactions (and so WAL flushes) they ran in
+};
+
+namespace detail::pg {
+
+// Runs the calls as one call of annal_append_group: one round trip, one transaction. Returns the
+// rows, ordered by call, or throws if the server refused the group (then nothing of it is stored,
+// or, if the connection broke, its outcome is unknown): the caller runs each call on its own, where
+// event ids make a repeat of a call that did commit a duplicate, not a second copy.
+inline pg_rows run_group_call(connection& conn, std::span<const append_call* const> calls) {
+  append_call::group_arrays a;
+  for (const append_call* call : calls) call->add_to(a);
+  a.close();
+  const std::string now = append_call::now_param();
+  return conn.exec_prepared(
+      slot_append_group, "annal_append_group", calls.front()->sql().append_group,
+      {a.streams.c_str(), a.kinds.c_str(), a.expected.c_str(), a.counts.c_str(), a.ids.c_str(),
+       a.types.c_str(), a.schema_versions.c_str(), a.payloads.c_str(), a.correlations.c_str(),
+       a.causations.c_str(), a.metadata.c_str(), now.c_str()},
+      "a group of " + std::to_string(calls.size()) + " appends");
+}
+
+// Appends wait in a queue; one thread at a time leads: it takes every waiting call (up to a bound),
+// runs them in one transaction and hands each its answer, while the next group gathers. A thread
+// appending alone leads a group of one and runs its call directly, as without group commit.
+class group_commit {
+ public:
+  group_commit(std::size_t max_calls, std::size_t max_bytes) noexcept
+      : max_calls_(max_calls == 0 ? 1 : max_calls), max_bytes_(max_bytes) {}
+
+  // Returns the call's answer or throws its error, as running it alone would.
+  append_result append(pool& connections, const append_call& call) {
+    member self{&call, {}, nullptr, member_state::waiting};
+    std::unique_lock lock(mutex_);
+    queue_.push_back(&self);
+    while (self.state == member_state::waiting) {
+      if (leading_) {
+        finished_.wait(lock);
+        continue;
+      }
+      leading_ = true;
+      std::vector<member*> group;
+      std::size_t bytes = 0;
+      while (!queue_.empty() && group.size() < max_calls_ &&
+             (group.empty() || bytes + queue_.front()->call->wire_size() <= max_bytes_)) {
+        bytes += queue_.front()->call->wire_size();
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      lock.unlock();
+      const bool together = lead(connections, group);
+      lock.lock();
+      if (together) {
+        ++stats_.transactions;
+        stats_.appends += group.size();
+      }
+      for (member* m : group) m->state = together ? member_state::done : member_state::alone;
+      leading_ = false;
+      finished_.notify_all();
+    }
+    lock.unlock();
+    if (self.state == member_state::alone) {
+      const append_result r = run_alone(connections, call);
+      std::lock_guard count(mutex_);
+      ++stats_.transactions;
+      ++stats_.appends;
+      return r;
+    }
+    if (self.error) std::rethrow_exception(self.error);
+    return self.result;
+  }
+
+  pg_append_stats stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  enum class member_state : std::uint8_t { waiting, done, alone };
+  struct member {
+    const append_call* call;
+    append_result result{};
+    std::exception_ptr error;
+    member_state state = member_state::waiting;  // written under mutex_
+  };
+
+  static append_result run_alone(pool& connections, const append_call& call) {
+    auto conn = connections.acquire();
+    return call.run(*conn);
+  }
+
+  // Runs the group, writing each member's result or error; false when each must run alone instead.
+  // Written here, outside the lock: a member reads them only after its state, set under the lock,
+  // says they are ready.
+  static bool lead(pool& connections, std::span<member* const> group) noexcept {
+    if (group.size() == 1) {
+      try {
+        group[0]->result = run_alone(connections, *group[0]->call);
+      } catch (...) {
+        group[0]->error = std::current_exception();
+      }
+      return true;
+    }
+    try {
+      std::vector<const append_call*> calls;
+      calls.reserve(group.size());
+      for (member* m : group) calls.push_back(m->call);
+      auto outcomes = run_together(connections, calls);
+      if (!outcomes) return false;
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        group[i]->result = (*outcomes)[i].result;
+        group[i]->error = (*outcomes)[i].error;
+      }
+      return true;
+    } catch (...) {
+      return false;  // no memory: each call meets that on its own
+    }
+  }
+
+ public:
+  struct outcome {
+    append_result result{};
+    std::exception_ptr error;
+  };
+
+  // Runs several calls in one transaction and reads each one's answer (or the error reading it
+  // raised). nullopt if the group did not commit, or no connection could be had: each call must
+  // then run alone, where it meets its own error.
+  static std::optional<std::vector<outcome>> run_together(
+      pool& connections, std::span<const append_call* const> calls) {
+    std::optional<pool::lease> conn;
+    pg_rows rows;
+    try {
+      conn.emplace(connections.acquire());
+      rows = run_group_call(**conn, calls);
+    } catch (...) {
+      if (conn && !(*conn)->healthy()) conn->discard();
+      return std::nullopt;
+    }
+    conn.reset();
+    // Rows come ordered by call number (column 0, from 1); each call reads its own range.
+    std::vector<outcome> out(calls.size());
+    int row = 0;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      const int begin = row;
+      while (row < rows.rows() && rows.get_int(row, 0) == static_cast<std::int64_t>(i + 1)) ++row;
+      try {
+        out[i].result = calls[i]->read_answer(rows, begin, row, 1);
+      } catch (...) {
+        out[i].error = std::current_exception();
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::size_t max_calls_;
+  std::size_t max_bytes_;
+  mutable std::mutex mutex_;
+  std::condition_variable finished_;
+  std::deque<member*> queue_;
+  bool leading_ = false;
+  pg_append_stats stats_;
+};
+
+}  // namespace detail::pg
+}  // namespace annal
