@@ -8,6 +8,7 @@ packages=(
   catch2 libbenchmark-dev                   # tests and bench/
   libsqlite3-dev sqlite3                    # annal::sqlite
   libpq-dev postgresql                      # annal::postgres; tests start a throwaway server
+  librdkafka-dev                            # annal::kafka (publishing and replay)
   libcli11-dev                              # command lines of the examples
   util-linux procps                         # setpriv/runuser for the test server, kill
 )
