@@ -1,0 +1,205 @@
+// The PostgreSQL snapshot store: snapshots as rows of `<schema>.snapshots`, beside the events.
+// Needs the annal::postgres CMake component (libpq).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <annal/core/error.hpp>
+#include <annal/core/log.hpp>
+#include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/validate.hpp>
+#include <annal/snapshot/snapshot_store.hpp>
+#include <annal/store/postgres.hpp>
+
+namespace annal {
+
+namespace detail::pg {
+// bytea's hex input form: parameters travel as text, and a state may hold NUL bytes.
+inline std::string bytea_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "\\x";
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += digits[b >> 4];
+    out += digits[b & 0xf];
+  }
+  return out;
+}
+
+// bytea's hex output form back to bytes; nullopt when the text is not in that form.
+inline std::optional<std::string> bytea_bytes(std::string_view text) {
+  if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2 != 0) return std::nullopt;
+  std::string out((text.size() - 2) / 2, '\0');
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const int hi = sql::hex_value(text[2 + 2 * k]), lo = sql::hex_value(text[3 + 2 * k]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[k] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+// Versions and times are bigint in PostgreSQL; bounds past its range mean "no bound".
+inline std::int64_t clamp_to_bigint(std::uint64_t v) noexcept {
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(v, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+}
+}  // namespace detail::pg
+
+// Snapshots live in the event store's database and schema (as Marten keeps them beside the
+// events), in a table `<schema>.snapshots` keyed by (stream_id, version): state as bytea, the event
+// time in nanoseconds since the epoch, fingerprint (its bit pattern as bigint), revision, and the
+// time it was taken. Each save is one transaction under the rules of snapshot_store::save.
+// Thread-safe: every call borrows a connection from the store's pool.
+//   annal::postgres_snapshot_store snapshots{store};
+//   snapshots.migrate();
+class postgres_snapshot_store {
+ public:
+  // Over an event store: same server, database, schema and connection pool.
+  explicit postgres_snapshot_store(postgres_store& store, snapshot_retention retention = {})
+      : store_(&store), retention_(retention) {}
+  // Alone: its own pool on `options.connection`, its table in `options.schema`.
+  explicit postgres_snapshot_store(postgres_options options, snapshot_retention retention = {})
+      : owned_(std::make_unique<postgres_store>(std::move(options))),
+        store_(owned_.get()),
+        retention_(retention) {}
+  postgres_snapshot_store(const postgres_snapshot_store&) = delete;
+  postgres_snapshot_store& operator=(const postgres_snapshot_store&) = delete;
+
+  // Creates the schema (if needed) and the snapshots table; idempotent. The event store's
+  // migrate() does not create it: a deployment without snapshots has no such table.
+  void migrate() {
+    store_->transact([&](pg_transaction& tx) {
+      tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))", "snapshots:" + schema_name());
+      tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.schema());
+      tx.exec("CREATE TABLE IF NOT EXISTS " + table(tx) +
+              " (stream_id text NOT NULL, version bigint NOT NULL CHECK (version > 0),"
+              " event_time_ns bigint NOT NULL, fingerprint bigint NOT NULL,"
+              " revision bigint NOT NULL, state bytea NOT NULL,"
+              " taken_at timestamptz NOT NULL DEFAULT now(),"
+              " PRIMARY KEY (stream_id, version))");
+    });
+  }
+
+  void save(const snapshot_record& r) {
+    detail::validate_stream_id(r.stream_id);
+    if (r.version == 0 || r.version > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw error(errc::invalid_argument, "snapshot of stream " + detail::quoted_prefix(r.stream_id) +
+                                              " has version " + std::to_string(r.version) +
+                                              "; versions run from 1 to 2^63-1");
+    const auto time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(r.event_time.time_since_epoch());
+    const auto fingerprint = static_cast<std::int64_t>(r.fingerprint);
+    const auto version = static_cast<std::int64_t>(r.version);
+    const auto keep = static_cast<std::int64_t>(std::max<std::size_t>(retention_.keep, 1));
+    try {
+      store_->transact([&](pg_transaction& tx) {
+        const std::string t = table(tx);
+        tx.exec("DELETE FROM " + t + " WHERE stream_id = $1 AND (fingerprint <> $2 OR revision <> $3)",
+                r.stream_id, fingerprint, std::int64_t{r.revision});
+        // An upsert: two processes saving one version at once must not fail on the key.
+        tx.exec("INSERT INTO " + t + " (stream_id, version, event_time_ns, fingerprint, revision, state)"
+                " VALUES ($1, $2, $3, $4, $5, $6::bytea) ON CONFLICT (stream_id, version) DO UPDATE SET"
+                " event_time_ns = excluded.event_time_ns, fingerprint = excluded.fingerprint,"
+                " revision = excluded.revision, state = excluded.state, taken_at = now()",
+                r.stream_id, version, static_cast<std::int64_t>(time_ns.count()), fingerprint,
+                std::int64_t{r.revision}, detail::pg::bytea_hex(r.state));
+        tx.exec("DELETE FROM " + t + " WHERE stream_id = $1 AND version < ALL (SELECT version FROM " + t +
+                " WHERE stream_id = $1 ORDER BY version DESC LIMIT $2)",
+                r.stream_id, keep);
+      });
+    } catch (const error& e) {
+      throw error(e.code(), "saving the snapshot of stream " + detail::quoted_prefix(r.stream_id) +
+                                " at version " + std::to_string(r.version) + ": " + e.what());
+    }
+  }
+
+  // A row that cannot be a snapshot (edited by hand: a version below 1, a revision out of range,
+  // state not in bytea form) is reported through annal::log and the next older one is used.
+  std::optional<snapshot_record> load(std::string_view stream_id, snapshot_query q = {}) const {
+    detail::validate_stream_id(stream_id);
+    const std::string id(stream_id);
+    const auto max_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(q.max_time.time_since_epoch());
+    const pg_rows rows = store_->transact([&](pg_transaction& tx) {
+      return tx.exec("SELECT version, event_time_ns, fingerprint, revision, state FROM " + table(tx) +
+                         " WHERE stream_id = $1 AND version <= $2 AND event_time_ns <= $3"
+                         " ORDER BY version DESC",
+                     id, detail::pg::clamp_to_bigint(q.max_version),
+                     static_cast<std::int64_t>(max_ns.count()));
+    });
+    for (int i = 0; i < rows.rows(); ++i) {
+      std::string why;
+      if (std::optional<snapshot_record> r = decode_row(id, rows, i, why)) return r;
+      log(log_level::warning, "corrupt snapshot row of stream " + detail::quoted_prefix(id) + " in " +
+                                  schema_name() + ".snapshots ignored (" + why + ")");
+    }
+    return std::nullopt;
+  }
+
+  // Every snapshot kept for a stream, oldest first: for tests and tools.
+  std::vector<snapshot_record> list(std::string_view stream_id) const {
+    std::vector<snapshot_record> out;
+    for (std::uint64_t below = std::numeric_limits<std::uint64_t>::max();;) {
+      auto r = load(stream_id, {below, time_point::max()});
+      if (!r) break;
+      below = r->version - 1;
+      out.insert(out.begin(), std::move(*r));
+      if (below == 0) break;
+    }
+    return out;
+  }
+
+  postgres_store& store() const noexcept { return *store_; }
+
+ private:
+  static std::string table(const pg_transaction& tx) { return tx.schema() + ".snapshots"; }
+  const std::string& schema_name() const noexcept { return store_->options().schema; }
+
+  static std::optional<snapshot_record> decode_row(const std::string& id, const pg_rows& rows, int i,
+                                                   std::string& why) {
+    snapshot_record r;
+    r.stream_id = id;
+    try {
+      const std::int64_t version = rows.get_int(i, 0);
+      const std::int64_t revision = rows.get_int(i, 3);
+      if (version < 1) {
+        why = "version " + std::to_string(version);
+        return std::nullopt;
+      }
+      if (revision < 0 || revision > std::numeric_limits<std::uint32_t>::max()) {
+        why = "revision " + std::to_string(revision) + " at version " + std::to_string(version);
+        return std::nullopt;
+      }
+      r.version = static_cast<std::uint64_t>(version);
+      r.event_time = time_point(std::chrono::duration_cast<time_point::duration>(
+          std::chrono::nanoseconds(rows.get_int(i, 1))));
+      r.fingerprint = static_cast<std::uint64_t>(rows.get_int(i, 2));
+      r.revision = static_cast<std::uint32_t>(revision);
+      std::optional<std::string> state = detail::pg::bytea_bytes(rows.get(i, 4));
+      if (!state) {
+        why = "state at version " + std::to_string(version) + " is not bytea";
+        return std::nullopt;
+      }
+      r.state = std::move(*state);
+    } catch (const error& e) {
+      why = e.what();
+      return std::nullopt;
+    }
+    return r;
+  }
+
+  std::unique_ptr<postgres_store> owned_;
+  postgres_store* store_;
+  snapshot_retention retention_;
+};
+
+}  // namespace annal
