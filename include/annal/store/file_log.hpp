@@ -10,6 +10,7 @@
 #include <cstring>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -28,7 +29,9 @@
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/file_log/format.hpp>
+#include <annal/detail/file_log/huge_page_allocator.hpp>
 #include <annal/detail/file_log/reader.hpp>
+#include <annal/detail/file_log/segment_index.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
@@ -161,18 +164,55 @@ class basic_file_log {
       segs = segment_refs(s.segment);
     }
     // Records are contiguous in position order within a segment, so this is one sequential read.
-    detail::file_log::chunk_reader<IO> reader(io_, 1024 * 1024);
+    namespace fl = detail::file_log;
+    fl::chunk_reader<IO> reader(io_, 1024 * 1024);
     std::size_t k = 0;
     reader.reset(segs[0].fd, &segs[0].name);
     recorded_event e;
-    for (std::size_t visited = 0; visited < n; ++visited, ++position) {
+    std::size_t visited = 0;
+    while (visited < n) {
       while (k + 1 < segs.size() && position >= segs[k + 1].first_position) {
         ++k;
-        offset = detail::file_log::segment_header_size;
+        offset = fl::segment_header_size;
         reader.reset(segs[k].fd, &segs[k].name);
       }
-      offset += read_record(reader, segs[k], offset, position, e);
-      if (!detail::visit_continue(visit, e)) return visited + 1;
+      // Up to three records of this segment that the buffer holds together are checksummed at once;
+      // a record that is not whole in the buffer waits for the next round, which reads it.
+      const std::uint64_t in_segment =
+          k + 1 < segs.size() ? segs[k + 1].first_position - position : n - visited;
+      const std::size_t want = static_cast<std::size_t>(
+          std::min<std::uint64_t>({3, n - visited, in_segment}));
+      const char* rec[3];
+      std::size_t size[3];
+      std::uint32_t crc[3] = {};
+      std::uint32_t first_size = 0;
+      rec[0] = fetch_record(reader, segs[k], offset, position, first_size);
+      size[0] = first_size;
+      std::size_t got = 1;
+      for (std::uint64_t at = offset + size[0]; got < want; at += size[got], ++got) {
+        const char* head = reader.peek(at, fl::record_header_size);
+        const std::uint32_t claimed = head ? fl::claimed_size(head, fl::record_header_size) : 0;
+        if (claimed == 0 || !reader.peek(at, claimed)) break;
+        rec[got] = head;
+        size[got] = claimed;
+      }
+      if (options_.verify_reads) {
+        if (got == 3) {
+          const char* bodies[3] = {rec[0] + 12, rec[1] + 12, rec[2] + 12};
+          const std::size_t lengths[3] = {size[0] - 12, size[1] - 12, size[2] - 12};
+          fl::crc32c_x3(bodies, lengths, crc);
+        } else {
+          for (std::size_t j = 0; j < got; ++j) crc[j] = fl::crc32c(0, rec[j] + 12, size[j] - 12);
+        }
+      }
+      for (std::size_t j = 0; j < got; ++j) {
+        check_and_decode(segs[k], offset, position, rec[j], static_cast<std::uint32_t>(size[j]),
+                         options_.verify_reads ? &crc[j] : nullptr, e);
+        offset += size[j];
+        ++position;
+        ++visited;
+        if (!detail::visit_continue(visit, e)) return visited;
+      }
     }
     return n;
   }
@@ -245,14 +285,22 @@ class basic_file_log {
     std::uint64_t offset;
     std::uint32_t segment;
   };
-  // Event ids are mostly random (version 4), but need not be: mix both halves, and let the table
-  // finish the mixing (it does for hashes not marked avalanching).
+  // Event ids are mostly random (version 4), but need not be: mix both halves through a finalizer
+  // whose high bits depend on every input bit. The table takes its position from those high bits
+  // unmixed (is_avalanching), which lets opening insert ids in table order (see load_index).
   struct id_hash {
+    using is_avalanching = void;
     std::size_t operator()(const event_id& id) const noexcept {
       std::uint64_t a, b;
       std::memcpy(&a, id.data, 8);
       std::memcpy(&b, id.data + 8, 8);
-      return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ull) ^ (b >> 29));
+      std::uint64_t h = a ^ (b * 0x9E3779B97F4A7C15ull) ^ (b >> 29);
+      h ^= h >> 33;
+      h *= 0xFF51AFD7ED558CCDull;
+      h ^= h >> 33;
+      h *= 0xC4CEB9FE1A85EC53ull;
+      h ^= h >> 33;
+      return static_cast<std::size_t>(h);
     }
   };
   struct string_hash {
@@ -362,21 +410,40 @@ class basic_file_log {
   // Reads, checks and decodes the record at `offset`; returns its size.
   std::uint32_t read_record(detail::file_log::chunk_reader<IO>& reader, const segment_ref& seg,
                             std::uint64_t offset, std::uint64_t position, recorded_event& e) const {
+    std::uint32_t size = 0;
+    const char* data = fetch_record(reader, seg, offset, position, size);
+    const std::uint32_t crc =
+        options_.verify_reads ? detail::file_log::crc32c(0, data + 12, size - 12) : 0;
+    check_and_decode(seg, offset, position, data, size, options_.verify_reads ? &crc : nullptr, e);
+    return size;
+  }
+
+  // The whole record at `offset` (its claimed length in `size`), or an error naming the spot.
+  const char* fetch_record(detail::file_log::chunk_reader<IO>& reader, const segment_ref& seg,
+                           std::uint64_t offset, std::uint64_t position, std::uint32_t& size) const {
     namespace fl = detail::file_log;
     const char* head = reader.fetch(offset, fl::record_header_size);
-    const std::uint32_t size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
+    size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
     if (size == 0) throw_corrupt(seg.name, offset, "no record where position " +
                                                        std::to_string(position) + " should be");
     const char* data = reader.fetch(offset, size);
     if (!data) throw_corrupt(seg.name, offset, "record runs past the end of the file");
+    return data;
+  }
+
+  // Checks a fetched record (against `crc`, its body's checksum, unless that is null) and decodes it.
+  void check_and_decode(const segment_ref& seg, std::uint64_t offset, std::uint64_t position,
+                        const char* data, std::uint32_t size, const std::uint32_t* crc,
+                        recorded_event& e) const {
+    namespace fl = detail::file_log;
+    if (crc && *crc != fl::get<std::uint32_t>(data + 8))
+      throw_corrupt(seg.name, offset, "checksum mismatch");
     fl::record_view r;
-    if (const char* why = fl::check_record(data, size, r, options_.verify_reads))
-      throw_corrupt(seg.name, offset, why);
+    if (const char* why = fl::check_record(data, size, r, false)) throw_corrupt(seg.name, offset, why);
     if (r.fields.position != position)
       throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
                                           " where " + std::to_string(position) + " belongs");
     if (const char* why = fl::decode_record(r, e)) throw_corrupt(seg.name, offset, why);
-    return size;
   }
 
   // ---- appending ------------------------------------------------------------------------------
@@ -423,6 +490,7 @@ class basic_file_log {
       for (std::size_t i = 0; i < batch.size(); ++i) {
         index_record(stream_id, stream, actual + i + 1, first + i, offset, segment_index);
         ids_.emplace(batch[i].id, first + i);
+        active_ids_.push_back(batch[i].id);
         offset += fl::record_size(stream_id, batch[i]);
       }
       seg.size += total;
@@ -458,10 +526,59 @@ class basic_file_log {
     segment& old = segments_.back();
     sync_or_fail(old.fd, "fdatasync of " + old.name);
     mark_durable(written_.load(std::memory_order_relaxed));
+    write_index(old);
     segment next = create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1,
                                   old.last_crc);
+    active_ids_.clear();
+    active_ids_first_ = next.first_position;
     std::unique_lock lock(index_mutex_);
     segments_.push_back(std::move(next));
+  }
+
+  // Writes the index file of a segment being sealed, so that opening can skip scanning it. It is
+  // not synced: a torn or lost index fails its checks on open, and the segment is scanned instead.
+  // A failed write fails the roll-over (and so the append) like any other I/O error; the next
+  // append tries again.
+  void write_index(const segment& seg) {
+    namespace fl = detail::file_log;
+    const std::uint64_t last = written_.load(std::memory_order_relaxed);
+    fl::segment_index_header h;
+    h.number = seg.number;
+    h.first_position = seg.first_position;
+    h.records = last + 1 - seg.first_position;
+    // Only a segment this process wrote or scanned whole has its ids at hand; one that became the
+    // newest again (a repair moved the one after it aside) goes without an index.
+    if (active_ids_first_ != seg.first_position || active_ids_.size() != h.records) return;
+    h.segment_bytes = seg.size;
+    h.chain_seed = segments_.size() > 1 ? segments_[segments_.size() - 2].last_crc : 0;
+    h.last_crc = seg.last_crc;
+    h.last_offset = slots_[last - 1].offset;
+    h.last_recorded_at_ns = fl::to_ns(last_recorded_at_);
+    std::vector<std::string_view> streams;
+    std::unordered_map<std::uint32_t, std::uint32_t> local;
+    for (std::uint64_t p = seg.first_position; p <= last; ++p) {
+      const std::uint32_t global = slots_[p - 1].stream;
+      if (local.emplace(global, static_cast<std::uint32_t>(streams.size())).second)
+        streams.push_back(streams_[global].id);
+    }
+    const std::string bytes = fl::encode_segment_index(h, streams, [&](std::uint64_t i) {
+      const slot& s = slots_[seg.first_position - 1 + i];
+      return fl::segment_index_entry{s.offset, s.version, local[s.stream], active_ids_[i]};
+    });
+    const std::string path = path_of(index_name(seg.number));
+    const int fd = io_.open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw_io("creating the index file " + path, fd);
+    for (std::size_t done = 0; done < bytes.size();) {
+      const std::int64_t rc = io_.pwrite(fd, bytes.data() + done, bytes.size() - done, done);
+      if (rc <= 0) {
+        // A part-written index would fail its checksum anyway; removing it is only tidiness.
+        io_.close(fd);
+        io_.unlink(path.c_str());
+        throw_io("writing the index file " + path, rc < 0 ? rc : -EIO);
+      }
+      done += static_cast<std::size_t>(rc);
+    }
+    io_.close(fd);
   }
 
   // Creates a segment as a temporary file with its header synced, then renames it into place and
@@ -502,6 +619,11 @@ class basic_file_log {
   static std::string segment_name(std::uint32_t number) {
     char name[32];
     std::snprintf(name, sizeof name, "%08u.log", number);
+    return name;
+  }
+  static std::string index_name(std::uint32_t number) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%08u.idx", number);
     return name;
   }
 
@@ -589,6 +711,8 @@ class basic_file_log {
   segment open_segment(std::uint32_t number);
   std::optional<bad_spot> scan_segment(segment& seg, std::uint64_t file_size,
                                        detail::file_log::chunk_reader<IO>& reader);
+  bool load_index(segment& seg, std::uint64_t file_size);
+  bool insert_ids(const detail::file_log::segment_index& idx, std::uint64_t first);
   void cut_log(std::vector<std::uint32_t>& numbers, std::size_t index, segment& seg,
                std::uint64_t file_size, const bad_spot& bad);
   void save_bytes(const segment& seg, std::uint64_t from, std::uint64_t to);
@@ -614,15 +738,20 @@ class basic_file_log {
   std::mutex append_mutex_;
   std::vector<char> buffer_;
   time_point last_recorded_at_{};
+  // Ids of the newest segment's events in position order, for its index file when it is sealed.
+  std::vector<event_id> active_ids_;
+  std::uint64_t active_ids_first_ = 1;  // the position of active_ids_[0]
   std::atomic<int> inflight_{0};
 
   // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change it.
   mutable std::shared_mutex index_mutex_;
   std::vector<segment> segments_;
-  std::vector<slot> slots_;  // position p is slots_[p - 1]
+  std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;  // position p: slots_[p - 1]
   std::vector<stream_entry> streams_;
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> stream_index_;
-  boost::unordered_flat_map<event_id, std::uint64_t, id_hash> ids_;
+  boost::unordered_flat_map<event_id, std::uint64_t, id_hash, std::equal_to<event_id>,
+                            detail::file_log::huge_page_allocator<std::pair<const event_id, std::uint64_t>>>
+      ids_;
 
   // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
   // durable and group modes, written_ in durability::none.
@@ -688,6 +817,13 @@ void basic_file_log<IO>::open() {
     if (size < 0) {
       io_.close(seg.fd);
       throw_io("reading the size of " + path_of(seg.name), size);
+    }
+    // A sealed segment (any but the newest) whose index file checks out is not scanned. A repair
+    // scans everything, to find every bad spot.
+    if (i + 1 < numbers.size() && !options_.repair &&
+        load_index(seg, static_cast<std::uint64_t>(size))) {
+      segments_.push_back(std::move(seg));
+      continue;
     }
     reader.reset(seg.fd, &seg.name);
     std::optional<bad_spot> bad = scan_segment(seg, static_cast<std::uint64_t>(size), reader);
@@ -778,6 +914,8 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   seg.first_position = h.first_position;
   seg.last_crc = seed;
   seg.size = fl::segment_header_size;
+  active_ids_.clear();
+  active_ids_first_ = h.first_position;
 
   struct pending_record {
     std::uint64_t offset;
@@ -836,6 +974,7 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
       for (const pending_record& p : batch)
         index_record(batch_stream, batch_stream_no, p.version, slots_.size() + 1, p.offset,
                      segment_index);
+      active_ids_.insert(active_ids_.end(), batch_ids.begin(), batch_ids.end());
       batch.clear();
       batch_ids.clear();
       seg.size = offset;
@@ -844,6 +983,140 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   }
   if (!batch.empty()) return bad("the last batch is incomplete");
   return std::nullopt;
+}
+
+// Takes a sealed segment's events from its index file instead of scanning it, if the index checks
+// out: its own checksum, the segment's size, header and chain seed, and the segment's last record
+// read and checksummed whole. Each record's checksum covers the one before it, so that last
+// checksum pins the index to the segment's contents. Returns false, saying why in recovery(), to
+// have the segment scanned; nothing is indexed then.
+template <class IO>
+bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
+  namespace fl = detail::file_log;
+  const std::string name = index_name(seg.number);
+  const auto ignore = [&](const std::string& why) {
+    recovery_.index_ignored.push_back(name + ": " + why);
+    return false;
+  };
+  const std::string path = path_of(name);
+  const int fd = io_.open(path.c_str(), O_RDONLY, 0);
+  if (fd < 0) return ignore(fd == -ENOENT ? "missing" : "cannot be opened: " + errno_text(fd));
+  const std::int64_t size = io_.file_size(fd);
+  std::vector<char, fl::huge_page_allocator<char>> bytes;
+  std::int64_t got = size < 0 ? size : 0;
+  if (size > 0) {
+    bytes.resize(static_cast<std::size_t>(size));
+    while (got < size) {
+      const std::int64_t rc = io_.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
+                                        static_cast<std::uint64_t>(got));
+      if (rc <= 0) {
+        got = rc < 0 ? rc : -EIO;
+        break;
+      }
+      got += rc;
+    }
+  }
+  io_.close(fd);
+  if (got < 0) return ignore("cannot be read: " + errno_text(got));
+  fl::segment_index idx;
+  if (auto why = fl::decode_segment_index(bytes.data(), static_cast<std::size_t>(got), idx))
+    return ignore(*why);
+  const fl::segment_index_header& h = idx.header;
+  const std::uint32_t seed = segments_.empty() ? 0 : segments_.back().last_crc;
+  const std::uint64_t first = slots_.size() + 1;
+  if (h.number != seg.number || h.first_position != first || h.chain_seed != seed)
+    return ignore("it describes another segment than the one that follows the log so far");
+  if (h.segment_bytes != file_size)
+    return ignore("stale: the segment has " + std::to_string(file_size) + " bytes, the index " +
+                  std::to_string(h.segment_bytes));
+  if (h.last_offset < fl::segment_header_size || h.last_offset >= file_size)
+    return ignore("its last record's offset is outside the segment");
+
+  fl::chunk_reader<IO> reader(io_, 0);
+  reader.reset(seg.fd, &seg.name);
+  fl::segment_header sh;
+  const char* head = reader.fetch(0, fl::segment_header_size);
+  if (!head || fl::decode_segment_header(head, sh) || sh.number != seg.number ||
+      sh.first_position != first || sh.chain_seed != seed)
+    return ignore("the segment's header does not match it");
+  const std::uint64_t last_size = file_size - h.last_offset;
+  const char* last = reader.fetch(h.last_offset, static_cast<std::size_t>(last_size));
+  fl::record_view r;
+  const fl::segment_index_entry final_entry = idx.entry(h.records - 1);
+  if (!last || fl::claimed_size(last, fl::record_header_size) != last_size ||
+      fl::check_record(last, static_cast<std::uint32_t>(last_size), r) || r.crc != h.last_crc ||
+      r.fields.position != first + h.records - 1 || !r.batch_end() ||
+      final_entry.stream >= idx.streams.size() || r.stream_id() != idx.streams[final_entry.stream] ||
+      r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id)
+    return ignore("stale: the segment's last record is not the one it knew");
+
+  // Its entries must read as a scan would have found them: offsets rising from the header to the
+  // last record, each stream's versions going on from where the log so far leaves them.
+  std::vector<std::uint32_t> stream_no(idx.streams.size(), no_stream);
+  std::vector<std::uint64_t> next_version(idx.streams.size(), 1);
+  {
+    boost::unordered_flat_map<std::string_view, std::uint32_t> seen;
+    for (std::size_t j = 0; j < idx.streams.size(); ++j) {
+      if (!seen.emplace(idx.streams[j], 0).second) return ignore("a stream is listed twice");
+      if (const auto found = stream_index_.find(idx.streams[j]); found != stream_index_.end()) {
+        stream_no[j] = found->second;
+        next_version[j] = streams_[found->second].positions.size() + 1;
+      }
+    }
+  }
+  std::uint64_t prev_offset = 0;
+  for (std::uint64_t i = 0; i < h.records; ++i) {
+    const fl::segment_index_entry e = idx.entry(i);
+    const bool last_one = i + 1 == h.records;
+    if (e.stream >= idx.streams.size() || e.version != next_version[e.stream]++)
+      return ignore("its stream versions do not follow on");
+    if (i == 0 ? e.offset != fl::segment_header_size
+               : e.offset < prev_offset + fl::record_header_size ||
+                     (last_one ? e.offset != h.last_offset : e.offset >= h.last_offset))
+      return ignore("its record offsets do not add up");
+    prev_offset = e.offset;
+  }
+  if (!insert_ids(idx, first)) return ignore("an event id is stored twice");
+  const auto segment_index = static_cast<std::uint32_t>(segments_.size());
+  for (std::uint64_t i = 0; i < h.records; ++i) {
+    const fl::segment_index_entry e = idx.entry(i);
+    index_record(idx.streams[e.stream], stream_no[e.stream], e.version, first + i, e.offset,
+                 segment_index);
+  }
+  seg.first_position = first;
+  seg.size = file_size;
+  seg.last_crc = h.last_crc;
+  last_recorded_at_ = time_point(std::chrono::duration_cast<clock::duration>(
+      std::chrono::nanoseconds(h.last_recorded_at_ns)));
+  ++recovery_.segments_indexed;
+  return true;
+}
+
+// Enters a sealed segment's ids in ids_, or none of them if one is there already. In position order
+// every insert would touch a random spot of a table far larger than the caches; grouped by the top
+// bits of their hashes, which pick their place in the table, they fill it front to back.
+template <class IO>
+bool basic_file_log<IO>::insert_ids(const detail::file_log::segment_index& idx, std::uint64_t first) {
+  const std::uint64_t n = idx.header.records;
+  constexpr unsigned bits = 12;  // 4096 runs: few enough that filling them stays in cache
+  std::vector<std::uint32_t> count(std::size_t{1} << bits, 0);
+  for (std::uint64_t i = 0; i < n; ++i) ++count[id_hash{}(idx.entry(i).id) >> (64 - bits)];
+  std::uint32_t start = 0;
+  for (std::uint32_t& c : count) start += std::exchange(c, start);
+  std::vector<std::pair<event_id, std::uint64_t>,
+              detail::file_log::huge_page_allocator<std::pair<event_id, std::uint64_t>>>
+      sorted(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const event_id id = idx.entry(i).id;
+    sorted[count[id_hash{}(id) >> (64 - bits)]++] = {id, first + i};
+  }
+  for (std::uint64_t k = 0; k < n; ++k) {
+    if (!ids_.emplace(sorted[k].first, sorted[k].second).second) {
+      for (std::uint64_t j = 0; j < k; ++j) ids_.erase(sorted[j].first);
+      return false;
+    }
+  }
+  return true;
 }
 
 // Decides what a bad spot is. A torn write can only be at the very end of the log and cannot be

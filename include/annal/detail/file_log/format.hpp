@@ -192,6 +192,17 @@ inline const char* check_record(const char* in, std::uint32_t size, record_view&
   return nullptr;
 }
 
+// Copies bytes into a string. Within its capacity (as when a scan reuses one event) this is a
+// plain copy; std::string::assign goes through a general replace that costs more than the bytes.
+inline void assign_bytes(std::string& s, const char* p, std::size_t n) {
+  if (n <= s.capacity()) {
+    s.resize(n);
+    std::memcpy(s.data(), p, n);
+  } else {
+    s.assign(p, n);
+  }
+}
+
 // Fills `e` from a checked record; reuses `e`'s string buffers, so a scan allocates little.
 inline const char* decode_record(const record_view& r, recorded_event& e) {
   const char* in = r.data;
@@ -202,9 +213,9 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
   const std::size_t entries = get<std::uint32_t>(in + 108);
   const std::size_t meta_size = get<std::uint32_t>(in + 112);
   const std::size_t payload = get<std::uint32_t>(in + 116);
-  e.stream_id.assign(p, sid);
+  assign_bytes(e.stream_id, p, sid);
   p += sid;
-  e.type.assign(p, type);
+  assign_bytes(e.type, p, type);
   p += type;
   const char* meta_end = p + meta_size;
   // Entries are stored in key order, as std::map holds them: when the keys are those of the event
@@ -220,7 +231,7 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
     if (static_cast<std::size_t>(meta_end - p) < k + v) return "metadata entries overrun their bytes";
     const std::string_view key(p, k), value(p + k, v);
     if (reuse && slot->first == key) {
-      slot->second.assign(value);
+      assign_bytes(slot->second, value.data(), value.size());
       ++slot;
     } else {
       if (reuse) {
@@ -234,7 +245,7 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
   }
   if (reuse) e.meta.erase(slot, e.meta.end());
   if (p != meta_end) return "metadata bytes left over after the last entry";
-  e.payload.assign(p, payload);
+  assign_bytes(e.payload, p, payload);
   p += payload;
   if (p != end) return "record bytes left over after the payload";
   e.position = r.fields.position;

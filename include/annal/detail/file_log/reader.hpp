@@ -23,6 +23,13 @@ class chunk_reader {
     size_ = 0;
   }
 
+  // A pointer to `n` bytes at `offset` if the buffer holds them already, else nullptr; never reads,
+  // so pointers from earlier calls stay good.
+  const char* peek(std::uint64_t offset, std::size_t n) const noexcept {
+    if (offset >= start_ && offset + n <= start_ + size_) return buffer_.get() + (offset - start_);
+    return nullptr;
+  }
+
   // A pointer to `n` bytes at `offset`, or nullptr when the file ends first. The pointer is good
   // until the next call.
   const char* fetch(std::uint64_t offset, std::size_t n) {
