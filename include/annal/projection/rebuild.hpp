@@ -52,6 +52,40 @@ struct rebuilt : rebuild_result {
   P model{};
 };
 
+namespace detail {
+// Turns positions and counts into rebuild_progress reports, at most one per progress_interval.
+class progress_reporter {
+ public:
+  progress_reporter(const rebuild_options& options, std::uint64_t target,
+                    std::chrono::steady_clock::time_point started)
+      : options_(&options), target_(target), started_(started), last_(started) {}
+
+  void operator()(std::uint64_t position, std::uint64_t events, bool done) {
+    if (!options_->on_progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!done && now - last_ < options_->progress_interval) return;
+    last_ = now;
+    rebuild_progress p;
+    p.position = position;
+    p.target = target_;
+    p.events = events;
+    p.elapsed = now - started_;
+    p.events_per_second = p.elapsed.count() > 0 ? static_cast<double>(events) / p.elapsed.count() : 0;
+    p.eta = std::chrono::duration<double>(
+        p.events_per_second > 0 && target_ > position
+            ? static_cast<double>(target_ - position) / p.events_per_second
+            : 0.0);
+    p.done = done;
+    options_->on_progress(p);
+  }
+
+ private:
+  const rebuild_options* options_;
+  std::uint64_t target_;
+  std::chrono::steady_clock::time_point started_, last_;
+};
+}  // namespace detail
+
 // Replays positions 1..up_to into a fresh P. Only projections can be rebuilt: a reactor (a type
 // with `react` members) is refused at compile time, so no side effect fires during a rebuild.
 template <class P, class Codec = binary_codec, event_store S>
@@ -61,25 +95,7 @@ rebuilt<P> rebuild(const S& store, const rebuild_options& options = {}) {
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t target = options.up_to != 0 ? options.up_to : store.last_position();
 
-  auto last_report = started;
-  const auto report = [&](std::uint64_t position, std::uint64_t events, bool done) {
-    if (!options.on_progress) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (!done && now - last_report < options.progress_interval) return;
-    last_report = now;
-    rebuild_progress p;
-    p.position = position;
-    p.target = target;
-    p.events = events;
-    p.elapsed = now - started;
-    p.events_per_second = p.elapsed.count() > 0 ? static_cast<double>(events) / p.elapsed.count() : 0;
-    p.eta = std::chrono::duration<double>(
-        p.events_per_second > 0 && target > position
-            ? static_cast<double>(target - position) / p.events_per_second
-            : 0.0);
-    p.done = done;
-    options.on_progress(p);
-  };
+  detail::progress_reporter report(options, target, started);
 
   rebuilt<P> out;
   std::uint64_t events = 0;

@@ -1,0 +1,288 @@
+// A read model in PostgreSQL tables: the projection's rows and its checkpoint commit in one transaction.
+// Needs the annal::postgres CMake component (libpq).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <annal/codec/binary.hpp>
+#include <annal/core/error.hpp>
+#include <annal/projection/detail/apply.hpp>
+#include <annal/projection/projection.hpp>
+#include <annal/projection/read_model.hpp>
+#include <annal/projection/rebuild.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/postgres.hpp>
+
+namespace annal {
+
+template <class P>
+class postgres_read_model;
+
+// The base of a projection whose read model is SQL tables. Its handlers write through sql(), the
+// transaction of the batch being applied; it commits with the batch's checkpoint or not at all.
+// Unqualified table names resolve in the read model's own schema (its search_path).
+class pg_projection {
+ public:
+  pg_transaction& sql() const {
+    if (!tx_)
+      throw error(errc::invalid_argument,
+                  "annal::pg_projection::sql() was called outside a batch: a PostgreSQL read model "
+                  "hands its projection a transaction only while it applies events or migrates "
+                  "(annal::rebuild<P> cannot build one in memory; use rebuild_and_swap)");
+    return *tx_;
+  }
+
+ private:
+  template <class P>
+  friend class postgres_read_model;
+  pg_transaction* tx_ = nullptr;
+};
+
+// A projection a postgres_read_model can run: derived from pg_projection, with a member
+// `void migrate(annal::pg_transaction&)` that creates its tables (idempotently:
+// CREATE TABLE IF NOT EXISTS), run by the model's migrate() and in a rebuild's fresh schema.
+template <class P>
+concept pg_read_model_projection = projection<P> && std::derived_from<P, pg_projection> &&
+                                   requires(P& p, pg_transaction& tx) { p.migrate(tx); };
+
+struct postgres_read_model_options {
+  std::string name{};    // the projection's name: the key of its checkpoint row
+  std::string schema{};  // the PostgreSQL schema of its tables; empty: the name
+};
+
+namespace diagnostic {
+template <class Projection>
+struct postgres_read_model_projection_must_derive_from_pg_projection;
+template <class Projection>
+struct postgres_read_model_projection_has_no_migrate_member;
+}  // namespace diagnostic
+
+namespace detail {
+template <class P>
+constexpr bool check_pg_read_model_projection() {
+  if constexpr (!check_projection<P>()) {
+    return false;
+  } else if constexpr (!std::derived_from<P, pg_projection>) {
+    static_assert(always_false<P>,
+                  "annal::postgres_read_model<P>: P must derive from annal::pg_projection, whose "
+                  "sql() gives its handlers the batch's transaction");
+    return sizeof(diagnostic::postgres_read_model_projection_must_derive_from_pg_projection<P>) > 0;
+  } else if constexpr (!requires(P& p, pg_transaction& tx) { p.migrate(tx); }) {
+    // An error here: the read model creates the projection's tables, in its schema and in a
+    // rebuild's fresh one, by calling this member.
+    static_assert(always_false<P>,
+                  "annal::postgres_read_model<P>: P needs a member "
+                  "`void migrate(annal::pg_transaction& tx)` creating its tables with "
+                  "CREATE TABLE IF NOT EXISTS");
+    return sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>) > 0;
+  } else {
+    return true;
+  }
+}
+}  // namespace detail
+
+// A read_model_store over postgres_store::transact. Each projector batch is one transaction: it
+// locks the checkpoint row (SELECT ... FOR UPDATE), applies the events through the projection's SQL,
+// saves the checkpoint and commits. A crash or a throwing handler commits nothing, so an event is
+// never applied twice or skipped, and a restart retries the batch. Two instances of one projection
+// (threads or processes) serialize on the row lock: the second waits, then continues from the
+// first's checkpoint. The tables live in their own schema so that rebuild_and_swap can build a
+// fresh copy beside them and swap it in with a rename.
+//   annal::postgres_read_model<balances> model{store, {.name = "balances"}};
+//   model.migrate();
+//   annal::projector projector{store, model};
+// The projection object itself is not stored: keep the read model's state in its tables.
+template <class P>
+class postgres_read_model {
+  static_assert(detail::check_pg_read_model_projection<P>());
+
+ public:
+  using model_type = P;
+
+  postgres_read_model(postgres_store& store, postgres_read_model_options options, P model = {})
+      : store_(&store), options_(std::move(options)), model_(std::move(model)) {
+    if (options_.schema.empty()) options_.schema = options_.name;
+    if (options_.name.empty())
+      throw error(errc::invalid_argument, "postgres_read_model_options::name must not be empty");
+    // The rebuild schema adds a suffix; PostgreSQL truncates names past 63 bytes.
+    if (options_.schema.size() > 63 - rebuild_suffix.size())
+      throw error(errc::invalid_argument, "PostgreSQL read model schema '" + options_.schema +
+                                              "' is longer than " +
+                                              std::to_string(63 - rebuild_suffix.size()) + " bytes");
+  }
+  postgres_read_model(const postgres_read_model&) = delete;
+  postgres_read_model& operator=(const postgres_read_model&) = delete;
+
+  const postgres_read_model_options& options() const noexcept { return options_; }
+  postgres_store& store() const noexcept { return *store_; }
+
+  // Creates the schema and the projection's tables (P::migrate) and the checkpoint row, which the
+  // batches lock. Idempotent; call it before projecting.
+  void migrate() {
+    std::unique_lock lock(mutex_);
+    store_->transact([&](pg_transaction& tx) {
+      tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))", "read model:" + options_.schema);
+      tx.exec("CREATE SCHEMA IF NOT EXISTS " + detail::pg::quote_ident(options_.schema));
+      use_schema(tx, options_.schema);
+      const bound b(model_, tx);
+      model_.migrate(tx);
+      if (tx.load_checkpoint(options_.name) == 0) tx.save_checkpoint(options_.name, 0);
+    });
+  }
+
+  // The committed checkpoint, as the server has it (another instance may have moved it).
+  std::uint64_t checkpoint() const { return store_->load_checkpoint(options_.name); }
+
+  // f(const P&, checkpoint): the projection object is rarely what queries want; see query().
+  template <class F>
+  decltype(auto) read(F&& f) const {
+    std::shared_lock lock(mutex_);
+    return std::forward<F>(f)(static_cast<const P&>(model_), checkpoint());
+  }
+
+  // f(pg_transaction&, checkpoint) in a read-only REPEATABLE READ transaction with the model's
+  // schema on the search_path: the rows and the checkpoint it sees belong to one commit.
+  template <class F>
+  auto query(F&& f) const {
+    return store_->transact([&](pg_transaction& tx) {
+      tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      use_schema(tx, options_.schema);
+      const pg_rows r = tx.exec("SELECT position FROM " + tx.schema() + ".checkpoints WHERE name = $1",
+                                options_.name);
+      const std::uint64_t checkpoint = r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
+      return f(tx, checkpoint);
+    });
+  }
+
+  // One batch, one transaction (see the class comment). The checkpoint handed to f is the locked
+  // row's, so a batch always starts where the last committed one ended.
+  template <class F>
+  void update(F&& f) {
+    std::unique_lock lock(mutex_);
+    store_->transact([&](pg_transaction& tx) {
+      use_schema(tx, options_.schema);
+      const std::uint64_t before = tx.load_checkpoint(options_.name);
+      std::uint64_t checkpoint = before;
+      const bound b(model_, tx);
+      std::forward<F>(f)(model_, checkpoint);
+      if (checkpoint != before) tx.save_checkpoint(options_.name, checkpoint);
+    });
+  }
+
+  // Takes `model` as the projection object and sets the checkpoint; the tables are left as they
+  // are (for a read model restored by other means). Rebuild tables with rebuild_and_swap.
+  void replace(P model, std::uint64_t checkpoint) {
+    std::unique_lock lock(mutex_);
+    store_->transact([&](pg_transaction& tx) {
+      tx.load_checkpoint(options_.name);
+      tx.save_checkpoint(options_.name, checkpoint);
+    });
+    model_ = std::move(model);
+  }
+
+  // Replays positions 1..up_to into a fresh schema (`<schema>_rebuild`, dropped first if a failed
+  // rebuild left it) while this one keeps serving, then, in one transaction holding the checkpoint
+  // row, drops the serving schema, renames the fresh one into its place and sets the checkpoint.
+  // Projectors continue from there. Use through rebuild_and_swap(store, model, options).
+  template <class Codec = binary_codec, event_store S>
+  rebuild_result rebuild_and_swap(const S& events, const rebuild_options& options) {
+    if (options.workers != 1)
+      throw error(errc::invalid_argument, "postgres_read_model '" + options_.name +
+                                              "' rebuilds on one worker: its handlers write through "
+                                              "one transaction (rebuild_options::workers must be 1)");
+    const auto started = std::chrono::steady_clock::now();
+    const std::string fresh_schema = options_.schema + std::string(rebuild_suffix);
+    const std::uint64_t target = options.up_to != 0 ? options.up_to : events.last_position();
+    detail::progress_reporter report(options, target, started);
+
+    P fresh{};
+    store_->transact([&](pg_transaction& tx) {
+      tx.exec("DROP SCHEMA IF EXISTS " + detail::pg::quote_ident(fresh_schema) + " CASCADE");
+      tx.exec("CREATE SCHEMA " + detail::pg::quote_ident(fresh_schema));
+      use_schema(tx, fresh_schema);
+      const bound b(fresh, tx);
+      fresh.migrate(tx);
+    });
+
+    std::uint64_t position = 0, count = 0;
+    for (bool more = position < target; more;) {
+      store_->transact([&](pg_transaction& tx) {
+        use_schema(tx, fresh_schema);
+        const bound b(fresh, tx);
+        std::uint64_t read = 0;
+        events.read_all(position + 1, [&](const recorded_event& e) {
+          if (e.position > target) {
+            more = false;
+            return false;
+          }
+          detail::project_record<P, Codec>(fresh, e);
+          position = e.position;
+          ++read;
+          return true;
+        }, std::max<std::size_t>(options.batch_size, 1));
+        count += read;
+        if (read == 0 || position >= target) more = false;
+      });
+      report(position, count, false);
+    }
+
+    // This process's projector first, then the row: the order its batches take them in.
+    std::unique_lock lock(mutex_);
+    store_->transact([&](pg_transaction& tx) {
+      tx.load_checkpoint(options_.name);  // waits for any instance's running batch
+      tx.exec("DROP SCHEMA IF EXISTS " + detail::pg::quote_ident(options_.schema) + " CASCADE");
+      tx.exec("ALTER SCHEMA " + detail::pg::quote_ident(fresh_schema) + " RENAME TO " +
+              detail::pg::quote_ident(options_.schema));
+      tx.save_checkpoint(options_.name, position);
+    });
+    model_ = std::move(fresh);
+    report(position, count, true);
+    rebuild_result result;
+    result.checkpoint = position;
+    result.events = count;
+    result.elapsed = std::chrono::steady_clock::now() - started;
+    return result;
+  }
+
+ private:
+  static constexpr std::string_view rebuild_suffix = "_rebuild";
+
+  // Hands the projection the transaction for one scope, and takes it back even on a throw.
+  class bound {
+   public:
+    bound(P& p, pg_transaction& tx) noexcept : p_(p) { static_cast<pg_projection&>(p_).tx_ = &tx; }
+    bound(const bound&) = delete;
+    bound& operator=(const bound&) = delete;
+    ~bound() { static_cast<pg_projection&>(p_).tx_ = nullptr; }
+
+   private:
+    P& p_;
+  };
+
+  static void use_schema(pg_transaction& tx, const std::string& schema) {
+    // set_config(..., true) is SET LOCAL: it ends with the transaction, before the pool reuses it.
+    tx.exec("SELECT set_config('search_path', $1, true)", detail::pg::quote_ident(schema));
+  }
+
+  postgres_store* store_;
+  postgres_read_model_options options_;
+  mutable std::shared_mutex mutex_;
+  P model_;
+};
+
+// rebuild_and_swap for a PostgreSQL read model: into a fresh schema, then swapped in by rename.
+template <class Codec = binary_codec, event_store S, class P>
+rebuild_result rebuild_and_swap(const S& store, postgres_read_model<P>& model,
+                                const rebuild_options& options = {}) {
+  return model.template rebuild_and_swap<Codec>(store, options);
+}
+
+}  // namespace annal
