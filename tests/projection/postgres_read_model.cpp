@@ -255,6 +255,13 @@ TEST_CASE("a PostgreSQL read model rebuilds into a fresh schema and swaps it in"
   CHECK(projector.catch_up() == 1);
   CHECK(scalar(model, "SELECT cents FROM balances WHERE account = 'acc-1'") == 1055);
 
+  // Up to a position: the projector applies the rest on the fresh tables.
+  options.up_to = 10;
+  CHECK(annal::rebuild_and_swap(f.store(), model, options).checkpoint == 10);
+  CHECK(model.checkpoint() == 10);
+  CHECK(projector.catch_up() == 24);
+  CHECK(scalar(model, "SELECT cents FROM balances WHERE account = 'acc-1'") == 1055);
+
   options.workers = 2;
   CHECK_THROWS_WITH(annal::rebuild_and_swap(f.store(), model, options), Catch::Contains("one worker"));
   CHECK_THROWS_WITH((annal::postgres_read_model<balances_sql>{f.store(), {.name = ""}}),

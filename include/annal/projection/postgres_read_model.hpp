@@ -213,14 +213,17 @@ class postgres_read_model {
     });
 
     std::uint64_t position = 0, count = 0;
-    for (bool more = position < target; more;) {
-      store_->transact([&](pg_transaction& tx) {
+    // One transaction per batch; a batch that reads nothing new, or reaches the target, is the last.
+    bool more = position < target;
+    while (more) {
+      more = store_->transact([&](pg_transaction& tx) {
         use_schema(tx, fresh_schema);
         const bound b(fresh, tx);
         std::uint64_t read = 0;
+        bool past_target = false;
         events.read_all(position + 1, [&](const recorded_event& e) {
           if (e.position > target) {
-            more = false;
+            past_target = true;
             return false;
           }
           detail::project_record<P, Codec>(fresh, e);
@@ -229,7 +232,7 @@ class postgres_read_model {
           return true;
         }, std::max<std::size_t>(options.batch_size, 1));
         count += read;
-        if (read == 0 || position >= target) more = false;
+        return read > 0 && !past_target && position < target;
       });
       report(position, count, false);
     }
