@@ -129,13 +129,18 @@ class postgres_snapshot_store {
     detail::validate_stream_id(stream_id);
     const std::string id(stream_id);
     const auto max_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(q.max_time.time_since_epoch());
-    const pg_rows rows = store_->transact([&](pg_transaction& tx) {
-      return tx.exec("SELECT version, event_time_ns, fingerprint, revision, state FROM " + table(tx) +
-                         " WHERE stream_id = $1 AND version <= $2 AND event_time_ns <= $3"
-                         " ORDER BY version DESC",
-                     id, detail::pg::clamp_to_bigint(q.max_version),
-                     static_cast<std::int64_t>(max_ns.count()));
-    });
+    pg_rows rows;
+    try {
+      rows = store_->transact([&](pg_transaction& tx) {
+        return tx.exec("SELECT version, event_time_ns, fingerprint, revision, state FROM " + table(tx) +
+                           " WHERE stream_id = $1 AND version <= $2 AND event_time_ns <= $3"
+                           " ORDER BY version DESC",
+                       id, detail::pg::clamp_to_bigint(q.max_version),
+                       static_cast<std::int64_t>(max_ns.count()));
+      });
+    } catch (const error& e) {
+      throw error(e.code(), "loading the snapshot of stream " + detail::quoted_prefix(id) + ": " + e.what());
+    }
     for (int i = 0; i < rows.rows(); ++i) {
       std::string why;
       if (std::optional<snapshot_record> r = decode_row(id, rows, i, why)) return r;
