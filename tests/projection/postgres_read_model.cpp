@@ -41,6 +41,9 @@ struct balances_sql : annal::pg_projection {
 // One row per event, keyed by position: applying an event twice fails on the key. Throws on a
 // deposit of 13 cents while armed, after its row is written.
 std::atomic<bool> thirteen_fails{false};
+// While set, a deposit of 13 cents crashes this server (stop -m immediate, then start) after its
+// row is written, as a power cut would in the middle of a batch.
+std::atomic<annal_test::postgres_server*> thirteen_crashes{nullptr};
 struct lines_sql : annal::pg_projection {
   using events = annal::events<bank::opened, bank::deposited>;
 
@@ -52,6 +55,7 @@ struct lines_sql : annal::pg_projection {
   void on(const bank::deposited& e, const annal::envelope_header& h) {
     write(h, e.cents);
     if (e.cents == 13 && thirteen_fails.load()) throw std::runtime_error("thirteen is unlucky");
+    if (e.cents == 13 && thirteen_crashes.load()) thirteen_crashes.exchange(nullptr)->restart("immediate");
   }
   void write(const annal::envelope_header& h, long cents) {
     sql().exec("INSERT INTO lines VALUES ($1, $2, $3)", h.position, h.stream_id, cents);
@@ -284,5 +288,35 @@ TEST_CASE("a failed PostgreSQL rebuild leaves the serving read model as it was",
   CHECK(scalar(model, "SELECT count(*) FROM lines") == 21);
   // The next rebuild starts over from a fresh schema.
   CHECK(annal::rebuild_and_swap(f.store(), model).checkpoint == 21);
+  CHECK(scalar(model, "SELECT count(*) FROM lines") == 21);
+}
+
+TEST_CASE("a PostgreSQL crash in the middle of a batch loses the batch's rows and checkpoint together",
+          "[projection][postgres][crash]") {
+  annal_test::postgres_server server;  // its own: the crash must not disturb the other tests' server
+  annal::postgres_options o;
+  o.connection = server.conninfo();
+  o.schema = "crash";
+  o.payload_format = annal::pg_payload_format::bytea;
+  o.pool_size = 4;
+  annal::postgres_read_model_options m{.name = "lines", .schema = "crash_lines"};
+  {
+    annal::postgres_store store{o};
+    store.migrate();
+    seed(store, 1, 20);
+    annal::postgres_read_model<lines_sql> model{store, m};
+    model.migrate();
+    annal::projector projector{store, model, {.batch_size = 5}};
+    thirteen_crashes = &server;
+    CHECK_THROWS_AS(projector.catch_up(), annal::error);  // the connection died under the batch
+    CHECK(thirteen_crashes.load() == nullptr);
+  }
+  // After the crash: what committed is batches 1-5 and 6-10, rows and checkpoint alike.
+  annal::postgres_store store{o};
+  annal::postgres_read_model<lines_sql> model{store, m};
+  CHECK(model.checkpoint() == 10);
+  CHECK(scalar(model, "SELECT count(*) FROM lines") == 10);
+  annal::projector projector{store, model, {.batch_size = 5}};
+  CHECK(projector.catch_up() == 11);
   CHECK(scalar(model, "SELECT count(*) FROM lines") == 21);
 }
