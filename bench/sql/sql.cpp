@@ -127,8 +127,9 @@ void pg_append_single_floor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void pg_append_batch_annal(benchmark::State& state) {
-  auto& store = pg_store();
+// Batches of state.range(0) events into one stream of any store.
+template <class Store>
+void append_batches(benchmark::State& state, Store& store) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::string stream = "batch-" + std::to_string(++stream_counter);
   for (auto _ : state) {
@@ -140,6 +141,8 @@ void pg_append_batch_annal(benchmark::State& state) {
   state.counters["items"] = static_cast<double>(n);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
+
+void pg_append_batch_annal(benchmark::State& state) { append_batches(state, pg_store()); }
 
 void pg_append_batch_floor(benchmark::State& state) {
   PGconn* c = floor_connection();
@@ -305,35 +308,14 @@ void sqlite_append_single_floor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void sqlite_append_batch_annal(benchmark::State& state) {
-  auto& store = sq_store();
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const std::string stream = "batch-" + std::to_string(++stream_counter);
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto batch = batch_of(n);
-    state.ResumeTiming();
-    store.append(stream, expected_version::any(), batch);
-  }
-  state.counters["items"] = static_cast<double>(n);
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
-}
+void sqlite_append_batch_annal(benchmark::State& state) { append_batches(state, sq_store()); }
 
 // SQLite against the embedded default at the same batch size (target: SQLite ≥ 0.7× the file log's
 // rate). In this group the baseline named "floor" is the file log, durable, in the same $TMPDIR.
 void file_log_append_batch(benchmark::State& state) {
   static scratch dir;
   static file_log store(dir.path / "log");
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const std::string stream = "batch-" + std::to_string(++stream_counter);
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto batch = batch_of(n);
-    state.ResumeTiming();
-    store.append(stream, expected_version::any(), batch);
-  }
-  state.counters["items"] = static_cast<double>(n);
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  append_batches(state, store);
 }
 
 void sqlite_append_batch_floor(benchmark::State& state) {

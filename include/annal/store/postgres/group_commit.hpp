@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <condition_variable>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,7 +46,8 @@ inline pg_rows run_group_call(connection& conn, std::span<const append_call* con
 }
 
 // Appends wait in a queue; one thread at a time leads: it takes every waiting call (up to a bound),
-// runs them in one transaction and hands each its answer, while the next group gathers. A thread
+// runs them in one transaction and hands each its answer, while the next group gathers; then the
+// first call in the queue leads the next group. A thread
 // appending alone leads a group of one and runs its call directly, as without group commit.
 class group_commit {
  public:
@@ -55,20 +56,24 @@ class group_commit {
 
   // Returns the call's answer or throws its error, as running it alone would.
   append_result append(pool& connections, const append_call& call) {
-    member self{&call, {}, nullptr, member_state::waiting};
+    member self(&call);
     std::unique_lock lock(mutex_);
     queue_.push_back(&self);
-    while (self.state == member_state::waiting) {
-      if (leading_) {
-        finished_.wait(lock);
-        continue;
-      }
+    // Any queued call may lead when no group runs, so a thread that arrives then leads at once
+    // rather than waiting for a sleeping one to wake; ending a group wakes its members and the
+    // first in the queue only, not every waiting thread.
+    const auto ready = [&] {
+      return self.state != member_state::waiting || (!leading_ && self.queued);
+    };
+    self.wake.wait(lock, ready);
+    while (self.state == member_state::waiting) {  // queued, and no group running: lead
       leading_ = true;
       std::vector<member*> group;
       std::size_t bytes = 0;
       while (!queue_.empty() && group.size() < max_calls_ &&
              (group.empty() || bytes + queue_.front()->call->wire_size() <= max_bytes_)) {
         bytes += queue_.front()->call->wire_size();
+        queue_.front()->queued = false;
         group.push_back(queue_.front());
         queue_.pop_front();
       }
@@ -79,9 +84,13 @@ class group_commit {
         ++stats_.transactions;
         stats_.appends += group.size();
       }
-      for (member* m : group) m->state = together ? member_state::done : member_state::alone;
+      for (member* m : group) {
+        m->state = together ? member_state::done : member_state::alone;
+        if (m != &self) m->wake.notify_one();
+      }
       leading_ = false;
-      finished_.notify_all();
+      if (!queue_.empty()) queue_.front()->wake.notify_one();
+      self.wake.wait(lock, ready);  // returns at once unless the queue outgrew one group
     }
     lock.unlock();
     if (self.state == member_state::alone) {
@@ -103,10 +112,13 @@ class group_commit {
  private:
   enum class member_state : std::uint8_t { waiting, done, alone };
   struct member {
+    explicit member(const append_call* c) noexcept : call(c) {}
     const append_call* call;
     append_result result{};
     std::exception_ptr error;
-    member_state state = member_state::waiting;  // written under mutex_
+    member_state state = member_state::waiting;  // these two are written under mutex_
+    bool queued = true;
+    std::condition_variable wake;
   };
 
   static append_result run_alone(pool& connections, const append_call& call) {
@@ -182,8 +194,9 @@ class group_commit {
   std::size_t max_calls_;
   std::size_t max_bytes_;
   mutable std::mutex mutex_;
-  std::condition_variable finished_;
   std::deque<member*> queue_;
+  // One group at a time: a second one in flight (sent, waiting on the server for the position
+  // lock) measured 2-3x slower with 16 writers, as groups split into two half-size cohorts.
   bool leading_ = false;
   pg_append_stats stats_;
 };
