@@ -1,5 +1,5 @@
-# Optional storage backends: annal::sqlite (sqlite3) and annal::postgres (libpq), each defined only
-# when its client library is found, so a plain annal build never needs either.
+# Optional backends: annal::sqlite (sqlite3), annal::postgres (libpq) and annal::kafka (librdkafka),
+# each defined only when its client library is found, so a plain annal build never needs any.
 find_package(SQLite3 QUIET)
 find_package(PostgreSQL QUIET)
 
@@ -34,4 +34,25 @@ if(ANNAL_WITH_POSTGRES)
   set_target_properties(annal_postgres PROPERTIES EXPORT_NAME postgres)
   target_link_libraries(annal_postgres INTERFACE annal::annal PostgreSQL::PostgreSQL)
   list(APPEND ANNAL_BACKEND_TARGETS annal_postgres)
+endif()
+
+# librdkafka ships a pkg-config file but no CMake package on Debian.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(RDKAFKA QUIET IMPORTED_TARGET rdkafka)
+endif()
+set(_annal_kafka_default OFF)
+if(RDKAFKA_FOUND)
+  set(_annal_kafka_default ON)
+endif()
+option(ANNAL_WITH_KAFKA "Provide annal::kafka (needs librdkafka)" ${_annal_kafka_default})
+if(ANNAL_WITH_KAFKA)
+  if(NOT RDKAFKA_FOUND)
+    message(FATAL_ERROR "ANNAL_WITH_KAFKA is ON but librdkafka was not found (apt: librdkafka-dev)")
+  endif()
+  add_library(annal_kafka INTERFACE)
+  add_library(annal::kafka ALIAS annal_kafka)
+  set_target_properties(annal_kafka PROPERTIES EXPORT_NAME kafka)
+  target_link_libraries(annal_kafka INTERFACE annal::annal PkgConfig::RDKAFKA)
+  list(APPEND ANNAL_BACKEND_TARGETS annal_kafka)
 endif()

@@ -1,0 +1,272 @@
+// kafka_replay against librdkafka's mock cluster: bounded and continuous replays, resuming by
+// offsets, deduplication, and messages that are not annal events.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <annal/kafka/detail/record.hpp>
+#include <annal/kafka/publisher.hpp>
+#include <annal/kafka/replay.hpp>
+
+#include "kafka/mock_cluster.hpp"
+
+using namespace annal_test_kafka;
+
+namespace {
+
+void publish(const mock_cluster& cluster, annal::memory_store& store, annal::memory_checkpoint& checkpoint,
+             const std::string& topic) {
+  annal::kafka_publisher publisher(store, checkpoint,
+                                   {.topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}});
+  publisher.publish_available();
+}
+
+annal::kafka_replay_options replay_options(const mock_cluster& cluster, const std::string& topic) {
+  return {.topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}};
+}
+
+// A plain librdkafka producer, for records annal did not write.
+class raw_producer {
+ public:
+  explicit raw_producer(const mock_cluster& cluster) {
+    annal::detail::kafka::conf_ptr conf(rd_kafka_conf_new());
+    char why[512];
+    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why, sizeof why);
+    producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), why, sizeof why));
+    REQUIRE(producer_);
+  }
+  // Sends one record to `partition` with the given headers and waits for it.
+  void send(const std::string& topic, std::int32_t partition, const std::string& key,
+            const std::vector<std::pair<std::string, std::string>>& headers) {
+    std::vector<rd_kafka_vu_t> vu(4 + headers.size());
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = partition;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem = {const_cast<char*>("x"), 1};
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      vu[4 + i].vtype = RD_KAFKA_VTYPE_HEADER;
+      vu[4 + i].u.header = {headers[i].first.c_str(), headers[i].second.data(),
+                            static_cast<ssize_t>(headers[i].second.size())};
+    }
+    REQUIRE(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()) == nullptr);
+    REQUIRE(rd_kafka_flush(producer_.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+ private:
+  annal::detail::kafka::handle_ptr producer_;
+};
+
+// The headers annal would write for one event.
+std::vector<std::pair<std::string, std::string>> annal_headers(const annal::recorded_event& e) {
+  annal::detail::kafka::header_encoder encoder;
+  encoder.encode(e);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < annal::detail::kafka::header_names.size(); ++i)
+    out.emplace_back(annal::detail::kafka::header_names[i], encoder.value(i));
+  return out;
+}
+
+annal::recorded_event sample_event() {
+  annal::recorded_event e;
+  e.stream_id = "order-1";
+  e.stream_version = 1;
+  e.position = 1;
+  e.id = annal::new_event_id();
+  e.type = "order.placed";
+  e.recorded_at = annal::clock::now();
+  e.meta = {{"user", "ada"}};
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("kafka_replay is bounded by the end offsets it saw, and resumes from next_offsets()",
+          "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("events", 4);
+  annal::memory_store store;
+  annal::memory_checkpoint checkpoint;
+  append_events(store, 4, 10);
+  publish(cluster, store, checkpoint, "events");
+
+  annal::kafka_replay first(replay_options(cluster, "events"));
+  append_events(store, 4, 5, 10);
+  publish(cluster, store, checkpoint, "events");  // after the bound was taken
+
+  std::set<std::uint64_t> seen;
+  CHECK(first.replay_to_end([&](const annal::recorded_event& e) { seen.insert(e.position); }) == 40);
+  CHECK(seen.size() == 40);
+  CHECK(*seen.rbegin() == 40);
+  CHECK(first.next_offsets() == first.end_offsets());
+  const auto resume_at = first.next_offsets();
+
+  // What the bound left out is handed over by follow() on the same replay, none lost, none twice.
+  std::set<std::uint64_t> followed;
+  first.follow([&](const annal::recorded_event& e) {
+    CHECK(followed.insert(e.position).second);
+    return followed.size() < 20;
+  }, std::stop_token{});
+  REQUIRE(followed.size() == 20);
+  CHECK(*followed.begin() == 41);
+  CHECK(*followed.rbegin() == 60);
+
+  auto options = replay_options(cluster, "events");
+  options.from_offsets = resume_at;
+  annal::kafka_replay rest(options);
+  std::set<std::uint64_t> later;
+  CHECK(rest.replay_to_end([&](const annal::recorded_event& e) { later.insert(e.position); }) == 20);
+  REQUIRE(later.size() == 20);
+  CHECK(*later.begin() == 41);
+  CHECK(*later.rbegin() == 60);
+}
+
+TEST_CASE("kafka_replay stops when the visitor returns false, and follow() waits for new messages",
+          "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("events", 2);
+  annal::memory_store store;
+  annal::memory_checkpoint checkpoint;
+  append_events(store, 2, 5);
+  publish(cluster, store, checkpoint, "events");
+
+  annal::kafka_replay replay(replay_options(cluster, "events"));
+  int n = 0;
+  CHECK(replay.replay_to_end([&](const annal::recorded_event&) { return ++n < 3; }) == 3);
+
+  // follow() hands over what arrives after the end offsets too.
+  append_events(store, 2, 5, 5);
+  publish(cluster, store, checkpoint, "events");
+  std::set<std::uint64_t> positions;
+  std::stop_source never;
+  replay.follow([&](const annal::recorded_event& e) {
+    positions.insert(e.position);
+    return positions.size() < 17;
+  }, never.get_token());
+  CHECK(positions.size() == 17);  // the 3 seen before are not handed over again
+}
+
+TEST_CASE("kafka_replay of an empty topic ends at once", "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("empty", 3);
+  annal::kafka_replay replay(replay_options(cluster, "empty"));
+  CHECK(replay.replay_to_end([](const annal::recorded_event&) {}) == 0);
+}
+
+TEST_CASE("kafka_replay names topic, partition and offset of a message that is not an annal event",
+          "[kafka][replay][decode]") {
+  mock_cluster cluster(3);
+  raw_producer producer(cluster);
+  const annal::recorded_event event = sample_event();
+  const auto good = annal_headers(event);
+  const auto with = [&](const std::string& name, const std::string& value) {
+    auto headers = good;
+    for (auto& [n, v] : headers)
+      if (n == name) v = value;
+    return headers;
+  };
+  const auto without = [&](const std::string& name) {
+    auto headers = good;
+    std::erase_if(headers, [&](const auto& h) { return h.first == name; });
+    return headers;
+  };
+  struct garbled_case {
+    std::string key;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string expected;
+  };
+  const std::vector<garbled_case> cases{
+      {"order-1", {}, "it has no headers"},
+      {"order-1", without("annal.position"), "header 'annal.position' is missing"},
+      {"order-1", with("annal.position", "12x"), "header 'annal.position' holds '12x'"},
+      {"order-1", with("annal.stream_version", "0"), "header 'annal.stream_version' holds '0'"},
+      {"order-1", with("annal.stream_version", "99999999999999999999999"), "annal.stream_version"},
+      {"order-1", with("annal.event_id", std::string("\xff\x00zz", 4)), "holds '\\xff\\x00zz', not a uuid"},
+      {"order-1", with("annal.event_id", "00000000-0000-0000-0000-000000000000"), "nil uuid"},
+      {"order-1", with("annal.metadata", "{\"user\":1}"), "not a JSON object of strings"},
+      {"order-1", with("annal.metadata", "{"), "annal.metadata"},
+      {"order-1", with("annal.recorded_at", "yesterday"), "annal.recorded_at"},
+      {"order-1", with("annal.stream_id", std::string("a\0b", 3)), "not a stream id"},
+      {"order-2", good, "its key 'order-2' differs"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string topic = "garbled-" + std::to_string(i);
+    cluster.create_topic(topic, 3);
+    producer.send(topic, 2, cases[i].key, cases[i].headers);
+    annal::kafka_replay replay(replay_options(cluster, topic));
+    try {
+      replay.replay_to_end([](const annal::recorded_event&) {});
+      FAIL("case " << i << " was accepted");
+    } catch (const annal::error& e) {
+      INFO("case " << i << ": " << e.what());
+      CHECK(e.code() == annal::errc::decode_error);
+      const std::string what = e.what();
+      CHECK(what.find("topic '" + topic + "' partition 2 offset 0") != std::string::npos);
+      CHECK(what.find(cases[i].expected) != std::string::npos);
+    }
+    // The bad message is not passed: a later replay from next_offsets() meets it again.
+    CHECK(replay.next_offsets().at(2) == RD_KAFKA_OFFSET_BEGINNING);
+  }
+
+  // The unchanged headers decode, as a control for the cases above.
+  cluster.create_topic("control", 1);
+  producer.send("control", 0, "order-1", good);
+  annal::kafka_replay replay(replay_options(cluster, "control"));
+  std::vector<annal::recorded_event> got;
+  replay.replay_to_end([&](const annal::recorded_event& e) { got.push_back(e); });
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].id == event.id);
+  CHECK(got[0].recorded_at == event.recorded_at);
+  CHECK(got[0].meta == event.meta);
+  CHECK(got[0].payload == "x");
+}
+
+TEST_CASE("header value parsers take any bytes without crashing", "[kafka][replay][decode]") {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> byte(0, 255), length(0, 48);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(static_cast<std::size_t>(length(random)), '\0');
+    for (char& c : s) c = static_cast<char>(byte(random));
+    (void)annal::detail::kafka::parse_uuid(s);
+    (void)annal::detail::kafka::parse_decimal<std::uint64_t>(s);
+    (void)annal::detail::kafka::parse_decimal<std::int64_t>(s);
+    (void)annal::detail::kafka::parse_metadata(s);
+    (void)annal::detail::kafka::shown_bytes(s);
+  }
+  CHECK(annal::detail::kafka::parse_decimal<std::uint64_t>("+1") == std::nullopt);
+  CHECK(annal::detail::kafka::parse_decimal<std::uint64_t>("-1") == std::nullopt);
+  CHECK(annal::detail::kafka::parse_decimal<std::uint64_t>("18446744073709551615") ==
+        std::uint64_t{18446744073709551615u});
+  CHECK(annal::detail::kafka::parse_uuid("0123456789abcdef0123456789abcdef0123") == std::nullopt);
+}
+
+TEST_CASE("kafka_replay refuses bad configuration and unknown topics", "[kafka][replay][config]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 2, 1);
+  auto options = replay_options(cluster, "events");
+  options.properties.emplace_back("fetch.max.bytes", "lots");
+  try {
+    annal::kafka_replay replay(options);
+    FAIL("accepted fetch.max.bytes=lots");
+  } catch (const annal::error& e) {
+    CHECK(e.code() == annal::errc::invalid_argument);
+    CHECK(std::string(e.what()).find("'fetch.max.bytes' = 'lots' is refused: Invalid value") != std::string::npos);
+  }
+  try {
+    annal::kafka_replay replay(replay_options(cluster, "no-such-topic"));
+    FAIL("replayed a topic that does not exist");
+  } catch (const annal::error& e) {
+    CHECK(e.code() == annal::errc::invalid_argument);
+    CHECK(std::string(e.what()).find("topic 'no-such-topic' does not exist") != std::string::npos);
+  }
+  options = replay_options(cluster, "events");
+  options.from_offsets = {{5, 0}};
+  CHECK_THROWS_WITH(annal::kafka_replay(options), Catch::Contains("names partition 5"));
+}
