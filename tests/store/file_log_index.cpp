@@ -82,8 +82,9 @@ void check_same_log(const file_log& log, const std::vector<recorded_event>& expe
 
 // After the index files were tampered with: the log opens, reads as before, and goes on. Returns
 // what it holds then.
-std::vector<recorded_event> check_falls_back(const fs::path& dir, const std::vector<recorded_event>& expected,
-                      const std::string& why) {
+std::vector<recorded_event> check_falls_back(const fs::path& dir,
+                                             const std::vector<recorded_event>& expected,
+                                             const std::string& why) {
   file_log log(dir, small_segments());
   INFO(log.recovery().index_ignored.size());
   const auto& ignored = log.recovery().index_ignored;
@@ -98,8 +99,8 @@ std::vector<recorded_event> check_falls_back(const fs::path& dir, const std::vec
   again.id = first.id;
   CHECK(log.append(first.stream_id, expected_version::any(), std::vector{again}).status ==
         annal::append_status::duplicate);
-  const auto next = log.append("s-1", expected_version::exact(log.stream_version("s-1")),
-                               make_batch(2));
+  const auto next =
+      log.append("s-1", expected_version::exact(log.stream_version("s-1")), make_batch(2));
   CHECK(next.first_position == expected.size() + 1);
   return all_events(log);
 }
@@ -146,10 +147,20 @@ TEST_CASE("file_log index: a damaged index file is ignored", "[store][file_log][
   scratch_dir dir;
   const auto expected = build(dir.log());
   const auto path = dir.log() / "00000003.idx";
-  std::string idx = slurp(path);
-  SECTION("a flipped bit in an entry") { idx[idx.size() / 2] ^= 0x10; }
-  SECTION("a flipped bit in the header") { idx[20] ^= 0x01; }
-  SECTION("zeros, as a lost write leaves") { idx.assign(idx.size(), '\0'); }
+  const std::string original = slurp(path);
+  std::string idx = original;
+  SECTION("a flipped bit in an entry") {
+    idx[idx.size() / 2] ^= 0x10;
+    CHECK(idx != original);
+  }
+  SECTION("a flipped bit in the header") {
+    idx[20] ^= 0x01;
+    CHECK(idx != original);
+  }
+  SECTION("zeros, as a lost write leaves") {
+    idx.assign(idx.size(), '\0');
+    CHECK(idx != original);
+  }
   spill(path, idx);
   check_falls_back(dir.log(), expected, "00000003.idx: ");
 }
@@ -173,19 +184,23 @@ TEST_CASE("file_log index: a stale index with a sound checksum is ignored",
   scratch_dir dir;
   const auto expected = build(dir.log());
   const auto path = dir.log() / "00000002.idx";
-  std::string idx = slurp(path);
+  const std::string original = slurp(path);
+  std::string idx = original;
   std::string why;
   SECTION("another segment's index") {
     idx = slurp(dir.log() / "00000003.idx");
     why = "another segment";
+    CHECK(idx != original);
   }
   SECTION("the segment had another size") {
     idx[32] ^= 0x08;
     why = "stale: the segment has";
+    CHECK(idx != original);
   }
   SECTION("the segment ended in another record") {
     idx[44] ^= 0x01;
     why = "stale: the segment's last record";
+    CHECK(idx != original);
   }
   SECTION("an entry's stream version is off") {
     // The first entry's version: after the header and the stream table.
@@ -193,6 +208,7 @@ TEST_CASE("file_log index: a stale index with a sound checksum is ignored",
     std::memcpy(&table, idx.data() + 68, 4);
     idx[80 + table + 8] ^= 0x02;
     why = "stream versions";
+    CHECK(idx != original);
   }
   SECTION("an entry's offset is inside the record before it") {
     std::uint32_t table;
@@ -200,12 +216,14 @@ TEST_CASE("file_log index: a stale index with a sound checksum is ignored",
     const std::uint64_t inside = 33;
     std::memcpy(idx.data() + 80 + table + 36, &inside, 8);  // the second entry's offset
     why = "offsets";
+    CHECK(idx != original);
   }
   SECTION("an entry's id is one stored before") {
     std::uint32_t table;
     std::memcpy(&table, idx.data() + 68, 4);
     std::memcpy(idx.data() + 80 + table + 20, expected.front().id.data, 16);
     why = "stored twice";
+    CHECK(idx != original);
   }
   if (idx != slurp(dir.log() / "00000003.idx")) reseal(idx);
   spill(path, idx);

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -180,8 +180,8 @@ class basic_file_log {
       // a record that is not whole in the buffer waits for the next round, which reads it.
       const std::uint64_t in_segment =
           k + 1 < segs.size() ? segs[k + 1].first_position - position : n - visited;
-      const std::size_t want = static_cast<std::size_t>(
-          std::min<std::uint64_t>({3, n - visited, in_segment}));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>({3, n - visited, in_segment}));
       const char* rec[3];
       std::size_t size[3];
       std::uint32_t crc[3] = {};
@@ -420,7 +420,8 @@ class basic_file_log {
 
   // The whole record at `offset` (its claimed length in `size`), or an error naming the spot.
   const char* fetch_record(detail::file_log::chunk_reader<IO>& reader, const segment_ref& seg,
-                           std::uint64_t offset, std::uint64_t position, std::uint32_t& size) const {
+                           std::uint64_t offset, std::uint64_t position,
+                           std::uint32_t& size) const {
     namespace fl = detail::file_log;
     const char* head = reader.fetch(offset, fl::record_header_size);
     size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
@@ -431,7 +432,7 @@ class basic_file_log {
     return data;
   }
 
-  // Checks a fetched record (against `crc`, its body's checksum, unless that is null) and decodes it.
+  // Checks a fetched record (against `crc`, its body's checksum, if given) and decodes it.
   void check_and_decode(const segment_ref& seg, std::uint64_t offset, std::uint64_t position,
                         const char* data, std::uint32_t size, const std::uint32_t* crc,
                         recorded_event& e) const {
@@ -439,7 +440,8 @@ class basic_file_log {
     if (crc && *crc != fl::get<std::uint32_t>(data + 8))
       throw_corrupt(seg.name, offset, "checksum mismatch");
     fl::record_view r;
-    if (const char* why = fl::check_record(data, size, r, false)) throw_corrupt(seg.name, offset, why);
+    if (const char* why = fl::check_record(data, size, r, false))
+      throw_corrupt(seg.name, offset, why);
     if (r.fields.position != position)
       throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
                                           " where " + std::to_string(position) + " belongs");
@@ -746,11 +748,13 @@ class basic_file_log {
   // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change it.
   mutable std::shared_mutex index_mutex_;
   std::vector<segment> segments_;
-  std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;  // position p: slots_[p - 1]
+  // Position p is slots_[p - 1].
+  std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;
   std::vector<stream_entry> streams_;
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> stream_index_;
-  boost::unordered_flat_map<event_id, std::uint64_t, id_hash, std::equal_to<event_id>,
-                            detail::file_log::huge_page_allocator<std::pair<const event_id, std::uint64_t>>>
+  boost::unordered_flat_map<
+      event_id, std::uint64_t, id_hash, std::equal_to<event_id>,
+      detail::file_log::huge_page_allocator<std::pair<const event_id, std::uint64_t>>>
       ids_;
 
   // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
@@ -1007,8 +1011,9 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
   if (size > 0) {
     bytes.resize(static_cast<std::size_t>(size));
     while (got < size) {
-      const std::int64_t rc = io_.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
-                                        static_cast<std::uint64_t>(got));
+      const std::int64_t rc =
+          io_.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
+                    static_cast<std::uint64_t>(got));
       if (rc <= 0) {
         got = rc < 0 ? rc : -EIO;
         break;
@@ -1046,7 +1051,8 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
   if (!last || fl::claimed_size(last, fl::record_header_size) != last_size ||
       fl::check_record(last, static_cast<std::uint32_t>(last_size), r) || r.crc != h.last_crc ||
       r.fields.position != first + h.records - 1 || !r.batch_end() ||
-      final_entry.stream >= idx.streams.size() || r.stream_id() != idx.streams[final_entry.stream] ||
+      final_entry.stream >= idx.streams.size() ||
+      r.stream_id() != idx.streams[final_entry.stream] ||
       r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id)
     return ignore("stale: the segment's last record is not the one it knew");
 
@@ -1086,8 +1092,8 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
   seg.first_position = first;
   seg.size = file_size;
   seg.last_crc = h.last_crc;
-  last_recorded_at_ = time_point(std::chrono::duration_cast<clock::duration>(
-      std::chrono::nanoseconds(h.last_recorded_at_ns)));
+  last_recorded_at_ = time_point(
+      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(h.last_recorded_at_ns)));
   ++recovery_.segments_indexed;
   return true;
 }
@@ -1096,7 +1102,8 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
 // every insert would touch a random spot of a table far larger than the caches; grouped by the top
 // bits of their hashes, which pick their place in the table, they fill it front to back.
 template <class IO>
-bool basic_file_log<IO>::insert_ids(const detail::file_log::segment_index& idx, std::uint64_t first) {
+bool basic_file_log<IO>::insert_ids(const detail::file_log::segment_index& idx,
+                                    std::uint64_t first) {
   const std::uint64_t n = idx.header.records;
   constexpr unsigned bits = 12;  // 4096 runs: few enough that filling them stays in cache
   std::vector<std::uint32_t> count(std::size_t{1} << bits, 0);

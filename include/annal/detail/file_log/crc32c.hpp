@@ -53,8 +53,8 @@ __attribute__((target("sse4.2"))) inline std::uint32_t crc32c_sse42(std::uint32_
 // Three independent checksums at once: the crc32 instruction takes 3 cycles but can start one per
 // cycle, so interleaving three records keeps it busy where one record alone would wait on itself.
 __attribute__((target("sse4.2"))) inline void crc32c_sse42_x3(const char* const data[3],
-                                                               const std::size_t size[3],
-                                                               std::uint32_t out[3]) noexcept {
+                                                              const std::size_t size[3],
+                                                              std::uint32_t out[3]) noexcept {
   const char* a = data[0];
   const char* b = data[1];
   const char* c = data[2];

@@ -243,7 +243,7 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
     }
     p += k + v;
   }
-  if (reuse) e.meta.erase(slot, e.meta.end());
+  if (reuse && slot != e.meta.end()) e.meta.erase(slot, e.meta.end());
   if (p != meta_end) return "metadata bytes left over after the last entry";
   assign_bytes(e.payload, p, payload);
   p += payload;

@@ -30,15 +30,16 @@ struct huge_page_allocator {
     if (bytes < huge) return std::allocator<T>{}.allocate(n);
     const std::size_t length = round_up(bytes);
     // Over-map by one huge page and trim both ends, so the block starts on a 2 MiB boundary.
-    void* raw = ::mmap(nullptr, length + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+    void* raw =
+        ::mmap(nullptr, length + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
     const auto start = reinterpret_cast<std::uintptr_t>(raw);
     const std::uintptr_t aligned = (start + huge - 1) & ~(std::uintptr_t{huge} - 1);
     if (aligned > start) ::munmap(raw, aligned - start);
     if (const std::uintptr_t tail = start + length + huge - (aligned + length); tail > 0)
       ::munmap(reinterpret_cast<void*>(aligned + length), tail);
-    ::madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);  // a hint: errors do not matter
+    ::madvise(reinterpret_cast<void*>(aligned), length,
+              MADV_HUGEPAGE);  // a hint: errors do not matter
     return reinterpret_cast<T*>(aligned);
   }
 
@@ -54,7 +55,9 @@ struct huge_page_allocator {
   }
 
  private:
-  static std::size_t round_up(std::size_t bytes) noexcept { return (bytes + huge - 1) & ~(huge - 1); }
+  static std::size_t round_up(std::size_t bytes) noexcept {
+    return (bytes + huge - 1) & ~(huge - 1);
+  }
 };
 
 }  // namespace annal::detail::file_log

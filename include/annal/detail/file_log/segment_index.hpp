@@ -128,7 +128,8 @@ inline std::optional<std::string> decode_segment_index(const char* in, std::size
   for (std::uint32_t i = 0; i < streams; ++i) {
     if (table_end - p < 2) return "its stream table overruns its bytes";
     const std::size_t n = get<std::uint16_t>(p);
-    if (static_cast<std::size_t>(table_end - p - 2) < n) return "its stream table overruns its bytes";
+    if (static_cast<std::size_t>(table_end - p - 2) < n)
+      return "its stream table overruns its bytes";
     out.streams.emplace_back(p + 2, n);
     p += 2 + n;
   }

@@ -41,7 +41,7 @@ struct file_log_recovery {
   std::uint64_t intact_records_cut = 0;  // checksummed records lost to a repair (0 for a torn tail)
   std::uint64_t first_position_cut = 0;  // the first position that is no longer in the log
   std::vector<std::string> saved_as;     // files holding the cut bytes (repair only)
-  std::uint32_t segments_indexed = 0;    // sealed segments taken from their index files, not scanned
+  std::uint32_t segments_indexed = 0;  // sealed segments taken from their index files, not scanned
   std::vector<std::string> index_ignored;  // "00000002.idx: why" for each index file not used
   std::chrono::nanoseconds open_time{};
 };
