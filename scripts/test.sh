@@ -16,16 +16,14 @@ build="$root/build"
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 export CTEST_OUTPUT_ON_FAILURE=1
 started=$SECONDS
-# The test executables labelled `concurrency`: threads sharing stores, pools and projections.
-tsan_targets="annal_store_tests annal_repository_tests annal_projection_concurrency_tests
-  annal_sqlite_tests annal_postgres_tests"
 failed=0
 passed=0
 
 stage() { printf '\n==== %s (%ds elapsed)\n' "$*" $((SECONDS - started)); }
 record() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
-# configure_and_test NAME "TARGETS" CTEST-ARGS... -- CMAKE-ARGS...   (TARGETS "" = everything)
+# configure_and_test NAME "TARGETS" CTEST-ARGS... -- CMAKE-ARGS...   (TARGETS "" = everything;
+# "label:L" = the executables of the tests labelled L, whose names are their targets' names)
 configure_and_test() {
   local name=$1 targets=$2; shift 2
   local ctest_args=()
@@ -33,6 +31,11 @@ configure_and_test() {
   shift
   # Called inside `if`, where set -e is off: each step fails the stage explicitly.
   cmake -S "$root" -B "$build/$name" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null || return 1
+  if [[ $targets == label:* ]]; then
+    targets=$(cd "$build/$name" && ctest -N -L "${targets#label:}" |
+      sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')
+    echo "targets: $targets"
+  fi
   # shellcheck disable=SC2086 # targets is a list
   cmake --build "$build/$name" -j "$jobs" ${targets:+--target $targets} || return 1
   (cd "$build/$name" && ctest -j "$jobs" "${ctest_args[@]}")
@@ -53,7 +56,8 @@ for s in $stages; do
       ;;
     tsan)
       stage "g++ with ThreadSanitizer: concurrency tests"
-      record configure_and_test tsan "$tsan_targets" -L concurrency -- -DANNAL_SANITIZE=thread \
+      # Threads sharing stores, pools and projections: every test labelled `concurrency`.
+      record configure_and_test tsan label:concurrency -L concurrency -- -DANNAL_SANITIZE=thread \
         -DANNAL_BUILD_BENCH=OFF -DANNAL_CHECK_HEADERS=OFF -DANNAL_BUILD_EXAMPLES=OFF -DCMAKE_CXX_FLAGS=-O1
       ;;
     fuzz)
