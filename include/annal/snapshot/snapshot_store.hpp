@@ -73,6 +73,21 @@ inline const snapshot_record* find_snapshot(const std::vector<snapshot_record>& 
     if (it->version <= q.max_version && it->event_time <= q.max_time) return &*it;
   return nullptr;
 }
+
+// Every snapshot a store keeps for a stream, oldest first, found by loading below each one in
+// turn: for the SQL stores, which keep no list in memory.
+template <class S>
+std::vector<snapshot_record> list_by_loading(const S& store, std::string_view stream_id) {
+  std::vector<snapshot_record> out;
+  for (std::uint64_t below = std::numeric_limits<std::uint64_t>::max();;) {
+    auto r = store.load(stream_id, {below, time_point::max()});
+    if (!r) break;
+    below = r->version - 1;
+    out.insert(out.begin(), std::move(*r));
+    if (below == 0) break;
+  }
+  return out;
+}
 }  // namespace detail
 
 }  // namespace annal

@@ -95,15 +95,7 @@ class sqlite_snapshot_store {
 
   // Every snapshot kept for a stream, oldest first: for tests and tools.
   std::vector<snapshot_record> list(std::string_view stream_id) const {
-    std::vector<snapshot_record> out;
-    for (std::uint64_t below = std::numeric_limits<std::uint64_t>::max();;) {
-      auto r = load(stream_id, {below, time_point::max()});
-      if (!r) break;
-      below = r->version - 1;
-      out.insert(out.begin(), std::move(*r));
-      if (below == 0) break;
-    }
-    return out;
+    return detail::list_by_loading(*this, stream_id);
   }
 
  private:
