@@ -1,6 +1,11 @@
 // A projection writes its rows and its checkpoint in one transaction: both or neither.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include <annal/store/postgres.hpp>
 
 #include "sql/postgres_fixture.hpp"
@@ -96,4 +101,35 @@ TEST_CASE("postgres transact appends events and rows atomically", "[store][postg
   CHECK(r.status == append_status::appended);
   CHECK(store.last_position() == 2);
   CHECK(store.load_checkpoint("outbox") == 2);
+}
+
+TEST_CASE("postgres: two fresh instances of a projection meet on one checkpoint lock",
+          "[store][postgres][checkpoint]") {
+  annal_test::postgres_jsonb_fixture f;
+  auto& store = f.store();
+  std::promise<void> a_holds, a_may_commit;
+  std::atomic<bool> b_loaded{false};
+  std::uint64_t a_saw = 99, b_saw = 99;
+  // A: the first instance loads the checkpoint nobody saved yet, then advances it.
+  std::thread a([&] {
+    store.transact([&](pg_transaction& tx) {
+      a_saw = tx.load_checkpoint("fresh");
+      a_holds.set_value();
+      a_may_commit.get_future().wait();
+      tx.save_checkpoint("fresh", 5);
+    });
+  });
+  a_holds.get_future().wait();
+  // B: a second instance must wait for A's transaction, then start from what A saved.
+  std::thread b([&] {
+    store.transact([&](pg_transaction& tx) { b_saw = tx.load_checkpoint("fresh"); });
+    b_loaded = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(b_loaded);  // still waiting on A's row lock
+  a_may_commit.set_value();
+  a.join();
+  b.join();
+  CHECK(a_saw == 0);
+  CHECK(b_saw == 5);
 }

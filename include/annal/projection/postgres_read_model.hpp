@@ -134,7 +134,7 @@ class postgres_read_model {
       use_schema(tx, options_.schema);
       const bound b(model_, tx);
       model_.migrate(tx);
-      if (tx.load_checkpoint(options_.name) == 0) tx.save_checkpoint(options_.name, 0);
+      tx.load_checkpoint(options_.name);  // creates the row at 0 if it is missing
     });
   }
 

@@ -74,6 +74,9 @@ struct statements {
     last_position = "SELECT coalesce(max(position), 0) FROM " + s + ".events";
     load_checkpoint = "SELECT position FROM " + s + ".checkpoints WHERE name = $1";
     load_checkpoint_for_update = load_checkpoint + " FOR UPDATE";
+    create_checkpoint = "INSERT INTO " + s +
+                        ".checkpoints (name, position, updated_at) VALUES ($1, 0, now()) "
+                        "ON CONFLICT (name) DO NOTHING";
     save_checkpoint = "INSERT INTO " + s +
                       ".checkpoints (name, position, updated_at) VALUES ($1, $2, now()) "
                       "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
@@ -264,7 +267,7 @@ struct statements {
   pg_payload_format format;
   std::string payload_type;
   std::string append, append_group, read_all, read_stream, stream_version, last_position;
-  std::string load_checkpoint, load_checkpoint_for_update, save_checkpoint;
+  std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;
 };
 
 // Slots of the prepared statements on each connection.

@@ -72,9 +72,12 @@ class pg_transaction {
   }
 
   // The position a projection has processed up to (0 if it never saved one), locked until this
-  // transaction ends so that two instances of one projection cannot both advance it.
+  // transaction ends so that two instances of one projection cannot both advance it. A missing
+  // checkpoint is created at 0 first: FOR UPDATE locks rows, and two fresh instances must meet on
+  // one.
   std::uint64_t load_checkpoint(std::string_view name) {
     const std::string n(name);
+    conn_.exec_params(sql_.create_checkpoint, {n.c_str()}, "load_checkpoint('" + n + "')");
     const pg_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()},
                                           "load_checkpoint('" + n + "')");
     return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
