@@ -185,15 +185,21 @@ class kafka_publisher {
       const detail::kafka::error_ptr refused(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()));
       if (!refused) return;
       const rd_kafka_resp_err_t code = rd_kafka_error_code(refused.get());
-      if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        // librdkafka's queue is full: serve delivery reports, which make room, then try again.
-        rd_kafka_poll(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
-        settle();
-        continue;
+      if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        // Never queued, so never reported: it fails here, with what librdkafka said.
+        report(p, code);
+        return;
       }
-      // Never queued, so never reported: it fails here, with what librdkafka said.
-      report(p, code);
-      return;
+      // librdkafka's queue is full: serve delivery reports, which make room, then try again.
+      rd_kafka_poll(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
+      try {
+        settle();
+      } catch (...) {
+        // The checkpoint store failed; this event was never handed over, so it must not be waited for.
+        pending_.pop_back();
+        --unreported_;
+        throw;
+      }
     }
   }
 
