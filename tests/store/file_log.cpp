@@ -105,6 +105,54 @@ TEST_CASE("crc32c: hardware and table paths agree with the standard check value"
   }
 }
 
+TEST_CASE("crc32c: three checksums at once match one at a time", "[store][file_log][crc]") {
+  namespace fl = annal::detail::file_log;
+  std::string data(600, 'x');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13 + 5);
+  // Lengths that are and are not multiples of 8, equal and unequal, empty among them.
+  const std::size_t lengths[][3] = {{0, 0, 0},    {1, 8, 9},    {189, 189, 189},
+                                    {200, 7, 64}, {17, 300, 0}, {599, 1, 16}};
+  for (const auto& n : lengths) {
+    const char* data3[3] = {data.data(), data.data() + 1, data.data() + 3};
+    std::uint32_t got[3];
+    fl::crc32c_x3(data3, n, got);
+    for (int i = 0; i < 3; ++i) {
+      INFO("buffer " << i << " of " << n[i] << " bytes");
+      CHECK(got[i] == fl::crc32c_portable(0, data3[i], n[i]));
+    }
+  }
+}
+
+TEST_CASE("file_log records: decoding into one reused event gets every field length right",
+          "[store][file_log]") {
+  namespace fl = annal::detail::file_log;
+  annal::recorded_event e;
+  std::vector<char> buffer;
+  // Lengths grow and shrink around the inline copies' 4-, 8- and 16-byte steps and past the
+  // strings' small-buffer capacity, so both the reuse and the allocating paths run.
+  for (std::size_t round = 0; round < 3; ++round) {
+    for (std::size_t n = 0; n <= 40; ++n) {
+      const std::size_t len = round == 1 ? 40 - n : n;
+      event_data sent = make_event(std::string(len, static_cast<char>('a' + len % 26)),
+                                   "t" + std::string(len % 19, 'y'));
+      sent.meta["k" + std::string(len % 5, 'k')] = std::string(len % 23, 'v');
+      const std::string stream = "s-" + std::string(len % 17, 's');
+      buffer.resize(fl::record_size(stream, sent));
+      fl::record_fields f;
+      f.position = len + 1;
+      f.stream_version = 1;
+      fl::encode_record(buffer.data(), stream, sent, f);
+      fl::record_view r;
+      REQUIRE(fl::check_record(buffer.data(), static_cast<std::uint32_t>(buffer.size()), r) ==
+              nullptr);
+      REQUIRE(fl::decode_record(r, e) == nullptr);
+      CHECK(e.stream_id == stream);
+      CHECK(e.position == len + 1);
+      check_same_event(e, sent);
+    }
+  }
+}
+
 TEST_CASE("file_log models event_store", "[store][file_log]") {
   STATIC_REQUIRE(annal::event_store<annal::file_log>);
   STATIC_REQUIRE(annal::event_store<annal::basic_file_log<annal_test_store::faulty_io>>);
