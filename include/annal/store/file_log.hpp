@@ -1045,6 +1045,12 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
       sh.first_position != first || sh.chain_seed != seed)
     return ignore("the segment's header does not match it");
   const std::uint64_t last_size = file_size - h.last_offset;
+  // The length field first: a stale offset must not make this read most of the segment.
+  const char* last_head = last_size >= fl::record_header_size
+                              ? reader.fetch(h.last_offset, fl::record_header_size)
+                              : nullptr;
+  if (!last_head || fl::claimed_size(last_head, fl::record_header_size) != last_size)
+    return ignore("stale: the segment's last record is not the one it knew");
   const char* last = reader.fetch(h.last_offset, static_cast<std::size_t>(last_size));
   fl::record_view r;
   const fl::segment_index_entry final_entry = idx.entry(h.records - 1);
