@@ -118,6 +118,8 @@ class kafka_publisher {
     drain();
   }
 
+  // Like the publisher itself, these belong to the thread that publishes: read them there or after
+  // run() returned.
   // The last position whose record, and every one before it, Kafka confirmed (0: none yet).
   std::uint64_t checkpoint() const noexcept { return confirmed_; }
   const std::string& topic() const noexcept { return options_.topic; }
