@@ -291,5 +291,8 @@ TEST_CASE("kafka_publisher refuses bad configuration with librdkafka's words", "
   refused({{"compression.codec", "zip"}}, "Invalid value");
   refused({{"enable.idempotence", "false"}}, "enable.idempotence must stay true");
   refused({{"acks", "1"}}, "acks must stay 'all'");
-  CHECK_THROWS_AS(annal::kafka_publisher(store, checkpoint, {.topic = ""}), annal::error);
+  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, {.topic = ""}), Catch::Contains("topic name is empty"));
+  auto options = options_for(cluster, "events");
+  options.batch_size = 0;
+  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, options), Catch::Contains("batch_size"));
 }

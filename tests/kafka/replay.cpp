@@ -2,6 +2,7 @@
 // offsets, deduplication, and messages that are not annal events.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <set>
@@ -269,4 +270,28 @@ TEST_CASE("kafka_replay refuses bad configuration and unknown topics", "[kafka][
   options = replay_options(cluster, "events");
   options.from_offsets = {{5, 0}};
   CHECK_THROWS_WITH(annal::kafka_replay(options), Catch::Contains("names partition 5"));
+}
+
+TEST_CASE("kafka_replay honours a stop request and closes while the brokers are unreachable",
+          "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("events", 2);
+  annal::memory_store store;
+  annal::memory_checkpoint checkpoint;
+  append_events(store, 2, 3);
+  publish(cluster, store, checkpoint, "events");
+  std::atomic<int> logged{0};  // librdkafka logs the refused connections from its own threads
+  annal::set_log_handler([&](annal::log_level, std::string_view) { ++logged; });
+  struct restore_log {
+    ~restore_log() { annal::set_log_handler({}); }
+  } restore;
+  {
+    annal::kafka_replay replay(replay_options(cluster, "events"));
+    for (int broker = 1; broker <= 3; ++broker) rd_kafka_mock_broker_set_down(cluster.get(), broker);
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK(replay.replay_to_end([](const annal::recorded_event&) {}, stop.get_token()) == 0);
+    CHECK(replay.follow([](const annal::recorded_event&) {}, stop.get_token()) == 0);
+  }  // the destructor closes the consumer without a reachable broker, and returns
+  SUCCEED("closed");
 }

@@ -48,10 +48,9 @@ template <event_store S, checkpoint_store C>
 class kafka_publisher {
  public:
   kafka_publisher(const S& store, C& checkpoint, kafka_publisher_options options)
-      : store_(&store), checkpoint_(&checkpoint), options_(std::move(options)),
+      : store_(&store), checkpoint_(&checkpoint), options_(checked(std::move(options))),
         confirmed_(checkpoint_->load().value_or(0)),
         subscription_(store, confirmed_ + 1, subscription_options{options_.batch_size, options_.stop_check_interval}) {
-    if (options_.topic.empty()) throw error(errc::invalid_argument, "kafka publisher: the topic name is empty");
     for (const auto& [name, value] : options_.properties) {
       if (name == "enable.idempotence" && value != "true")
         throw error(errc::invalid_argument,
@@ -132,6 +131,13 @@ class kafka_publisher {
     bool reported = false;
     rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR_NO_ERROR;
   };
+
+  static kafka_publisher_options checked(kafka_publisher_options options) {
+    if (options.topic.empty()) throw error(errc::invalid_argument, "kafka publisher: the topic name is empty");
+    if (options.batch_size == 0)
+      throw error(errc::invalid_argument, "kafka publisher: kafka_publisher_options::batch_size must be at least 1");
+    return options;
+  }
 
   // Runs inside rd_kafka_poll/flush on the publisher's own thread. The message's opaque is its
   // pending entry, which std::deque keeps in place while others are added or removed.
