@@ -5,6 +5,7 @@
 #pragma once
 
 #include <annal/core/aggregate.hpp>
+#include <annal/core/as_of.hpp>
 #include <annal/core/decider.hpp>
 #include <annal/core/decision.hpp>
 #include <annal/core/envelope.hpp>

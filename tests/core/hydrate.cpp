@@ -1,5 +1,6 @@
 // Tests for core/hydrate.hpp: state as a fold of events, variants and envelopes; stopping points;
 // determinism; no heap allocation per event.
+#include <annal/core/as_of.hpp>
 #include <annal/core/hydrate.hpp>
 #include <array>
 #include <atomic>

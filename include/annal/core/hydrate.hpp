@@ -11,9 +11,12 @@
 #include <variant>
 
 #include <annal/core/aggregate.hpp>
-#include <annal/core/envelope.hpp>
 
 namespace annal {
+
+// Envelopes are folded too (their event is applied), but hydration needs no envelope header: its
+// <chrono> and UUID includes would weigh on every translation unit that hydrates.
+struct envelope_header;
 
 namespace detail {
 // What a fold iterates: anything with begin/end. Spelled with <iterator> rather than <ranges>,
@@ -155,39 +158,6 @@ constexpr A fold(A state, R&& events) {
 template <class A, detail::iterable R>
 constexpr A hydrate(R&& events) {
   return fold(A{}, std::forward<R>(events));
-}
-
-// Where to stop when loading: at a stream version, or at a recorded time ("state as of").
-struct at_version {
-  std::uint64_t version;
-};
-struct at_time {
-  time_point time;
-};
-
-// Folds envelopes up to and including `stop`; later ones are left out.
-template <class A, detail::iterable R>
-  requires std::is_base_of_v<envelope_header, detail::element_t<R>>
-constexpr A hydrate(R&& envelopes, at_version stop) {
-  static_assert(check_aggregate<A>());
-  A state{};
-  for (const auto& e : envelopes) {
-    if (e.stream_version > stop.version) break;
-    apply_any(state, e);
-  }
-  return state;
-}
-
-template <class A, detail::iterable R>
-  requires std::is_base_of_v<envelope_header, detail::element_t<R>>
-constexpr A hydrate(R&& envelopes, at_time stop) {
-  static_assert(check_aggregate<A>());
-  A state{};
-  for (const auto& e : envelopes) {
-    if (e.recorded_at > stop.time) break;
-    apply_any(state, e);
-  }
-  return state;
 }
 
 }  // namespace annal

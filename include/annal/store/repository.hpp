@@ -18,6 +18,7 @@
 #include <annal/core/aggregate.hpp>
 #include <annal/core/decision.hpp>
 #include <annal/core/error.hpp>
+#include <annal/core/as_of.hpp>
 #include <annal/core/hydrate.hpp>
 #include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
