@@ -1,6 +1,7 @@
 // kafka_publisher beside a plain librdkafka producer loop sending the same records with the same
 // configuration. Both talk to librdkafka's mock cluster (3 in-process brokers over TCP), which
-// shares the machine's cores with the client: figures are for comparison, not for capacity planning.
+// shares the machine's cores with the client: figures are for comparison, not for capacity
+// planning.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -36,7 +37,8 @@ const annal::memory_store& store_of(std::int64_t n) {
       e.payload = payload;
       e.correlation_id = annal::new_event_id();
       e.meta = {{"user", "ada"}};
-      store->append("account-" + std::to_string(i % 100), annal::expected_version::any(), std::span(&e, 1));
+      store->append("account-" + std::to_string(i % 100), annal::expected_version::any(),
+                    std::span(&e, 1));
     }
   }
   return *store;
@@ -60,8 +62,8 @@ void kafka_publish_annal(benchmark::State& state) {
     state.PauseTiming();
     const std::string topic = fresh_topic();
     annal::memory_checkpoint checkpoint;
-    annal::kafka_publisher_options options{.topic = topic,
-                                           .properties = {{"bootstrap.servers", cluster().bootstrap_servers()}}};
+    annal::kafka_publisher_options options{
+        .topic = topic, .properties = {{"bootstrap.servers", cluster().bootstrap_servers()}}};
     options.properties.insert(options.properties.end(), same_config.begin(), same_config.end());
     state.ResumeTiming();
     annal::kafka_publisher publisher(store, checkpoint, options);
@@ -119,11 +121,12 @@ void kafka_publish_floor(benchmark::State& state) {
     state.ResumeTiming();
     char why[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    for (const auto& [k, v] : annal::kafka_properties{{"partitioner", "murmur2_random"},
-                                                      {"bootstrap.servers", cluster().bootstrap_servers()},
-                                                      {"linger.ms", "5"},
-                                                      {"enable.idempotence", "true"},
-                                                      {"acks", "all"}})
+    for (const auto& [k, v] :
+         annal::kafka_properties{{"partitioner", "murmur2_random"},
+                                 {"bootstrap.servers", cluster().bootstrap_servers()},
+                                 {"linger.ms", "5"},
+                                 {"enable.idempotence", "true"},
+                                 {"acks", "all"}})
       rd_kafka_conf_set(conf, k.c_str(), v.c_str(), why, sizeof why);
     // Delivery reports, counted: the least a loop needs to know its records arrived.
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
@@ -134,28 +137,36 @@ void kafka_publish_floor(benchmark::State& state) {
     std::string meta;
     std::size_t produced = 0;
     store.read_all(1, [&](const annal::recorded_event& e) {
-      const text id = uuid_text(e.id), version = decimal(e.stream_version), position = decimal(e.position),
-                 schema = decimal(e.schema_version), corr = uuid_text(e.correlation_id),
-                 cause = uuid_text(e.causation_id),
+      const text id = uuid_text(e.id), version = decimal(e.stream_version),
+                 position = decimal(e.position), schema = decimal(e.schema_version),
+                 corr = uuid_text(e.correlation_id), cause = uuid_text(e.causation_id),
                  at = decimal(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  e.recorded_at.time_since_epoch()).count());
+                                  e.recorded_at.time_since_epoch())
+                                  .count());
       json_of(e.meta, meta);
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.recorded_at.time_since_epoch()).count();
-      while (rd_kafka_producev(
-                 rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(e.stream_id.data(), e.stream_id.size()),
-                 RD_KAFKA_V_VALUE(const_cast<char*>(e.payload.data()), e.payload.size()),
-                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ms),
-                 RD_KAFKA_V_HEADER("annal.event_id", id.data, static_cast<ssize_t>(id.size)),
-                 RD_KAFKA_V_HEADER("annal.type", e.type.data(), static_cast<ssize_t>(e.type.size())),
-                 RD_KAFKA_V_HEADER("annal.schema_version", schema.data, static_cast<ssize_t>(schema.size)),
-                 RD_KAFKA_V_HEADER("annal.stream_id", e.stream_id.data(), static_cast<ssize_t>(e.stream_id.size())),
-                 RD_KAFKA_V_HEADER("annal.stream_version", version.data, static_cast<ssize_t>(version.size)),
-                 RD_KAFKA_V_HEADER("annal.position", position.data, static_cast<ssize_t>(position.size)),
-                 RD_KAFKA_V_HEADER("annal.correlation_id", corr.data, static_cast<ssize_t>(corr.size)),
-                 RD_KAFKA_V_HEADER("annal.causation_id", cause.data, static_cast<ssize_t>(cause.size)),
-                 RD_KAFKA_V_HEADER("annal.recorded_at", at.data, static_cast<ssize_t>(at.size)),
-                 RD_KAFKA_V_HEADER("annal.metadata", meta.data(), static_cast<ssize_t>(meta.size())),
-                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(e.recorded_at.time_since_epoch())
+              .count();
+      while (
+          rd_kafka_producev(
+              rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(e.stream_id.data(), e.stream_id.size()),
+              RD_KAFKA_V_VALUE(const_cast<char*>(e.payload.data()), e.payload.size()),
+              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ms),
+              RD_KAFKA_V_HEADER("annal.event_id", id.data, static_cast<ssize_t>(id.size)),
+              RD_KAFKA_V_HEADER("annal.type", e.type.data(), static_cast<ssize_t>(e.type.size())),
+              RD_KAFKA_V_HEADER("annal.schema_version", schema.data,
+                                static_cast<ssize_t>(schema.size)),
+              RD_KAFKA_V_HEADER("annal.stream_id", e.stream_id.data(),
+                                static_cast<ssize_t>(e.stream_id.size())),
+              RD_KAFKA_V_HEADER("annal.stream_version", version.data,
+                                static_cast<ssize_t>(version.size)),
+              RD_KAFKA_V_HEADER("annal.position", position.data,
+                                static_cast<ssize_t>(position.size)),
+              RD_KAFKA_V_HEADER("annal.correlation_id", corr.data, static_cast<ssize_t>(corr.size)),
+              RD_KAFKA_V_HEADER("annal.causation_id", cause.data, static_cast<ssize_t>(cause.size)),
+              RD_KAFKA_V_HEADER("annal.recorded_at", at.data, static_cast<ssize_t>(at.size)),
+              RD_KAFKA_V_HEADER("annal.metadata", meta.data(), static_cast<ssize_t>(meta.size())),
+              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(rk, 50);
       if (++produced % 1024 == 0) rd_kafka_poll(rk, 0);  // serve the reports as they come
     });
@@ -169,7 +180,17 @@ void kafka_publish_floor(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(kafka_publish_annal)->Name("kafka_publish/annal")->Arg(20000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(kafka_publish_floor)->Name("kafka_publish/floor")->Arg(20000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(kafka_publish_annal)
+    ->Name("kafka_publish/annal")
+    ->Arg(20000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(kafka_publish_floor)
+    ->Name("kafka_publish/floor")
+    ->Arg(20000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 ANNAL_BENCH_MAIN()

@@ -19,10 +19,11 @@ TEST_CASE("docs/kafka.md: publish, run, replay into another store", "[docs][kafk
   annal_test_kafka::watched_checkpoint checkpoint;  // e.g. annal::file_checkpoint
 
   // [publish]
-  annal::kafka_publisher publisher(store, checkpoint, {
+  annal::kafka_publisher_options options{
       .topic = "orders.events",
       .properties = {{"bootstrap.servers", brokers}, {"linger.ms", "5"}},
-  });
+  };
+  annal::kafka_publisher publisher(store, checkpoint, options);
   publisher.publish_available();  // returns once the brokers confirmed every record
   // [publish]
   CHECK(publisher.checkpoint() == 12);
@@ -44,8 +45,10 @@ TEST_CASE("docs/kafka.md: publish, run, replay into another store", "[docs][kafk
   });
   annal::memory_store copy;
   replay.replay_to_end([&](const annal::recorded_event& e) {
-    const annal::event_data data{e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
-    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1), std::span(&data, 1));
+    const annal::event_data data{
+        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
+    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
+                std::span(&data, 1));
   });
   // [replay]
   CHECK(copy.last_position() == 15);

@@ -1,4 +1,5 @@
-// librdkafka's built-in mock cluster for the tests: real Kafka protocol over TCP, brokers in-process.
+// librdkafka's built-in mock cluster for the tests: real Kafka protocol over TCP, brokers
+// in-process.
 #pragma once
 
 #include <condition_variable>
@@ -52,7 +53,8 @@ class mock_cluster {
 
 // Events in several streams, interleaved in global order, with every envelope field set and
 // payloads that hold NUL and non-UTF-8 bytes.
-inline void append_events(annal::memory_store& store, int streams, int per_stream, int first_round = 0) {
+inline void append_events(annal::memory_store& store, int streams, int per_stream,
+                          int first_round = 0) {
   for (int round = first_round; round < first_round + per_stream; ++round)
     for (int s = 0; s < streams; ++s) {
       annal::event_data e;
@@ -74,10 +76,11 @@ inline std::vector<annal::recorded_event> stored(const annal::memory_store& stor
 }
 
 inline bool same_event(const annal::recorded_event& a, const annal::recorded_event& b) {
-  return a.stream_id == b.stream_id && a.stream_version == b.stream_version && a.position == b.position &&
-         a.id == b.id && a.recorded_at == b.recorded_at && a.correlation_id == b.correlation_id &&
-         a.causation_id == b.causation_id && a.meta == b.meta && a.type == b.type &&
-         a.schema_version == b.schema_version && a.payload == b.payload;
+  return a.stream_id == b.stream_id && a.stream_version == b.stream_version &&
+         a.position == b.position && a.id == b.id && a.recorded_at == b.recorded_at &&
+         a.correlation_id == b.correlation_id && a.causation_id == b.causation_id &&
+         a.meta == b.meta && a.type == b.type && a.schema_version == b.schema_version &&
+         a.payload == b.payload;
 }
 
 // A checkpoint that records every save and lets a test wait for one, instead of sleeping.
@@ -96,7 +99,8 @@ class watched_checkpoint {
   }
   bool wait_for(std::uint64_t position, std::chrono::seconds timeout) const {
     std::unique_lock lock(mutex_);
-    return saved_.wait_for(lock, timeout, [&] { return !saves_.empty() && saves_.back() >= position; });
+    return saved_.wait_for(lock, timeout,
+                           [&] { return !saves_.empty() && saves_.back() >= position; });
   }
   std::vector<std::uint64_t> saves() const {
     std::lock_guard lock(mutex_);

@@ -24,7 +24,8 @@ struct replayed {
   std::int64_t offset;
 };
 
-std::vector<replayed> replay_all(const mock_cluster& cluster, const std::string& topic, bool dedupe = false) {
+std::vector<replayed> replay_all(const mock_cluster& cluster, const std::string& topic,
+                                 bool dedupe = false) {
   annal::kafka_replay replay({.topic = topic,
                               .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}},
                               .dedupe_by_event_id = dedupe});
@@ -37,13 +38,14 @@ std::vector<replayed> replay_all(const mock_cluster& cluster, const std::string&
 
 annal::kafka_publisher_options options_for(const mock_cluster& cluster, const std::string& topic,
                                            annal::kafka_properties extra = {}) {
-  annal::kafka_publisher_options options{.topic = topic,
-                                         .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}};
+  annal::kafka_publisher_options options{
+      .topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}};
   options.properties.insert(options.properties.end(), extra.begin(), extra.end());
   return options;
 }
 
-// What a projection does with an at-least-once feed: apply a stream's next version, ignore the rest.
+// What a projection does with an at-least-once feed: apply a stream's next version, ignore the
+// rest.
 std::map<std::string, std::uint64_t> apply_in_version_order(const std::vector<replayed>& records) {
   std::map<std::string, std::uint64_t> applied;
   for (const auto& r : records) {
@@ -112,7 +114,8 @@ TEST_CASE("kafka_publisher resumes from a saved checkpoint", "[kafka][publisher]
   for (const auto& r : records) CHECK(r.event.position > 20);
 }
 
-TEST_CASE("kafka_publisher saves a checkpoint only over records the cluster holds", "[kafka][publisher]") {
+TEST_CASE("kafka_publisher saves a checkpoint only over records the cluster holds",
+          "[kafka][publisher]") {
   mock_cluster cluster(3);
   cluster.create_topic("events", 4);
   annal::memory_store store;
@@ -140,7 +143,8 @@ TEST_CASE("kafka_publisher saves a checkpoint only over records the cluster hold
   CHECK(checkpoint.saves.back() == 60);
 }
 
-TEST_CASE("a produce error stops the publisher; a restart resends from the checkpoint", "[kafka][publisher]") {
+TEST_CASE("a produce error stops the publisher; a restart resends from the checkpoint",
+          "[kafka][publisher]") {
   mock_cluster cluster(3);
   cluster.create_topic("events", 4);
   annal::memory_store store;
@@ -154,7 +158,8 @@ TEST_CASE("a produce error stops the publisher; a restart resends from the check
 
   // The brokers refuse the next produce requests with an error no retry can fix.
   std::vector<rd_kafka_resp_err_t> refusals(50, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  rd_kafka_mock_push_request_errors_array(cluster.get(), produce_api, refusals.size(), refusals.data());
+  rd_kafka_mock_push_request_errors_array(cluster.get(), produce_api, refusals.size(),
+                                          refusals.data());
   {
     annal::kafka_publisher publisher(store, checkpoint, options_for(cluster, "events"));
     try {
@@ -167,7 +172,8 @@ TEST_CASE("a produce error stops the publisher; a restart resends from the check
       CHECK(what.find("topic 'events'") != std::string::npos);
       CHECK(what.find("stream 'order-") != std::string::npos);
       CHECK(what.find("position ") != std::string::npos);
-      CHECK(what.find("uthoriz") != std::string::npos);  // librdkafka's words for the broker's error
+      CHECK(what.find("uthoriz") !=
+            std::string::npos);  // librdkafka's words for the broker's error
     }
     // The checkpoint stays before the failed event: nothing after it counts as delivered.
     CHECK(publisher.checkpoint() >= 40);
@@ -207,8 +213,10 @@ TEST_CASE("a produce error stops the publisher; a restart resends from the check
   for (const auto& [stream, version] : apply_in_version_order(all)) CHECK(version == 20);
 }
 
-TEST_CASE("with every broker down the publisher times out, keeps its checkpoint, and a restart catches up",
-          "[kafka][publisher]") {
+TEST_CASE(
+    "with every broker down the publisher times out, keeps its checkpoint, and a restart catches "
+    "up",
+    "[kafka][publisher]") {
   mock_cluster cluster(3);
   cluster.create_topic("events", 4);
   annal::memory_store store;
@@ -252,7 +260,8 @@ TEST_CASE("with every broker down the publisher times out, keeps its checkpoint,
   CHECK(replay_all(cluster, "events", true).size() == 30);
 }
 
-TEST_CASE("kafka_publisher::run follows the store live and stops on request", "[kafka][publisher]") {
+TEST_CASE("kafka_publisher::run follows the store live and stops on request",
+          "[kafka][publisher]") {
   mock_cluster cluster(3);
   cluster.create_topic("events", 4);
   annal::memory_store store;
@@ -271,13 +280,15 @@ TEST_CASE("kafka_publisher::run follows the store live and stops on request", "[
   CHECK(records.size() == 20);
 }
 
-TEST_CASE("kafka_publisher refuses bad configuration with librdkafka's words", "[kafka][publisher][config]") {
+TEST_CASE("kafka_publisher refuses bad configuration with librdkafka's words",
+          "[kafka][publisher][config]") {
   mock_cluster cluster(1);
   annal::memory_store store;
   annal::memory_checkpoint checkpoint;
   const auto refused = [&](annal::kafka_properties properties, std::string_view expected) {
     try {
-      annal::kafka_publisher publisher(store, checkpoint, options_for(cluster, "events", properties));
+      annal::kafka_publisher publisher(store, checkpoint,
+                                       options_for(cluster, "events", properties));
       FAIL("accepted " << properties.front().first);
     } catch (const annal::error& e) {
       CHECK(e.code() == annal::errc::invalid_argument);
@@ -291,8 +302,10 @@ TEST_CASE("kafka_publisher refuses bad configuration with librdkafka's words", "
   refused({{"compression.codec", "zip"}}, "Invalid value");
   refused({{"enable.idempotence", "false"}}, "enable.idempotence must stay true");
   refused({{"acks", "1"}}, "acks must stay 'all'");
-  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, {.topic = ""}), Catch::Contains("topic name is empty"));
+  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, {.topic = ""}),
+                    Catch::Contains("topic name is empty"));
   auto options = options_for(cluster, "events");
   options.batch_size = 0;
-  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, options), Catch::Contains("batch_size"));
+  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, options),
+                    Catch::Contains("batch_size"));
 }

@@ -19,10 +19,11 @@ using namespace annal_test_kafka;
 
 namespace {
 
-void publish(const mock_cluster& cluster, annal::memory_store& store, annal::memory_checkpoint& checkpoint,
-             const std::string& topic) {
-  annal::kafka_publisher publisher(store, checkpoint,
-                                   {.topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}});
+void publish(const mock_cluster& cluster, annal::memory_store& store,
+             annal::memory_checkpoint& checkpoint, const std::string& topic) {
+  annal::kafka_publisher publisher(
+      store, checkpoint,
+      {.topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}});
   publisher.publish_available();
 }
 
@@ -36,7 +37,8 @@ class raw_producer {
   explicit raw_producer(const mock_cluster& cluster) {
     annal::detail::kafka::conf_ptr conf(rd_kafka_conf_new());
     char why[512];
-    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why, sizeof why);
+    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why,
+                      sizeof why);
     producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), why, sizeof why));
     REQUIRE(producer_);
   }
@@ -103,7 +105,8 @@ TEST_CASE("kafka_replay is bounded by the end offsets it saw, and resumes from n
   publish(cluster, store, checkpoint, "events");  // after the bound was taken
 
   std::set<std::uint64_t> seen;
-  CHECK(first.replay_to_end([&](const annal::recorded_event& e) { seen.insert(e.position); }) == 40);
+  CHECK(first.replay_to_end([&](const annal::recorded_event& e) { seen.insert(e.position); }) ==
+        40);
   CHECK(seen.size() == 40);
   CHECK(*seen.rbegin() == 40);
   CHECK(first.next_offsets() == first.end_offsets());
@@ -111,10 +114,12 @@ TEST_CASE("kafka_replay is bounded by the end offsets it saw, and resumes from n
 
   // What the bound left out is handed over by follow() on the same replay, none lost, none twice.
   std::set<std::uint64_t> followed;
-  first.follow([&](const annal::recorded_event& e) {
-    CHECK(followed.insert(e.position).second);
-    return followed.size() < 20;
-  }, std::stop_token{});
+  first.follow(
+      [&](const annal::recorded_event& e) {
+        CHECK(followed.insert(e.position).second);
+        return followed.size() < 20;
+      },
+      std::stop_token{});
   REQUIRE(followed.size() == 20);
   CHECK(*followed.begin() == 41);
   CHECK(*followed.rbegin() == 60);
@@ -123,7 +128,8 @@ TEST_CASE("kafka_replay is bounded by the end offsets it saw, and resumes from n
   options.from_offsets = resume_at;
   annal::kafka_replay rest(options);
   std::set<std::uint64_t> later;
-  CHECK(rest.replay_to_end([&](const annal::recorded_event& e) { later.insert(e.position); }) == 20);
+  CHECK(rest.replay_to_end([&](const annal::recorded_event& e) { later.insert(e.position); }) ==
+        20);
   REQUIRE(later.size() == 20);
   CHECK(*later.begin() == 41);
   CHECK(*later.rbegin() == 60);
@@ -147,10 +153,12 @@ TEST_CASE("kafka_replay stops when the visitor returns false, and follow() waits
   publish(cluster, store, checkpoint, "events");
   std::set<std::uint64_t> positions;
   std::stop_source never;
-  replay.follow([&](const annal::recorded_event& e) {
-    positions.insert(e.position);
-    return positions.size() < 17;
-  }, never.get_token());
+  replay.follow(
+      [&](const annal::recorded_event& e) {
+        positions.insert(e.position);
+        return positions.size() < 17;
+      },
+      never.get_token());
   CHECK(positions.size() == 17);  // the 3 seen before are not handed over again
 }
 
@@ -189,7 +197,8 @@ TEST_CASE("kafka_replay names topic, partition and offset of a message that is n
       {"order-1", with("annal.position", "12x"), "header 'annal.position' holds '12x'"},
       {"order-1", with("annal.stream_version", "0"), "header 'annal.stream_version' holds '0'"},
       {"order-1", with("annal.stream_version", "99999999999999999999999"), "annal.stream_version"},
-      {"order-1", with("annal.event_id", std::string("\xff\x00zz", 4)), "holds '\\xff\\x00zz', not a uuid"},
+      {"order-1", with("annal.event_id", std::string("\xff\x00zz", 4)),
+       "holds '\\xff\\x00zz', not a uuid"},
       {"order-1", with("annal.event_id", "00000000-0000-0000-0000-000000000000"), "nil uuid"},
       {"order-1", with("annal.metadata", "{\"user\":1}"), "not a JSON object of strings"},
       {"order-1", with("annal.metadata", "{"), "annal.metadata"},
@@ -258,7 +267,8 @@ TEST_CASE("kafka_replay refuses bad configuration and unknown topics", "[kafka][
     FAIL("accepted fetch.max.bytes=lots");
   } catch (const annal::error& e) {
     CHECK(e.code() == annal::errc::invalid_argument);
-    CHECK(std::string(e.what()).find("'fetch.max.bytes' = 'lots' is refused: Invalid value") != std::string::npos);
+    CHECK(std::string(e.what()).find("'fetch.max.bytes' = 'lots' is refused: Invalid value") !=
+          std::string::npos);
   }
   try {
     annal::kafka_replay replay(replay_options(cluster, "no-such-topic"));
@@ -287,7 +297,8 @@ TEST_CASE("kafka_replay honours a stop request and closes while the brokers are 
   } restore;
   {
     annal::kafka_replay replay(replay_options(cluster, "events"));
-    for (int broker = 1; broker <= 3; ++broker) rd_kafka_mock_broker_set_down(cluster.get(), broker);
+    for (int broker = 1; broker <= 3; ++broker)
+      rd_kafka_mock_broker_set_down(cluster.get(), broker);
     std::stop_source stop;
     stop.request_stop();
     CHECK(replay.replay_to_end([](const annal::recorded_event&) {}, stop.get_token()) == 0);

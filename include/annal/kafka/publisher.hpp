@@ -42,15 +42,18 @@ struct kafka_publisher_options {
 // delivery librdkafka has confirmed, and only over an unbroken run of them in global order, so a
 // crash or a failure resends from the first unconfirmed event: delivery is at least once, and
 // consumers dedupe by the event-id header. A failed delivery stops the publisher (errc::
-// connection_error, or invalid_argument for a record the broker will never take) and it stays stopped:
-// make a new one to resume from the checkpoint.
+// connection_error, or invalid_argument for a record the broker will never take) and it stays
+// stopped: make a new one to resume from the checkpoint.
 template <event_store S, checkpoint_store C>
 class kafka_publisher {
  public:
   kafka_publisher(const S& store, C& checkpoint, kafka_publisher_options options)
-      : store_(&store), checkpoint_(&checkpoint), options_(checked(std::move(options))),
+      : store_(&store),
+        checkpoint_(&checkpoint),
+        options_(checked(std::move(options))),
         confirmed_(checkpoint_->load().value_or(0)),
-        subscription_(store, confirmed_ + 1, subscription_options{options_.batch_size, options_.stop_check_interval}) {
+        subscription_(store, confirmed_ + 1,
+                      subscription_options{options_.batch_size, options_.stop_check_interval}) {
     for (const auto& [name, value] : options_.properties) {
       if (name == "enable.idempotence" && value != "true")
         throw error(errc::invalid_argument,
@@ -71,8 +74,9 @@ class kafka_publisher {
     producer_ = detail::kafka::make_handle(RD_KAFKA_PRODUCER, std::move(conf), "kafka publisher");
     topic_.reset(rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr));
     if (!topic_)
-      throw error(errc::invalid_argument, "kafka publisher: topic '" + options_.topic + "' is refused: " +
-                                              rd_kafka_err2str(rd_kafka_last_error()));
+      throw error(errc::invalid_argument,
+                  "kafka publisher: topic '" + options_.topic +
+                      "' is refused: " + rd_kafka_err2str(rd_kafka_last_error()));
   }
 
   kafka_publisher(const kafka_publisher&) = delete;
@@ -81,7 +85,8 @@ class kafka_publisher {
   // Undelivered records are dropped, not waited for: the checkpoint is before them, so the next
   // publisher sends them again.
   ~kafka_publisher() {
-    if (producer_) rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (producer_)
+      rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     if (producer_) rd_kafka_flush(producer_.get(), 0);
   }
 
@@ -101,9 +106,7 @@ class kafka_publisher {
 
   // Publishes what is stored, then follows the store live until `stop` is requested; on stop it
   // waits for the outstanding deliveries and saves the checkpoint before returning.
-  void run(std::stop_token stop)
-    requires waitable_store<S>
-  {
+  void run(std::stop_token stop) requires waitable_store<S> {
     check_running();
     while (!stop.stop_requested()) {
       const std::size_t produced = produce_batch();
@@ -112,7 +115,8 @@ class kafka_publisher {
                                          ? static_cast<int>(options_.stop_check_interval.count())
                                          : 0);
       settle();
-      if (produced == 0 && pending_.empty()) subscription_.wait(clock::now() + options_.stop_check_interval);
+      if (produced == 0 && pending_.empty())
+        subscription_.wait(clock::now() + options_.stop_check_interval);
     }
     drain();
   }
@@ -133,9 +137,11 @@ class kafka_publisher {
   };
 
   static kafka_publisher_options checked(kafka_publisher_options options) {
-    if (options.topic.empty()) throw error(errc::invalid_argument, "kafka publisher: the topic name is empty");
+    if (options.topic.empty())
+      throw error(errc::invalid_argument, "kafka publisher: the topic name is empty");
     if (options.batch_size == 0)
-      throw error(errc::invalid_argument, "kafka publisher: kafka_publisher_options::batch_size must be at least 1");
+      throw error(errc::invalid_argument,
+                  "kafka publisher: kafka_publisher_options::batch_size must be at least 1");
     return options;
   }
 
@@ -187,10 +193,12 @@ class kafka_publisher {
       const std::string_view value = encoder_.value(i);
       auto& h = vu[6 + i];
       h.vtype = RD_KAFKA_VTYPE_HEADER;
-      h.u.header = {detail::kafka::header_names[i].data(), value.data(), static_cast<ssize_t>(value.size())};
+      h.u.header = {detail::kafka::header_names[i].data(), value.data(),
+                    static_cast<ssize_t>(value.size())};
     }
     for (;;) {
-      const detail::kafka::error_ptr refused(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()));
+      const detail::kafka::error_ptr refused(
+          rd_kafka_produceva(producer_.get(), vu.data(), vu.size()));
       if (!refused) return;
       const rd_kafka_resp_err_t code = rd_kafka_error_code(refused.get());
       if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -203,7 +211,8 @@ class kafka_publisher {
       try {
         settle();
       } catch (...) {
-        // The checkpoint store failed; this event was never handed over, so it must not be waited for.
+        // The checkpoint store failed; this event was never handed over, so it must not be waited
+        // for.
         pending_.pop_back();
         --unreported_;
         throw;
@@ -226,7 +235,8 @@ class kafka_publisher {
 
   // Waits until every record handed over is reported, then settles; a failure among them throws.
   void drain() {
-    while (unreported_ != 0) rd_kafka_flush(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
+    while (unreported_ != 0)
+      rd_kafka_flush(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
     rd_kafka_poll(producer_.get(), 0);
     settle();
     if (failed()) fail();
@@ -235,24 +245,31 @@ class kafka_publisher {
   // The first failed record ends publishing: everything handed over is waited for so that the
   // checkpoint covers all confirmed events before it, then the error names the event.
   [[noreturn]] void fail() {
-    while (unreported_ != 0) rd_kafka_flush(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
+    while (unreported_ != 0)
+      rd_kafka_flush(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
     settle();
     const pending& first = pending_.front();  // settle() stopped at it
     std::string where = "position " + std::to_string(first.position);
-    store_->read_all(first.position, [&](const recorded_event& e) {
-      where += " (stream '" + e.stream_id + "' version " + std::to_string(e.stream_version) + ")";
-    }, 1);
+    store_->read_all(
+        first.position,
+        [&](const recorded_event& e) {
+          where +=
+              " (stream '" + e.stream_id + "' version " + std::to_string(e.stream_version) + ")";
+        },
+        1);
     std::string why = rd_kafka_err2str(first.result);
     if (first.result == RD_KAFKA_RESP_ERR__FATAL) {
       char fatal[512] = "";
       rd_kafka_fatal_error(producer_.get(), fatal, sizeof fatal);
       why += std::string(": ") + fatal;
     }
-    failure_ = "the event at " + where + " was not delivered to topic '" + options_.topic + "': " + why;
+    failure_ =
+        "the event at " + where + " was not delivered to topic '" + options_.topic + "': " + why;
     const bool never_fits = first.result == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
     throw error(never_fits ? errc::invalid_argument : errc::connection_error,
-                "kafka publisher: " + *failure_ + "; the checkpoint stays at " + std::to_string(confirmed_) +
-                    ", so a restart resends from position " + std::to_string(first.position));
+                "kafka publisher: " + *failure_ + "; the checkpoint stays at " +
+                    std::to_string(confirmed_) + ", so a restart resends from position " +
+                    std::to_string(first.position));
   }
 
   const S* store_;

@@ -11,8 +11,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include <boost/container_hash/hash.hpp>
 #include <librdkafka/rdkafka.h>
+#include <boost/container_hash/hash.hpp>
 
 #include <annal/core/error.hpp>
 #include <annal/kafka/detail/client.hpp>
@@ -44,17 +44,21 @@ struct kafka_replay_options {
 // visitor `(const recorded_event&) -> void | bool` (false stops). One stream's events arrive in
 // their order, because they share a partition; events of different partitions interleave, and
 // `position` says where each stood in the store's global order. A message without annal's headers,
-// or with a header that does not parse, is an errc::decode_error naming topic, partition and offset.
+// or with a header that does not parse, is an errc::decode_error naming topic, partition and
+// offset.
 class kafka_replay {
  public:
   explicit kafka_replay(kafka_replay_options options) : options_(std::move(options)) {
-    if (options_.topic.empty()) throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
+    if (options_.topic.empty())
+      throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
     detail::kafka::conf_ptr conf = detail::kafka::make_conf(
         {{"group.id", "annal.replay"}}, options_.properties,
         // Replays start where they are told and never move a group's committed offsets; a start
         // offset that retention deleted is an error, not a silent jump.
-        {{"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"},
-         {"enable.partition.eof", "true"}, {"auto.offset.reset", "error"}},
+        {{"enable.auto.commit", "false"},
+         {"enable.auto.offset.store", "false"},
+         {"enable.partition.eof", "true"},
+         {"auto.offset.reset", "error"}},
         "kafka replay");
     consumer_ = detail::kafka::make_handle(RD_KAFKA_CONSUMER, std::move(conf), "kafka replay");
     find_partitions();
@@ -128,8 +132,9 @@ class kafka_replay {
   void find_partitions() {
     const rd_kafka_metadata_t* raw = nullptr;
     if (const auto err = rd_kafka_metadata(consumer_.get(), 1, nullptr, &raw, metadata_ms()))
-      throw error(errc::connection_error, "kafka replay: could not list the topics of the cluster to find '" +
-                                              options_.topic + "': " + rd_kafka_err2str(err));
+      throw error(errc::connection_error,
+                  "kafka replay: could not list the topics of the cluster to find '" +
+                      options_.topic + "': " + rd_kafka_err2str(err));
     const detail::kafka::metadata_ptr metadata(raw);
     for (int t = 0; t < metadata->topic_cnt; ++t) {
       const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
@@ -140,25 +145,27 @@ class kafka_replay {
       for (int p = 0; p < topic.partition_cnt; ++p) partitions_[topic.partitions[p].id] = {};
     }
     if (partitions_.empty())
-      throw error(errc::invalid_argument, "kafka replay: topic '" + options_.topic + "' does not exist");
+      throw error(errc::invalid_argument,
+                  "kafka replay: topic '" + options_.topic + "' does not exist");
     for (const auto& [partition, offset] : options_.from_offsets) {
       if (!partitions_.contains(partition))
         throw error(errc::invalid_argument, "kafka replay: from_offsets names partition " +
-                                                std::to_string(partition) + ", but topic '" + options_.topic +
-                                                "' has " + std::to_string(partitions_.size()) + " partitions");
+                                                std::to_string(partition) + ", but topic '" +
+                                                options_.topic + "' has " +
+                                                std::to_string(partitions_.size()) + " partitions");
       if (offset < 0 && offset != RD_KAFKA_OFFSET_BEGINNING)
         throw error(errc::invalid_argument, "kafka replay: from_offsets gives partition " +
-                                                std::to_string(partition) + " the negative offset " +
-                                                std::to_string(offset));
+                                                std::to_string(partition) +
+                                                " the negative offset " + std::to_string(offset));
       partitions_[partition].next = offset;
     }
     for (auto& [partition, state] : partitions_) {
       std::int64_t low = 0, high = 0;
-      if (const auto err = rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), partition,
-                                                            &low, &high, metadata_ms()))
-        throw error(errc::connection_error, "kafka replay: could not read the end offset of topic '" +
-                                                options_.topic + "' partition " + std::to_string(partition) +
-                                                ": " + rd_kafka_err2str(err));
+      if (const auto err = rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(),
+                                                            partition, &low, &high, metadata_ms()))
+        throw error(errc::connection_error,
+                    "kafka replay: could not read the end offset of topic '" + options_.topic +
+                        "' partition " + std::to_string(partition) + ": " + rd_kafka_err2str(err));
       state.end = high;
       if (high <= low && state.next < 0) state.next = high;  // empty: its next offset is known
       state.done = state.next >= high;
@@ -169,10 +176,12 @@ class kafka_replay {
     const detail::kafka::partition_list_ptr list(
         rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
     for (const auto& [partition, state] : partitions_)
-      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition)->offset = state.next;
+      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition)->offset =
+          state.next;
     if (const auto err = rd_kafka_assign(consumer_.get(), list.get()))
-      throw error(errc::connection_error, "kafka replay: could not assign the partitions of topic '" +
-                                              options_.topic + "': " + rd_kafka_err2str(err));
+      throw error(errc::connection_error,
+                  "kafka replay: could not assign the partitions of topic '" + options_.topic +
+                      "': " + rd_kafka_err2str(err));
   }
 
   bool at_end() const {
@@ -233,19 +242,22 @@ class kafka_replay {
     switch (m.err) {
       case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
       case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-        throw error(errc::invalid_argument, "kafka replay: the start offset of topic '" + options_.topic +
-                                                "' partition " + std::to_string(m.partition) +
-                                                " is outside the partition (deleted by retention?): " + what);
+        throw error(errc::invalid_argument,
+                    "kafka replay: the start offset of topic '" + options_.topic + "' partition " +
+                        std::to_string(m.partition) +
+                        " is outside the partition (deleted by retention?): " + what);
       case RD_KAFKA_RESP_ERR__FATAL:
       case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
       case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
       case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
       case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
       case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-        throw error(errc::connection_error, "kafka replay: consuming topic '" + options_.topic + "' partition " +
-                                                std::to_string(m.partition) + " failed: " + what);
+        throw error(errc::connection_error, "kafka replay: consuming topic '" + options_.topic +
+                                                "' partition " + std::to_string(m.partition) +
+                                                " failed: " + what);
       default:
-        log(log_level::warning, "kafka replay of topic '" + options_.topic + "': " + what + " (retrying)");
+        log(log_level::warning,
+            "kafka replay of topic '" + options_.topic + "': " + what + " (retrying)");
     }
   }
 

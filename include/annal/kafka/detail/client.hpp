@@ -1,4 +1,5 @@
-// Creating a librdkafka producer or consumer from user properties, with errors that quote librdkafka.
+// Creating a librdkafka producer or consumer from user properties, with errors that quote
+// librdkafka.
 #pragma once
 
 #include <string>
@@ -15,7 +16,8 @@ namespace annal::detail::kafka {
 
 // Secrets stay out of error messages, which end up in logs.
 inline std::string shown_value(std::string_view name, std::string_view value) {
-  if (name.find("password") != std::string_view::npos || name.find("secret") != std::string_view::npos)
+  if (name.find("password") != std::string_view::npos ||
+      name.find("secret") != std::string_view::npos)
     return "(hidden)";
   return "'" + std::string(value) + "'";
 }
@@ -24,13 +26,14 @@ inline void set_property(rd_kafka_conf_t* conf, const std::string& name, const s
                          std::string_view who) {
   char why[512] = "";
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), why, sizeof why) != RD_KAFKA_CONF_OK)
-    throw error(errc::invalid_argument, std::string(who) + ": librdkafka property '" + name + "' = " +
-                                            shown_value(name, value) + " is refused: " + why);
+    throw error(errc::invalid_argument, std::string(who) + ": librdkafka property '" + name +
+                                            "' = " + shown_value(name, value) +
+                                            " is refused: " + why);
 }
 
 // librdkafka logs from its own threads; annal::log is thread-safe and lets the user route it.
 inline void forward_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  const log_level to = level <= 3 ? log_level::error
+  const log_level to = level <= 3   ? log_level::error
                        : level == 4 ? log_level::warning
                        : level <= 6 ? log_level::info
                                     : log_level::debug;
@@ -52,7 +55,8 @@ inline handle_ptr make_handle(rd_kafka_type_t type, conf_ptr conf, std::string_v
   char why[512] = "";
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), why, sizeof why);
   if (!rk)
-    throw error(errc::invalid_argument, std::string(who) + ": librdkafka refused the configuration: " + why);
+    throw error(errc::invalid_argument,
+                std::string(who) + ": librdkafka refused the configuration: " + why);
   (void)conf.release();
   return handle_ptr(rk);
 }

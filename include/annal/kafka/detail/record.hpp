@@ -188,28 +188,33 @@ inline std::optional<metadata> parse_metadata(std::string_view text) {
   return meta;
 }
 
-inline std::string message_place(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+inline std::string message_place(std::string_view topic, std::int32_t partition,
+                                 std::int64_t offset) {
   return "topic '" + std::string(topic) + "' partition " + std::to_string(partition) + " offset " +
          std::to_string(offset);
 }
 
 [[noreturn]] inline void not_an_event(const rd_kafka_message_t& m, std::string_view topic,
                                       const std::string& why) {
-  throw error(errc::decode_error, "kafka: the message at " + message_place(topic, m.partition, m.offset) +
+  throw error(errc::decode_error, "kafka: the message at " +
+                                      message_place(topic, m.partition, m.offset) +
                                       " is not an annal event: " + why);
 }
 
 inline std::string garbled(std::string_view name, std::string_view value, std::string_view wanted) {
-  return "header '" + std::string(name) + "' holds " + shown_bytes(value) + ", not " + std::string(wanted);
+  return "header '" + std::string(name) + "' holds " + shown_bytes(value) + ", not " +
+         std::string(wanted);
 }
 
 // Rebuilds the event a publisher sent from a consumed message's headers, key and value, into `out`
 // (reused, so its strings keep their capacity). Throws errc::decode_error naming the message.
-inline void decode_message(const rd_kafka_message_t& m, std::string_view topic, recorded_event& out) {
+inline void decode_message(const rd_kafka_message_t& m, std::string_view topic,
+                           recorded_event& out) {
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers)
-    not_an_event(m, topic, "it has no headers (annal's kafka_publisher writes " +
-                               std::string(kafka_header::event_id) + " and nine more)");
+    not_an_event(m, topic,
+                 "it has no headers (annal's kafka_publisher writes " +
+                     std::string(kafka_header::event_id) + " and nine more)");
   const auto get = [&](std::string_view name) {
     const void* value = nullptr;
     std::size_t size = 0;
@@ -228,7 +233,8 @@ inline void decode_message(const rd_kafka_message_t& m, std::string_view topic, 
     const std::string_view text = get(name);
     const auto n = parse_decimal<Int>(text);
     if (!n || *n < minimum)
-      not_an_event(m, topic, garbled(name, text, "a decimal number of at least " + std::to_string(minimum)));
+      not_an_event(m, topic,
+                   garbled(name, text, "a decimal number of at least " + std::to_string(minimum)));
     return *n;
   };
 
@@ -236,17 +242,20 @@ inline void decode_message(const rd_kafka_message_t& m, std::string_view topic, 
   if (out.id.is_nil())
     not_an_event(m, topic, "header '" + std::string(kafka_header::event_id) + "' is the nil uuid");
   const std::string_view type = get(kafka_header::type);
-  if (type.empty()) not_an_event(m, topic, "header '" + std::string(kafka_header::type) + "' is empty");
+  if (type.empty())
+    not_an_event(m, topic, "header '" + std::string(kafka_header::type) + "' is empty");
   out.type.assign(type);
   out.schema_version = number(kafka_header::schema_version, std::uint32_t{0});
   const std::string_view stream = get(kafka_header::stream_id);
-  if (stream.empty() || stream.size() > max_stream_id_size || stream.find('\0') != std::string_view::npos ||
-      !is_valid_utf8(stream))
+  if (stream.empty() || stream.size() > max_stream_id_size ||
+      stream.find('\0') != std::string_view::npos || !is_valid_utf8(stream))
     not_an_event(m, topic, garbled(kafka_header::stream_id, stream, "a stream id"));
   if (m.key && std::string_view(static_cast<const char*>(m.key), m.key_len) != stream)
-    not_an_event(m, topic, "its key " + shown_bytes(std::string_view(static_cast<const char*>(m.key), m.key_len)) +
-                               " differs from header '" + std::string(kafka_header::stream_id) + "' " +
-                               shown_bytes(stream));
+    not_an_event(m, topic,
+                 "its key " +
+                     shown_bytes(std::string_view(static_cast<const char*>(m.key), m.key_len)) +
+                     " differs from header '" + std::string(kafka_header::stream_id) + "' " +
+                     shown_bytes(stream));
   out.stream_id.assign(stream);
   out.stream_version = number(kafka_header::stream_version, std::uint64_t{1});
   out.position = number(kafka_header::position, std::uint64_t{1});
@@ -254,11 +263,15 @@ inline void decode_message(const rd_kafka_message_t& m, std::string_view topic, 
   out.causation_id = uuid(kafka_header::causation_id);
   const std::string_view at = get(kafka_header::recorded_at);
   const auto nanos = parse_decimal<std::int64_t>(at);
-  if (!nanos) not_an_event(m, topic, garbled(kafka_header::recorded_at, at, "nanoseconds since the Unix epoch"));
-  out.recorded_at = time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(*nanos)));
+  if (!nanos)
+    not_an_event(m, topic,
+                 garbled(kafka_header::recorded_at, at, "nanoseconds since the Unix epoch"));
+  out.recorded_at =
+      time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(*nanos)));
   const std::string_view meta = get(kafka_header::metadata);
   auto parsed = parse_metadata(meta);
-  if (!parsed) not_an_event(m, topic, garbled(kafka_header::metadata, meta, "a JSON object of strings"));
+  if (!parsed)
+    not_an_event(m, topic, garbled(kafka_header::metadata, meta, "a JSON object of strings"));
   out.meta = std::move(*parsed);
   if (m.payload)
     out.payload.assign(static_cast<const char*>(m.payload), m.len);
