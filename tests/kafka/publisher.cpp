@@ -225,7 +225,7 @@ TEST_CASE(
   // A short delivery timeout so that the test does not wait librdkafka's default five minutes.
   const annal::kafka_properties quick{{"message.timeout.ms", "1500"}};
   {
-    annal::kafka_publisher publisher(store, checkpoint, options_for(cluster, "events", quick));
+    annal::kafka_publisher publisher(store, checkpoint, options_for(cluster, "events"));
     CHECK(publisher.publish_available() == 15);
   }
   append_events(store, 3, 5, 5);
