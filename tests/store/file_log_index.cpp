@@ -288,8 +288,13 @@ TEST_CASE("file_log index: damage inside an indexed segment is caught when it is
   REQUIRE(!seen.empty());
   for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i].payload == expected[i].payload);
   CHECK(seen.size() < expected.size());
-  // A repair scans every segment, so it finds the damage and cuts the log there.
+  // A paranoid open scans every segment: it refuses, naming the spot.
   log.reset();
+  file_log_options paranoid = small_segments();
+  paranoid.verify_on_open = true;
+  CHECK_THROWS_WITH(file_log(dir.log(), paranoid),
+                    Catch::Contains("00000002.log") && Catch::Contains(std::to_string(victim)));
+  // A repair scans every segment too, so it finds the damage and cuts the log there.
   file_log_options repair = small_segments();
   repair.repair = true;
   log.emplace(dir.log(), repair);

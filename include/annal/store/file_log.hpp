@@ -823,8 +823,8 @@ void basic_file_log<IO>::open() {
       throw_io("reading the size of " + path_of(seg.name), size);
     }
     // A sealed segment (any but the newest) whose index file checks out is not scanned. A repair
-    // scans everything, to find every bad spot.
-    if (i + 1 < numbers.size() && !options_.repair &&
+    // scans everything, to find every bad spot, and so does a paranoid open.
+    if (i + 1 < numbers.size() && !options_.repair && !options_.verify_on_open &&
         load_index(seg, static_cast<std::uint64_t>(size))) {
       segments_.push_back(std::move(seg));
       continue;
