@@ -15,6 +15,7 @@
 #include <annal/core/log.hpp>
 #include <annal/detail/atomic_file.hpp>
 #include <annal/projection/projection.hpp>
+#include <annal/projection/read_model.hpp>
 
 namespace annal {
 
@@ -31,32 +32,21 @@ inline constexpr std::string_view read_model_file_magic = "ANNMODL1";
 // to be rebuilt from the log. Suits models that are cheap to rewrite per batch; raise the
 // projector's batch size to commit less often.
 template <class P>
-class file_read_model {
+class file_read_model : public detail::locked_model<P> {
   static_assert(check_projection<P>());
+  using base = detail::locked_model<P>;
+  using base::mutex_, base::model_, base::checkpoint_;
   static_assert(detail::reflected<P>,
                 "annal::file_read_model<P> stores P with binary_codec: P must be reflected with "
                 "BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT");
 
  public:
-  using model_type = P;
-
   explicit file_read_model(std::filesystem::path path) : path_(std::move(path)) {
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     load_file();
   }
   file_read_model(const file_read_model&) = delete;
   file_read_model& operator=(const file_read_model&) = delete;
-
-  std::uint64_t checkpoint() const {
-    std::shared_lock lock(mutex_);
-    return checkpoint_;
-  }
-
-  template <class F>
-  decltype(auto) read(F&& f) const {
-    std::shared_lock lock(mutex_);
-    return std::forward<F>(f)(static_cast<const P&>(model_), checkpoint_);
-  }
 
   template <class F>
   void update(F&& f) {
@@ -120,9 +110,6 @@ class file_read_model {
   }
 
   std::filesystem::path path_;
-  mutable std::shared_mutex mutex_;
-  P model_{};
-  std::uint64_t checkpoint_ = 0;
 };
 
 }  // namespace annal

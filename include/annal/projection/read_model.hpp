@@ -21,6 +21,34 @@ struct read_model_updater_archetype {
   template <class P>
   void operator()(P&, std::uint64_t&) const {}
 };
+
+// A model and its checkpoint behind a reader-writer lock, so queries run beside the projector: the
+// part every in-process read model shares. Derived models add update() and replace().
+template <class P>
+class locked_model {
+ public:
+  using model_type = P;
+
+  std::uint64_t checkpoint() const {
+    std::shared_lock lock(mutex_);
+    return checkpoint_;
+  }
+
+  template <class F>
+  decltype(auto) read(F&& f) const {
+    std::shared_lock lock(mutex_);
+    return std::forward<F>(f)(static_cast<const P&>(model_), checkpoint_);
+  }
+
+ protected:
+  locked_model() = default;
+  locked_model(P model, std::uint64_t checkpoint)
+      : model_(std::move(model)), checkpoint_(checkpoint) {}
+
+  mutable std::shared_mutex mutex_;
+  P model_{};
+  std::uint64_t checkpoint_ = 0;
+};
 }  // namespace detail
 
 // Where a projection's read model lives. A store provides
@@ -47,28 +75,17 @@ concept read_model_store =
 // the failing event and the events before it stay applied. A throwing handler must leave the model
 // as it found it (the strong guarantee); a file read model rolls back the whole batch instead.
 template <class P>
-class memory_read_model {
+class memory_read_model : public detail::locked_model<P> {
   static_assert(check_projection<P>());
+  using base = detail::locked_model<P>;
+  using base::mutex_, base::model_, base::checkpoint_;
 
  public:
-  using model_type = P;
-
   memory_read_model() = default;
   explicit memory_read_model(P model, std::uint64_t checkpoint = 0)
-      : model_(std::move(model)), checkpoint_(checkpoint) {}
+      : base(std::move(model), checkpoint) {}
   memory_read_model(const memory_read_model&) = delete;
   memory_read_model& operator=(const memory_read_model&) = delete;
-
-  std::uint64_t checkpoint() const {
-    std::shared_lock lock(mutex_);
-    return checkpoint_;
-  }
-
-  template <class F>
-  decltype(auto) read(F&& f) const {
-    std::shared_lock lock(mutex_);
-    return std::forward<F>(f)(static_cast<const P&>(model_), checkpoint_);
-  }
 
   template <class F>
   void update(F&& f) {
@@ -89,11 +106,6 @@ class memory_read_model {
     std::shared_lock lock(mutex_);
     return {model_, checkpoint_};
   }
-
- private:
-  mutable std::shared_mutex mutex_;
-  P model_{};
-  std::uint64_t checkpoint_ = 0;
 };
 
 }  // namespace annal
