@@ -9,16 +9,13 @@
 
 #include "snapshot/laws.hpp"
 #include "snapshot/ledger.hpp"
+#include "snapshot/scenarios.hpp"
 #include "snapshot/temp_dir.hpp"
 #include "sql/postgres_fixture.hpp"
 
 namespace {
 
-template <class Repo>
-void open_and_deposit(Repo& repo, const std::string& id, int deposits) {
-  REQUIRE(repo.handle(id, bank::open{id}).accepted());
-  for (int i = 1; i <= deposits; ++i) REQUIRE(repo.handle(id, bank::deposit{i}).accepted());
-}
+using test::open_and_deposit;
 
 void exec(annal::postgres_store& store, const std::string& sql) {
   store.transact([&](annal::pg_transaction& tx) { tx.exec(sql); });
@@ -110,24 +107,8 @@ TEST_CASE("a PostgreSQL snapshot of another fingerprint is ignored and rebuilt",
   annal::snapshotter snap{snapshots, annal::snapshot_never{}};
   auto repo = annal::make_repository<ledger::account>(f.store(), snap);
   open_and_deposit(repo, "acc-1", 9);
-  annal::snapshot_record wrong;
-  wrong.stream_id = "acc-1";
-  wrong.version = 8;
-  wrong.fingerprint = annal::schema_fingerprint_v<ledger::account> ^ 1;
-  wrong.state = "bytes some older layout wrote";
-  snapshots.save(wrong);
-
-  test::captured_log log;
-  const auto loaded = repo.load("acc-1");
-  CHECK(loaded.snapshot_version == 0);
-  CHECK(loaded.events_replayed == 10);
-  CHECK(loaded.state.balance == 45);
-  CHECK_FALSE(log.infos().empty());
-  REQUIRE(snapshots.load("acc-1", {}).has_value());
-  CHECK(snapshots.load("acc-1", {})->version == 10);
-  CHECK(snapshots.load("acc-1", {})->fingerprint == annal::schema_fingerprint_v<ledger::account>);
+  test::check_stale_fingerprint_is_rebuilt(repo, snapshots);
   CHECK(snapshots.list("acc-1").size() == 1);  // the stale one is gone
-  CHECK(repo.load("acc-1").snapshot_version == 10);
 }
 
 TEST_CASE("corrupt PostgreSQL snapshot rows are ignored with a warning", "[snapshot][repository][postgres][corrupt]") {

@@ -14,17 +14,14 @@
 #include <thread>
 
 #include "snapshot/ledger.hpp"
+#include "snapshot/scenarios.hpp"
 #include "snapshot/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-template <class Repo>
-void open_and_deposit(Repo& repo, const std::string& id, int deposits) {
-  REQUIRE(repo.handle(id, bank::open{id}).accepted());
-  for (int i = 1; i <= deposits; ++i) REQUIRE(repo.handle(id, bank::deposit{i}).accepted());
-}
+using test::open_and_deposit;
 
 ledger::account replayed(annal::memory_store& store, const std::string& id) {
   return annal::repository<ledger::account, annal::memory_store>{store}.load(id).state;
@@ -85,26 +82,7 @@ TEST_CASE("a snapshot from a changed schema or revision is ignored and replaced,
   auto repo = annal::make_repository<ledger::account>(store, snap);
   open_and_deposit(repo, "acc-1", 9);
 
-  SECTION("fingerprint") {
-    annal::snapshot_record wrong;
-    wrong.stream_id = "acc-1";
-    wrong.version = 8;
-    wrong.fingerprint = annal::schema_fingerprint_v<ledger::account> ^ 1;
-    wrong.state = "bytes some older layout wrote";
-    snapshots.save(wrong);
-
-    test::captured_log log;
-    const auto loaded = repo.load("acc-1");
-    CHECK(loaded.snapshot_version == 0);
-    CHECK(loaded.events_replayed == 10);
-    CHECK(loaded.state.balance == 45);
-    CHECK_FALSE(log.infos().empty());
-    // Re-snapshotted at once with the code's fingerprint, though the policy never asks.
-    REQUIRE(snapshots.load("acc-1", {}).has_value());
-    CHECK(snapshots.load("acc-1", {})->version == 10);
-    CHECK(snapshots.load("acc-1", {})->fingerprint == annal::schema_fingerprint_v<ledger::account>);
-    CHECK(repo.load("acc-1").snapshot_version == 10);
-  }
+  SECTION("fingerprint") { test::check_stale_fingerprint_is_rebuilt(repo, snapshots); }
   SECTION("revision") {
     annal::snapshotter every{snapshots, annal::snapshot_every{5}};
     auto v1 = annal::make_repository<ledger::account>(store, every);
