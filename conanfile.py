@@ -12,8 +12,9 @@ class AnnalConan(ConanFile):
     license = "BSL-1.0"
     package_type = "header-library"
     settings = "os", "arch", "compiler", "build_type"
-    options = {"with_sqlite": [True, False], "with_postgres": [True, False]}
-    default_options = {"with_sqlite": False, "with_postgres": False}
+    options = {"with_sqlite": [True, False], "with_postgres": [True, False],
+               "with_kafka": [True, False]}
+    default_options = {"with_sqlite": False, "with_postgres": False, "with_kafka": False}
     exports_sources = "include/*", "CMakeLists.txt", "cmake/*"
     no_copy_source = True
 
@@ -23,6 +24,8 @@ class AnnalConan(ConanFile):
             self.requires("sqlite3/[>=3.40]")
         if self.options.with_postgres:
             self.requires("libpq/[>=15]")
+        if self.options.with_kafka:
+            self.requires("librdkafka/[>=2.0]")
 
     def validate(self):
         check_min_cppstd(self, "20")
