@@ -155,7 +155,7 @@ class kafka_publisher {
     p.reported = true;
     p.result = result;
     --unreported_;
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) ++failures_;
+    if (result != RD_KAFKA_RESP_ERR_NO_ERROR && failures_++ == 0) first_error_ = result;
   }
 
   void check_running() const {
@@ -263,6 +263,10 @@ class kafka_publisher {
       rd_kafka_fatal_error(producer_.get(), fatal, sizeof fatal);
       why += std::string(": ") + fatal;
     }
+    // The lowest failed position may have failed for a consequence (a purge, a destroyed broker
+    // handle) of the error that came first: name that one too, it is the cause.
+    if (first_error_ != first.result)
+      why += std::string(" (the first delivery error was: ") + rd_kafka_err2str(first_error_) + ")";
     failure_ =
         "the event at " + where + " was not delivered to topic '" + options_.topic + "': " + why;
     const bool never_fits = first.result == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
@@ -281,6 +285,7 @@ class kafka_publisher {
   std::deque<pending> pending_;  // in produce order, i.e. ascending positions
   std::size_t unreported_ = 0;   // entries of pending_ without a delivery report yet
   std::size_t failures_ = 0;     // reports that said the record was not delivered
+  rd_kafka_resp_err_t first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // of the earliest such report
   std::optional<std::string> failure_;
   // Declared last, destroyed first: no delivery report can outlive the entries it points at.
   detail::kafka::handle_ptr producer_;
