@@ -40,7 +40,7 @@ struct postgres_options {
   // Rows fetched per query while reading; visitors run between pages with no connection held.
   std::size_t read_page = 1000;
   // Group commit: appends that arrive while another is running wait and then run together, as one
-  // pipelined transaction with one WAL flush (each keeps its own expected version and answer).
+  // call in one transaction with one WAL flush (each keeps its own expected version and answer).
   // A lone append runs at once. Off: every append is its own transaction.
   bool group_commit = true;
   std::size_t max_group = 128;                // appends in one transaction at most

@@ -53,7 +53,6 @@ class append_call {
   static std::string now_param() { return std::to_string(sql::to_micros_ceil(clock::now())); }
   std::string what() const { return "append to stream " + quoted_prefix(stream_); }
   const statements& sql() const noexcept { return sql_; }
-  std::size_t size() const noexcept { return batch_.size(); }
   // Bytes this call sends: a group stops growing at a bound so one call stays modest.
   std::size_t wire_size() const noexcept {
     return ids_.size() + types_.size() + payloads_.size() + correlations_.size() +

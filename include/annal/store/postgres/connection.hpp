@@ -89,9 +89,6 @@ class connection {
   PGconn* handle() const noexcept { return conn_.get(); }
   bool healthy() const noexcept {
     return PQstatus(conn_.get()) == CONNECTION_OK &&
-#if defined(LIBPQ_HAS_PIPELINING)
-           PQpipelineStatus(conn_.get()) == PQ_PIPELINE_OFF &&
-#endif
            PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
   }
 

@@ -51,6 +51,12 @@ inline pg_rows run_group_call(connection& conn, std::span<const append_call* con
 // appending alone leads a group of one and runs its call directly, as without group commit.
 class group_commit {
  public:
+  // One append's answer, or the error it raised.
+  struct outcome {
+    append_result result{};
+    std::exception_ptr error;
+  };
+
   group_commit(std::size_t max_calls, std::size_t max_bytes) noexcept
       : max_calls_(max_calls == 0 ? 1 : max_calls), max_bytes_(max_bytes) {}
 
@@ -100,8 +106,8 @@ class group_commit {
       ++stats_.appends;
       return r;
     }
-    if (self.error) std::rethrow_exception(self.error);
-    return self.result;
+    if (self.out.error) std::rethrow_exception(self.out.error);
+    return self.out.result;
   }
 
   pg_append_stats stats() const {
@@ -114,8 +120,7 @@ class group_commit {
   struct member {
     explicit member(const append_call* c) noexcept : call(c) {}
     const append_call* call;
-    append_result result{};
-    std::exception_ptr error;
+    outcome out;
     member_state state = member_state::waiting;  // these two are written under mutex_
     bool queued = true;
     std::condition_variable wake;
@@ -126,15 +131,15 @@ class group_commit {
     return call.run(*conn);
   }
 
-  // Runs the group, writing each member's result or error; false when each must run alone instead.
+  // Runs the group, writing each member's outcome; false when each must run alone instead.
   // Written here, outside the lock: a member reads them only after its state, set under the lock,
   // says they are ready.
   static bool lead(pool& connections, std::span<member* const> group) noexcept {
     if (group.size() == 1) {
       try {
-        group[0]->result = run_alone(connections, *group[0]->call);
+        group[0]->out.result = run_alone(connections, *group[0]->call);
       } catch (...) {
-        group[0]->error = std::current_exception();
+        group[0]->out.error = std::current_exception();
       }
       return true;
     }
@@ -144,10 +149,7 @@ class group_commit {
       for (member* m : group) calls.push_back(m->call);
       auto outcomes = run_together(connections, calls);
       if (!outcomes) return false;
-      for (std::size_t i = 0; i < group.size(); ++i) {
-        group[i]->result = (*outcomes)[i].result;
-        group[i]->error = (*outcomes)[i].error;
-      }
+      for (std::size_t i = 0; i < group.size(); ++i) group[i]->out = std::move((*outcomes)[i]);
       return true;
     } catch (...) {
       return false;  // no memory: each call meets that on its own
@@ -155,11 +157,6 @@ class group_commit {
   }
 
  public:
-  struct outcome {
-    append_result result{};
-    std::exception_ptr error;
-  };
-
   // Runs several calls in one transaction and reads each one's answer (or the error reading it
   // raised). nullopt if the group did not commit, or no connection could be had: each call must
   // then run alone, where it meets its own error.
