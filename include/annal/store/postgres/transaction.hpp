@@ -77,9 +77,12 @@ class pg_transaction {
   // one.
   std::uint64_t load_checkpoint(std::string_view name) {
     const std::string n(name);
-    conn_.exec_params(sql_.create_checkpoint, {n.c_str()}, "load_checkpoint('" + n + "')");
-    const pg_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()},
-                                          "load_checkpoint('" + n + "')");
+    const std::string what = "load_checkpoint('" + n + "')";
+    pg_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()}, what);
+    if (r.rows() == 0) {  // the first time only: one round trip per batch afterwards
+      conn_.exec_params(sql_.create_checkpoint, {n.c_str()}, what);
+      r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()}, what);
+    }
     return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
   }
 
