@@ -23,6 +23,7 @@
 #include <annal/codec/upcast.hpp>
 
 #include <annal/store/event_store.hpp>
+#include <annal/store/event_view.hpp>
 #include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>

@@ -58,6 +58,17 @@ TEST_CASE("docs/file_log.md: append with an expected version, read back", "[docs
   CHECK(types.back() == "bank.deposited");
   CHECK(visited == 5);  // positions 1..5: the fifth returned false
 
+  std::size_t payload_bytes = 0;
+  std::string user;
+  // [file-log-views]
+  log.read_all_views(1, [&](const annal::recorded_event_view& e) {
+    payload_bytes += e.payload.size();               // std::string_view into the read buffer
+    if (auto u = e.meta.find("user")) user = *u;     // copy what must outlive the visit
+  });
+  // [file-log-views]
+  CHECK(payload_bytes == encoded_bytes.size());      // only the deposit has a payload
+  CHECK(user.empty());
+
   // The same expectation again is a conflict, a value, with the actual version.
   batch[0].id = annal::new_event_id();
   const auto again = log.append("account-42", annal::expected_version::exact(7), batch);

@@ -12,7 +12,9 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -150,6 +152,99 @@ TEST_CASE("file_log records: decoding into one reused event gets every field len
       CHECK(e.position == len + 1);
       check_same_event(e, sent);
     }
+  }
+}
+
+TEST_CASE("file_log: views carry every field that was appended", "[store][file_log]") {
+  scratch_dir dir;
+  // Small segments, so reads cross segment boundaries; metadata of zero to three entries.
+  file_log log(dir.log(), with(durability::none, 4096));
+  struct sent_event {
+    std::string stream;
+    std::uint64_t version;
+    event_data data;
+  };
+  std::vector<sent_event> sent;
+  std::map<std::string, std::uint64_t> versions;
+  for (int b = 0; b < 30; ++b) {
+    const std::string stream = "stream-" + std::to_string(b % 3);
+    auto batch = make_batch(3, "payload-" + std::to_string(b) + "-");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i].correlation_id = annal::new_event_id();
+      batch[i].causation_id = annal::new_event_id();
+      batch[i].schema_version = static_cast<std::uint32_t>(1 + b % 3);
+      for (std::size_t k = 0; k < (b + i) % 4; ++k)
+        batch[i].meta["key-" + std::to_string(k)] = std::string(k * 7, 'v');
+      sent.push_back({stream, ++versions[stream], batch[i]});
+    }
+    log.append(stream, expected_version::any(), batch);
+  }
+
+  const auto same = [](const annal::recorded_event_view& v, const sent_event& s) {
+    CHECK(v.stream_id == s.stream);
+    CHECK(v.stream_version == s.version);
+    CHECK(v.id == s.data.id);
+    CHECK(v.correlation_id == s.data.correlation_id);
+    CHECK(v.causation_id == s.data.causation_id);
+    CHECK(v.type == s.data.type);
+    CHECK(v.schema_version == s.data.schema_version);
+    CHECK(v.payload == s.data.payload);
+    CHECK(v.meta.size() == s.data.meta.size());
+    CHECK(v.meta.empty() == s.data.meta.empty());
+    CHECK(v.meta.to_metadata() == s.data.meta);
+    auto stored = s.data.meta.begin();
+    for (const auto [key, value] : v.meta) {  // in key order, as std::map holds them
+      REQUIRE(stored != s.data.meta.end());
+      CHECK(key == stored->first);
+      CHECK(value == stored->second);
+      CHECK(v.meta.find(key) == std::optional<std::string_view>(stored->second));
+      ++stored;
+    }
+    CHECK(stored == s.data.meta.end());
+    CHECK_FALSE(v.meta.find("absent").has_value());
+    const annal::recorded_event copy = v.to_owned();
+    check_same_event(copy, s.data);
+    CHECK(copy.stream_id == s.stream);
+    CHECK(copy.position == v.position);
+    CHECK(copy.recorded_at == v.recorded_at);
+  };
+
+  const auto owned = all_events(log);
+  REQUIRE(owned.size() == 90);
+  std::size_t i = 0;
+  CHECK(log.read_all_views(1, [&](const annal::recorded_event_view& v) {
+    CHECK(v.position == i + 1);
+    CHECK(v.recorded_at == owned[i].recorded_at);
+    CHECK(v.recorded_at.time_since_epoch().count() > 0);
+    same(v, sent[i++]);
+  }) == 90);
+  CHECK(i == 90);
+
+  SECTION("from a position, bounded, and stopped by the visitor") {
+    std::vector<std::uint64_t> seen;
+    log.read_all_views(40, [&](const annal::recorded_event_view& v) { seen.push_back(v.position); },
+                       5);
+    CHECK(seen == std::vector<std::uint64_t>{40, 41, 42, 43, 44});
+    seen.clear();
+    const std::size_t visited = log.read_all_views(1, [&](const annal::recorded_event_view& v) {
+      seen.push_back(v.position);
+      return v.position < 3;
+    });
+    CHECK(visited == 3);
+    CHECK(seen == std::vector<std::uint64_t>{1, 2, 3});
+  }
+  SECTION("one stream's views") {
+    std::vector<sent_event> stream;
+    for (const auto& s : sent)
+      if (s.stream == "stream-1" && s.version >= 4) stream.push_back(s);
+    REQUIRE(stream.size() == 27);
+    std::size_t j = 0;
+    CHECK(log.read_stream_views("stream-1", 4, [&](const annal::recorded_event_view& v) {
+      same(v, stream[j++]);
+    }) == stream.size());
+    CHECK(log.read_stream_views("absent", 1, [](const annal::recorded_event_view&) {
+      FAIL("an absent stream has no events");
+    }) == 0);
   }
 }
 
@@ -412,6 +507,9 @@ TEST_CASE("file_log: damage in the middle refuses to open, naming segment and of
     const auto text = error_text([&] { all_events(log); }, errc::corrupt_log);
     CHECK_THAT(text, Catch::Contains("00000001.log offset " + std::to_string(offsets[3])));
     error_text([&] { stream_events(log, "s-1"); }, errc::corrupt_log);
+    const auto view_text = error_text(
+        [&] { log.read_all_views(1, [](const annal::recorded_event_view&) {}); }, errc::corrupt_log);
+    CHECK_THAT(view_text, Catch::Contains("00000001.log offset " + std::to_string(offsets[3])));
   }
 }
 

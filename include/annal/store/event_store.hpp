@@ -94,9 +94,9 @@ struct read_visitor_archetype {
 };
 
 // A read visitor returns void (read on) or bool (false stops the read).
-template <class F>
-bool visit_continue(F& f, const recorded_event& e) {
-  if constexpr (std::is_void_v<std::invoke_result_t<F&, const recorded_event&>>) {
+template <class F, class E>
+bool visit_continue(F& f, const E& e) {
+  if constexpr (std::is_void_v<std::invoke_result_t<F&, const E&>>) {
     f(e);
     return true;
   } else {

@@ -35,6 +35,7 @@
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/event_view.hpp>
 #include <annal/store/file_log/options.hpp>
 #include <annal/store/file_log/posix_io.hpp>
 
@@ -109,6 +110,14 @@ class basic_file_log {
   template <class F>
   std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
                           std::size_t max_count = unlimited) const {
+    return read_stream_views(stream_id, from_version, copying(visit), max_count);
+  }
+
+  // read_stream handing out views into the read buffer (see annal/store/event_view.hpp), good only
+  // during the visit: no copies of stream ids, types, metadata or payloads.
+  template <class F>
+  std::size_t read_stream_views(std::string_view stream_id, std::uint64_t from_version, F&& visit,
+                                std::size_t max_count = unlimited) const {
     detail::validate_stream_id(stream_id);
     throw_if_failed();
     std::vector<location> wanted;
@@ -130,7 +139,7 @@ class basic_file_log {
       segs = segment_refs(wanted.empty() ? 0 : wanted.front().segment);
     }
     detail::file_log::chunk_reader<IO> reader(io_, 64 * 1024);
-    recorded_event e;
+    recorded_event_view e;
     std::size_t visited = 0;
     std::uint32_t current = no_stream;
     for (const location& at : wanted) {
@@ -149,6 +158,14 @@ class basic_file_log {
   template <class F>
   std::size_t read_all(std::uint64_t from_position, F&& visit,
                        std::size_t max_count = unlimited) const {
+    return read_all_views(from_position, copying(visit), max_count);
+  }
+
+  // read_all handing out views into the read buffer (see annal/store/event_view.hpp), good only
+  // during the visit. A scan that only looks at each event skips copying it.
+  template <class F>
+  std::size_t read_all_views(std::uint64_t from_position, F&& visit,
+                             std::size_t max_count = unlimited) const {
     throw_if_failed();
     std::uint64_t position = from_position == 0 ? 1 : from_position;
     std::uint64_t offset = 0;
@@ -168,7 +185,7 @@ class basic_file_log {
     fl::chunk_reader<IO> reader(io_, 1024 * 1024);
     std::size_t k = 0;
     reader.reset(segs[0].fd, &segs[0].name);
-    recorded_event e;
+    recorded_event_view e;
     std::size_t visited = 0;
     while (visited < n) {
       while (k + 1 < segs.size() && position >= segs[k + 1].first_position) {
@@ -206,7 +223,7 @@ class basic_file_log {
         }
       }
       for (std::size_t j = 0; j < got; ++j) {
-        check_and_decode(segs[k], offset, position, rec[j], static_cast<std::uint32_t>(size[j]),
+        check_and_view(segs[k], offset, position, rec[j], static_cast<std::uint32_t>(size[j]),
                          options_.verify_reads ? &crc[j] : nullptr, e);
         offset += size[j];
         ++position;
@@ -407,14 +424,24 @@ class basic_file_log {
 
   // ---- reading --------------------------------------------------------------------------------
 
-  // Reads, checks and decodes the record at `offset`; returns its size.
+  // Adapts a visitor of recorded_event to views: each view is copied into one reused event.
+  template <class F>
+  static auto copying(F& visit) {
+    return [&visit, e = recorded_event{}](const recorded_event_view& v) mutable {
+      detail::file_log::copy_view(v, e);
+      return detail::visit_continue(visit, e);
+    };
+  }
+
+  // Reads and checks the record at `offset` and views it; returns its size.
   std::uint32_t read_record(detail::file_log::chunk_reader<IO>& reader, const segment_ref& seg,
-                            std::uint64_t offset, std::uint64_t position, recorded_event& e) const {
+                            std::uint64_t offset, std::uint64_t position,
+                            recorded_event_view& e) const {
     std::uint32_t size = 0;
     const char* data = fetch_record(reader, seg, offset, position, size);
     const std::uint32_t crc =
         options_.verify_reads ? detail::file_log::crc32c(0, data + 12, size - 12) : 0;
-    check_and_decode(seg, offset, position, data, size, options_.verify_reads ? &crc : nullptr, e);
+    check_and_view(seg, offset, position, data, size, options_.verify_reads ? &crc : nullptr, e);
     return size;
   }
 
@@ -432,10 +459,10 @@ class basic_file_log {
     return data;
   }
 
-  // Checks a fetched record (against `crc`, its body's checksum, if given) and decodes it.
-  void check_and_decode(const segment_ref& seg, std::uint64_t offset, std::uint64_t position,
-                        const char* data, std::uint32_t size, const std::uint32_t* crc,
-                        recorded_event& e) const {
+  // Checks a fetched record (against `crc`, its body's checksum, if given) and views it.
+  void check_and_view(const segment_ref& seg, std::uint64_t offset, std::uint64_t position,
+                      const char* data, std::uint32_t size, const std::uint32_t* crc,
+                      recorded_event_view& e) const {
     namespace fl = detail::file_log;
     if (crc && *crc != fl::get<std::uint32_t>(data + 8))
       throw_corrupt(seg.name, offset, "checksum mismatch");
@@ -445,7 +472,7 @@ class basic_file_log {
     if (r.fields.position != position)
       throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
                                           " where " + std::to_string(position) + " belongs");
-    if (const char* why = fl::decode_record(r, e)) throw_corrupt(seg.name, offset, why);
+    if (const char* why = fl::view_record(r, e)) throw_corrupt(seg.name, offset, why);
   }
 
   // ---- appending ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <annal/core/error.hpp>
 #include <annal/detail/file_log/crc32c.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/event_view.hpp>
 
 namespace annal::detail::file_log {
 
@@ -221,33 +222,53 @@ inline void assign_bytes(std::string& s, const char* p, std::size_t n) {
   }
 }
 
-// Fills `e` from a checked record; reuses `e`'s string buffers, so a scan allocates little.
-inline const char* decode_record(const record_view& r, recorded_event& e) {
+// Fills `v` with views into a checked record, or returns why its fields do not fit.
+inline const char* view_record(const record_view& r, recorded_event_view& v) noexcept {
   const char* in = r.data;
   const char* p = in + record_header_size;
-  const char* end = in + r.size;
   const std::size_t sid = get<std::uint16_t>(in + 102);
   const std::size_t type = get<std::uint32_t>(in + 104);
   const std::size_t entries = get<std::uint32_t>(in + 108);
   const std::size_t meta_size = get<std::uint32_t>(in + 112);
   const std::size_t payload = get<std::uint32_t>(in + 116);
-  assign_bytes(e.stream_id, p, sid);
-  p += sid;
-  assign_bytes(e.type, p, type);
-  p += type;
-  const char* meta_end = p + meta_size;
-  // Entries are stored in key order, as std::map holds them: when the keys are those of the event
-  // decoded before (the usual case in a scan), only the values are assigned, without allocating.
-  bool reuse = e.meta.size() == entries;
+  // check_record has matched the field sizes to the record's length; the entries are checked here,
+  // once, so that iterating a metadata_view never needs to.
+  const char* meta = p + sid + type;
+  const char* q = meta;
+  const char* meta_end = meta + meta_size;
+  for (std::size_t i = 0; i < entries; ++i) {
+    if (meta_end - q < 8) return "metadata entries overrun their bytes";
+    const std::size_t k = get<std::uint32_t>(q), n = get<std::uint32_t>(q + 4);
+    q += 8;
+    if (static_cast<std::size_t>(meta_end - q) < k + n) return "metadata entries overrun their bytes";
+    q += k + n;
+  }
+  if (q != meta_end) return "metadata bytes left over after the last entry";
+  v.stream_id = {p, sid};
+  v.type = {p + sid, type};
+  v.meta = metadata_view({meta, meta_size}, entries);
+  v.payload = {meta_end, payload};
+  v.position = r.fields.position;
+  v.stream_version = r.fields.stream_version;
+  v.recorded_at = time_point(std::chrono::duration_cast<clock::duration>(
+      std::chrono::nanoseconds(r.fields.recorded_at_ns)));
+  v.id = get_id(in + 48);
+  v.correlation_id = get_id(in + 64);
+  v.causation_id = get_id(in + 80);
+  v.schema_version = get<std::uint32_t>(in + 96);
+  return nullptr;
+}
+
+// Copies a view into `e`, reusing `e`'s string buffers, so a scan into one event allocates little.
+inline void copy_view(const recorded_event_view& v, recorded_event& e) {
+  assign_bytes(e.stream_id, v.stream_id.data(), v.stream_id.size());
+  assign_bytes(e.type, v.type.data(), v.type.size());
+  // Entries come in key order, as std::map holds them: when the keys are those of the event copied
+  // before (the usual case in a scan), only the values are assigned, without allocating.
+  bool reuse = e.meta.size() == v.meta.size();
   if (!reuse) e.meta.clear();
   auto slot = e.meta.begin();
-  for (std::size_t i = 0; i < entries; ++i) {
-    if (meta_end - p < 8) return "metadata entries overrun their bytes";
-    const std::size_t k = get<std::uint32_t>(p);
-    const std::size_t v = get<std::uint32_t>(p + 4);
-    p += 8;
-    if (static_cast<std::size_t>(meta_end - p) < k + v) return "metadata entries overrun their bytes";
-    const std::string_view key(p, k), value(p + k, v);
+  for (const auto [key, value] : v.meta) {
     if (reuse && slot->first == key) {
       assign_bytes(slot->second, value.data(), value.size());
       ++slot;
@@ -259,21 +280,23 @@ inline const char* decode_record(const record_view& r, recorded_event& e) {
       }
       e.meta.insert_or_assign(std::string(key), std::string(value));
     }
-    p += k + v;
   }
   if (reuse && slot != e.meta.end()) e.meta.erase(slot, e.meta.end());
-  if (p != meta_end) return "metadata bytes left over after the last entry";
-  assign_bytes(e.payload, p, payload);
-  p += payload;
-  if (p != end) return "record bytes left over after the payload";
-  e.position = r.fields.position;
-  e.stream_version = r.fields.stream_version;
-  e.recorded_at = time_point(std::chrono::duration_cast<clock::duration>(
-      std::chrono::nanoseconds(r.fields.recorded_at_ns)));
-  e.id = get_id(in + 48);
-  e.correlation_id = get_id(in + 64);
-  e.causation_id = get_id(in + 80);
-  e.schema_version = get<std::uint32_t>(in + 96);
+  assign_bytes(e.payload, v.payload.data(), v.payload.size());
+  e.position = v.position;
+  e.stream_version = v.stream_version;
+  e.recorded_at = v.recorded_at;
+  e.id = v.id;
+  e.correlation_id = v.correlation_id;
+  e.causation_id = v.causation_id;
+  e.schema_version = v.schema_version;
+}
+
+// Fills `e` from a checked record, or returns why its fields do not fit.
+inline const char* decode_record(const record_view& r, recorded_event& e) {
+  recorded_event_view v;
+  if (const char* why = view_record(r, v)) return why;
+  copy_view(v, e);
   return nullptr;
 }
 
