@@ -87,6 +87,58 @@ TEST_CASE("sqlite store applies the idempotency rule", "[store][sqlite]") {
   CHECK(store.last_position() == 2);
 }
 
+// 45 events go in as one 32-row, one 8-row and five single-row INSERTs; a stored id met by any of
+// them rolls the whole batch back before the idempotency rule decides.
+TEST_CASE("sqlite store inserts large batches row for row in multi-row statements",
+          "[store][sqlite]") {
+  annal_test::temp_dir dir;
+  sqlite_store store(dir.path() / "events.db");
+  store.append("other", expected_version::any(), make_batch(2));
+  auto batch = make_batch(45);
+  for (std::size_t i = 0; i < batch.size(); i += 4) {
+    batch[i].meta = {{"n", std::to_string(i)}, {"k", std::string(40, 'x')}};
+    batch[i].causation_id = new_event_id();
+    batch[i].schema_version = static_cast<std::uint32_t>(i + 1);
+  }
+  const auto r = store.append("s", expected_version::no_stream(), batch);
+  CHECK(r.status == append_status::appended);
+  CHECK(r.first_position == 3);
+  CHECK(r.last_position == 47);
+  std::vector<recorded_event> got;
+  store.read_stream("s", 1, [&](const recorded_event& e) { got.push_back(e); });
+  REQUIRE(got.size() == 45);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].id == batch[i].id);
+    CHECK(got[i].meta == batch[i].meta);
+    CHECK(got[i].causation_id == batch[i].causation_id);
+    CHECK(got[i].schema_version == batch[i].schema_version);
+    CHECK(got[i].stream_version == i + 1);
+    CHECK(got[i].position == i + 3);
+  }
+  // The retry is a duplicate, whether or not the expected version still matches.
+  for (const auto expect : {expected_version::no_stream(), expected_version::any()}) {
+    const auto again = store.append("s", expect, batch);
+    CHECK(again.status == append_status::duplicate);
+    CHECK(again.first_position == 3);
+    CHECK(again.last_position == 47);
+    CHECK(again.stream_version == 45);
+  }
+  // A stored id late in a new batch (in its single-row tail, then in its 32-row head).
+  for (const std::size_t at : {std::size_t{43}, std::size_t{20}}) {
+    auto reuse = make_batch(45);
+    reuse[at].id = batch[7].id;
+    CHECK_THROWS_MATCHES(store.append("s", expected_version::any(), reuse), error,
+                         Catch::Predicate<error>([](const error& e) {
+                           return e.code() == errc::duplicate_event_id;
+                         }));
+  }
+  // A conflicting version with new ids is a conflict, and nothing was written by the refusals.
+  CHECK(store.append("s", expected_version::exact(3), make_batch(40)).status ==
+        append_status::conflict);
+  CHECK(store.last_position() == 47);
+  CHECK(store.append("s", expected_version::exact(45), make_batch(41)).last_position == 88);
+}
+
 TEST_CASE("sqlite store reads in pages larger than one query", "[store][sqlite]") {
   annal_test::temp_dir dir;
   sqlite_options opt;

@@ -64,62 +64,19 @@ class sqlite_store {
                        std::span<const event_data> batch) {
     detail::validate_batch(stream_id, batch);
     auto conn = pool_.acquire();
-    write_transaction tx(conn);
-    std::deque<std::string> stream_names;  // stored_ref views point into these
-    auto lookup = [&](const event_id& id) -> std::optional<detail::stored_ref> {
-      sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::find_id);
-      sqlite3_bind_blob(s, 1, id.data, 16, SQLITE_STATIC);
-      if (!conn->step(s, detail::sql::sqlite_stmt::find_id)) return std::nullopt;
-      const auto& name = stream_names.emplace_back(text_column(s, 0));
-      return detail::stored_ref{name, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
-                                static_cast<std::uint64_t>(sqlite3_column_int64(s, 2))};
-    };
-    if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
-
-    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_version);
-    bind_text(s, 1, stream_id);
-    conn->step(s, detail::sql::sqlite_stmt::stream_version);
-    const auto actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
-
-    // The write lock (BEGIN IMMEDIATE) makes this the only writer: max + 1 is gap-free.
-    s = conn->stmt(detail::sql::sqlite_stmt::head);
-    std::uint64_t last = 0;
-    std::int64_t last_time = 0;
-    if (conn->step(s, detail::sql::sqlite_stmt::head)) {
-      last = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-      last_time = sqlite3_column_int64(s, 1);
+    // Optimistic first: the UNIQUE index on event_id notices a stored id as the rows go in, so
+    // the common batch of new ids costs no lookup per event. A batch that hits a stored id (a
+    // retry, or a reused id) is rolled back and taken again with every id looked up first.
+    std::optional<append_result> result = append_locked(conn, stream_id, expect, batch, false);
+    if (!result) result = append_locked(conn, stream_id, expect, batch, true);
+    if (result->status == append_status::appended) {
+      {
+        std::lock_guard wake(wait_mutex_);
+        known_position_ = std::max(known_position_, result->last_position);
+      }
+      appended_.notify_all();
     }
-    // Recorded times never go backwards, across processes too, even if the clock does.
-    const std::int64_t now = std::max<std::int64_t>(clock::now().time_since_epoch().count(),
-                                                    last_time);
-    std::string meta;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const event_data& e = batch[i];
-      s = conn->stmt(detail::sql::sqlite_stmt::insert);
-      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(last + i + 1));
-      bind_text(s, 2, stream_id);
-      sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(actual + i + 1));
-      sqlite3_bind_blob(s, 4, e.id.data, 16, SQLITE_STATIC);
-      bind_text(s, 5, e.type);
-      sqlite3_bind_int64(s, 6, e.schema_version);
-      sqlite3_bind_blob64(s, 7, e.payload.data(), e.payload.size(), SQLITE_STATIC);
-      sqlite3_bind_blob(s, 8, e.correlation_id.data, 16, SQLITE_STATIC);
-      sqlite3_bind_blob(s, 9, e.causation_id.data, 16, SQLITE_STATIC);
-      meta = detail::sql::metadata_to_json(e.meta);
-      bind_text(s, 10, meta);
-      sqlite3_bind_int64(s, 11, now);
-      conn->step(s, detail::sql::sqlite_stmt::insert);
-    }
-    tx.commit();
-    const append_result result{append_status::appended, actual + batch.size(), last + 1,
-                               last + batch.size()};
-    {
-      std::lock_guard wake(wait_mutex_);
-      known_position_ = std::max(known_position_, result.last_position);
-    }
-    appended_.notify_all();
-    return result;
+    return *result;
   }
 
   template <class F>
@@ -214,6 +171,101 @@ class sqlite_store {
     detail::sql::sqlite_pool::lease& conn_;
     bool done_ = false;
   };
+
+  // One attempt under the write lock. With `ids_checked` the stored ids are looked up before
+  // anything else (annal's idempotency rule); without, they are looked up only when the version
+  // does not match, and an insert that meets a stored id returns nullopt, having written nothing.
+  std::optional<append_result> append_locked(detail::sql::sqlite_pool::lease& conn,
+                                             std::string_view stream_id, expected_version expect,
+                                             std::span<const event_data> batch,
+                                             bool ids_checked) {
+    write_transaction tx(conn);
+    std::deque<std::string> stream_names;  // stored_ref views point into these
+    auto lookup = [&](const event_id& id) -> std::optional<detail::stored_ref> {
+      sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::find_id);
+      sqlite3_bind_blob(s, 1, id.data, 16, SQLITE_STATIC);
+      if (!conn->step(s, detail::sql::sqlite_stmt::find_id)) return std::nullopt;
+      const auto& name = stream_names.emplace_back(text_column(s, 0));
+      return detail::stored_ref{name, static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)),
+                                static_cast<std::uint64_t>(sqlite3_column_int64(s, 2))};
+    };
+    if (ids_checked)
+      if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
+
+    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_version);
+    bind_text(s, 1, stream_id);
+    conn->step(s, detail::sql::sqlite_stmt::stream_version);
+    const auto actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    if (!expect.matches(actual)) {
+      // A retry of a stored batch is a duplicate, not a conflict, though the stream has moved on.
+      if (!ids_checked)
+        if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
+      return append_result{append_status::conflict, actual, 0, 0};
+    }
+
+    // The write lock (BEGIN IMMEDIATE) makes this the only writer: max + 1 is gap-free.
+    s = conn->stmt(detail::sql::sqlite_stmt::head);
+    std::uint64_t last = 0;
+    std::int64_t last_time = 0;
+    if (conn->step(s, detail::sql::sqlite_stmt::head)) {
+      last = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+      last_time = sqlite3_column_int64(s, 1);
+    }
+    // Recorded times never go backwards, across processes too, even if the clock does.
+    const std::int64_t now = std::max<std::int64_t>(clock::now().time_since_epoch().count(),
+                                                    last_time);
+    if (!insert_rows(*conn, stream_id, batch, last, actual, now, !ids_checked))
+      return std::nullopt;
+    tx.commit();
+    return append_result{append_status::appended, actual + batch.size(), last + 1,
+                         last + batch.size()};
+  }
+
+  // Inserts the batch at positions last+1... and versions version+1..., 32 or 8 rows per
+  // statement where it can. Returns false if `stop_at_stored_id` and an event id is stored
+  // already (the caller rolls back); any other failure throws.
+  static bool insert_rows(detail::sql::sqlite_connection& conn, std::string_view stream_id,
+                          std::span<const event_data> batch, std::uint64_t last,
+                          std::uint64_t version, std::int64_t now, bool stop_at_stored_id) {
+    using detail::sql::sqlite_stmt;
+    std::vector<std::string> metas;  // bound without a copy: kept, never reallocated, until the step
+    metas.reserve(32);
+    for (std::size_t i = 0; i < batch.size();) {
+      const std::size_t left = batch.size() - i;
+      const sqlite_stmt which = left >= 32 ? sqlite_stmt::insert_32
+                                : left >= 8 ? sqlite_stmt::insert_8
+                                            : sqlite_stmt::insert;
+      const std::size_t rows = detail::sql::sqlite_insert_rows(which);
+      sqlite3_stmt* s = conn.prepared(which);
+      metas.clear();
+      for (std::size_t r = 0; r < rows; ++r, ++i) {
+        const event_data& e = batch[i];
+        const int p = static_cast<int>(r * detail::sql::sqlite_insert_columns);
+        sqlite3_bind_int64(s, p + 1, static_cast<sqlite3_int64>(last + i + 1));
+        bind_text(s, p + 2, stream_id);
+        sqlite3_bind_int64(s, p + 3, static_cast<sqlite3_int64>(version + i + 1));
+        sqlite3_bind_blob(s, p + 4, e.id.data, 16, SQLITE_STATIC);
+        bind_text(s, p + 5, e.type);
+        sqlite3_bind_int64(s, p + 6, e.schema_version);
+        sqlite3_bind_blob64(s, p + 7, e.payload.data(), e.payload.size(), SQLITE_STATIC);
+        sqlite3_bind_blob(s, p + 8, e.correlation_id.data, 16, SQLITE_STATIC);
+        sqlite3_bind_blob(s, p + 9, e.causation_id.data, 16, SQLITE_STATIC);
+        if (e.meta.empty()) {
+          bind_text(s, p + 10, "{}");
+        } else {
+          bind_text(s, p + 10, metas.emplace_back(detail::sql::metadata_to_json(e.meta)));
+        }
+        sqlite3_bind_int64(s, p + 11, now);
+      }
+      const int rc = sqlite3_step(s);
+      if (rc != SQLITE_DONE) {
+        sqlite3_reset(s);
+        if (stop_at_stored_id && rc == SQLITE_CONSTRAINT_UNIQUE) return false;
+        conn.fail(rc, "statement " + std::string(detail::sql::sqlite_stmt_name(which)));
+      }
+    }
+    return true;
+  }
 
   void migrate() {
     auto conn = pool_.acquire();
