@@ -34,10 +34,14 @@ class postgres_server {
   static constexpr const char* user = "annal";
   static constexpr const char* password = "annal-test-pw";
 
-  // `settings` are extra "-c name=value" server options.
+  // `settings` are extra "-c name=value" server options; `environment` holds "NAME=value" entries
+  // for the server's environment.
   explicit postgres_server(std::vector<std::string> settings = {},
+                           std::vector<std::string> environment = {},
                            std::string bindir = ANNAL_TEST_PG_BINDIR)
-      : bindir_(std::move(bindir)), settings_(std::move(settings)) {
+      : bindir_(std::move(bindir)),
+        settings_(std::move(settings)),
+        environment_(std::move(environment)) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "annal-pg-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed: " + pattern);
@@ -92,9 +96,17 @@ class postgres_server {
     std::string opts = "-p " + std::to_string(port_) + " -k " + dir_.string() +
                        " -c listen_addresses=127.0.0.1 -c max_connections=300";
     for (const auto& s : settings_) opts += " -c " + s;
-    run({bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(),
-         "-w", "-t", "60", "-o", opts, "start"},
-        "pg_ctl start");
+    std::vector<std::string> argv;
+    if (!environment_.empty()) {
+      argv.push_back("env");
+      argv.insert(argv.end(), environment_.begin(), environment_.end());
+    }
+    for (std::string a : {bindir_ + "/pg_ctl", std::string("-D"), (dir_ / "data").string(),
+                          std::string("-l"), (dir_ / "server.log").string(), std::string("-w"),
+                          std::string("-t"), std::string("60"), std::string("-o"), opts,
+                          std::string("start")})
+      argv.push_back(std::move(a));
+    run(std::move(argv), "pg_ctl start");
   }
 
   // mode: "fast" (clean shutdown) or "immediate" (like a crash: no checkpoint, clients cut off).
@@ -204,6 +216,7 @@ class postgres_server {
 
   std::string bindir_;
   std::vector<std::string> settings_;
+  std::vector<std::string> environment_;
   std::filesystem::path dir_;
   std::string run_as_;
   int port_ = 0;
