@@ -31,6 +31,13 @@ namespace annal {
 // append survives a crash of the process, but the last commits may roll back on power loss.
 enum class sqlite_sync : std::uint8_t { full, normal };
 
+// Who copies the WAL back into the database file once it holds `checkpoint_pages` pages.
+// `background` (the default): a thread of the store, so no append waits for the copy and its
+// sync; a writer that never pauses still checkpoints itself at 4 × checkpoint_pages, keeping the
+// WAL bounded. `in_commit`: the commit that crossed the size, as SQLite does by default.
+// Either way a commit is durable when the WAL is synced; the choice moves work, not risk.
+enum class sqlite_checkpoint : std::uint8_t { background, in_commit };
+
 struct sqlite_options {
   sqlite_sync sync = sqlite_sync::full;
   // How long a writer waits for another process's write transaction before errc::store_locked.
@@ -40,6 +47,10 @@ struct sqlite_options {
   std::size_t read_page = 512;
   // How often wait_for_append looks for appends made by other processes (own appends wake it).
   std::chrono::milliseconds cross_process_poll{50};
+  sqlite_checkpoint checkpoint = sqlite_checkpoint::background;
+  // WAL size, in pages of 4 KiB, that starts a checkpoint (SQLite's wal_autocheckpoint). 0 or
+  // less: none until the last connection to the file closes (the WAL grows meanwhile).
+  int checkpoint_pages = 1000;
 };
 
 // The schema version this header writes (PRAGMA user_version).
@@ -50,8 +61,13 @@ class sqlite_store {
   explicit sqlite_store(const std::filesystem::path& file, sqlite_options options = {})
       : path_(file.string()),
         options_(options),
+        checkpointer_(path_, options.sync == sqlite_sync::full, options.checkpoint_pages),
         pool_(path_, options.sync == sqlite_sync::full,
-              static_cast<int>(options.busy_timeout.count()), options.pool_size) {
+              static_cast<int>(options.busy_timeout.count()), options.pool_size,
+              options.checkpoint_pages,
+              options.checkpoint == sqlite_checkpoint::background && options.checkpoint_pages > 0
+                  ? &checkpointer_
+                  : nullptr) {
     if (options_.read_page == 0) options_.read_page = 1;
     migrate();
   }
@@ -365,6 +381,7 @@ class sqlite_store {
 
   std::string path_;
   sqlite_options options_;
+  detail::sql::sqlite_checkpointer checkpointer_;  // outlives the pool, whose commits wake it
   mutable detail::sql::sqlite_pool pool_;
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable appended_;

@@ -15,6 +15,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/detail/connection_pool.hpp>
+#include <annal/detail/sql/sqlite_checkpointer.hpp>
 
 namespace annal::detail::sql {
 
@@ -213,8 +214,15 @@ struct sqlite_opener {
   std::string path;
   bool synchronous_full;
   int busy_timeout_ms;
+  int checkpoint_pages;
+  sqlite_checkpointer* checkpointer;  // null: SQLite checkpoints in the commit
   std::unique_ptr<sqlite_connection> operator()() const {
-    return std::make_unique<sqlite_connection>(path, synchronous_full, busy_timeout_ms);
+    auto c = std::make_unique<sqlite_connection>(path, synchronous_full, busy_timeout_ms);
+    if (checkpointer)
+      sqlite3_wal_hook(c->handle(), &sqlite_checkpointer::on_commit, checkpointer);
+    else
+      sqlite3_wal_autocheckpoint(c->handle(), checkpoint_pages);
+    return c;
   }
 };
 struct sqlite_recycler {
@@ -227,8 +235,11 @@ struct sqlite_recycler {
 // A few connections shared by threads; each is used by one thread at a time.
 class sqlite_pool : public connection_pool<sqlite_connection, sqlite_opener, sqlite_recycler> {
  public:
-  sqlite_pool(std::string path, bool synchronous_full, int busy_timeout_ms, std::size_t size)
-      : connection_pool({std::move(path), synchronous_full, busy_timeout_ms}, {}, size) {}
+  sqlite_pool(std::string path, bool synchronous_full, int busy_timeout_ms, std::size_t size,
+              int checkpoint_pages, sqlite_checkpointer* checkpointer)
+      : connection_pool(
+            {std::move(path), synchronous_full, busy_timeout_ms, checkpoint_pages, checkpointer},
+            {}, size) {}
 };
 
 }  // namespace annal::detail::sql
