@@ -66,13 +66,16 @@ for s in $stages; do
       cmake -S "$root" -B "$fuzz_build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
       cmake --build "$fuzz_build" -j "$jobs" \
-        --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry
-      for t in binary json registry; do
+        --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log
+      for t in binary json registry file_log; do
         corpus="$fuzz_build/corpus/$t"
         mkdir -p "$corpus"
-        # The golden files seed the corpus with real encoded events.
+        # The golden files seed the codecs' corpora with real encoded events; the file log's
+        # seeds are real records and a real index file.
+        seeds="$root/tests/codec/golden"
+        [ "$t" = file_log ] && seeds="$root/tests/fuzz/seeds/file_log"
         record "$fuzz_build/tests/fuzz/annal_fuzz_$t" -max_total_time="$fuzz_seconds" \
-          -rss_limit_mb=2048 -print_final_stats=1 "$corpus" "$root/tests/codec/golden"
+          -rss_limit_mb=2048 -print_final_stats=1 "$corpus" "$seeds"
       done
       ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;

@@ -218,6 +218,12 @@ TEST_CASE("file_log index: a stale index with a sound checksum is ignored",
     why = "offsets";
     CHECK(idx != original);
   }
+  SECTION("a stream count its table cannot hold (found by fuzzing: it sized a vector)") {
+    const std::uint32_t streams = 0xFFFF'FFFF;
+    std::memcpy(idx.data() + 64, &streams, 4);
+    why = "stream table overruns";
+    CHECK(idx != original);
+  }
   SECTION("an entry's id is one stored before") {
     std::uint32_t table;
     std::memcpy(&table, idx.data() + 68, 4);

@@ -121,6 +121,9 @@ inline std::optional<std::string> decode_segment_index(const char* in, std::size
   if (h.records == 0 || h.records > body / index_entry_size ||
       table + h.records * index_entry_size != body)
     return "its sizes do not add up";
+  // Each stream id takes at least its 2-byte length: a count the table cannot hold is refused
+  // before it sizes anything.
+  if (streams > table / 2) return "its stream table overruns its bytes";
   out.streams.clear();
   out.streams.reserve(streams);
   const char* p = in + index_header_size;
