@@ -272,8 +272,7 @@ TEST_CASE("sqlite store keeps its WAL bounded: checkpoints catch up", "[store][s
   annal_test::temp_dir dir;
   sqlite_options opt;
   opt.sync = sqlite_sync::normal;
-  SECTION("in a background thread") { opt.checkpoint = sqlite_checkpoint::background; }
-  SECTION("in the commit") { opt.checkpoint = sqlite_checkpoint::in_commit; }
+  opt.checkpoint = GENERATE(sqlite_checkpoint::background, sqlite_checkpoint::in_commit);
   sqlite_store store(dir.path() / "events.db", opt);
   const std::string big(4000, 'x');  // about one page per event
   for (int i = 0; i < 3000; ++i) {

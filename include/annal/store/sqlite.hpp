@@ -79,12 +79,19 @@ class sqlite_store {
   append_result append(std::string_view stream_id, expected_version expect,
                        std::span<const event_data> batch) {
     detail::validate_batch(stream_id, batch);
-    auto conn = pool_.acquire();
     // Optimistic first: the UNIQUE index on event_id notices a stored id as the rows go in, so
     // the common batch of new ids costs no lookup per event. A batch that hits a stored id (a
-    // retry, or a reused id) is rolled back and taken again with every id looked up first.
-    std::optional<append_result> result = append_locked(conn, stream_id, expect, batch, false);
-    if (!result) result = append_locked(conn, stream_id, expect, batch, true);
+    // retry, or a reused id) is rolled back and taken again with every id looked up first (on a
+    // fresh lease: a connection that failed to roll back was discarded).
+    std::optional<append_result> result;
+    {
+      auto conn = pool_.acquire();
+      result = append_locked(conn, stream_id, expect, batch, false);
+    }
+    if (!result) {
+      auto conn = pool_.acquire();
+      result = append_locked(conn, stream_id, expect, batch, true);
+    }
     if (result->status == append_status::appended) {
       {
         std::lock_guard wake(wait_mutex_);
@@ -230,8 +237,10 @@ class sqlite_store {
     // Recorded times never go backwards, across processes too, even if the clock does.
     const std::int64_t now = std::max<std::int64_t>(clock::now().time_since_epoch().count(),
                                                     last_time);
-    if (!insert_rows(*conn, stream_id, batch, last, actual, now, !ids_checked))
+    if (!insert_rows(*conn, stream_id, batch, last, actual, now, !ids_checked)) {
+      conn->reset_all();  // no statement keeps a snapshot across the rollback
       return std::nullopt;
+    }
     tx.commit();
     return append_result{append_status::appended, actual + batch.size(), last + 1,
                          last + batch.size()};
