@@ -296,6 +296,14 @@ struct sqlite_floor {
   }
 };
 
+// One floor connection for the whole run, as the store keeps its own: closing a file's last
+// connection checkpoints and deletes its WAL, and a WAL that grows again costs more per sync than
+// one that is reused (the file's size changes with every commit).
+sqlite_floor& floor_db() {
+  static sqlite_floor f;
+  return f;
+}
+
 void sqlite_append_single_annal(benchmark::State& state) {
   auto& store = sq_store();
   const std::string stream = "single-" + std::to_string(++stream_counter);
@@ -309,7 +317,7 @@ void sqlite_append_single_annal(benchmark::State& state) {
 }
 
 void sqlite_append_single_floor(benchmark::State& state) {
-  sqlite_floor f;
+  sqlite_floor& f = floor_db();
   const std::string stream = "single-" + std::to_string(++stream_counter);
   std::uint64_t version = 0;
   for (auto _ : state) f.insert(stream, ++version, batch_of(1)[0]);
@@ -328,7 +336,7 @@ void file_log_append_batch(benchmark::State& state) {
 }
 
 void sqlite_append_batch_floor(benchmark::State& state) {
-  sqlite_floor f;
+  sqlite_floor& f = floor_db();
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::string stream = "batch-" + std::to_string(++stream_counter);
   std::uint64_t version = 0;
@@ -358,7 +366,7 @@ void sqlite_read_all_annal(benchmark::State& state) {
 }
 
 void sqlite_read_all_floor(benchmark::State& state) {
-  sqlite_floor f;
+  sqlite_floor& f = floor_db();
   std::uint64_t version = 0;
   sqlite3_exec(f.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   const std::string stream = "fill-" + std::to_string(++stream_counter);
