@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace annal::detail::sql {
 
@@ -42,7 +43,7 @@ class sqlite_checkpointer {
   // The WAL hook of every writing connection (sqlite3_wal_hook; it replaces the automatic one).
   // `wal_pages` counts the WAL's frames, copied or not: the thread is woken once `pages` more
   // than it last copied have been added, not by every commit past the size.
-  static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+  static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) noexcept {
     auto& c = *static_cast<sqlite_checkpointer*>(self);
     int copied = c.copied_.load(std::memory_order_relaxed);
     if (wal_pages < copied) {  // the WAL restarted since
@@ -63,13 +64,18 @@ class sqlite_checkpointer {
   }
 
  private:
-  void request() {
-    {
-      std::lock_guard lock(mutex_);
-      wanted_ = true;
-      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  // Called from SQLite's C code: nothing may escape. If no thread can start, the commit that finds
+  // the WAL at limit_pages checkpoints, as without this class.
+  void request() noexcept {
+    try {
+      {
+        std::lock_guard lock(mutex_);
+        wanted_ = true;
+        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+      }
+      wake_.notify_one();
+    } catch (...) {
     }
-    wake_.notify_one();
   }
 
   void run() {
