@@ -101,6 +101,16 @@ class listener {
     }
     PGconn* c = conn.handle();
     for (;;) {
+      // Notifications queued already come first: one that arrived during the look above was read
+      // by libpq with the look's answer, and the socket will not signal it again (an append that
+      // committed just after the look's snapshot would otherwise wake no one).
+      while (PGnotify* n = PQnotifies(c)) {
+        std::uint64_t pos = 0;
+        const std::string_view extra = n->extra ? n->extra : "";
+        std::from_chars(extra.data(), extra.data() + extra.size(), pos);
+        PQfreemem(n);
+        publish(pos);
+      }
       pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
       if (::poll(fds, 2, -1) < 0 && errno != EINTR)
         throw error(errc::io_error, "poll on the PostgreSQL listener failed");
@@ -111,13 +121,6 @@ class listener {
       if (!PQconsumeInput(c))
         throw error(errc::connection_error,
                     "listener lost " + describe(c) + ": " + trimmed(PQerrorMessage(c)));
-      while (PGnotify* n = PQnotifies(c)) {
-        std::uint64_t pos = 0;
-        const std::string_view extra = n->extra ? n->extra : "";
-        std::from_chars(extra.data(), extra.data() + extra.size(), pos);
-        PQfreemem(n);
-        publish(pos);
-      }
     }
   }
 
