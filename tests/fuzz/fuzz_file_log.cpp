@@ -67,14 +67,9 @@ void records(std::string_view bytes) {
             "copying into a reused event differs from a fresh copy");
 
     if (!ordered) continue;
-    annal::event_data e;
-    e.id = owned.id;
-    e.type = owned.type;
-    e.schema_version = owned.schema_version;
-    e.payload = owned.payload;
-    e.correlation_id = owned.correlation_id;
-    e.causation_id = owned.causation_id;
-    e.meta = owned.meta;
+    const annal::event_data e{owned.id,      owned.type,           owned.schema_version,
+                              owned.payload, owned.correlation_id, owned.causation_id,
+                              owned.meta};
     require(fl::record_size(owned.stream_id, e) == size, "a decoded record re-encodes to another size");
     std::string again(size, '\0');
     fl::encode_record(again.data(), owned.stream_id, e, r.fields);
