@@ -2,7 +2,8 @@
 # The second README command: builds annal and runs every test — unit, conformance, crash and
 # compile-fail tests with g++, again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
-# ANNAL_FUZZ_SECONDS (default 60) bounds each fuzzer; ANNAL_TEST_STAGES picks stages
+# ANNAL_FUZZ_SECONDS (default 45, so four fuzzers keep CI near its 30-minute budget) bounds each
+# fuzzer; ANNAL_TEST_STAGES picks stages
 # (default: "main asan tsan fuzz").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +11,7 @@ bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc)
 stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
-fuzz_seconds=${ANNAL_FUZZ_SECONDS:-60}
+fuzz_seconds=${ANNAL_FUZZ_SECONDS:-45}
 build="$root/build"
 # ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
