@@ -105,15 +105,18 @@ void pg_append_single_annal(benchmark::State& state) {
   auto& store = pg_store();
   const std::string stream = "single-" + std::to_string(++stream_counter);
   std::uint64_t version = 0;
+  // The store's counts are cumulative over the process: this run's share is the difference.
+  const auto before = store.append_stats();
   for (auto _ : state) {
     const auto r = store.append(stream, expected_version::exact(version), batch_of(1));
     if (!r) state.SkipWithError("conflict");
     version = r.stream_version;
   }
   if (state.thread_index() == 0) {
-    const auto stats = store.append_stats();
+    const auto after = store.append_stats();
+    const auto transactions = after.transactions - before.transactions;
     state.counters["per_commit"] =
-        stats.transactions ? double(stats.appends) / double(stats.transactions) : 0;
+        transactions ? double(after.appends - before.appends) / double(transactions) : 0;
   }
   state.counters["items"] = 1;
   state.SetItemsProcessed(state.iterations());
