@@ -233,14 +233,20 @@ inline const char* view_record(const record_view& r, recorded_event_view& v) noe
   const std::size_t payload = get<std::uint32_t>(in + 116);
   // check_record has matched the field sizes to the record's length; the entries are checked here,
   // once, so that iterating a metadata_view never needs to.
+  // Keys are written from a std::map, so in increasing order and unique; a record that says
+  // otherwise is damaged (and would decode differently depending on which duplicate wins).
   const char* meta = p + sid + type;
   const char* q = meta;
   const char* meta_end = meta + meta_size;
+  std::string_view previous;
   for (std::size_t i = 0; i < entries; ++i) {
     if (meta_end - q < 8) return "metadata entries overrun their bytes";
     const std::size_t k = get<std::uint32_t>(q), n = get<std::uint32_t>(q + 4);
     q += 8;
     if (static_cast<std::size_t>(meta_end - q) < k + n) return "metadata entries overrun their bytes";
+    const std::string_view key(q, k);
+    if (i > 0 && !(previous < key)) return "metadata keys out of order or repeated";
+    previous = key;
     q += k + n;
   }
   if (q != meta_end) return "metadata bytes left over after the last entry";
