@@ -18,26 +18,26 @@ struct at_time {
   time_point time;
 };
 
-// Folds envelopes up to and including `stop`; later ones are left out.
-template <class A, detail::iterable R>
-  requires std::is_base_of_v<envelope_header, detail::element_t<R>>
-constexpr A hydrate(R&& envelopes, at_version stop) {
-  static_assert(check_aggregate<A>());
-  A state{};
-  for (const auto& e : envelopes) {
-    if (e.stream_version > stop.version) break;
-    apply_any(state, e);
-  }
-  return state;
+namespace detail {
+// Whether an envelope lies after the point a hydration stops at.
+constexpr bool after(const envelope_header& e, at_version stop) noexcept {
+  return e.stream_version > stop.version;
 }
+constexpr bool after(const envelope_header& e, at_time stop) noexcept {
+  return e.recorded_at > stop.time;
+}
+template <class S>
+concept stop_point = std::is_same_v<S, at_version> || std::is_same_v<S, at_time>;
+}  // namespace detail
 
-template <class A, detail::iterable R>
+// Folds envelopes up to and including `stop` (at_version or at_time); later ones are left out.
+template <class A, detail::iterable R, detail::stop_point Stop>
   requires std::is_base_of_v<envelope_header, detail::element_t<R>>
-constexpr A hydrate(R&& envelopes, at_time stop) {
+constexpr A hydrate(R&& envelopes, Stop stop) {
   static_assert(check_aggregate<A>());
   A state{};
   for (const auto& e : envelopes) {
-    if (e.recorded_at > stop.time) break;
+    if (detail::after(e, stop)) break;
     apply_any(state, e);
   }
   return state;
