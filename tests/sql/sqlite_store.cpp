@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <set>
 #include <mutex>
 #include <thread>
@@ -283,6 +285,32 @@ TEST_CASE("sqlite store keeps its WAL bounded: checkpoints catch up", "[store][s
   // checkpoints itself at 4000: the WAL is reused, not grown, once checkpointed.
   CHECK(std::filesystem::file_size(dir.path() / "events.db-wal") < 17u * 1024 * 1024);
   CHECK(std::filesystem::file_size(dir.path() / "events.db") > 8u * 1024 * 1024);
+}
+
+// The thread really checkpoints: below 4 × checkpoint_pages no commit copies the WAL itself, so
+// the database file grows only if the thread ran. (The test above would pass without it.)
+TEST_CASE("sqlite store checkpoints on its own thread once the WAL passes checkpoint_pages",
+          "[store][sqlite]") {
+  annal_test::temp_dir dir;
+  sqlite_options opt;
+  opt.sync = sqlite_sync::normal;
+  opt.checkpoint_pages = 100;
+  sqlite_store store(dir.path() / "events.db", opt);
+  const auto db = dir.path() / "events.db";
+  const std::uintmax_t empty = std::filesystem::file_size(db);
+  const std::string big(4000, 'x');  // about one page per event
+  for (int i = 0; i < 15; ++i) {  // about 150 pages: past 100, short of the commits' own 400
+    std::vector<event_data> batch;
+    for (int j = 0; j < 10; ++j) batch.push_back(make_event("big", big));
+    store.append("s", expected_version::any(), batch);
+  }
+  // Liveness, not speed: wait for the copy with a generous deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::filesystem::file_size(db) < 100u * 4096 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(empty < 100u * 4096);
+  CHECK(std::filesystem::file_size(db) >= 100u * 4096);
 }
 
 // A writer that never pauses: the background thread alone may never copy the whole WAL between
