@@ -96,16 +96,13 @@ class postgres_server {
     std::string opts = "-p " + std::to_string(port_) + " -k " + dir_.string() +
                        " -c listen_addresses=127.0.0.1 -c max_connections=300";
     for (const auto& s : settings_) opts += " -c " + s;
-    std::vector<std::string> argv;
-    if (!environment_.empty()) {
-      argv.push_back("env");
-      argv.insert(argv.end(), environment_.begin(), environment_.end());
+    std::vector<std::string> argv = {bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-l",
+                                     (dir_ / "server.log").string(), "-w", "-t", "60", "-o", opts,
+                                     "start"};
+    if (!environment_.empty()) {  // env NAME=value... pg_ctl ...
+      argv.insert(argv.begin(), environment_.begin(), environment_.end());
+      argv.insert(argv.begin(), "env");
     }
-    for (std::string a : {bindir_ + "/pg_ctl", std::string("-D"), (dir_ / "data").string(),
-                          std::string("-l"), (dir_ / "server.log").string(), std::string("-w"),
-                          std::string("-t"), std::string("60"), std::string("-o"), opts,
-                          std::string("start")})
-      argv.push_back(std::move(a));
     run(std::move(argv), "pg_ctl start");
   }
 
