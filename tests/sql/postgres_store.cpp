@@ -67,6 +67,30 @@ TEST_CASE("postgres store appends, reads and keeps envelopes", "[store][postgres
   CHECK(positions == std::vector<std::uint64_t>{2, 3, 4});
   CHECK(f.store().read_all(1, [](const recorded_event&) { return false; }) == 1);
   CHECK(f.store().read_all(1, [](const recorded_event&) {}, 2) == 2);
+
+  // A single event (annal_append_one takes scalars, not array elements) keeps the same envelope.
+  auto one = make_batch(1, 5);
+  one[0].meta = first[1].meta;
+  one[0].type = first[2].type;
+  one[0].schema_version = 9;
+  one[0].correlation_id = new_event_id();
+  one[0].causation_id = new_event_id();
+  const auto r1 = f.store().append("order-1", expected_version::exact(3), one);
+  CHECK(r1.status == append_status::appended);
+  CHECK(r1.stream_version == 4);
+  CHECK(r1.first_position == 5);
+  CHECK(r1.last_position == 5);
+  recorded_event back;
+  CHECK(f.store().read_stream("order-1", 4, [&](const recorded_event& e) { back = e; }) == 1);
+  CHECK(back.id == one[0].id);
+  CHECK(back.type == one[0].type);
+  CHECK(back.meta == one[0].meta);
+  CHECK(back.schema_version == 9);
+  CHECK(back.correlation_id == one[0].correlation_id);
+  CHECK(back.causation_id == one[0].causation_id);
+  CHECK(boost::json::parse(back.payload) == boost::json::parse(one[0].payload));
+  CHECK(back.position == 5);
+  CHECK(back.recorded_at >= got[2].recorded_at);
 }
 
 TEST_CASE("postgres payload formats", "[store][postgres]") {
@@ -79,6 +103,10 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     std::vector<std::string> payloads;
     f.store().read_all(1, [&](const recorded_event& e) { payloads.push_back(e.payload); });
     CHECK(payloads == std::vector<std::string>{bytes, ""});
+    // A single event goes through annal_append_one, whose payload is a scalar, not an array.
+    f.store().append("b", expected_version::exact(2), std::vector{make_event("bin", bytes)});
+    f.store().read_all(3, [&](const recorded_event& e) { payloads.push_back(e.payload); });
+    CHECK(payloads == std::vector<std::string>{bytes, "", bytes});
   }
   SECTION("json keeps the exact text and is queryable") {
     annal::postgres_options o = annal_test::fresh_postgres_options(pg_payload_format::json);
@@ -111,6 +139,17 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     batch = make_batch(2);
     batch[1].payload = "\"\\u0000\"";
     CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), batch), error,
+                         Catch::Predicate<error>([](const error& e) {
+                           return e.code() == errc::invalid_argument;
+                         }));
+    CHECK(f.store().last_position() == 0);
+    // The same for a single event, which goes through annal_append_one.
+    auto one = make_batch(1);
+    one[0].payload = "{\"unterminated\": ";
+    CHECK_THROWS_WITH(f.store().append("j", expected_version::any(), one),
+                      Catch::Contains("event 0") && Catch::Contains("not valid JSON"));
+    one[0].payload = "\"\\u0000\"";
+    CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), one), error,
                          Catch::Predicate<error>([](const error& e) {
                            return e.code() == errc::invalid_argument;
                          }));
@@ -177,6 +216,33 @@ TEST_CASE("postgres store migrate is idempotent and concurrent-safe", "[store][p
   CHECK(s.transact([](pg_transaction& tx) {
     return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
   }) == pg_schema_version);
+}
+
+// A schema made by the previous annal (version 2) lacks annal_append_one: appends say to migrate,
+// and migrate() adds it, keeping the events stored before.
+TEST_CASE("postgres store migrates a version 2 schema", "[store][postgres]") {
+  auto o = annal_test::fresh_postgres_options();
+  {
+    postgres_store old(o);
+    old.migrate();
+    old.append("s", expected_version::any(), make_batch(2));
+    old.transact([](pg_transaction& tx) {
+      tx.exec("DROP FUNCTION " + tx.schema() + ".annal_append_one");
+      tx.exec("UPDATE " + tx.schema() + ".schema_info SET version = 2");
+    });
+  }
+  postgres_store store(o);
+  CHECK_THROWS_WITH(store.append("s", expected_version::exact(2), make_batch(1)),
+                    Catch::Contains("call migrate() first") && Catch::Contains("annal_append_one"));
+  store.append("s", expected_version::exact(2), make_batch(2));  // batches still work
+  store.migrate();
+  CHECK(store.transact([](pg_transaction& tx) {
+    return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
+  }) == 3);
+  const auto r = store.append("s", expected_version::exact(4), make_batch(1));
+  CHECK(r.status == append_status::appended);
+  CHECK(r.stream_version == 5);
+  CHECK(r.last_position == 5);
 }
 
 TEST_CASE("postgres store reads in pages and lets visitors append", "[store][postgres]") {

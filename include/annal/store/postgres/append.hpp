@@ -1,5 +1,6 @@
-// One append as one call of the server-side annal_append function: validation, the batch as array
-// parameters, and the reading of its answer. Used by the store and inside pg_transaction.
+// One append as one call of the server-side append function (annal_append_one for a single event,
+// annal_append for a batch): validation, the batch as parameters, and the reading of its answer.
+// Used by the store and inside pg_transaction.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,8 @@ class append_call {
   append_result run(connection& conn) const {
     const std::string now = now_param();
     const pg_rows r = conn.exec_prepared(
-        slot_append, "annal_append", sql_.append,
+        single() ? slot_append_one : slot_append, single() ? "annal_append_one" : "annal_append",
+        single() ? sql_.append_one : sql_.append,
         {stream_.c_str(), kind_, expected_.c_str(), ids_.c_str(), types_.c_str(),
          schema_versions_.c_str(), payloads_.c_str(), correlations_.c_str(), causations_.c_str(),
          metadata_.c_str(), now.c_str()},
@@ -84,7 +86,10 @@ class append_call {
                                   &correlations_, &causations_, &metadata_};
     for (int c = 0; c < 7; ++c) {
       if (!first) *g.event_columns[c] += ',';
-      g.event_columns[c]->append(*mine[c], 1, mine[c]->size() - 2);
+      if (single())
+        quoted_element(*g.event_columns[c], *mine[c]);  // a scalar becomes one element
+      else
+        g.event_columns[c]->append(*mine[c], 1, mine[c]->size() - 2);
     }
   }
 
@@ -144,7 +149,11 @@ class append_call {
     out += '"';
   }
 
-  // The batch as PostgreSQL array literals: one parameter per column, whatever the batch size.
+  // A batch of one event goes to annal_append_one, whose arguments are scalars.
+  bool single() const noexcept { return batch_.size() == 1; }
+
+  // The batch as PostgreSQL array literals, one parameter per column whatever the batch size; or,
+  // for a single event, each column's value as it is.
   void encode() {
     std::size_t payload_bytes = 0;
     for (const auto& e : batch_) payload_bytes += e.payload.size();
@@ -154,30 +163,40 @@ class append_call {
                       batch_.size() * 6 + 2);
     std::string* columns[] = {&ids_,     &types_,        &schema_versions_, &payloads_,
                               &correlations_, &causations_, &metadata_};
-    for (std::string* s : columns) *s += '{';
+    const bool array = !single();
+    const auto text = [array](std::string& out, std::string_view v) {
+      if (array)
+        quoted_element(out, v);
+      else
+        out += v;
+    };
+    if (array)
+      for (std::string* s : columns) *s += '{';
     constexpr char hex[] = "0123456789abcdef";
     for (std::size_t i = 0; i < batch_.size(); ++i) {
       const event_data& e = batch_[i];
       if (i)
         for (std::string* s : columns) *s += ',';
       sql::uuid_to_text(e.id, ids_);
-      quoted_element(types_, e.type);
+      text(types_, e.type);
       schema_versions_ += std::to_string(e.schema_version);
       if (bytea) {
-        payloads_ += "\"\\\\x";  // bytea's hex input form, its backslash escaped for the array
+        // bytea's hex input form; inside an array element its backslash is escaped
+        payloads_ += array ? "\"\\\\x" : "\\x";
         for (unsigned char c : e.payload) {
           payloads_ += hex[c >> 4];
           payloads_ += hex[c & 0xf];
         }
-        payloads_ += '"';
+        if (array) payloads_ += '"';
       } else {
-        quoted_element(payloads_, e.payload);
+        text(payloads_, e.payload);
       }
       sql::uuid_to_text(e.correlation_id, correlations_);
       sql::uuid_to_text(e.causation_id, causations_);
-      quoted_element(metadata_, sql::metadata_to_json(e.meta));
+      text(metadata_, sql::metadata_to_json(e.meta));
     }
-    for (std::string* s : columns) *s += '}';
+    if (array)
+      for (std::string* s : columns) *s += '}';
   }
 
   const statements& sql_;
