@@ -257,6 +257,34 @@ TEST_CASE("sqlite store wakes waiters on append", "[store][sqlite][wait]") {
   CHECK_FALSE(store.wait_for_append(1, clock::now() + std::chrono::milliseconds(10)));
 }
 
+// Another store object on the file shares no memory with the waiters, as another process would
+// not. With the poll bound far past the deadline, only the WAL watch can wake them before it.
+TEST_CASE("sqlite store wakes waiters on another object's appends", "[store][sqlite][wait]") {
+  annal_test::temp_dir dir;
+  sqlite_options o;
+  o.cross_process_poll = std::chrono::hours(1);
+  sqlite_store waiting(dir.path() / "events.db", o);
+  sqlite_store writing(dir.path() / "events.db", o);
+  for (std::uint64_t round = 0; round < 5; ++round) {
+    const time_point deadline = clock::now() + std::chrono::seconds(30);
+    std::vector<std::thread> waiters;
+    std::atomic<int> woken{0};
+    for (int w = 0; w < 2; ++w)
+      waiters.emplace_back([&] {
+        if (waiting.wait_for_append(round, deadline) && clock::now() < deadline) ++woken;
+      });
+    // Sometimes before the waiters look, sometimes while they wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 10));
+    writing.append("s", expected_version::any(), make_batch(1));
+    for (auto& t : waiters) t.join();
+    INFO("round " << round);
+    CHECK(woken == 2);
+  }
+  // A checkpoint writes the database file, not the WAL, and wakes no one falsely: the wait ends at
+  // its deadline with nothing new.
+  CHECK_FALSE(waiting.wait_for_append(5, clock::now() + std::chrono::milliseconds(100)));
+}
+
 TEST_CASE("sqlite store refuses what it cannot open", "[store][sqlite][errors]") {
   annal_test::temp_dir dir;
   CHECK_THROWS_WITH(sqlite_store(dir.path() / "missing-dir" / "x.db"),

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
+#include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/sql/sqlite_connection.hpp>
@@ -45,7 +46,8 @@ struct sqlite_options {
   std::size_t pool_size = 4;
   // Rows fetched per query while reading; visitors run between pages, without a connection held.
   std::size_t read_page = 512;
-  // How often wait_for_append looks for appends made by other processes (own appends wake it).
+  // How often wait_for_append looks for appends when it cannot be told of them: appends by other
+  // processes on systems without inotify (own appends, and on Linux all appends, wake it).
   std::chrono::milliseconds cross_process_poll{50};
   sqlite_checkpoint checkpoint = sqlite_checkpoint::background;
   // WAL size, in pages of 4 KiB, that starts a checkpoint (SQLite's wal_autocheckpoint). 0 or
@@ -152,15 +154,31 @@ class sqlite_store {
   }
 
   // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether
-  // one is. Appends through this object wake it at once; appends by other processes are seen
-  // within options.cross_process_poll (SQLite has no change notification across processes).
+  // one is. Appends through this object wake it at once, and on Linux so do other processes'
+  // appends; elsewhere those are seen within options.cross_process_poll.
   bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    // Every commit, by any process, writes the WAL, and inotify says when. The watch starts before
+    // the first look, so an append between the look and the wait still wakes it. A commit becomes
+    // visible only after its write (and sync), so after a write, and after the first look (a
+    // commit may have written before the watch began), it is looked for again soon, at 1, 2, 4...
+    // ms; cross_process_poll bounds every wait.
+    detail::file_write_watch wal(path_ + "-wal");
+    const auto poll = std::max(options_.cross_process_poll, std::chrono::milliseconds(1));
+    std::chrono::milliseconds soon{1};
     for (;;) {
       if (last_position() > after) return true;
-      std::unique_lock lock(wait_mutex_);
       const time_point now = clock::now();
       if (now >= deadline) return false;
-      const time_point until = std::min(deadline, now + options_.cross_process_poll);
+      time_point until = std::min(deadline, now + poll);
+      if (wal.active()) {
+        if (soon.count() > 0) until = std::min(until, now + soon);
+        if (wal.wait_until(until))
+          soon = std::chrono::milliseconds(1);
+        else if (soon.count() > 0)
+          soon = soon * 2 < poll ? soon * 2 : std::chrono::milliseconds(0);
+        continue;
+      }
+      std::unique_lock lock(wait_mutex_);
       if (appended_.wait_until(lock, until, [&] { return known_position_ > after; })) return true;
     }
   }
