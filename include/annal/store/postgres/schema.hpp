@@ -146,14 +146,9 @@ struct statements {
            "  v_hit boolean := false;\n"
            "  v_constraint text;\n"
            "BEGIN\n"
-           // Held until commit: the next append gets its positions only after this one is
-           // visible, so positions become visible in order and a reader never skips one.
-           "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
-           "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
-           ".events e WHERE e.stream_id = p_stream;\n"
-           "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n"
+           + lock_and_check_expectation() +
            // A retried batch is a duplicate even when the expectation no longer holds.
-           + find_ids() +
+           find_ids() +
            "    IF NOT v_hit THEN\n"
            "      RETURN QUERY SELECT 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
            "    END IF;\n"
@@ -201,11 +196,7 @@ struct statements {
            "  v_last_time timestamptz;\n"
            "  v_constraint text;\n"
            "BEGIN\n"
-           "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
-           "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
-           ".events e WHERE e.stream_id = p_stream;\n"
-           "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n"
-           + find_one_id() +
+           + lock_and_check_expectation() + find_one_id() +
            "    IF NOT FOUND THEN\n"
            "      SELECT 2, v_actual, 0, 0 INTO r_status, r_stream_version, r_first, r_last;\n"
            "    END IF;\n"
@@ -232,6 +223,17 @@ struct statements {
            "  SELECT 0, v_actual + 1, r_last INTO r_status, r_stream_version, r_first;\n"
            "END\n"
            "$annal$";
+  }
+
+  // Takes the position lock, reads the stream's version into v_actual and opens an IF whose body
+  // runs when the expectation (p_kind, p_expected) does not hold.
+  std::string lock_and_check_expectation() const {
+    // Held until commit: the next append gets its positions only after this one is visible, so
+    // positions become visible in order and a reader never skips one.
+    return "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
+           "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
+           ".events e WHERE e.stream_id = p_stream;\n"
+           "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n";
   }
 
   // The stored row of p_id, if any, as annal_append_one's answer (status 1); sets FOUND.
