@@ -83,6 +83,47 @@ TEST_CASE("postgres transact writes read-model rows and the checkpoint atomicall
                     Catch::Contains("SELEKT 1") && Catch::Contains("syntax error"));
 }
 
+TEST_CASE("postgres transact binds bytes to bytea and refuses NUL in text",
+          "[store][postgres][projection]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  const pg_rows r = store.transact([&](pg_transaction& tx) {
+    tx.exec("CREATE TABLE " + tx.schema() + ".blobs (k text PRIMARY KEY, v bytea)");
+    tx.exec("INSERT INTO " + tx.schema() + ".blobs VALUES ($1, $2), ($3, $4)", "all", pg_bytea{bytes},
+            "empty", pg_bytea{});
+    return tx.exec("SELECT v, length(v), k FROM " + tx.schema() + ".blobs ORDER BY k");
+  });
+  REQUIRE(r.rows() == 2);
+  CHECK(r.get_bytea(0, 0) == bytes);
+  CHECK(r.get_int(0, 1) == 256);
+  CHECK(r.get_bytea(1, 0).empty());
+  // A column that is not bytea is an error, not bytes made up from its text.
+  CHECK_THROWS_MATCHES(r.get_bytea(0, 2), error, Catch::Predicate<error>([](const error& e) {
+                         return e.code() == errc::decode_error &&
+                                std::string(e.what()).find("column 2 is not bytea") !=
+                                    std::string::npos;
+                       }));
+  // libpq would cut a text parameter at its first NUL and store the rest silently; it is refused,
+  // naming the parameter, and nothing of the transaction stays.
+  const std::string with_nul("ab\0cd", 5);
+  CHECK_THROWS_MATCHES(store.transact([&](pg_transaction& tx) {
+                         tx.exec("INSERT INTO " + tx.schema() + ".blobs VALUES ('x', NULL)");
+                         tx.exec("INSERT INTO " + tx.schema() + ".blobs VALUES ($1, $2)", "y",
+                                 with_nul);
+                       }),
+                       error, Catch::Predicate<error>([](const error& e) {
+                         const std::string w = e.what();
+                         return e.code() == errc::invalid_argument &&
+                                w.find("parameter $2") != std::string::npos &&
+                                w.find("NUL byte") != std::string::npos;
+                       }));
+  CHECK(store.transact([](pg_transaction& tx) {
+    return tx.exec("SELECT count(*) FROM " + tx.schema() + ".blobs").get_int(0, 0);
+  }) == 2);
+}
+
 TEST_CASE("postgres transact appends events and rows atomically", "[store][postgres][projection]") {
   annal_test::postgres_fixture f;
   auto& store = f.store();

@@ -23,32 +23,6 @@
 namespace annal {
 
 namespace detail::pg {
-// bytea's hex input form: parameters travel as text, and a state may hold NUL bytes.
-inline std::string bytea_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 + bytes.size() * 2);
-  out += "\\x";
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += digits[b >> 4];
-    out += digits[b & 0xf];
-  }
-  return out;
-}
-
-// bytea's hex output form back to bytes; nullopt when the text is not in that form.
-inline std::optional<std::string> bytea_bytes(std::string_view text) {
-  if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2 != 0) return std::nullopt;
-  std::string out((text.size() - 2) / 2, '\0');
-  for (std::size_t k = 0; k < out.size(); ++k) {
-    const int hi = sql::hex_value(text[2 + 2 * k]), lo = sql::hex_value(text[3 + 2 * k]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[k] = static_cast<char>(hi << 4 | lo);
-  }
-  return out;
-}
-
 // Versions and times are bigint in PostgreSQL; bounds past its range mean "no bound".
 inline std::int64_t clamp_to_bigint(std::uint64_t v) noexcept {
   return static_cast<std::int64_t>(
@@ -108,11 +82,11 @@ class postgres_snapshot_store {
                 r.stream_id, fingerprint, std::int64_t{r.revision});
         // An upsert: two processes saving one version at once must not fail on the key.
         tx.exec("INSERT INTO " + t + " (stream_id, version, event_time_ns, fingerprint, revision, state)"
-                " VALUES ($1, $2, $3, $4, $5, $6::bytea) ON CONFLICT (stream_id, version) DO UPDATE SET"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (stream_id, version) DO UPDATE SET"
                 " event_time_ns = excluded.event_time_ns, fingerprint = excluded.fingerprint,"
                 " revision = excluded.revision, state = excluded.state, taken_at = now()",
                 r.stream_id, version, static_cast<std::int64_t>(time_ns.count()), fingerprint,
-                std::int64_t{r.revision}, detail::pg::bytea_hex(r.state));
+                std::int64_t{r.revision}, pg_bytea{r.state});
         tx.exec("DELETE FROM " + t + " WHERE stream_id = $1 AND version < ALL (SELECT version FROM " + t +
                 " WHERE stream_id = $1 ORDER BY version DESC LIMIT $2)",
                 r.stream_id, keep);

@@ -219,17 +219,10 @@ class postgres_store {
     e.id = detail::sql::uuid_from_text(r.get(i, 3));
     e.type = r.get(i, 4);
     e.schema_version = static_cast<std::uint32_t>(r.get_int(i, 5));
-    const std::string_view payload = r.get(i, 6);
-    if (options_.payload_format == pg_payload_format::bytea) {
-      // bytea's text output is "\x" followed by hex digits.
-      const std::string_view hex = payload.substr(std::min<std::size_t>(2, payload.size()));
-      e.payload.resize(hex.size() / 2);
-      for (std::size_t k = 0; k < e.payload.size(); ++k)
-        e.payload[k] = static_cast<char>(detail::sql::hex_value(hex[2 * k]) << 4 |
-                                         detail::sql::hex_value(hex[2 * k + 1]));
-    } else {
-      e.payload = payload;
-    }
+    if (options_.payload_format == pg_payload_format::bytea)
+      e.payload = r.get_bytea(i, 6);
+    else
+      e.payload = r.get(i, 6);
     e.correlation_id = detail::sql::uuid_from_text(r.get(i, 7));
     e.causation_id = detail::sql::uuid_from_text(r.get(i, 8));
     e.meta = detail::sql::metadata_from_json(r.get(i, 9));

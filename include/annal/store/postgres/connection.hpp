@@ -6,14 +6,46 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <annal/core/error.hpp>
+#include <annal/detail/sql/encoding.hpp>
 
 namespace annal {
+
+namespace detail::pg {
+
+// bytea's hex input form ("\x" and two hex digits a byte): bytes of any value as text.
+inline std::string bytea_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "\\x";
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += digits[b >> 4];
+    out += digits[b & 0xf];
+  }
+  return out;
+}
+
+// bytea's hex output form back to bytes; nullopt when the text is not in that form.
+inline std::optional<std::string> bytea_bytes(std::string_view text) {
+  if (text.size() < 2 || text.substr(0, 2) != "\\x" || text.size() % 2 != 0) return std::nullopt;
+  std::string out((text.size() - 2) / 2, '\0');
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const int hi = sql::hex_value(text[2 + 2 * k]), lo = sql::hex_value(text[3 + 2 * k]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[k] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+}  // namespace detail::pg
 
 // A query's rows, in text format; owns the libpq result and outlives the connection it came from.
 class pg_rows {
@@ -38,6 +70,14 @@ class pg_rows {
       throw error(errc::decode_error, "PostgreSQL column " + std::to_string(col) + " holds '" +
                                           std::string(v) + "', not an integer");
     return out;
+  }
+  // A bytea column's bytes (the server sends them as hex text); throws if the column is not bytea.
+  std::string get_bytea(int row, int col) const {
+    std::optional<std::string> bytes = detail::pg::bytea_bytes(get(row, col));
+    if (!bytes)
+      throw error(errc::decode_error, "PostgreSQL column " + std::to_string(col) +
+                                          " is not bytea (it does not start with \\x and hex)");
+    return std::move(*bytes);
   }
   // Rows changed by INSERT/UPDATE/DELETE.
   std::uint64_t affected() const {

@@ -17,6 +17,13 @@
 
 namespace annal {
 
+// Bytes for a bytea parameter of pg_transaction::exec. They travel in bytea's hex form, so every
+// byte value, NUL too, arrives as it is; the statement must give the parameter the type bytea (a
+// bytea column, or `$1::bytea`). Read them back with pg_rows::get_bytea.
+struct pg_bytea {
+  std::string_view bytes;
+};
+
 namespace detail::pg {
 
 // The text form of one query parameter; nullopt is SQL NULL.
@@ -27,6 +34,8 @@ std::optional<std::string> to_param(const T& v) {
   } else if constexpr (requires { typename T::value_type; v.has_value(); *v; } &&
                        !std::is_convertible_v<const T&, std::string_view>) {
     return v ? to_param(*v) : std::nullopt;
+  } else if constexpr (std::is_same_v<T, pg_bytea>) {
+    return bytea_hex(v.bytes);
   } else if constexpr (std::is_same_v<T, bool>) {
     return std::string(v ? "t" : "f");
   } else if constexpr (std::is_arithmetic_v<T>) {
@@ -35,8 +44,8 @@ std::optional<std::string> to_param(const T& v) {
     return std::string(buf, end);
   } else {
     static_assert(std::is_convertible_v<const T&, std::string_view>,
-                  "pg_transaction::exec(sql, params...) takes numbers, bools, strings and "
-                  "std::optional of those as parameters");
+                  "pg_transaction::exec(sql, params...) takes numbers, bools, strings, "
+                  "annal::pg_bytea and std::optional of those as parameters");
     return std::string(std::string_view(v));
   }
 }
@@ -53,13 +62,21 @@ class pg_transaction {
   pg_transaction(const pg_transaction&) = delete;
   pg_transaction& operator=(const pg_transaction&) = delete;
 
-  // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, optionals).
+  // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, pg_bytea,
+  // optionals of those). A string holding a NUL byte is refused: PostgreSQL text cannot hold one,
+  // and libpq would cut the string there.
   template <class... P>
   pg_rows exec(std::string_view sql, const P&... params) {
     const std::optional<std::string> values[] = {detail::pg::to_param(params)..., std::nullopt};
     std::vector<const char*> ptrs;
-    for (std::size_t i = 0; i < sizeof...(P); ++i)
+    for (std::size_t i = 0; i < sizeof...(P); ++i) {
+      if (values[i] && values[i]->find('\0') != std::string::npos)
+        throw error(errc::invalid_argument,
+                    "parameter $" + std::to_string(i + 1) + " of statement '" + shorten(sql) +
+                        "' holds a NUL byte, which PostgreSQL text cannot; pass bytes as "
+                        "annal::pg_bytea{...} to a bytea parameter");
       ptrs.push_back(values[i] ? values[i]->c_str() : nullptr);
+    }
     return conn_.exec_params(std::string(sql), ptrs, "statement '" + shorten(sql) + "'");
   }
 
