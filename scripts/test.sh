@@ -2,7 +2,7 @@
 # The second README command: builds annal and runs every test — unit, conformance, crash and
 # compile-fail tests with g++, again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
-# ANNAL_FUZZ_SECONDS (default 45, so four fuzzers keep CI near its 30-minute budget) bounds each
+# ANNAL_FUZZ_SECONDS (default 40, so five fuzzers keep CI near its 30-minute budget) bounds each
 # fuzzer; ANNAL_TEST_STAGES picks stages
 # (default: "main asan tsan fuzz").
 set -euo pipefail
@@ -11,7 +11,7 @@ bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc)
 stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
-fuzz_seconds=${ANNAL_FUZZ_SECONDS:-45}
+fuzz_seconds=${ANNAL_FUZZ_SECONDS:-40}
 build="$root/build"
 # ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
@@ -67,14 +67,15 @@ for s in $stages; do
       cmake -S "$root" -B "$fuzz_build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
       cmake --build "$fuzz_build" -j "$jobs" \
-        --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log
-      for t in binary json registry file_log; do
+        --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log \
+        annal_fuzz_kafka
+      for t in binary json registry file_log kafka; do
         corpus="$fuzz_build/corpus/$t"
         mkdir -p "$corpus"
         # The golden files seed the codecs' corpora with real encoded events; the file log's
-        # seeds are real records and a real index file.
+        # seeds are real records and a real index file, the Kafka decoder's real messages.
         seeds="$root/tests/codec/golden"
-        [ "$t" = file_log ] && seeds="$root/tests/fuzz/seeds/file_log"
+        [ -d "$root/tests/fuzz/seeds/$t" ] && seeds="$root/tests/fuzz/seeds/$t"
         record "$fuzz_build/tests/fuzz/annal_fuzz_$t" -max_total_time="$fuzz_seconds" \
           -rss_limit_mb=2048 -print_final_stats=1 "$corpus" "$seeds"
       done

@@ -206,77 +206,81 @@ inline std::string garbled(std::string_view name, std::string_view value, std::s
          std::string(wanted);
 }
 
-// Rebuilds the event a publisher sent from a consumed message's headers, key and value, into `out`
-// (reused, so its strings keep their capacity). Throws errc::decode_error naming the message.
-inline void decode_message(const rd_kafka_message_t& m, std::string_view topic,
-                           recorded_event& out) {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers)
-    not_an_event(m, topic,
-                 "it has no headers (annal's kafka_publisher writes " +
-                     std::string(kafka_header::event_id) + " and nine more)");
-  const auto get = [&](std::string_view name) {
-    const void* value = nullptr;
-    std::size_t size = 0;
-    if (rd_kafka_header_get_last(headers, name.data(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      not_an_event(m, topic, "header '" + std::string(name) + "' is missing");
-    if (!value) not_an_event(m, topic, "header '" + std::string(name) + "' has a null value");
-    return std::string_view(static_cast<const char*>(value), size);
-  };
+// Rebuilds an event from what a publisher sent: `header(name)` returns the value of header `name`
+// (and calls `fail` if it is missing or null), `key` is the message key (nullopt: none), `payload`
+// the value. `fail(why)` throws. Into `out`, reused, so its strings keep their capacity.
+template <class Header, class Fail>
+void decode_event(Header&& header, std::optional<std::string_view> key, std::string_view payload,
+                  recorded_event& out, Fail&& fail) {
   const auto uuid = [&](std::string_view name) {
-    const std::string_view text = get(name);
+    const std::string_view text = header(name);
     const auto id = parse_uuid(text);
-    if (!id) not_an_event(m, topic, garbled(name, text, "a uuid"));
+    if (!id) fail(garbled(name, text, "a uuid"));
     return *id;
   };
   const auto number = [&]<class Int>(std::string_view name, Int minimum) {
-    const std::string_view text = get(name);
+    const std::string_view text = header(name);
     const auto n = parse_decimal<Int>(text);
     if (!n || *n < minimum)
-      not_an_event(m, topic,
-                   garbled(name, text, "a decimal number of at least " + std::to_string(minimum)));
+      fail(garbled(name, text, "a decimal number of at least " + std::to_string(minimum)));
     return *n;
   };
 
   out.id = uuid(kafka_header::event_id);
-  if (out.id.is_nil())
-    not_an_event(m, topic, "header '" + std::string(kafka_header::event_id) + "' is the nil uuid");
-  const std::string_view type = get(kafka_header::type);
-  if (type.empty())
-    not_an_event(m, topic, "header '" + std::string(kafka_header::type) + "' is empty");
+  if (out.id.is_nil()) fail("header '" + std::string(kafka_header::event_id) + "' is the nil uuid");
+  const std::string_view type = header(kafka_header::type);
+  if (type.empty()) fail("header '" + std::string(kafka_header::type) + "' is empty");
   out.type.assign(type);
   out.schema_version = number(kafka_header::schema_version, std::uint32_t{0});
-  const std::string_view stream = get(kafka_header::stream_id);
+  const std::string_view stream = header(kafka_header::stream_id);
   if (stream.empty() || stream.size() > max_stream_id_size ||
       stream.find('\0') != std::string_view::npos || !is_valid_utf8(stream))
-    not_an_event(m, topic, garbled(kafka_header::stream_id, stream, "a stream id"));
-  if (m.key && std::string_view(static_cast<const char*>(m.key), m.key_len) != stream)
-    not_an_event(m, topic,
-                 "its key " +
-                     shown_bytes(std::string_view(static_cast<const char*>(m.key), m.key_len)) +
-                     " differs from header '" + std::string(kafka_header::stream_id) + "' " +
-                     shown_bytes(stream));
+    fail(garbled(kafka_header::stream_id, stream, "a stream id"));
+  if (key && *key != stream)
+    fail("its key " + shown_bytes(*key) + " differs from header '" +
+         std::string(kafka_header::stream_id) + "' " + shown_bytes(stream));
   out.stream_id.assign(stream);
   out.stream_version = number(kafka_header::stream_version, std::uint64_t{1});
   out.position = number(kafka_header::position, std::uint64_t{1});
   out.correlation_id = uuid(kafka_header::correlation_id);
   out.causation_id = uuid(kafka_header::causation_id);
-  const std::string_view at = get(kafka_header::recorded_at);
+  const std::string_view at = header(kafka_header::recorded_at);
   const auto nanos = parse_decimal<std::int64_t>(at);
-  if (!nanos)
-    not_an_event(m, topic,
-                 garbled(kafka_header::recorded_at, at, "nanoseconds since the Unix epoch"));
+  if (!nanos) fail(garbled(kafka_header::recorded_at, at, "nanoseconds since the Unix epoch"));
   out.recorded_at =
       time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(*nanos)));
-  const std::string_view meta = get(kafka_header::metadata);
+  const std::string_view meta = header(kafka_header::metadata);
   auto parsed = parse_metadata(meta);
-  if (!parsed)
-    not_an_event(m, topic, garbled(kafka_header::metadata, meta, "a JSON object of strings"));
+  if (!parsed) fail(garbled(kafka_header::metadata, meta, "a JSON object of strings"));
   out.meta = std::move(*parsed);
-  if (m.payload)
-    out.payload.assign(static_cast<const char*>(m.payload), m.len);
-  else
-    out.payload.clear();
+  out.payload.assign(payload);
+}
+
+// Rebuilds the event a publisher sent from a consumed message's headers, key and value, into `out`
+// (reused, so its strings keep their capacity). Throws errc::decode_error naming the message.
+inline void decode_message(const rd_kafka_message_t& m, std::string_view topic,
+                           recorded_event& out) {
+  const auto fail = [&](const std::string& why) { not_an_event(m, topic, why); };
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers)
+    fail("it has no headers (annal's kafka_publisher writes " +
+         std::string(kafka_header::event_id) + " and nine more)");
+  const auto header = [&](std::string_view name) {
+    const void* value = nullptr;
+    std::size_t size = 0;
+    if (rd_kafka_header_get_last(headers, name.data(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      fail("header '" + std::string(name) + "' is missing");
+    if (!value) fail("header '" + std::string(name) + "' has a null value");
+    return std::string_view(static_cast<const char*>(value), size);
+  };
+  const auto key = m.key ? std::optional<std::string_view>(std::in_place,
+                                                           static_cast<const char*>(m.key),
+                                                           m.key_len)
+                         : std::nullopt;
+  decode_event(header, key,
+               m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len)
+                         : std::string_view(),
+               out, fail);
 }
 
 }  // namespace annal::detail::kafka
