@@ -42,6 +42,7 @@ TEST_CASE("docs/kafka.md: publish, run, replay into another store", "[docs][kafk
       .topic = "orders.events",
       .properties = {{"bootstrap.servers", brokers}},
       .dedupe_by_event_id = true,  // the publisher is at least once
+      .in_position_order = true,   // the copy keeps the original's global order
   });
   annal::memory_store copy;
   replay.replay_to_end([&](const annal::recorded_event& e) {
@@ -52,5 +53,8 @@ TEST_CASE("docs/kafka.md: publish, run, replay into another store", "[docs][kafk
   });
   // [replay]
   CHECK(copy.last_position() == 15);
+  const auto original = annal_test_kafka::stored(store), copied = annal_test_kafka::stored(copy);
+  REQUIRE(copied.size() == original.size());
+  for (std::size_t i = 0; i < original.size(); ++i) CHECK(copied[i].id == original[i].id);
   for (int s = 0; s < 3; ++s) CHECK(copy.stream_version("order-" + std::to_string(s)) == 5);
 }

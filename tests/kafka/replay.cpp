@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -160,6 +161,67 @@ TEST_CASE("kafka_replay stops when the visitor returns false, and follow() waits
       },
       never.get_token());
   CHECK(positions.size() == 17);  // the 3 seen before are not handed over again
+}
+
+// The publisher sends in position order, but partitions reach a consumer in any interleaving.
+TEST_CASE("kafka_replay in position order hands a bounded replay over in the store's order",
+          "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("events", 4);
+  annal::memory_store store;
+  annal::memory_checkpoint checkpoint;
+  append_events(store, 7, 12);  // 84 events of 7 streams over 4 partitions
+  publish(cluster, store, checkpoint, "events");
+  const auto all = stored(store);
+
+  for (const std::size_t held : {std::size_t{4096}, std::size_t{1}, std::size_t{3}}) {
+    INFO("held_per_partition " << held);
+    auto options = replay_options(cluster, "events");
+    options.in_position_order = true;
+    options.held_per_partition = held;  // 1 and 3 pause partitions that run ahead
+    annal::kafka_replay replay(options);
+    std::vector<annal::recorded_event> got;
+    CHECK(replay.replay_to_end([&](const annal::recorded_event& e) { got.push_back(e); }) == 84);
+    REQUIRE(got.size() == all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) CHECK(same_event(got[i], all[i]));
+    CHECK(replay.next_offsets() == replay.end_offsets());
+  }
+
+  // Stopped early, it has handed over exactly the first events of the global order, and both a
+  // resumed replay and follow() carry on with the rest, none lost, none twice.
+  auto options = replay_options(cluster, "events");
+  options.in_position_order = true;
+  options.held_per_partition = 2;
+  annal::kafka_replay first(options);
+  std::vector<std::uint64_t> positions;
+  CHECK(first.replay_to_end([&](const annal::recorded_event& e) {
+    positions.push_back(e.position);
+    return positions.size() < 30;
+  }) == 30);
+  std::vector<std::uint64_t> expected(30);
+  std::iota(expected.begin(), expected.end(), 1);
+  CHECK(positions == expected);
+
+  auto rest_options = options;
+  rest_options.from_offsets = first.next_offsets();
+  annal::kafka_replay rest(rest_options);
+  std::vector<std::uint64_t> later;
+  CHECK(rest.replay_to_end([&](const annal::recorded_event& e) { later.push_back(e.position); }) ==
+        54);
+  expected.resize(54);
+  std::iota(expected.begin(), expected.end(), 31);
+  CHECK(later == expected);
+
+  std::set<std::uint64_t> followed;
+  first.follow(
+      [&](const annal::recorded_event& e) {
+        CHECK(followed.insert(e.position).second);
+        return followed.size() < 54;
+      },
+      std::stop_token{});
+  REQUIRE(followed.size() == 54);
+  CHECK(*followed.begin() == 31);
+  CHECK(*followed.rbegin() == 84);
 }
 
 TEST_CASE("kafka_replay of an empty topic ends at once", "[kafka][replay]") {

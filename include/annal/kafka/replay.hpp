@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <stop_token>
 #include <string>
@@ -34,6 +35,13 @@ struct kafka_replay_options {
   // Skip a message whose event id was handed over before (the publisher is at least once). Holds
   // every id seen, 16 bytes plus overhead each, for the replay's lifetime.
   bool dedupe_by_event_id = false;
+  // replay_to_end() hands events over in the store's global order (ascending `position`) instead
+  // of partition by partition: it holds each partition's events until every partition not yet at
+  // its end has one to compare. follow() hands events over as they arrive either way.
+  bool in_position_order = false;
+  // In position order, how many events one partition may hold while another partition's next
+  // event is awaited; past it, fetching from that partition pauses. Bounds the memory held.
+  std::size_t held_per_partition = 4096;
   // How long a wait for messages lasts; bounds how late a stop request is noticed.
   std::chrono::milliseconds poll_interval{100};
   // How long to wait for the cluster's answer about the topic's partitions and end offsets.
@@ -43,7 +51,8 @@ struct kafka_replay_options {
 // Consumes every partition of a topic and hands each message, rebuilt from its headers, to a
 // visitor `(const recorded_event&) -> void | bool` (false stops). One stream's events arrive in
 // their order, because they share a partition; events of different partitions interleave, and
-// `position` says where each stood in the store's global order. A message without annal's headers,
+// `position` says where each stood in the store's global order (in_position_order makes a bounded
+// replay follow it). A message without annal's headers,
 // or with a header that does not parse, is an errc::decode_error naming topic, partition and
 // offset.
 class kafka_replay {
@@ -51,6 +60,7 @@ class kafka_replay {
   explicit kafka_replay(kafka_replay_options options) : options_(std::move(options)) {
     if (options_.topic.empty())
       throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
+    options_.held_per_partition = std::max<std::size_t>(options_.held_per_partition, 1);
     detail::kafka::conf_ptr conf = detail::kafka::make_conf(
         {{"group.id", "annal.replay"}}, options_.properties,
         // Replays start where they are told and never move a group's committed offsets; a start
@@ -76,9 +86,19 @@ class kafka_replay {
   // made (later messages are left for follow()). Returns how many events it handed over.
   template <class F>
   std::uint64_t replay_to_end(F&& visit, std::stop_token stop = {}) {
+    refetch_if_needed();
     std::uint64_t handed = 0;
+    bool go_on = true;
+    if (options_.in_position_order) {
+      for (;;) {
+        handed += release_held(visit, go_on);
+        if (!go_on || stop.stop_requested() || (at_end() && nothing_held())) break;
+        poll_one(visit, true, go_on);
+      }
+      drop_held();
+      return handed;
+    }
     while (!stop.stop_requested() && !at_end()) {
-      bool go_on = true;
       handed += poll_one(visit, true, go_on);
       if (!go_on) break;
     }
@@ -89,10 +109,7 @@ class kafka_replay {
   // visitor returns false. Returns how many events it handed over.
   template <class F>
   std::uint64_t follow(F&& visit, std::stop_token stop) {
-    if (refetch_) {
-      assign();
-      refetch_ = false;
-    }
+    refetch_if_needed();
     std::uint64_t handed = 0;
     bool go_on = true;
     while (go_on && !stop.stop_requested()) handed += poll_one(visit, false, go_on);
@@ -119,10 +136,20 @@ class kafka_replay {
   const std::string& topic() const noexcept { return options_.topic; }
 
  private:
+  // An event consumed but not yet handed over (position order only).
+  struct held_event {
+    recorded_event event;
+    std::int64_t offset = 0;
+  };
   struct partition_state {
-    std::int64_t next = RD_KAFKA_OFFSET_BEGINNING;
+    std::int64_t next = RD_KAFKA_OFFSET_BEGINNING;  // after the last event handed over
     std::int64_t end = 0;
-    bool done = false;  // replay_to_end() has everything below `end`
+    bool done = false;  // replay_to_end() has consumed everything below `end`
+    // Position order: consumed, not yet handed over, in offset order; `reached` is where consuming
+    // got to (next moves there once nothing is held); `paused` while `held` is full.
+    std::deque<held_event> held;
+    std::int64_t reached = RD_KAFKA_OFFSET_BEGINNING;
+    bool paused = false;
   };
 
   int metadata_ms() const { return static_cast<int>(options_.metadata_timeout.count()); }
@@ -201,7 +228,7 @@ class kafka_replay {
       // The offset of an end-of-partition event is the partition's end at that moment.
       if (found != partitions_.end()) {
         partition_state& state = found->second;
-        state.next = std::max(state.next, bounded ? std::min(m->offset, state.end) : m->offset);
+        advance(state, bounded ? std::min(m->offset, state.end) : m->offset);
         if (m->offset >= state.end) state.done = true;
       }
       return 0;
@@ -214,25 +241,123 @@ class kafka_replay {
     partition_state& state = found->second;
     if (bounded && m->offset >= state.end) {
       // Past the bound: left for follow(), which fetches it again from `next`.
-      state.next = std::max(state.next, state.end);
+      advance(state, state.end);
       state.done = true;
       refetch_ = true;
       return 0;
     }
     // A message that fails to decode or to be handled is not passed: next_offsets() stays on it.
-    detail::kafka::decode_message(*m, options_.topic, event_);
-    const bool duplicate = options_.dedupe_by_event_id && seen_.contains(event_.id);
-    if (duplicate) {
-      ++duplicates_;
-    } else {
-      current_partition_ = m->partition;
-      current_offset_ = m->offset;
-      go_on = detail::visit_continue(visit, event_);
-      if (options_.dedupe_by_event_id) seen_.insert(event_.id);
+    if (bounded && options_.in_position_order) {
+      held_event& h = state.held.emplace_back();
+      try {
+        detail::kafka::decode_message(*m, options_.topic, h.event);
+      } catch (...) {
+        state.held.pop_back();
+        throw;
+      }
+      h.offset = m->offset;
+      state.reached = m->offset + 1;
+      if (state.reached >= state.end) state.done = true;
+      if (state.held.size() >= options_.held_per_partition) pause(found->first, state, true);
+      return 0;
     }
+    detail::kafka::decode_message(*m, options_.topic, event_);
+    const std::uint64_t handed = hand_over(visit, m->partition, m->offset, event_, go_on);
     state.next = m->offset + 1;
     if (bounded && state.next >= state.end) state.done = true;
-    return duplicate ? 0 : 1;
+    return handed;
+  }
+
+  // Hands one event to the visitor unless it is a duplicate to skip; returns 1 if it was handed.
+  template <class F>
+  std::uint64_t hand_over(F& visit, std::int32_t partition, std::int64_t offset,
+                          const recorded_event& e, bool& go_on) {
+    if (options_.dedupe_by_event_id && seen_.contains(e.id)) {
+      ++duplicates_;
+      return 0;
+    }
+    current_partition_ = partition;
+    current_offset_ = offset;
+    go_on = detail::visit_continue(visit, e);
+    if (options_.dedupe_by_event_id) seen_.insert(e.id);
+    return 1;
+  }
+
+  // Moves a partition's next offset to `to`, or, while it holds events not yet handed over, notes
+  // that consuming got there.
+  void advance(partition_state& state, std::int64_t to) const {
+    if (options_.in_position_order && !state.held.empty())
+      state.reached = std::max(state.reached, to);
+    else
+      state.next = std::max(state.next, to);
+  }
+
+  bool nothing_held() const {
+    for (const auto& [partition, state] : partitions_)
+      if (!state.held.empty()) return false;
+    return true;
+  }
+
+  // Hands over held events, lowest position first, while every partition not yet consumed to its
+  // end holds one to compare. Returns how many were handed over.
+  template <class F>
+  std::uint64_t release_held(F& visit, bool& go_on) {
+    std::uint64_t handed = 0;
+    while (go_on) {
+      std::map<std::int32_t, partition_state>::iterator lowest = partitions_.end();
+      for (auto it = partitions_.begin(); it != partitions_.end(); ++it) {
+        if (it->second.held.empty()) {
+          if (!it->second.done) return handed;  // its next event may come before every held one
+          continue;
+        }
+        if (lowest == partitions_.end() ||
+            it->second.held.front().event.position < lowest->second.held.front().event.position)
+          lowest = it;
+      }
+      if (lowest == partitions_.end()) return handed;
+      partition_state& state = lowest->second;
+      const held_event& h = state.held.front();
+      handed += hand_over(visit, lowest->first, h.offset, h.event, go_on);
+      state.next = h.offset + 1;
+      state.held.pop_front();
+      if (state.held.empty()) state.next = std::max(state.next, state.reached);
+      if (state.paused && state.held.size() <= options_.held_per_partition / 2)
+        pause(lowest->first, state, false);
+    }
+    return handed;
+  }
+
+  // After a replay_to_end() in position order that stopped early: what is held was not handed
+  // over and is fetched again from `next`.
+  void drop_held() {
+    for (auto& [partition, state] : partitions_) {
+      if (state.paused) pause(partition, state, false);
+      if (state.held.empty()) continue;
+      state.held.clear();
+      state.reached = state.next;
+      state.done = state.next >= state.end;
+      refetch_ = true;
+    }
+  }
+
+  void pause(std::int32_t partition, partition_state& state, bool on) {
+    const detail::kafka::partition_list_ptr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition);
+    const auto err = on ? rd_kafka_pause_partitions(consumer_.get(), list.get())
+                        : rd_kafka_resume_partitions(consumer_.get(), list.get());
+    if (err)
+      throw error(errc::connection_error, std::string("kafka replay: could not ") +
+                                              (on ? "pause" : "resume") + " topic '" +
+                                              options_.topic + "' partition " +
+                                              std::to_string(partition) + ": " +
+                                              rd_kafka_err2str(err));
+    state.paused = on;
+  }
+
+  void refetch_if_needed() {
+    if (!refetch_) return;
+    assign();
+    refetch_ = false;
   }
 
   // librdkafka recovers from most consumer errors by itself (a broker restarts, a leader moves);
