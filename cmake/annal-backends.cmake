@@ -1,4 +1,5 @@
-# Optional backends: annal::sqlite (sqlite3), annal::postgres (libpq) and annal::kafka (librdkafka),
+# Optional backends: annal::sqlite (sqlite3), annal::postgres (libpq), annal::kafka (librdkafka) and
+# annal::privacy (libsodium, for sealing personal data),
 # each defined only when its client library is found, so a plain annal build never needs any.
 find_package(SQLite3 QUIET)
 find_package(PostgreSQL QUIET)
@@ -6,6 +7,7 @@ find_package(PostgreSQL QUIET)
 find_package(PkgConfig QUIET)
 if(PkgConfig_FOUND)
   pkg_check_modules(RDKAFKA QUIET IMPORTED_TARGET rdkafka)
+  pkg_check_modules(SODIUM QUIET IMPORTED_TARGET libsodium)
 endif()
 
 set(ANNAL_BACKEND_TARGETS "")
@@ -35,3 +37,4 @@ endfunction()
 annal_backend(sqlite "${SQLite3_FOUND}" SQLite::SQLite3 sqlite3 libsqlite3-dev)
 annal_backend(postgres "${PostgreSQL_FOUND}" PostgreSQL::PostgreSQL libpq libpq-dev)
 annal_backend(kafka "${RDKAFKA_FOUND}" PkgConfig::RDKAFKA librdkafka librdkafka-dev)
+annal_backend(privacy "${SODIUM_FOUND}" PkgConfig::SODIUM libsodium libsodium-dev)

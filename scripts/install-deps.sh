@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev sqlite3                    # annal::sqlite
   libpq-dev postgresql                      # annal::postgres; tests start a throwaway server
   librdkafka-dev                            # annal::kafka (publishing and replay)
+  libsodium-dev                             # annal::privacy (sealing personal data)
   libcli11-dev                              # command lines of the examples
   util-linux procps                         # setpriv/runuser for the test server, kill
 )

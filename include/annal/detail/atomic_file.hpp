@@ -1,6 +1,7 @@
 // Whole-file replacement that survives crashes (temp + fsync + rename + directory fsync), with a checksum.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -65,27 +66,55 @@ inline void fsync_directory(const std::filesystem::path& dir) {
   if (::fsync(fd.get()) != 0) throw_io("cannot fsync directory", dir, errno);
 }
 
+// Writes `bytes` to a new file `temp` and syncs it.
+inline void write_synced(const std::filesystem::path& temp, std::string_view bytes,
+                         mode_t mode = 0644) {
+  unique_fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (fd.get() < 0) throw_io("cannot create", temp, errno);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot write", temp, errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
+}
+
+inline std::filesystem::path parent_or_current(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
 // Replaces `path` with `bytes` so that after a crash the file holds either the old or the new
 // content, never a mix: write a temp file, fsync it, rename it over, fsync the directory.
 inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
   std::filesystem::path temp = path;
   temp += ".tmp";
-  {
-    unique_fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) throw_io("cannot create", temp, errno);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw_io("cannot write", temp, errno);
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
-  }
+  write_synced(temp, bytes);
   if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename over", path, errno);
-  fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+  fsync_directory(parent_or_current(path));
+}
+
+// Creates `path` holding `bytes` unless it exists; false if it did (its content is left as it
+// is). Crash-safe, and of several threads or processes creating one path, exactly one succeeds:
+// the synced file is linked into place, which fails when the name is taken.
+inline bool create_file_exclusively(const std::filesystem::path& path, std::string_view bytes,
+                                    mode_t mode = 0644) {
+  static std::atomic<std::uint64_t> attempts{0};
+  std::filesystem::path temp = path;
+  temp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(attempts++);
+  write_synced(temp, bytes, mode);
+  const int linked = ::link(temp.c_str(), path.c_str());
+  const int err = errno;
+  ::unlink(temp.c_str());
+  if (linked != 0) {
+    if (err == EEXIST) return false;
+    throw_io("cannot create", path, err);
+  }
+  fsync_directory(parent_or_current(path));
+  return true;
 }
 
 // The whole file, or nullopt when it does not exist.
@@ -109,16 +138,21 @@ inline std::optional<std::string> read_whole_file(const std::filesystem::path& p
   return out;
 }
 
-// `magic` is 8 bytes naming the file's kind and format version.
-inline void write_checked_file(const std::filesystem::path& path, std::string_view magic,
-                               std::string_view body) {
+// A checked file's bytes: `magic` (8 bytes naming the file's kind and format version), then the
+// body's size and CRC-32, then the body.
+inline std::string checked_bytes(std::string_view magic, std::string_view body) {
   std::string bytes;
   bytes.reserve(checked_header_size + body.size());
   bytes.append(magic.substr(0, 8));
   put_u64(bytes, body.size());
   put_u32(bytes, crc32_of(body));
   bytes.append(body);
-  write_file_atomically(path, bytes);
+  return bytes;
+}
+
+inline void write_checked_file(const std::filesystem::path& path, std::string_view magic,
+                               std::string_view body) {
+  write_file_atomically(path, checked_bytes(magic, body));
 }
 
 struct checked_file {
