@@ -2,7 +2,7 @@
 # The second README command: builds annal and runs every test — unit, conformance, crash and
 # compile-fail tests with g++, again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
-# ANNAL_FUZZ_SECONDS (default 40, so five fuzzers keep CI near its 30-minute budget) bounds each
+# ANNAL_FUZZ_SECONDS (default 35, so six fuzzers keep CI near its 30-minute budget) bounds each
 # fuzzer; ANNAL_TEST_STAGES picks stages
 # (default: "main asan tsan fuzz").
 set -euo pipefail
@@ -11,7 +11,7 @@ bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc)
 stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
-fuzz_seconds=${ANNAL_FUZZ_SECONDS:-40}
+fuzz_seconds=${ANNAL_FUZZ_SECONDS:-35}
 build="$root/build"
 # ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
@@ -68,8 +68,8 @@ for s in $stages; do
         -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
       cmake --build "$fuzz_build" -j "$jobs" \
         --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log \
-        annal_fuzz_kafka
-      for t in binary json registry file_log kafka; do
+        annal_fuzz_kafka annal_fuzz_privacy
+      for t in binary json registry file_log kafka privacy; do
         corpus="$fuzz_build/corpus/$t"
         mkdir -p "$corpus"
         # The golden files seed the codecs' corpora with real encoded events; the file log's
