@@ -78,6 +78,18 @@ std::vector<std::pair<std::string, std::string>> annal_headers(const annal::reco
   return out;
 }
 
+// The positions follow() hands over until it has `n`, each checked to come once.
+std::set<std::uint64_t> follow_positions(annal::kafka_replay& replay, std::size_t n) {
+  std::set<std::uint64_t> followed;
+  replay.follow(
+      [&](const annal::recorded_event& e) {
+        CHECK(followed.insert(e.position).second);
+        return followed.size() < n;
+      },
+      std::stop_token{});
+  return followed;
+}
+
 annal::recorded_event sample_event() {
   annal::recorded_event e;
   e.stream_id = "order-1";
@@ -114,13 +126,7 @@ TEST_CASE("kafka_replay is bounded by the end offsets it saw, and resumes from n
   const auto resume_at = first.next_offsets();
 
   // What the bound left out is handed over by follow() on the same replay, none lost, none twice.
-  std::set<std::uint64_t> followed;
-  first.follow(
-      [&](const annal::recorded_event& e) {
-        CHECK(followed.insert(e.position).second);
-        return followed.size() < 20;
-      },
-      std::stop_token{});
+  const std::set<std::uint64_t> followed = follow_positions(first, 20);
   REQUIRE(followed.size() == 20);
   CHECK(*followed.begin() == 41);
   CHECK(*followed.rbegin() == 60);
@@ -212,13 +218,7 @@ TEST_CASE("kafka_replay in position order hands a bounded replay over in the sto
   std::iota(expected.begin(), expected.end(), 31);
   CHECK(later == expected);
 
-  std::set<std::uint64_t> followed;
-  first.follow(
-      [&](const annal::recorded_event& e) {
-        CHECK(followed.insert(e.position).second);
-        return followed.size() < 54;
-      },
-      std::stop_token{});
+  const std::set<std::uint64_t> followed = follow_positions(first, 54);
   REQUIRE(followed.size() == 54);
   CHECK(*followed.begin() == 31);
   CHECK(*followed.rbegin() == 84);
