@@ -258,6 +258,12 @@ TEST_CASE("file_key_store keeps keys across reopening and forgets for good", "[p
   }
   CHECK(std::distance(std::filesystem::directory_iterator(dir.path() / "keys"),
                       std::filesystem::directory_iterator()) == 1);
+  // Key material is the owner's alone: the directory made for it, and each key file.
+  namespace fs = std::filesystem;
+  CHECK(fs::status(dir.path() / "keys").permissions() == fs::perms::owner_all);
+  for (const auto& f : fs::directory_iterator(dir.path() / "keys"))
+    CHECK((f.status().permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+          fs::perms::none);
 }
 
 TEST_CASE("file_key_store refuses a damaged key file, naming it", "[privacy]") {

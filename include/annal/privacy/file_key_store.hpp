@@ -31,7 +31,11 @@ class file_key_store {
   explicit file_key_store(std::filesystem::path directory) : dir_(std::move(directory)) {
     detail::privacy::init_sodium();
     std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
+    // A directory made here is the owner's alone, as its key files are; one that exists keeps the
+    // permissions it was given.
+    if (std::filesystem::create_directories(dir_, ec) && !ec)
+      std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
     if (ec || !std::filesystem::is_directory(dir_))
       throw error(errc::io_error, "cannot use " + dir_.string() + " as a key store directory" +
                                       (ec ? ": " + ec.message() : std::string(": not a directory")));
