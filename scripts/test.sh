@@ -2,7 +2,7 @@
 # The second README command: builds annal and runs every test — unit, conformance, crash and
 # compile-fail tests with g++, again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
-# ANNAL_FUZZ_SECONDS (default 35, so six fuzzers keep CI near its 30-minute budget) bounds each
+# ANNAL_FUZZ_SECONDS (default 45; the fuzzers run one per core) bounds each
 # fuzzer; ANNAL_TEST_STAGES picks stages
 # (default: "main asan tsan fuzz").
 set -euo pipefail
@@ -11,7 +11,7 @@ bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc)
 stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
-fuzz_seconds=${ANNAL_FUZZ_SECONDS:-35}
+fuzz_seconds=${ANNAL_FUZZ_SECONDS:-45}
 build="$root/build"
 # ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
@@ -69,15 +69,34 @@ for s in $stages; do
       cmake --build "$fuzz_build" -j "$jobs" \
         --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log \
         annal_fuzz_kafka annal_fuzz_privacy
-      for t in binary json registry file_log kafka privacy; do
-        corpus="$fuzz_build/corpus/$t"
-        mkdir -p "$corpus"
-        # The golden files seed the codecs' corpora with real encoded events; the file log's
-        # seeds are real records and a real index file, the Kafka decoder's real messages.
-        seeds="$root/tests/codec/golden"
-        [ -d "$root/tests/fuzz/seeds/$t" ] && seeds="$root/tests/fuzz/seeds/$t"
-        record "$fuzz_build/tests/fuzz/annal_fuzz_$t" -max_total_time="$fuzz_seconds" \
-          -rss_limit_mb=2048 -print_final_stats=1 "$corpus" "$seeds"
+      # A fuzzer uses one core: $jobs of them run at a time, each writing its own log.
+      fuzzers=(binary json registry file_log kafka privacy)
+      for ((i = 0; i < ${#fuzzers[@]}; i += jobs)); do
+        batch=("${fuzzers[@]:i:jobs}")
+        pids=()
+        for t in "${batch[@]}"; do
+          corpus="$fuzz_build/corpus/$t"
+          mkdir -p "$corpus"
+          # The golden files seed the codecs' corpora with real encoded events; the file log's
+          # seeds are real records and a real index file, the Kafka decoder's real messages.
+          seeds="$root/tests/codec/golden"
+          [ -d "$root/tests/fuzz/seeds/$t" ] && seeds="$root/tests/fuzz/seeds/$t"
+          "$fuzz_build/tests/fuzz/annal_fuzz_$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+            -print_final_stats=1 "$corpus" "$seeds" >"$fuzz_build/fuzz-$t.log" 2>&1 &
+          pids+=("$!")
+        done
+        for k in "${!batch[@]}"; do
+          log="$fuzz_build/fuzz-${batch[k]}.log"
+          if wait "${pids[k]}"; then
+            passed=$((passed + 1))
+            printf -- '--- fuzzer %s: clean\n' "${batch[k]}"
+            grep -E '^(Done|stat::number_of_executed_units)' "$log" || true
+          else
+            failed=$((failed + 1))
+            printf -- '--- fuzzer %s: FAILED\n' "${batch[k]}"
+            cat "$log"
+          fi
+        done
       done
       ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;

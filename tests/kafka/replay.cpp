@@ -272,19 +272,24 @@ TEST_CASE("kafka_replay names topic, partition and offset of a message that is n
     const std::string topic = "garbled-" + std::to_string(i);
     cluster.create_topic(topic, 3);
     producer.send(topic, 2, cases[i].key, cases[i].headers);
-    annal::kafka_replay replay(replay_options(cluster, topic));
-    try {
-      replay.replay_to_end([](const annal::recorded_event&) {});
-      FAIL("case " << i << " was accepted");
-    } catch (const annal::error& e) {
-      INFO("case " << i << ": " << e.what());
-      CHECK(e.code() == annal::errc::decode_error);
-      const std::string what = e.what();
-      CHECK(what.find("topic '" + topic + "' partition 2 offset 0") != std::string::npos);
-      CHECK(what.find(cases[i].expected) != std::string::npos);
+    auto options = replay_options(cluster, topic);
+    options.in_position_order = i % 2 == 1;  // held first, then decoded: the same answer
+    annal::kafka_replay replay(options);
+    // The bad message is not passed: the same replay, called again, meets it again, and so
+    // would a later replay from next_offsets().
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        replay.replay_to_end([](const annal::recorded_event&) {});
+        FAIL("case " << i << " was accepted (attempt " << attempt << ")");
+      } catch (const annal::error& e) {
+        INFO("case " << i << ", attempt " << attempt << ": " << e.what());
+        CHECK(e.code() == annal::errc::decode_error);
+        const std::string what = e.what();
+        CHECK(what.find("topic '" + topic + "' partition 2 offset 0") != std::string::npos);
+        CHECK(what.find(cases[i].expected) != std::string::npos);
+      }
+      CHECK(replay.next_offsets().at(2) == RD_KAFKA_OFFSET_BEGINNING);
     }
-    // The bad message is not passed: a later replay from next_offsets() meets it again.
-    CHECK(replay.next_offsets().at(2) == RD_KAFKA_OFFSET_BEGINNING);
   }
 
   // The unchanged headers decode, as a control for the cases above.

@@ -90,10 +90,15 @@ class kafka_replay {
     std::uint64_t handed = 0;
     bool go_on = true;
     if (options_.in_position_order) {
-      for (;;) {
-        handed += release_held(visit, go_on);
-        if (!go_on || stop.stop_requested() || (at_end() && nothing_held())) break;
-        poll_one(visit, true, go_on);
+      try {
+        for (;;) {
+          handed += release_held(visit, go_on);
+          if (!go_on || stop.stop_requested() || (at_end() && nothing_held())) break;
+          poll_one(visit, true, go_on);
+        }
+      } catch (...) {
+        drop_held();  // what was not handed over is fetched again by the next call
+        throw;
       }
       drop_held();
       return handed;
@@ -246,26 +251,32 @@ class kafka_replay {
       refetch_ = true;
       return 0;
     }
-    // A message that fails to decode or to be handled is not passed: next_offsets() stays on it.
-    if (bounded && options_.in_position_order) {
-      held_event& h = state.held.emplace_back();
-      try {
-        detail::kafka::decode_message(*m, options_.topic, h.event);
-      } catch (...) {
-        state.held.pop_back();
-        throw;
+    // A message that fails to decode or to be handled is not passed: next_offsets() stays on it,
+    // and the next call fetches again from there, so it meets the message again.
+    try {
+      if (bounded && options_.in_position_order) {
+        held_event& h = state.held.emplace_back();
+        try {
+          detail::kafka::decode_message(*m, options_.topic, h.event);
+        } catch (...) {
+          state.held.pop_back();
+          throw;
+        }
+        h.offset = m->offset;
+        state.reached = m->offset + 1;
+        if (state.reached >= state.end) state.done = true;
+        if (state.held.size() >= options_.held_per_partition) pause(found->first, state, true);
+        return 0;
       }
-      h.offset = m->offset;
-      state.reached = m->offset + 1;
-      if (state.reached >= state.end) state.done = true;
-      if (state.held.size() >= options_.held_per_partition) pause(found->first, state, true);
-      return 0;
+      detail::kafka::decode_message(*m, options_.topic, event_);
+      const std::uint64_t handed = hand_over(visit, m->partition, m->offset, event_, go_on);
+      state.next = m->offset + 1;
+      if (bounded && state.next >= state.end) state.done = true;
+      return handed;
+    } catch (...) {
+      refetch_ = true;
+      throw;
     }
-    detail::kafka::decode_message(*m, options_.topic, event_);
-    const std::uint64_t handed = hand_over(visit, m->partition, m->offset, event_, go_on);
-    state.next = m->offset + 1;
-    if (bounded && state.next >= state.end) state.done = true;
-    return handed;
   }
 
   // Hands one event to the visitor unless it is a duplicate to skip; returns 1 if it was handed.
