@@ -287,6 +287,19 @@ TEST_CASE("file_key_store refuses a damaged key file, naming it", "[privacy]") {
                   annal::error);  // a file is no directory
 }
 
+// What makes concurrent first sealings agree on one key, checked directly: the race the test
+// below provokes may not happen in a given run.
+TEST_CASE("create_file_exclusively never replaces a file that exists", "[privacy]") {
+  test::temp_dir dir;
+  const auto file = dir.path() / "k";
+  CHECK(annal::detail::create_file_exclusively(file, "first", 0600));
+  CHECK_FALSE(annal::detail::create_file_exclusively(file, "second", 0600));
+  CHECK(annal::detail::read_whole_file(file) == std::string("first"));
+  // No temporary file is left behind by either call.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()),
+                      std::filesystem::directory_iterator()) == 1);
+}
+
 TEST_CASE("file_key_store hands every thread and process the same new key", "[privacy][concurrency]") {
   test::temp_dir dir;
   for (int round = 0; round < 20; ++round) {
