@@ -117,6 +117,13 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     std::string got;
     store.read_all(1, [&](const recorded_event& e) { got = e.payload; });
     CHECK(got == text);
+    // A batch travels as a binary json[] array: the same text comes back, byte for byte.
+    const std::string other = "[1,  2,\n\"\u00e9\\\"\"]";
+    store.append("j", expected_version::exact(1),
+                 std::vector{make_event("j", other), make_event("j", text)});
+    std::vector<std::string> texts;
+    store.read_all(2, [&](const recorded_event& e) { texts.push_back(e.payload); });
+    CHECK(texts == std::vector<std::string>{other, text});
     const auto n = store.transact([&](pg_transaction& tx) {
       return tx.exec("SELECT (payload->>'b')::int FROM " + tx.schema() + ".events").get_int(0, 0);
     });
@@ -171,6 +178,44 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     postgres_store other(o);
     CHECK_THROWS_WITH(other.migrate(), Catch::Contains("stores payloads as jsonb"));
   }
+}
+
+TEST_CASE("postgres store refuses what its columns cannot hold, naming the event",
+          "[store][postgres]") {
+  annal_test::postgres_fixture f;
+  auto& store = f.store();
+  // Each case for a single event (text parameters) and a batch (binary arrays).
+  for (const std::size_t n : {std::size_t{1}, std::size_t{3}}) {
+    INFO("batch of " << n);
+    auto batch = make_batch(n);
+    batch.back().type = std::string("nul\0inside", 10);
+    const std::string id = boost::uuids::to_string(batch.back().id);
+    CHECK_THROWS_MATCHES(store.append("t", expected_version::any(), batch), error,
+                         Catch::Predicate<error>([&](const error& e) {
+                           const std::string w = e.what();
+                           return e.code() == errc::invalid_argument &&
+                                  w.find("event " + std::to_string(n - 1)) != std::string::npos &&
+                                  w.find(id) != std::string::npos &&
+                                  w.find("type name") != std::string::npos;
+                         }));
+    batch.back().type = "bad\xff";
+    CHECK_THROWS_WITH(store.append("t", expected_version::any(), batch),
+                      Catch::Contains("not NUL-free UTF-8"));
+    batch.back().type = "fine";
+    batch.back().schema_version = 2147483648u;
+    CHECK_THROWS_WITH(store.append("t", expected_version::any(), batch),
+                      Catch::Contains("schema version 2147483648") &&
+                          Catch::Contains("event " + std::to_string(n - 1)));
+    // The largest that fits is stored and read back as it was.
+    batch.back().schema_version = 2147483647u;
+    store.append("t" + std::to_string(n), expected_version::no_stream(), batch);
+    std::uint32_t got = 0;
+    store.read_stream("t" + std::to_string(n), 1, [&](const recorded_event& e) {
+      got = e.schema_version;
+    });
+    CHECK(got == 2147483647u);
+  }
+  CHECK(store.last_position() == 4);
 }
 
 TEST_CASE("postgres store applies the idempotency rule", "[store][postgres]") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,12 +18,29 @@
 #include <annal/core/error.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/utf8.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/postgres/binary_array.hpp>
 #include <annal/store/postgres/connection.hpp>
 #include <annal/store/postgres/schema.hpp>
 
 namespace annal::detail::pg {
+
+// A batch's event columns as binary arrays: the parameters of annal_append and annal_append_group.
+struct event_columns {
+  explicit event_columns(pg_payload_format f)
+      : payloads(f == pg_payload_format::bytea  ? pg_oid::bytea
+                 : f == pg_payload_format::json ? pg_oid::json
+                                                : pg_oid::jsonb) {}
+  binary_array ids{pg_oid::uuid};
+  binary_array types{pg_oid::text};
+  binary_array schema_versions{pg_oid::int4};
+  binary_array payloads;
+  binary_array correlations{pg_oid::uuid};
+  binary_array causations{pg_oid::uuid};
+  binary_array metadata{pg_oid::jsonb};
+};
 
 class append_call {
  public:
@@ -32,65 +50,77 @@ class append_call {
               std::span<const event_data> batch)
       : sql_(sql), stream_(stream_id), batch_(batch) {
     validate_batch(stream_id, batch);
+    // What a text or integer column cannot hold is refused here, naming the event; a type name
+    // with a NUL byte would otherwise be cut short as a text parameter.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const std::string& type = batch[i].type;
+      if (type.find('\0') != std::string::npos || utf8_invalid_offset(type) != type.size())
+        throw error(errc::invalid_argument,
+                    "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch[i].id) +
+                        ") of the batch for stream " + quoted_prefix(stream_) +
+                        " has a type name that is not NUL-free UTF-8, as a PostgreSQL text "
+                        "column needs");
+      if (batch[i].schema_version > std::uint32_t(std::numeric_limits<std::int32_t>::max()))
+        throw error(errc::invalid_argument,
+                    event_name(i) + " has schema version " +
+                        std::to_string(batch[i].schema_version) +
+                        ", above PostgreSQL's integer column (at most 2147483647)");
+    }
     if (sql.format != pg_payload_format::bytea) check_json();
-    encode();
-    kind_ = expect.what() == expected_version::kind::any         ? "0"
-            : expect.what() == expected_version::kind::no_stream ? "1"
-                                                                 : "2";
-    expected_ = std::to_string(expect.version());
+    kind_ = expect.what() == expected_version::kind::any         ? 0
+            : expect.what() == expected_version::kind::no_stream ? 1
+                                                                 : 2;
+    expected_ = static_cast<std::int64_t>(expect.version());
+    wire_size_ = stream_.size();
+    for (const auto& e : batch) wire_size_ += 3 * 20 + e.type.size() + e.payload.size() + 16;
+    if (single()) encode_single();
   }
 
   append_result run(connection& conn) const {
-    const std::string now = now_param();
-    const pg_rows r = conn.exec_prepared(
-        single() ? slot_append_one : slot_append, single() ? "annal_append_one" : "annal_append",
-        single() ? sql_.append_one : sql_.append,
-        {stream_.c_str(), kind_, expected_.c_str(), ids_.c_str(), types_.c_str(),
-         schema_versions_.c_str(), payloads_.c_str(), correlations_.c_str(), causations_.c_str(),
-         metadata_.c_str(), now.c_str()},
-        what());
-    return read_answer(r);
+    const std::string now = now_param(), kind = std::to_string(kind_),
+                      expected = std::to_string(expected_);
+    if (single())
+      return read_answer(conn.exec_prepared(
+          slot_append_one, "annal_append_one", sql_.append_one,
+          {stream_.c_str(), kind.c_str(), expected.c_str(), id_.c_str(), batch_[0].type.c_str(),
+           schema_version_.c_str(), payload_.c_str(), correlation_.c_str(), causation_.c_str(),
+           metadata_.c_str(), now.c_str()},
+          what()));
+    event_columns c(sql_.format);
+    add_events(c);
+    const std::string arrays[] = {
+        c.ids.wire(),          c.types.wire(),      c.schema_versions.wire(), c.payloads.wire(),
+        c.correlations.wire(), c.causations.wire(), c.metadata.wire()};
+    std::vector<wire_param> params = {{stream_.c_str()}, {kind.c_str()}, {expected.c_str()}};
+    for (const std::string& a : arrays) params.push_back(binary(a));
+    params.push_back({now.c_str()});
+    return read_answer(
+        conn.exec_prepared_wire(slot_append, "annal_append", sql_.append, params, what()));
   }
 
   static std::string now_param() { return std::to_string(sql::to_micros_ceil(clock::now())); }
+  static wire_param binary(const std::string& bytes) noexcept {
+    return {bytes.data(), static_cast<int>(bytes.size()), 1};
+  }
   std::string what() const { return "append to stream " + quoted_prefix(stream_); }
   const statements& sql() const noexcept { return sql_; }
-  // Bytes this call sends: a group stops growing at a bound so one call stays modest.
-  std::size_t wire_size() const noexcept {
-    return ids_.size() + types_.size() + payloads_.size() + correlations_.size() +
-           causations_.size() + metadata_.size() + stream_.size();
-  }
+  // Bytes this call sends, about: a group stops growing at a bound so one call stays modest.
+  std::size_t wire_size() const noexcept { return wire_size_; }
 
-  // Adds this call to the flat arrays of annal_append_group: its stream, expectation and event
-  // count, and its events' elements (each column's array literal without its braces).
+  // The parameters of annal_append_group: each call's stream, expectation and event count, and
+  // all calls' events, in call order.
   struct group_arrays {
-    std::string streams = "{", kinds = "{", expected = "{", counts = "{";
-    std::string ids = "{", types = "{", schema_versions = "{", payloads = "{",
-                correlations = "{", causations = "{", metadata = "{";
-    std::string* event_columns[7] = {&ids,          &types,      &schema_versions, &payloads,
-                                     &correlations, &causations, &metadata};
-    void close() {
-      for (std::string* a : {&streams, &kinds, &expected, &counts}) *a += '}';
-      for (std::string* a : event_columns) *a += '}';
-    }
+    explicit group_arrays(pg_payload_format f) : events(f) {}
+    binary_array streams{pg_oid::text}, kinds{pg_oid::int4}, expected{pg_oid::int8},
+        counts{pg_oid::int4};
+    event_columns events;
   };
   void add_to(group_arrays& g) const {
-    const bool first = g.streams.size() == 1;
-    if (!first)
-      for (std::string* a : {&g.streams, &g.kinds, &g.expected, &g.counts}) *a += ',';
-    quoted_element(g.streams, stream_);
-    g.kinds += kind_;
-    g.expected += expected_;
-    g.counts += std::to_string(batch_.size());
-    const std::string* mine[7] = {&ids_,          &types_,      &schema_versions_, &payloads_,
-                                  &correlations_, &causations_, &metadata_};
-    for (int c = 0; c < 7; ++c) {
-      if (!first) *g.event_columns[c] += ',';
-      if (single())
-        quoted_element(*g.event_columns[c], *mine[c]);  // a scalar becomes one element
-      else
-        g.event_columns[c]->append(*mine[c], 1, mine[c]->size() - 2);
-    }
+    g.streams.add(stream_);
+    g.kinds.add_int4(kind_);
+    g.expected.add_int8(expected_);
+    g.counts.add_int4(static_cast<std::int32_t>(batch_.size()));
+    add_events(g.events);
   }
 
   // Reads this call's answer from rows [begin, end) of `r`, whose columns from `col` on are
@@ -104,26 +134,30 @@ class append_call {
               static_cast<std::uint64_t>(r.get_int(begin, col + 4)),
               static_cast<std::uint64_t>(r.get_int(begin, col + 5))};
     if (status == 2)
-      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0,
-              0};
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0, 0};
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
     std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
     for (int i = begin; i < end; ++i)
       found.emplace(sql::uuid_from_text(r.get(i, col + 1)),
                     stored_ref{r.get(i, col + 2), static_cast<std::uint64_t>(r.get_int(i, col + 3)),
                                static_cast<std::uint64_t>(r.get_int(i, col + 4))});
-    const auto dup = check_stored_ids(stream_, batch_,
-                                      [&](const event_id& id) -> std::optional<stored_ref> {
-                                        const auto it = found.find(id);
-                                        if (it == found.end()) return std::nullopt;
-                                        return it->second;
-                                      });
+    const auto dup =
+        check_stored_ids(stream_, batch_, [&](const event_id& id) -> std::optional<stored_ref> {
+          const auto it = found.find(id);
+          if (it == found.end()) return std::nullopt;
+          return it->second;
+        });
     if (!dup)
       throw error(errc::io_error, what() + ": the server reported stored ids it then did not list");
     return *dup;
   }
 
  private:
+  std::string event_name(std::size_t i) const {
+    return "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch_[i].id) + ", type '" +
+           batch_[i].type + "') of the batch for stream " + quoted_prefix(stream_);
+  }
+
   // JSON payloads are checked here so that the error names the event, not just the batch.
   void check_json() const {
     for (std::size_t i = 0; i < batch_.size(); ++i) {
@@ -131,80 +165,50 @@ class append_call {
       boost::json::parse(batch_[i].payload, ec);
       if (ec)
         throw error(errc::invalid_argument,
-                    "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch_[i].id) +
-                        ", type '" + batch_[i].type + "') of the batch for stream " +
-                        quoted_prefix(stream_) + " has a payload that is not valid JSON (" +
-                        ec.message() + "), but PostgreSQL schema '" + sql_.schema +
-                        "' stores payloads as " + sql_.payload_type +
-                        "; use pg_payload_format::bytea for binary codecs");
+                    event_name(i) + " has a payload that is not valid JSON (" + ec.message() +
+                        "), but PostgreSQL schema '" + sql_.schema + "' stores payloads as " +
+                        sql_.payload_type + "; use pg_payload_format::bytea for binary codecs");
     }
   }
 
-  static void quoted_element(std::string& out, std::string_view v) {
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-
-  // A batch of one event goes to annal_append_one, whose arguments are scalars.
+  // A batch of one event goes to annal_append_one, whose arguments are text scalars.
   bool single() const noexcept { return batch_.size() == 1; }
 
-  // The batch as PostgreSQL array literals, one parameter per column whatever the batch size; or,
-  // for a single event, each column's value as it is.
-  void encode() {
+  void encode_single() {
+    const event_data& e = batch_[0];
+    sql::uuid_to_text(e.id, id_);
+    schema_version_ = std::to_string(e.schema_version);
+    payload_ = sql_.format == pg_payload_format::bytea ? bytea_hex(e.payload) : e.payload;
+    sql::uuid_to_text(e.correlation_id, correlation_);
+    sql::uuid_to_text(e.causation_id, causation_);
+    metadata_ = sql::metadata_to_json(e.meta);
+  }
+
+  void add_events(event_columns& c) const {
     std::size_t payload_bytes = 0;
-    for (const auto& e : batch_) payload_bytes += e.payload.size();
-    const bool bytea = sql_.format == pg_payload_format::bytea;
-    for (std::string* s : {&ids_, &correlations_, &causations_}) s->reserve(batch_.size() * 37 + 2);
-    payloads_.reserve((bytea ? payload_bytes * 2 : payload_bytes + payload_bytes / 4) +
-                      batch_.size() * 6 + 2);
-    std::string* columns[] = {&ids_,     &types_,        &schema_versions_, &payloads_,
-                              &correlations_, &causations_, &metadata_};
-    const bool array = !single();
-    const auto text = [array](std::string& out, std::string_view v) {
-      if (array)
-        quoted_element(out, v);
+    for (const auto& e : batch_) payload_bytes += e.payload.size() + 5;
+    c.payloads.reserve(payload_bytes);
+    for (const event_data& e : batch_) {
+      c.ids.add_uuid(e.id);
+      c.types.add(e.type);
+      c.schema_versions.add_int4(static_cast<std::int32_t>(e.schema_version));
+      if (sql_.format == pg_payload_format::jsonb)
+        c.payloads.add_jsonb(e.payload);
       else
-        out += v;
-    };
-    if (array)
-      for (std::string* s : columns) *s += '{';
-    constexpr char hex[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < batch_.size(); ++i) {
-      const event_data& e = batch_[i];
-      if (i)
-        for (std::string* s : columns) *s += ',';
-      sql::uuid_to_text(e.id, ids_);
-      text(types_, e.type);
-      schema_versions_ += std::to_string(e.schema_version);
-      if (bytea) {
-        // bytea's hex input form; inside an array element its backslash is escaped
-        payloads_ += array ? "\"\\\\x" : "\\x";
-        for (unsigned char c : e.payload) {
-          payloads_ += hex[c >> 4];
-          payloads_ += hex[c & 0xf];
-        }
-        if (array) payloads_ += '"';
-      } else {
-        text(payloads_, e.payload);
-      }
-      sql::uuid_to_text(e.correlation_id, correlations_);
-      sql::uuid_to_text(e.causation_id, causations_);
-      text(metadata_, sql::metadata_to_json(e.meta));
+        c.payloads.add(e.payload);  // json's and bytea's binary forms are the bytes themselves
+      c.correlations.add_uuid(e.correlation_id);
+      c.causations.add_uuid(e.causation_id);
+      c.metadata.add_jsonb(sql::metadata_to_json(e.meta));
     }
-    if (array)
-      for (std::string* s : columns) *s += '}';
   }
 
   const statements& sql_;
   std::string stream_;
   std::span<const event_data> batch_;
-  const char* kind_ = "0";
-  std::string expected_;
-  std::string ids_, types_, schema_versions_, payloads_, correlations_, causations_, metadata_;
+  int kind_ = 0;
+  std::int64_t expected_ = 0;
+  std::size_t wire_size_ = 0;
+  std::string id_, schema_version_, payload_, correlation_, causation_, metadata_;
 };
 
 }  // namespace annal::detail::pg

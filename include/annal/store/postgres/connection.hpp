@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -114,6 +115,14 @@ inline std::string trimmed(const char* msg) {
   return s;
 }
 
+// A parameter in either wire format: NUL-terminated text (format 0) or `length` bytes of a
+// type's binary form (format 1).
+struct wire_param {
+  const char* data;
+  int length = 0;
+  int format = 0;
+};
+
 class connection {
  public:
   // Connects or throws errc::connection_error with libpq's reason (unreachable, bad password...).
@@ -123,7 +132,8 @@ class connection {
       throw error(errc::connection_error, "cannot connect to " + describe(conn_.get()) + ": " +
                                               trimmed(PQerrorMessage(conn_.get())));
     // Notices ("relation already exists, skipping") are for interactive sessions, not stderr.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);
   }
 
   PGconn* handle() const noexcept { return conn_.get(); }
@@ -143,8 +153,9 @@ class connection {
   [[noreturn]] void fail(PGresult* raw, std::string_view what) const {
     const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     const std::string_view sqlstate = state ? state : "";
-    const std::string msg = trimmed(raw && *PQresultErrorMessage(raw) ? PQresultErrorMessage(raw)
-                                                                      : PQerrorMessage(conn_.get()));
+    const std::string msg =
+        trimmed(raw && *PQresultErrorMessage(raw) ? PQresultErrorMessage(raw)
+                                                  : PQerrorMessage(conn_.get()));
     if (PQstatus(conn_.get()) != CONNECTION_OK || sqlstate.starts_with("08") ||
         sqlstate.starts_with("57P"))
       throw error(errc::connection_error, "lost the connection to " + describe(conn_.get()) +
@@ -155,9 +166,9 @@ class connection {
     if (sqlstate.starts_with("22"))
       throw error(errc::invalid_argument,
                   "PostgreSQL refused the data of " + std::string(what) + ": " + msg);
-    throw error(errc::io_error, std::string(what) + " failed on " + describe(conn_.get()) + ": " +
-                                    msg + (sqlstate.empty() ? "" : " [SQLSTATE " +
-                                                                       std::string(sqlstate) + "]"));
+    throw error(errc::io_error,
+                std::string(what) + " failed on " + describe(conn_.get()) + ": " + msg +
+                    (sqlstate.empty() ? "" : " [SQLSTATE " + std::string(sqlstate) + "]"));
   }
 
   pg_rows exec(const std::string& sql, std::string_view what) const {
@@ -166,7 +177,7 @@ class connection {
 
   // One round trip; text-format parameters (nullptr = SQL NULL).
   pg_rows exec_params(const std::string& sql, const std::vector<const char*>& params,
-                        std::string_view what) const {
+                      std::string_view what) const {
     return check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                               params.data(), nullptr, nullptr, 0),
                  what);
@@ -183,11 +194,28 @@ class connection {
 
   // Runs statement number `slot` under `name`, preparing it on first use on this connection.
   pg_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
-                          const std::vector<const char*>& params, std::string_view what) {
+                        const std::vector<const char*>& params, std::string_view what) {
     prepare(slot, name, sql, static_cast<int>(params.size()), what);
     return check(PQexecPrepared(conn_.get(), name, static_cast<int>(params.size()), params.data(),
                                 nullptr, nullptr, 0),
                  what);
+  }
+
+  // As above, with parameters in text or binary format.
+  pg_rows exec_prepared_wire(std::size_t slot, const char* name, const std::string& sql,
+                             std::span<const wire_param> params, std::string_view what) {
+    const int n = static_cast<int>(params.size());
+    prepare(slot, name, sql, n, what);
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      values[i] = params[i].data;
+      lengths[i] = params[i].length;
+      formats[i] = params[i].format;
+    }
+    return check(
+        PQexecPrepared(conn_.get(), name, n, values.data(), lengths.data(), formats.data(), 0),
+        what);
   }
 
  private:

@@ -2,11 +2,11 @@
 // transaction and so one WAL flush, which is what bounds single-event appends on a real disk.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <exception>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -33,16 +33,20 @@ namespace detail::pg {
 // or, if the connection broke, its outcome is unknown): the caller runs each call on its own, where
 // event ids make a repeat of a call that did commit a duplicate, not a second copy.
 inline pg_rows run_group_call(connection& conn, std::span<const append_call* const> calls) {
-  append_call::group_arrays a;
+  append_call::group_arrays a(calls.front()->sql().format);
   for (const append_call* call : calls) call->add_to(a);
-  a.close();
   const std::string now = append_call::now_param();
-  return conn.exec_prepared(
-      slot_append_group, "annal_append_group", calls.front()->sql().append_group,
-      {a.streams.c_str(), a.kinds.c_str(), a.expected.c_str(), a.counts.c_str(), a.ids.c_str(),
-       a.types.c_str(), a.schema_versions.c_str(), a.payloads.c_str(), a.correlations.c_str(),
-       a.causations.c_str(), a.metadata.c_str(), now.c_str()},
-      "a group of " + std::to_string(calls.size()) + " appends");
+  const event_columns& e = a.events;
+  const std::string arrays[] = {a.streams.wire(),         a.kinds.wire(),    a.expected.wire(),
+                                a.counts.wire(),          e.ids.wire(),      e.types.wire(),
+                                e.schema_versions.wire(), e.payloads.wire(), e.correlations.wire(),
+                                e.causations.wire(),      e.metadata.wire()};
+  std::vector<wire_param> params;
+  for (const std::string& bytes : arrays) params.push_back(append_call::binary(bytes));
+  params.push_back({now.c_str()});
+  return conn.exec_prepared_wire(slot_append_group, "annal_append_group",
+                                 calls.front()->sql().append_group, params,
+                                 "a group of " + std::to_string(calls.size()) + " appends");
 }
 
 // Appends wait in a queue; one thread at a time leads: it takes every waiting call (up to a bound),
