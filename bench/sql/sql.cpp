@@ -56,6 +56,8 @@ postgres_options pg_options() {
   o.connection = server().conninfo();
   o.schema = "bench";
   o.pool_size = single_threads;
+  // ANNAL_BENCH_READ_PAGE=n reads n rows per query instead of the store's default.
+  if (const char* page = std::getenv("ANNAL_BENCH_READ_PAGE")) o.read_page = std::stoul(page);
   return o;
 }
 

@@ -38,7 +38,9 @@ struct postgres_options {
   pg_payload_format payload_format = pg_payload_format::jsonb;
   std::size_t pool_size = 8;
   // Rows fetched per query while reading; visitors run between pages with no connection held.
-  std::size_t read_page = 1000;
+  // A page is held in memory whole: 5000 rows of 1 KB payloads is about 5 MB. Pages of 1000 read
+  // all events at 1.3x a single plain query, pages of 5000 at 1.2x (bench/sql, pg_read_all).
+  std::size_t read_page = 5000;
   // Group commit: appends that arrive while another is running wait and then run together, as one
   // call in one transaction with one WAL flush (each keeps its own expected version and answer).
   // A lone append runs at once. Off: every append is its own transaction.
