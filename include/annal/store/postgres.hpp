@@ -2,6 +2,7 @@
 // positions, LISTEN/NOTIFY wake-ups, and projection transactions with checkpoints.
 #pragma once
 
+#include <array>
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,7 @@
 #include <annal/store/event_store.hpp>
 #include <annal/store/postgres/append.hpp>
 #include <annal/store/postgres/connection.hpp>
+#include <annal/store/postgres/event_row.hpp>
 #include <annal/store/postgres/group_commit.hpp>
 #include <annal/store/postgres/listener.hpp>
 #include <annal/store/postgres/pool.hpp>
@@ -38,9 +40,9 @@ struct postgres_options {
   pg_payload_format payload_format = pg_payload_format::jsonb;
   std::size_t pool_size = 8;
   // Rows fetched per query while reading; visitors run between pages with no connection held.
-  // A page is held in memory whole: 5000 rows of 1 KB payloads is about 5 MB. Pages of 1000 read
-  // all events at 1.3x a single plain query, pages of 5000 at 1.2x (bench/sql, pg_read_all).
-  std::size_t read_page = 5000;
+  // A page is held in memory whole (1000 rows of 1 KB payloads: about 1 MB); larger pages
+  // measured no faster once rows came in binary form (bench/sql, pg_read_all).
+  std::size_t read_page = 1000;
   // Group commit: appends that arrive while another is running wait and then run together, as one
   // call in one transaction with one WAL flush (each keeps its own expected version and answer).
   // A lone append runs at once. Off: every append is its own transaction.
@@ -130,7 +132,8 @@ class postgres_store {
                         return conn->exec_prepared(detail::pg::slot_read_stream,
                                                    "annal_read_stream", sql_.read_stream,
                                                    {stream.c_str(), f.c_str(), l.c_str()},
-                                                   "read_stream " + detail::quoted_prefix(stream));
+                                                   "read_stream " + detail::quoted_prefix(stream),
+                                                   true);
                       },
                       [](const recorded_event& e) { return e.stream_version; });
   }
@@ -144,7 +147,7 @@ class postgres_store {
                         auto conn = pool_.acquire();
                         return conn->exec_prepared(detail::pg::slot_read_all, "annal_read_all",
                                                    sql_.read_all, {f.c_str(), l.c_str()},
-                                                   "read_all from position " + f);
+                                                   "read_all from position " + f, true);
                       },
                       [](const recorded_event& e) { return e.position; });
   }
@@ -214,22 +217,9 @@ class postgres_store {
 
  private:
   recorded_event row(const pg_rows& r, int i) const {
-    recorded_event e;
-    e.position = static_cast<std::uint64_t>(r.get_int(i, 0));
-    e.stream_id = r.get(i, 1);
-    e.stream_version = static_cast<std::uint64_t>(r.get_int(i, 2));
-    e.id = detail::sql::uuid_from_text(r.get(i, 3));
-    e.type = r.get(i, 4);
-    e.schema_version = static_cast<std::uint32_t>(r.get_int(i, 5));
-    if (options_.payload_format == pg_payload_format::bytea)
-      e.payload = r.get_bytea(i, 6);
-    else
-      e.payload = r.get(i, 6);
-    e.correlation_id = detail::sql::uuid_from_text(r.get(i, 7));
-    e.causation_id = detail::sql::uuid_from_text(r.get(i, 8));
-    e.meta = detail::sql::metadata_from_json(r.get(i, 9));
-    e.recorded_at = detail::sql::from_micros(r.get_int(i, 10));
-    return e;
+    std::array<std::string_view, 11> fields;
+    for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, c);
+    return detail::pg::event_row_decoder(options_.payload_format)(fields);
   }
 
   // Page by page; each page's result outlives the connection it came from, so the connection goes

@@ -193,11 +193,13 @@ class connection {
   }
 
   // Runs statement number `slot` under `name`, preparing it on first use on this connection.
+  // Results come as text, or in each column type's binary form when `binary_result`.
   pg_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
-                        const std::vector<const char*>& params, std::string_view what) {
+                        const std::vector<const char*>& params, std::string_view what,
+                        bool binary_result = false) {
     prepare(slot, name, sql, static_cast<int>(params.size()), what);
     return check(PQexecPrepared(conn_.get(), name, static_cast<int>(params.size()), params.data(),
-                                nullptr, nullptr, 0),
+                                nullptr, nullptr, binary_result ? 1 : 0),
                  what);
   }
 

@@ -55,8 +55,7 @@ struct statements {
         payload_type(to_string(format)) {
     const std::string columns =
         "position, stream_id, stream_version, event_id, type, schema_version, payload, "
-        "correlation_id, causation_id, metadata, "
-        "(extract(epoch FROM recorded_at) * 1000000)::int8";
+        "correlation_id, causation_id, metadata, recorded_at";  // as event_row.hpp reads them
     append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
              s + ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" +
              payload_type + "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
