@@ -1,6 +1,8 @@
 // The PostgreSQL store against a real throwaway server: envelopes, formats, idempotency, wake-ups.
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <chrono>
 #include <thread>
 
 #include <annal/store/postgres.hpp>
@@ -352,4 +354,42 @@ TEST_CASE("postgres store wakes a waiter for an append made while its listener s
     CHECK(store.wait_for_append(before, clock::now() + std::chrono::seconds(20)));
     writer.join();
   }
+}
+
+TEST_CASE("postgres event rows in binary form: a field of the wrong shape names its column",
+          "[store][postgres]") {
+  // A row as the server sends it: 8-byte integers, 16-byte uuids, jsonb with its version byte.
+  const std::string position("\0\0\0\0\0\0\0\x2a", 8), version("\0\0\0\0\0\0\0\x03", 8),
+      id(16, '\x11'), schema("\0\0\0\x02", 4), nil(16, '\0'), time("\0\0\0\0\0\0\0\0", 8);
+  std::array<std::string_view, 11> row = {position, "order-7", version, id,  "placed",
+                                          schema,   "\1{}",    nil,     nil, "\1{\"k\":\"v\"}",
+                                          time};
+  const annal::detail::pg::event_row_decoder decode(pg_payload_format::jsonb);
+  const recorded_event e = decode(row);
+  CHECK(e.position == 42);
+  CHECK(e.stream_version == 3);
+  CHECK(e.schema_version == 2);
+  CHECK(e.payload == "{}");
+  CHECK(e.meta.at("k") == "v");
+  // 2000-01-01, PostgreSQL's epoch for binary times.
+  CHECK(std::chrono::duration_cast<std::chrono::seconds>(e.recorded_at.time_since_epoch())
+            .count() == 946684800);
+  const auto fails_naming = [&](std::size_t col, std::string_view value, const char* words) {
+    auto bad = row;
+    bad[col] = value;
+    CHECK_THROWS_MATCHES(decode(bad), error, Catch::Predicate<error>([&](const error& err) {
+                           const std::string w = err.what();
+                           return err.code() == errc::decode_error &&
+                                  w.find(annal::detail::pg::event_row_columns[col]) !=
+                                      std::string::npos &&
+                                  w.find(words) != std::string::npos;
+                         }));
+  };
+  fails_naming(0, "42", "not an 8-byte integer");
+  fails_naming(0, std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8), "negative");
+  fails_naming(3, "0f8fad5b-d9cb-469f-a165-70867728950e", "not a 16-byte uuid");
+  fails_naming(5, "2", "not a 4-byte integer");
+  fails_naming(6, "{}", "jsonb of version 123");
+  fails_naming(9, "", "is empty");
+  fails_naming(10, std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8), "beyond this clock's range");
 }
