@@ -36,20 +36,30 @@ std::string describe(const append_result& r) {
          " @" + std::to_string(r.first_position) + ".." + std::to_string(r.last_position);
 }
 
-// A random mix over four streams: every kind of expectation, right and wrong, and retries of
-// earlier batches (whose ids are then stored, or stored by the time the retry runs).
-std::vector<planned_append> random_plan(std::mt19937& rng, std::size_t n) {
+// A random mix over `streams` streams: every kind of expectation, right and wrong, and retries of
+// earlier batches (whose ids are then stored, or stored by the time the retry runs). With many
+// streams most groups name each stream once, which the server handles in one statement; with four
+// most name one several times, which it handles call by call.
+std::vector<planned_append> random_plan(std::mt19937& rng, std::size_t n, std::size_t streams) {
   std::vector<planned_append> plan;
-  std::vector<std::uint64_t> versions(4, 0);  // as if each append before it succeeded
+  std::vector<std::uint64_t> versions(streams, 0);  // as if each append before it succeeded
   for (std::size_t i = 0; i < n; ++i) {
     planned_append p;
-    const std::size_t s = rng() % 4;
+    const std::size_t s = rng() % streams;
     p.stream = "g-" + std::to_string(s);
     switch (rng() % 4) {
-      case 0: p.expect = expected_version::any(); break;
-      case 1: p.expect = expected_version::no_stream(); break;
-      case 2: p.expect = expected_version::exact(versions[s]); break;
-      default: p.expect = expected_version::exact(versions[s] + 1 + rng() % 2); break;
+      case 0:
+        p.expect = expected_version::any();
+        break;
+      case 1:
+        p.expect = expected_version::no_stream();
+        break;
+      case 2:
+        p.expect = expected_version::exact(versions[s]);
+        break;
+      default:
+        p.expect = expected_version::exact(versions[s] + 1 + rng() % 2);
+        break;
     }
     if (!plan.empty() && rng() % 5 == 0) {
       const planned_append& earlier = plan[rng() % plan.size()];
@@ -64,64 +74,87 @@ std::vector<planned_append> random_plan(std::mt19937& rng, std::size_t n) {
   return plan;
 }
 
+// Runs the plan as one group and, on a second schema, as appends one after another; checks the
+// answers and the stored events agree. Returns whether the group committed together (a retry
+// among its accepted appends makes the server refuse it; the store then runs each alone).
+bool group_matches_appends_alone(const std::vector<planned_append>& plan) {
+  const postgres_options grouped = annal_test::fresh_postgres_options();
+  const postgres_options alone_options = annal_test::fresh_postgres_options();
+  postgres_store(grouped).migrate();
+  postgres_store alone(alone_options);
+  alone.migrate();
+
+  const detail::pg::statements sql(grouped.schema, grouped.payload_format);
+  std::vector<detail::pg::append_call> calls;
+  for (const auto& p : plan) calls.emplace_back(sql, p.stream, p.expect, p.batch);
+  std::vector<const detail::pg::append_call*> ptrs;
+  for (const auto& c : calls) ptrs.push_back(&c);
+  detail::pg::pool pool(grouped.connection, 1);
+  auto together = detail::pg::group_commit::run_together(pool, ptrs);
+  const bool committed_together = together.has_value();
+  if (!together) {
+    together.emplace();
+    for (const auto& c : calls) {
+      auto conn = pool.acquire();
+      together->push_back({c.run(*conn), nullptr});
+    }
+  }
+  REQUIRE(together->size() == plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const auto& p = plan[i];
+    INFO("append " << i << " to " << p.stream);
+    const auto expected = alone.append(p.stream, p.expect, p.batch);
+    REQUIRE_FALSE((*together)[i].error);
+    CHECK(describe((*together)[i].result) == describe(expected));
+    CHECK(same_answer((*together)[i].result, expected));
+  }
+  // The same events, in the same order, with recorded times that never go back.
+  postgres_store grouped_store(grouped);
+  std::vector<recorded_event> a, b;
+  grouped_store.read_all(1, [&](const recorded_event& e) { a.push_back(e); });
+  alone.read_all(1, [&](const recorded_event& e) { b.push_back(e); });
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].position == i + 1);
+    CHECK(a[i].id == b[i].id);
+    CHECK(a[i].stream_id == b[i].stream_id);
+    CHECK(a[i].stream_version == b[i].stream_version);
+    if (i) CHECK(a[i].recorded_at >= a[i - 1].recorded_at);
+  }
+  return committed_together;
+}
+
 }  // namespace
 
 TEST_CASE("postgres group commit: a group answers as its appends would one after another",
           "[store][postgres][group]") {
   std::mt19937 rng(20261123);
   int committed_together = 0;
-  for (int round = 0; round < 12; ++round) {
+  for (int round = 0; round < 24; ++round) {
     INFO("round " << round);
-    const auto plan = random_plan(rng, 2 + rng() % 14);
-    const postgres_options grouped = annal_test::fresh_postgres_options();
-    const postgres_options alone_options = annal_test::fresh_postgres_options();
-    postgres_store(grouped).migrate();
-    postgres_store alone(alone_options);
-    alone.migrate();
-
-    const detail::pg::statements sql(grouped.schema, grouped.payload_format);
-    std::vector<detail::pg::append_call> calls;
-    for (const auto& p : plan) calls.emplace_back(sql, p.stream, p.expect, p.batch);
-    std::vector<const detail::pg::append_call*> ptrs;
-    for (const auto& c : calls) ptrs.push_back(&c);
-    detail::pg::pool pool(grouped.connection, 1);
-    auto together = detail::pg::group_commit::run_together(pool, ptrs);
-    if (together) ++committed_together;
-    if (!together) {
-      // A retry among the accepted appends makes the server refuse the group; the store then runs
-      // each append alone, which is what the oracle does below too.
-      together.emplace();
-      for (const auto& c : calls) {
-        auto conn = pool.acquire();
-        together->push_back({c.run(*conn), nullptr});
-      }
-    }
-    REQUIRE(together->size() == plan.size());
-    for (std::size_t i = 0; i < plan.size(); ++i) {
-      const auto& p = plan[i];
-      INFO("append " << i << " to " << p.stream);
-      const auto expected = alone.append(p.stream, p.expect, p.batch);
-      REQUIRE_FALSE((*together)[i].error);
-      CHECK(describe((*together)[i].result) == describe(expected));
-      CHECK(same_answer((*together)[i].result, expected));
-    }
-    // The same events, in the same order, with recorded times that never go back.
-    postgres_store grouped_store(grouped);
-    std::vector<recorded_event> a, b;
-    grouped_store.read_all(1, [&](const recorded_event& e) { a.push_back(e); });
-    alone.read_all(1, [&](const recorded_event& e) { b.push_back(e); });
-    REQUIRE(a.size() == b.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      CHECK(a[i].position == i + 1);
-      CHECK(a[i].id == b[i].id);
-      CHECK(a[i].stream_id == b[i].stream_id);
-      CHECK(a[i].stream_version == b[i].stream_version);
-      if (i) CHECK(a[i].recorded_at >= a[i - 1].recorded_at);
-    }
+    if (group_matches_appends_alone(random_plan(rng, 2 + rng() % 14, round % 2 ? 4 : 400)))
+      ++committed_together;
   }
   // The seed gives both kinds of round: groups that commit, and groups refused for a retry.
-  CHECK(committed_together >= 4);
-  CHECK(committed_together <= 10);
+  CHECK(committed_together >= 8);
+  CHECK(committed_together <= 20);
+}
+
+TEST_CASE("postgres group commit: a group naming each stream once, refused calls among accepted",
+          "[store][postgres][group]") {
+  const auto one = [](std::string stream, expected_version expect, std::vector<event_data> batch) {
+    return planned_append{std::move(stream), expect, std::move(batch)};
+  };
+  const auto shared = make_batch(1, 7);  // one id in a refused call and in a later accepted one
+  const std::vector<planned_append> plan = {
+      one("a", expected_version::any(), make_batch(1, 1)),
+      one("b", expected_version::exact(4), make_batch(2, 2)),  // refused: "b" is empty
+      one("c", expected_version::no_stream(), make_batch(2, 3)),
+      one("d", expected_version::exact(9), shared),  // refused, before "e" stores its id
+      one("e", expected_version::any(), shared),
+      one("f", expected_version::no_stream(), make_batch(3, 4)),
+  };
+  CHECK(group_matches_appends_alone(plan));
 }
 
 TEST_CASE("postgres group commit: a group the server refuses leaves nothing behind",

@@ -266,6 +266,11 @@ struct statements {
            "  v_n int;\n"
            "  v_id uuid;\n"
            "  v_hit boolean;\n"
+           "  v_ok boolean[];\n"
+           "  v_actuals bigint[];\n"
+           "  v_befores bigint[];\n"
+           "  v_froms int[];\n"
+           "  v_added bigint;\n"
            "BEGIN\n"
            // The same lock as annal_append, held to commit: positions become visible in order.
            "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
@@ -275,6 +280,8 @@ struct statements {
            "  v_last := coalesce(v_last, 0);\n"
            "  v_start := v_last;\n"
            "  v_now := coalesce(v_now, timestamptz 'epoch' + p_now_us * interval '1 microsecond');\n"
+           + distinct_streams_group() +
+           "  ELSE\n"
            "  FOR i IN 1 .. cardinality(p_streams) LOOP\n"
            "    v_n := p_counts[i];\n"
            "    v_to := v_from + v_n - 1;\n"
@@ -307,11 +314,72 @@ struct statements {
            "    END IF;\n"
            "    v_from := v_to + 1;\n"
            "  END LOOP;\n"
+           "  END IF;\n"
            "  IF v_last > v_start THEN\n"
            "    PERFORM pg_notify(" + quote_literal(schema) + ", v_last::text);\n"
            "  END IF;\n"
            "END\n"
            "$annal$";
+  }
+
+  // The common group, each stream in it once: no call can see another's events, so every
+  // expectation is judged against the stream as stored, in one statement, and the accepted calls'
+  // events go in with one INSERT (a call-by-call loop cost twice the server time for 32 calls).
+  // A refused call's ids are looked up only among events before its place in the group
+  // (position <= its v_befores entry), as they would be one append after another.
+  std::string distinct_streams_group() const {
+    return "  IF cardinality(p_streams) = (SELECT count(DISTINCT x) FROM unnest(p_streams) AS x)"
+           " THEN\n"
+           "    WITH calls AS (\n"
+           "      SELECT c.i::int AS i, c.stream, c.kind, c.expected, c.n,\n"
+           "        (sum(c.n) OVER (ORDER BY c.i) - c.n + 1)::int AS f,\n"
+           "        (SELECT coalesce(max(e.stream_version), 0) FROM " + s +
+           ".events e WHERE e.stream_id = c.stream) AS actual\n"
+           "      FROM unnest(p_streams, p_kinds, p_expected, p_counts) WITH ORDINALITY"
+           " AS c(stream, kind, expected, n, i)),\n"
+           "    judged AS (\n"
+           "      SELECT calls.*, NOT ((kind = 1 AND actual <> 0) OR (kind = 2 AND actual <>"
+           " expected)) AS ok FROM calls),\n"
+           "    placed AS (\n"
+           "      SELECT judged.*, v_last + sum(CASE WHEN ok THEN n ELSE 0 END) OVER (ORDER BY i)"
+           " - CASE WHEN ok THEN n ELSE 0 END AS pos_before FROM judged),\n"
+           "    accepted AS (\n"
+           "      SELECT p.stream, p.actual, p.pos_before, g.idx - p.f + 1 AS k, g.idx FROM placed p"
+           " CROSS JOIN LATERAL generate_series(p.f, p.f + p.n - 1) AS g(idx) WHERE p.ok),\n"
+           "    inserted AS (\n"
+           "      INSERT INTO " + s +
+           ".events (position, stream_id, stream_version, event_id, type, schema_version,"
+           " payload, correlation_id, causation_id, metadata, recorded_at)\n"
+           "      SELECT a.pos_before + a.k, a.stream, a.actual + a.k, u.id, u.t, u.sv, u.p, u.c,"
+           " u.cz, u.m, v_now\n"
+           "      FROM accepted a JOIN unnest(p_ids, p_types, p_schema_versions, p_payloads,"
+           " p_correlations, p_causations, p_metadata) WITH ORDINALITY"
+           " AS u(id, t, sv, p, c, cz, m, idx) ON u.idx = a.idx)\n"
+           "    SELECT array_agg(ok ORDER BY i), array_agg(actual ORDER BY i),"
+           " array_agg(pos_before ORDER BY i), array_agg(f ORDER BY i),"
+           " coalesce(sum(n) FILTER (WHERE ok), 0)\n"
+           "      INTO v_ok, v_actuals, v_befores, v_froms, v_added FROM placed;\n"
+           "    FOR i IN 1 .. cardinality(p_streams) LOOP\n"
+           "      IF v_ok[i] THEN\n"
+           "        r_call := i; r_status := 0; r_event_id := NULL; r_stream_id := NULL;\n"
+           "        r_stream_version := v_actuals[i] + p_counts[i];\n"
+           "        r_first := v_befores[i] + 1; r_last := v_befores[i] + p_counts[i];\n"
+           "        RETURN NEXT;\n"
+           "      ELSE\n"
+           "        v_hit := false;\n"
+           "        FOREACH v_id IN ARRAY p_ids[v_froms[i]:v_froms[i] + p_counts[i] - 1] LOOP\n"
+           "          RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version,"
+           " e.position, e.position FROM " + s +
+           ".events e WHERE e.event_id = v_id AND e.position <= v_befores[i];\n"
+           "          v_hit := v_hit OR FOUND;\n"
+           "        END LOOP;\n"
+           "        IF NOT v_hit THEN\n"
+           "          RETURN QUERY SELECT i, 2, NULL::uuid, NULL::text, v_actuals[i], 0::bigint,"
+           " 0::bigint;\n"
+           "        END IF;\n"
+           "      END IF;\n"
+           "    END LOOP;\n"
+           "    v_last := v_last + v_added;\n";
   }
 
   // Returns the stored rows of the batch's ids, one index lookup each (a scan for all of them at
