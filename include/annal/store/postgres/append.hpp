@@ -3,6 +3,7 @@
 // Used by the store and inside pg_transaction.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -40,6 +41,11 @@ struct event_columns {
   binary_array correlations{pg_oid::uuid};
   binary_array causations{pg_oid::uuid};
   binary_array metadata{pg_oid::jsonb};
+
+  // In the order of the functions' parameters.
+  std::array<const binary_array*, 7> all() const noexcept {
+    return {&ids, &types, &schema_versions, &payloads, &correlations, &causations, &metadata};
+  }
 };
 
 class append_call {
@@ -88,19 +94,16 @@ class append_call {
           what()));
     event_columns c(sql_.format);
     add_events(c);
-    const std::string arrays[] = {
-        c.ids.wire(),          c.types.wire(),      c.schema_versions.wire(), c.payloads.wire(),
-        c.correlations.wire(), c.causations.wire(), c.metadata.wire()};
     std::vector<wire_param> params = {{stream_.c_str()}, {kind.c_str()}, {expected.c_str()}};
-    for (const std::string& a : arrays) params.push_back(binary(a));
+    for (const binary_array* a : c.all()) params.push_back(binary(*a));
     params.push_back({now.c_str()});
     return read_answer(
         conn.exec_prepared_wire(slot_append, "annal_append", sql_.append, params, what()));
   }
 
   static std::string now_param() { return std::to_string(sql::to_micros_ceil(clock::now())); }
-  static wire_param binary(const std::string& bytes) noexcept {
-    return {bytes.data(), static_cast<int>(bytes.size()), 1};
+  static wire_param binary(const binary_array& a) noexcept {
+    return {a.wire().data(), static_cast<int>(a.wire().size()), 1};
   }
   std::string what() const { return "append to stream " + quoted_prefix(stream_); }
   const statements& sql() const noexcept { return sql_; }

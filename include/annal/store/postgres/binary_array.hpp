@@ -4,8 +4,9 @@
 // array literals.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -22,19 +23,23 @@ enum class pg_oid : std::uint32_t {
   jsonb = 3802,
 };
 
+// The array is built in its wire form, header first, so sending it copies nothing.
 class binary_array {
  public:
-  explicit binary_array(pg_oid element) noexcept : element_(element) {}
+  // Header: one dimension, no NULLs, the element type, the length (set as elements are added),
+  // lower bound 1.
+  explicit binary_array(pg_oid element) {
+    for (const std::uint32_t v : {1u, 0u, static_cast<std::uint32_t>(element), 0u, 1u}) put32(v);
+  }
 
-  pg_oid element() const noexcept { return element_; }
   std::uint32_t size() const noexcept { return count_; }
-  void reserve(std::size_t bytes) { body_.reserve(bytes); }
+  void reserve(std::size_t bytes) { wire_.reserve(header_size + bytes); }
 
   // Bytes as they are: text (in the client encoding), bytea, or a uuid's 16 bytes.
   void add(std::string_view bytes) {
     put32(static_cast<std::uint32_t>(bytes.size()));
-    body_ += bytes;
-    ++count_;
+    wire_ += bytes;
+    counted();
   }
   // A uuid as its 16 bytes.
   template <class Uuid>
@@ -45,49 +50,42 @@ class binary_array {
   // jsonb's binary form is a version byte (1) and the JSON text, which the server parses.
   void add_jsonb(std::string_view json) {
     put32(static_cast<std::uint32_t>(json.size() + 1));
-    body_ += '\1';
-    body_ += json;
-    ++count_;
+    wire_ += '\1';
+    wire_ += json;
+    counted();
   }
   void add_int4(std::int32_t v) {
     put32(4);
     put32(static_cast<std::uint32_t>(v));
-    ++count_;
+    counted();
   }
   void add_int8(std::int64_t v) {
     put32(8);
     put32(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
     put32(static_cast<std::uint32_t>(v));
-    ++count_;
-  }
-  // Appends every element of `other` (of the same element type).
-  void append(const binary_array& other) {
-    body_ += other.body_;
-    count_ += other.count_;
+    counted();
   }
 
-  // The parameter's bytes: header (one dimension, no NULLs, element type, length, lower bound 1)
-  // then the elements.
-  std::string wire() const {
-    std::string out;
-    out.reserve(20 + body_.size());
-    for (const std::uint32_t v : {1u, 0u, static_cast<std::uint32_t>(element_), count_, 1u})
-      put32(out, v);
-    out += body_;
-    return out;
-  }
+  // The parameter's bytes.
+  const std::string& wire() const noexcept { return wire_; }
 
  private:
-  static void put32(std::string& out, std::uint32_t v) {
-    const char bytes[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                           static_cast<char>(v >> 8), static_cast<char>(v)};
-    out.append(bytes, 4);
-  }
-  void put32(std::uint32_t v) { put32(body_, v); }
+  static constexpr std::size_t header_size = 20;
+  static constexpr std::size_t length_at = 12;
 
-  pg_oid element_;
+  void put32(std::uint32_t v) { wire_.append(big_endian(v).data(), 4); }
+  static std::array<char, 4> big_endian(std::uint32_t v) noexcept {
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+            static_cast<char>(v)};
+  }
+  void counted() {
+    ++count_;
+    const auto bytes = big_endian(count_);
+    std::copy(bytes.begin(), bytes.end(), wire_.begin() + length_at);
+  }
+
   std::uint32_t count_ = 0;
-  std::string body_;
+  std::string wire_;
 };
 
 }  // namespace annal::detail::pg

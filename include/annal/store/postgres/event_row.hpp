@@ -17,11 +17,6 @@
 
 namespace annal::detail::pg {
 
-// The columns read_all and read_stream select, in this order.
-inline constexpr std::array<std::string_view, 11> event_row_columns = {
-    "position", "stream_id",      "stream_version", "event_id", "type",       "schema_version",
-    "payload",  "correlation_id", "causation_id",   "metadata", "recorded_at"};
-
 // Microseconds from 1970-01-01 to 2000-01-01 UTC, the epoch of PostgreSQL's binary timestamps.
 inline constexpr std::int64_t postgres_epoch_us = 946'684'800'000'000;
 

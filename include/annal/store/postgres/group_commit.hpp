@@ -36,13 +36,10 @@ inline pg_rows run_group_call(connection& conn, std::span<const append_call* con
   append_call::group_arrays a(calls.front()->sql().format);
   for (const append_call* call : calls) call->add_to(a);
   const std::string now = append_call::now_param();
-  const event_columns& e = a.events;
-  const std::string arrays[] = {a.streams.wire(),         a.kinds.wire(),    a.expected.wire(),
-                                a.counts.wire(),          e.ids.wire(),      e.types.wire(),
-                                e.schema_versions.wire(), e.payloads.wire(), e.correlations.wire(),
-                                e.causations.wire(),      e.metadata.wire()};
   std::vector<wire_param> params;
-  for (const std::string& bytes : arrays) params.push_back(append_call::binary(bytes));
+  for (const binary_array* column : {&a.streams, &a.kinds, &a.expected, &a.counts})
+    params.push_back(append_call::binary(*column));
+  for (const binary_array* column : a.events.all()) params.push_back(append_call::binary(*column));
   params.push_back({now.c_str()});
   return conn.exec_prepared_wire(slot_append_group, "annal_append_group",
                                  calls.front()->sql().append_group, params,

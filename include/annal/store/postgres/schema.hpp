@@ -1,6 +1,7 @@
 // The PostgreSQL schema annal creates (tables, the append function) and the SQL that uses it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ inline std::string quote_literal(std::string_view text) {
   return out + '\'';
 }
 
+// The columns read_all and read_stream select, in this order (event_row.hpp decodes them).
+inline constexpr std::array<std::string_view, 11> event_row_columns = {
+    "position", "stream_id",      "stream_version", "event_id", "type",       "schema_version",
+    "payload",  "correlation_id", "causation_id",   "metadata", "recorded_at"};
+
 // Every statement of one store, with its schema name spelled in.
 struct statements {
   statements(std::string_view schema_name, pg_payload_format format)
@@ -53,9 +59,9 @@ struct statements {
         s(quote_ident(schema_name)),
         format(format),
         payload_type(to_string(format)) {
-    const std::string columns =
-        "position, stream_id, stream_version, event_id, type, schema_version, payload, "
-        "correlation_id, causation_id, metadata, recorded_at";  // as event_row.hpp reads them
+    std::string columns;
+    for (const std::string_view c : event_row_columns)
+      columns.append(columns.empty() ? "" : ", ").append(c);  // as event_row.hpp reads them
     append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
              s + ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" +
              payload_type + "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
