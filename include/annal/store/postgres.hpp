@@ -2,8 +2,8 @@
 // positions, LISTEN/NOTIFY wake-ups, and projection transactions with checkpoints.
 #pragma once
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -62,10 +62,8 @@ class append_call {
       const std::string& type = batch[i].type;
       if (type.find('\0') != std::string::npos || utf8_invalid_offset(type) != type.size())
         throw error(errc::invalid_argument,
-                    "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch[i].id) +
-                        ") of the batch for stream " + quoted_prefix(stream_) +
-                        " has a type name that is not NUL-free UTF-8, as a PostgreSQL text "
-                        "column needs");
+                    event_name(i, false) + " has a type name that is not NUL-free UTF-8, as a "
+                                           "PostgreSQL text column needs");
       if (batch[i].schema_version > std::uint32_t(std::numeric_limits<std::int32_t>::max()))
         throw error(errc::invalid_argument,
                     event_name(i) + " has schema version " +
@@ -79,19 +77,12 @@ class append_call {
     expected_ = static_cast<std::int64_t>(expect.version());
     wire_size_ = stream_.size();
     for (const auto& e : batch) wire_size_ += 3 * 20 + e.type.size() + e.payload.size() + 16;
-    if (single()) encode_single();
   }
 
   append_result run(connection& conn) const {
     const std::string now = now_param(), kind = std::to_string(kind_),
                       expected = std::to_string(expected_);
-    if (single())
-      return read_answer(conn.exec_prepared(
-          slot_append_one, "annal_append_one", sql_.append_one,
-          {stream_.c_str(), kind.c_str(), expected.c_str(), id_.c_str(), batch_[0].type.c_str(),
-           schema_version_.c_str(), payload_.c_str(), correlation_.c_str(), causation_.c_str(),
-           metadata_.c_str(), now.c_str()},
-          what()));
+    if (single()) return run_single(conn, now, kind, expected);
     event_columns c(sql_.format);
     add_events(c);
     std::vector<wire_param> params = {{stream_.c_str()}, {kind.c_str()}, {expected.c_str()}};
@@ -137,28 +128,32 @@ class append_call {
               static_cast<std::uint64_t>(r.get_int(begin, col + 4)),
               static_cast<std::uint64_t>(r.get_int(begin, col + 5))};
     if (status == 2)
-      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0, 0};
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0,
+              0};
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
     std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
     for (int i = begin; i < end; ++i)
       found.emplace(sql::uuid_from_text(r.get(i, col + 1)),
                     stored_ref{r.get(i, col + 2), static_cast<std::uint64_t>(r.get_int(i, col + 3)),
                                static_cast<std::uint64_t>(r.get_int(i, col + 4))});
-    const auto dup =
-        check_stored_ids(stream_, batch_, [&](const event_id& id) -> std::optional<stored_ref> {
-          const auto it = found.find(id);
-          if (it == found.end()) return std::nullopt;
-          return it->second;
-        });
+    const auto dup = check_stored_ids(stream_, batch_,
+                                      [&](const event_id& id) -> std::optional<stored_ref> {
+                                        const auto it = found.find(id);
+                                        if (it == found.end()) return std::nullopt;
+                                        return it->second;
+                                      });
     if (!dup)
       throw error(errc::io_error, what() + ": the server reported stored ids it then did not list");
     return *dup;
   }
 
  private:
-  std::string event_name(std::size_t i) const {
-    return "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch_[i].id) + ", type '" +
-           batch_[i].type + "') of the batch for stream " + quoted_prefix(stream_);
+  // "event i (id ..., type '...') of the batch for stream '...'"; without the type when the type
+  // is what is wrong.
+  std::string event_name(std::size_t i, bool with_type = true) const {
+    return "event " + std::to_string(i) + " (id " + sql::uuid_to_text(batch_[i].id) +
+           (with_type ? ", type '" + batch_[i].type + "'" : "") + ") of the batch for stream " +
+           quoted_prefix(stream_);
   }
 
   // JSON payloads are checked here so that the error names the event, not just the batch.
@@ -177,14 +172,21 @@ class append_call {
   // A batch of one event goes to annal_append_one, whose arguments are text scalars.
   bool single() const noexcept { return batch_.size() == 1; }
 
-  void encode_single() {
+  // Encoded here, not up front: a single event that joins a group travels in its arrays instead.
+  append_result run_single(connection& conn, const std::string& now, const std::string& kind,
+                           const std::string& expected) const {
     const event_data& e = batch_[0];
-    sql::uuid_to_text(e.id, id_);
-    schema_version_ = std::to_string(e.schema_version);
-    payload_ = sql_.format == pg_payload_format::bytea ? bytea_hex(e.payload) : e.payload;
-    sql::uuid_to_text(e.correlation_id, correlation_);
-    sql::uuid_to_text(e.causation_id, causation_);
-    metadata_ = sql::metadata_to_json(e.meta);
+    const std::string id = sql::uuid_to_text(e.id), version = std::to_string(e.schema_version),
+                      hex = sql_.format == pg_payload_format::bytea ? bytea_hex(e.payload) : "",
+                      correlation = sql::uuid_to_text(e.correlation_id),
+                      causation = sql::uuid_to_text(e.causation_id),
+                      meta = sql::metadata_to_json(e.meta);
+    return read_answer(conn.exec_prepared(
+        slot_append_one, "annal_append_one", sql_.append_one,
+        {stream_.c_str(), kind.c_str(), expected.c_str(), id.c_str(), e.type.c_str(),
+         version.c_str(), sql_.format == pg_payload_format::bytea ? hex.c_str() : e.payload.c_str(),
+         correlation.c_str(), causation.c_str(), meta.c_str(), now.c_str()},
+        what()));
   }
 
   void add_events(event_columns& c) const {
@@ -211,7 +213,6 @@ class append_call {
   int kind_ = 0;
   std::int64_t expected_ = 0;
   std::size_t wire_size_ = 0;
-  std::string id_, schema_version_, payload_, correlation_, causation_, metadata_;
 };
 
 }  // namespace annal::detail::pg

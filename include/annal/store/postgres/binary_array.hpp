@@ -32,7 +32,6 @@ class binary_array {
     for (const std::uint32_t v : {1u, 0u, static_cast<std::uint32_t>(element), 0u, 1u}) put32(v);
   }
 
-  std::uint32_t size() const noexcept { return count_; }
   void reserve(std::size_t bytes) { wire_.reserve(header_size + bytes); }
 
   // Bytes as they are: text (in the client encoding), bytea, or a uuid's 16 bytes.
