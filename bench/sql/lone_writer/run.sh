@@ -3,12 +3,15 @@
 # for a few seconds, in rotation, for several rounds, on a throwaway server; prints each script's
 # median rate and its time per append relative to floor.sql, with durable commits and then with
 # synchronous_commit=off (CPU only). docs/performance.md has the figures and what they mean.
-#   usage: bench/sql/lone_writer/run.sh <build dir> [seconds per run] [rounds]
+# With more clients, each script runs on that many connections at once (what concurrent writers
+# cost each other); ANNAL_PGBENCH_SCRIPTS picks the scripts (default: all, floor first).
+#   usage: bench/sql/lone_writer/run.sh <build dir> [seconds per run] [rounds] [clients]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "${1:?usage: run.sh <build dir> [seconds] [rounds]}" && pwd)
+build=$(cd "${1:?usage: run.sh <build dir> [seconds] [rounds] [clients]}" && pwd)
 secs=${2:-3}
 rounds=${3:-5}
+clients=${4:-1}
 bindir=$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")
 schema_sql="$build/bench/sql/annal_bench_pg_schema"
 [ -x "$schema_sql" ] || { echo "run.sh: build $schema_sql first (target annal_bench_pg_schema)" >&2; exit 1; }
@@ -35,7 +38,8 @@ CREATE TABLE sketch_head (id int PRIMARY KEY, last bigint NOT NULL, last_time ti
 INSERT INTO sketch_head VALUES (1, 0, now());
 SQL
 
-scripts=(floor probe burn append_one statement)
+read -r -a scripts <<<"${ANNAL_PGBENCH_SCRIPTS:-floor probe burn notify append_one statement}"
+[ "${scripts[0]}" = floor ] || { echo "run.sh: the first script must be floor" >&2; exit 1; }
 for commit in on off; do
   "${psql[@]}" -c "TRUNCATE floor_events, sketch_events, lone.events; CHECKPOINT"
   "${psql[@]}" -c "UPDATE sketch_head SET last = 0"
@@ -43,11 +47,11 @@ for commit in on off; do
   for _ in $(seq "$rounds"); do
     for s in "${scripts[@]}"; do
       rate=$(PGOPTIONS="-c synchronous_commit=$commit" "$bindir/pgbench" -h "$work" -U postgres -n \
-        -M prepared -c 1 -T "$secs" -f "$here/$s.sql" postgres 2>&1 | awk '/^tps/ {print $3}')
+        -M prepared -c "$clients" -j "$(( clients < $(nproc) ? clients : $(nproc) ))" -T "$secs" -f "$here/$s.sql" postgres 2>&1 | awk '/^tps/ {print $3}')
       echo "$s ${rate:-0}" >>"$work/rates"
     done
   done
-  echo "synchronous_commit=$commit: median appends/s of $rounds runs of ${secs}s, time vs floor"
+  echo "synchronous_commit=$commit, $clients client(s): median appends/s of $rounds runs of ${secs}s, time vs floor"
   floor=$(awk '$1 == "floor" {print $2}' "$work/rates" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   for s in "${scripts[@]}"; do
     awk -v s="$s" '$1 == s {print $2}' "$work/rates" | sort -n |
