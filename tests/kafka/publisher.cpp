@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <tuple>
 #include <map>
 #include <set>
 #include <thread>
@@ -308,4 +309,102 @@ TEST_CASE("kafka_publisher refuses bad configuration with librdkafka's words",
   options.batch_size = 0;
   CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, options),
                     Catch::Contains("batch_size"));
+  options = options_for(cluster, "events");
+  options.max_unconfirmed = 0;
+  CHECK_THROWS_WITH(annal::kafka_publisher(store, checkpoint, options),
+                    Catch::Contains("max_unconfirmed must be at least 1"));
+}
+
+TEST_CASE("kafka_publisher keeps at most max_unconfirmed events beyond its checkpoint",
+          "[kafka][publisher]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 2, 1);
+  annal::memory_store store;
+  append_events(store, 4, 50);
+  watched_checkpoint checkpoint;
+  auto options = options_for(cluster, "events");
+  options.max_unconfirmed = 5;  // batch_size stays 1024: one store read hands over all 200
+  annal::kafka_publisher publisher(store, checkpoint, options);
+  CHECK(publisher.publish_available() == 200);
+  CHECK(publisher.checkpoint() == 200);
+  // With at most 5 events beyond it, each save moves the checkpoint over at most 5.
+  const std::vector<std::uint64_t> saves = checkpoint.saves();
+  REQUIRE(saves.size() >= 200 / 5);
+  std::uint64_t before = 0;
+  for (const std::uint64_t saved : saves) {
+    CHECK(saved > before);
+    CHECK(saved - before <= 5);
+    before = saved;
+  }
+  CHECK(replay_all(cluster, "events", true).size() == 200);
+}
+
+TEST_CASE("kafka_replay remembers the last dedupe_window ids of each partition",
+          "[kafka][replay][dedupe]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 1, 1);
+  annal::memory_store store;
+  append_events(store, 5, 10);
+  annal::memory_checkpoint first;
+  annal::kafka_publisher(store, first, options_for(cluster, "events")).publish_available();
+  // A publisher restarted from an older checkpoint sends positions 41..50 a second time: the copy
+  // of position p follows 50 - p events handed over after the original.
+  annal::memory_checkpoint older(40);
+  annal::kafka_publisher(store, older, options_for(cluster, "events")).publish_available();
+
+  const auto replay_with = [&](std::size_t window) {
+    annal::kafka_replay replay({.topic = "events",
+                                .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}},
+                                .dedupe_by_event_id = true,
+                                .dedupe_window = window});
+    std::vector<std::uint64_t> positions;
+    replay.replay_to_end([&](const annal::recorded_event& e) { positions.push_back(e.position); });
+    return std::tuple(positions, replay.duplicates_skipped(), replay.remembered_ids());
+  };
+  {
+    const auto [positions, skipped, remembered] = replay_with(100);
+    CHECK(positions.size() == 50);
+    CHECK(skipped == 10);
+    CHECK(remembered == 50);
+  }
+  {
+    // Nine events came after the original of 41 and before its copy: a window of 10 (41 and those
+    // nine) catches every copy, holding 10 ids.
+    const auto [positions, skipped, remembered] = replay_with(10);
+    CHECK(positions.size() == 50);
+    CHECK(skipped == 10);
+    CHECK(remembered == 10);
+  }
+  {
+    // A window of 9 has forgotten 41 when its copy comes; the copy, handed over again, pushes 42
+    // out before its copy comes, and so on: the whole resent run comes twice, as at least once
+    // allows. Nothing is lost, and memory stays at 9 ids.
+    const auto [positions, skipped, remembered] = replay_with(9);
+    REQUIRE(positions.size() == 60);
+    CHECK(skipped == 0);
+    CHECK(remembered == 9);
+    std::vector<std::uint64_t> resent(positions.begin() + 50, positions.end());
+    CHECK(resent == std::vector<std::uint64_t>{41, 42, 43, 44, 45, 46, 47, 48, 49, 50});
+  }
+  CHECK_THROWS_WITH(replay_with(0), Catch::Contains("dedupe_window is 0"));
+}
+
+TEST_CASE("kafka_replay's dedupe memory is bounded per partition", "[kafka][replay][dedupe]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 4, 1);
+  annal::memory_store store;
+  append_events(store, 8, 25);
+  annal::memory_checkpoint checkpoint;
+  annal::kafka_publisher(store, checkpoint, options_for(cluster, "events")).publish_available();
+  annal::kafka_replay replay({.topic = "events",
+                              .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}},
+                              .dedupe_by_event_id = true,
+                              .dedupe_window = 7});
+  std::map<std::int32_t, std::size_t> per_partition;
+  CHECK(replay.replay_to_end([&](const annal::recorded_event&) { ++per_partition[replay.partition()]; }) ==
+        200);
+  std::size_t bound = 0;
+  for (const auto& [partition, n] : per_partition) bound += std::min<std::size_t>(n, 7);
+  CHECK(per_partition.size() > 1);
+  CHECK(replay.remembered_ids() == bound);
 }

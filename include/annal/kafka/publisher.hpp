@@ -32,6 +32,12 @@ struct kafka_publisher_options {
   // rest on them, so setting them to anything but true / all is refused.
   kafka_properties properties{};
   std::size_t batch_size = 1024;  // events read from the store at once
+  // The most events handed to librdkafka and not yet under the checkpoint; at the bound, the
+  // publisher waits for delivery reports. One slow partition holds the checkpoint back while the
+  // others' records are confirmed, so without a bound a crash could resend minutes of records; with
+  // it, a restart resends at most this many that were delivered before (kafka_replay_options::
+  // dedupe_window has the same default).
+  std::size_t max_unconfirmed = 100000;
   // How long a wait (for appends, or for delivery reports) lasts before a stop request is noticed.
   std::chrono::milliseconds stop_check_interval{50};
 };
@@ -126,7 +132,7 @@ class kafka_publisher {
   // The last position whose record, and every one before it, Kafka confirmed (0: none yet).
   std::uint64_t checkpoint() const noexcept { return confirmed_; }
   const std::string& topic() const noexcept { return options_.topic; }
-  // Events handed to librdkafka and not confirmed yet.
+  // Events handed to librdkafka and not under the checkpoint yet (at most max_unconfirmed).
   std::size_t in_flight() const noexcept { return pending_.size(); }
 
  private:
@@ -142,6 +148,9 @@ class kafka_publisher {
     if (options.batch_size == 0)
       throw error(errc::invalid_argument,
                   "kafka publisher: kafka_publisher_options::batch_size must be at least 1");
+    if (options.max_unconfirmed == 0)
+      throw error(errc::invalid_argument,
+                  "kafka publisher: kafka_publisher_options::max_unconfirmed must be at least 1");
     return options;
   }
 
@@ -173,6 +182,11 @@ class kafka_publisher {
   }
 
   void produce(const recorded_event& e) {
+    while (pending_.size() >= options_.max_unconfirmed) {
+      rd_kafka_poll(producer_.get(), static_cast<int>(options_.stop_check_interval.count()));
+      settle();
+      if (failed()) fail();  // settle() stops at a failed record, so waiting longer frees nothing
+    }
     encoder_.encode(e);
     pending& p = pending_.emplace_back(pending{e.position});
     ++unreported_;

@@ -32,9 +32,16 @@ struct kafka_replay_options {
   // Where each partition starts (an offset, or -2 for its beginning, as next_offsets() gives it): a
   // partition not listed starts at its beginning.
   std::map<std::int32_t, std::int64_t> from_offsets{};
-  // Skip a message whose event id was handed over before (the publisher is at least once). Holds
-  // every id seen, 16 bytes plus overhead each, for the replay's lifetime.
+  // Skip a message whose event id was handed over before (the publisher is at least once), among
+  // the last `dedupe_window` events handed over from each partition.
   bool dedupe_by_event_id = false;
+  // How many ids each partition remembers for dedupe_by_event_id (about 80 bytes each), so that a
+  // replay that follows a topic for months holds bounded memory. A restarted publisher resends
+  // only what librdkafka had not confirmed, at most its producer's queue.buffering.max.messages
+  // (librdkafka's default: 100000), so the default catches every duplicate a publisher with
+  // default settings sends; raise both together. An older duplicate is handed over again, never
+  // lost.
+  std::size_t dedupe_window = 100000;
   // replay_to_end() hands events over in the store's global order (ascending `position`) instead
   // of partition by partition: it holds each partition's events until every partition not yet at
   // its end has one to compare. follow() hands events over as they arrive either way.
@@ -61,6 +68,10 @@ class kafka_replay {
     if (options_.topic.empty())
       throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
     options_.held_per_partition = std::max<std::size_t>(options_.held_per_partition, 1);
+    if (options_.dedupe_by_event_id && options_.dedupe_window == 0)
+      throw error(errc::invalid_argument,
+                  "kafka replay: dedupe_window is 0, so dedupe_by_event_id would remember no id; "
+                  "give it at least the publisher's queue.buffering.max.messages");
     detail::kafka::conf_ptr conf = detail::kafka::make_conf(
         {{"group.id", "annal.replay"}}, options_.properties,
         // Replays start where they are told and never move a group's committed offsets; a start
@@ -138,6 +149,8 @@ class kafka_replay {
   std::int32_t partition() const noexcept { return current_partition_; }
   std::int64_t offset() const noexcept { return current_offset_; }
   std::uint64_t duplicates_skipped() const noexcept { return duplicates_; }
+  // How many event ids dedupe_by_event_id holds now: at most dedupe_window per partition.
+  std::size_t remembered_ids() const noexcept { return seen_.size(); }
   const std::string& topic() const noexcept { return options_.topic; }
 
  private:
@@ -155,6 +168,8 @@ class kafka_replay {
     std::deque<held_event> held;
     std::int64_t reached = RD_KAFKA_OFFSET_BEGINNING;
     bool paused = false;
+    // dedupe_by_event_id: the ids of this partition's last events handed over, oldest first.
+    std::deque<event_id> recent;
   };
 
   int metadata_ms() const { return static_cast<int>(options_.metadata_timeout.count()); }
@@ -269,7 +284,7 @@ class kafka_replay {
         return 0;
       }
       detail::kafka::decode_message(*m, options_.topic, event_);
-      const std::uint64_t handed = hand_over(visit, m->partition, m->offset, event_, go_on);
+      const std::uint64_t handed = hand_over(visit, m->partition, state, m->offset, event_, go_on);
       state.next = m->offset + 1;
       if (bounded && state.next >= state.end) state.done = true;
       return handed;
@@ -281,8 +296,8 @@ class kafka_replay {
 
   // Hands one event to the visitor unless it is a duplicate to skip; returns 1 if it was handed.
   template <class F>
-  std::uint64_t hand_over(F& visit, std::int32_t partition, std::int64_t offset,
-                          const recorded_event& e, bool& go_on) {
+  std::uint64_t hand_over(F& visit, std::int32_t partition, partition_state& state,
+                          std::int64_t offset, const recorded_event& e, bool& go_on) {
     if (options_.dedupe_by_event_id && seen_.contains(e.id)) {
       ++duplicates_;
       return 0;
@@ -290,8 +305,20 @@ class kafka_replay {
     current_partition_ = partition;
     current_offset_ = offset;
     go_on = detail::visit_continue(visit, e);
-    if (options_.dedupe_by_event_id) seen_.insert(e.id);
+    if (options_.dedupe_by_event_id) remember(state, e.id);
     return 1;
+  }
+
+  // One set for all partitions, so that a duplicate is caught in whichever partition it lands;
+  // each partition evicts its own oldest ids, so that a partition read far ahead of another
+  // cannot push out the ids the other's duplicates will be checked against.
+  void remember(partition_state& state, const event_id& id) {
+    seen_.insert(id);
+    state.recent.push_back(id);
+    if (state.recent.size() > options_.dedupe_window) {
+      seen_.erase(state.recent.front());
+      state.recent.pop_front();
+    }
   }
 
   // Moves a partition's next offset to `to`, or, while it holds events not yet handed over, notes
@@ -328,7 +355,7 @@ class kafka_replay {
       if (lowest == partitions_.end()) return handed;
       partition_state& state = lowest->second;
       const held_event& h = state.held.front();
-      handed += hand_over(visit, lowest->first, h.offset, h.event, go_on);
+      handed += hand_over(visit, lowest->first, state, h.offset, h.event, go_on);
       state.next = h.offset + 1;
       state.held.pop_front();
       if (state.held.empty()) state.next = std::max(state.next, state.reached);
