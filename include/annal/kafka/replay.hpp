@@ -36,11 +36,10 @@ struct kafka_replay_options {
   // the last `dedupe_window` events handed over from each partition.
   bool dedupe_by_event_id = false;
   // How many ids each partition remembers for dedupe_by_event_id (about 80 bytes each), so that a
-  // replay that follows a topic for months holds bounded memory. A restarted publisher resends
-  // only what librdkafka had not confirmed, at most its producer's queue.buffering.max.messages
-  // (librdkafka's default: 100000), so the default catches every duplicate a publisher with
-  // default settings sends; raise both together. An older duplicate is handed over again, never
-  // lost.
+  // replay that follows a topic for months holds bounded memory. A restarted publisher resends at
+  // most its kafka_publisher_options::max_unconfirmed events that were delivered before, and a
+  // window at least that large catches every copy: the defaults match; raise both together. A
+  // copy the window missed is handed over again (at least once), never lost.
   std::size_t dedupe_window = 100000;
   // replay_to_end() hands events over in the store's global order (ascending `position`) instead
   // of partition by partition: it holds each partition's events until every partition not yet at
@@ -71,7 +70,7 @@ class kafka_replay {
     if (options_.dedupe_by_event_id && options_.dedupe_window == 0)
       throw error(errc::invalid_argument,
                   "kafka replay: dedupe_window is 0, so dedupe_by_event_id would remember no id; "
-                  "give it at least the publisher's queue.buffering.max.messages");
+                  "give it at least the publisher's max_unconfirmed");
     detail::kafka::conf_ptr conf = detail::kafka::make_conf(
         {{"group.id", "annal.replay"}}, options_.properties,
         // Replays start where they are told and never move a group's committed offsets; a start
