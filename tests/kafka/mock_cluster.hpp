@@ -75,14 +75,6 @@ inline std::vector<annal::recorded_event> stored(const annal::memory_store& stor
   return all;
 }
 
-inline bool same_event(const annal::recorded_event& a, const annal::recorded_event& b) {
-  return a.stream_id == b.stream_id && a.stream_version == b.stream_version &&
-         a.position == b.position && a.id == b.id && a.recorded_at == b.recorded_at &&
-         a.correlation_id == b.correlation_id && a.causation_id == b.causation_id &&
-         a.meta == b.meta && a.type == b.type && a.schema_version == b.schema_version &&
-         a.payload == b.payload;
-}
-
 // A checkpoint that records every save and lets a test wait for one, instead of sleeping.
 class watched_checkpoint {
  public:

@@ -84,7 +84,7 @@ TEST_CASE("kafka_publisher publishes every event as stored, one stream per parti
     // Headers round-trip: each event comes back equal to the stored one, field for field.
     REQUIRE(r.event.position >= 1);
     REQUIRE(r.event.position <= expected.size());
-    CHECK(same_event(r.event, expected[r.event.position - 1]));
+    CHECK(r.event == expected[r.event.position - 1]);
     // Kafka's per-key rule: a stream lives in one partition, in version order.
     const auto [it, first] = partition_of.emplace(r.event.stream_id, r.partition);
     CHECK(it->second == r.partition);
@@ -207,7 +207,7 @@ TEST_CASE("a produce error stops the publisher; a restart resends from the check
   std::set<std::uint64_t> positions;
   for (const auto& r : unique) {
     positions.insert(r.event.position);
-    CHECK(same_event(r.event, expected[r.event.position - 1]));
+    CHECK(r.event == expected[r.event.position - 1]);
   }
   CHECK(positions.size() == 80);
   // Applying each stream's next version only, the resent tail completes every stream.

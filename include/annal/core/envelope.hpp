@@ -28,6 +28,8 @@ struct envelope_header {
   event_id correlation_id{};  // the conversation this event belongs to
   event_id causation_id{};    // the message (command or event) that caused it
   metadata meta;
+
+  friend bool operator==(const envelope_header&, const envelope_header&) = default;
 };
 
 // A decoded event with its envelope.

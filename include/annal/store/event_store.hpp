@@ -32,6 +32,9 @@ struct recorded_event : envelope_header {
   std::string type;
   std::uint32_t schema_version = 1;
   std::string payload;
+
+  // Every field, envelope included: what a copy of the log must reproduce.
+  friend bool operator==(const recorded_event&, const recorded_event&) = default;
 };
 
 // What the writer believes the stream's version to be; checked atomically with the append.
