@@ -24,10 +24,15 @@ namespace detail {
 // Counts fork()s: a child inherits its parent's entropy pools, and handing out the same bytes in
 // both processes would make the same ids. The handler runs in the child, in the forking thread,
 // which is the only thread a child has.
-inline std::atomic<std::uint64_t>& fork_count() noexcept {
+// Without the handler a child could repeat its parent's ids, so failing to register it is an
+// error (the next call tries again).
+inline std::atomic<std::uint64_t>& fork_count() {
   static std::atomic<std::uint64_t> forks{[] {
-    ::pthread_atfork(nullptr, nullptr,
-                     [] { fork_count().fetch_add(1, std::memory_order_relaxed); });
+    if (const int failed = ::pthread_atfork(
+            nullptr, nullptr, [] { fork_count().fetch_add(1, std::memory_order_relaxed); }))
+      throw error(errc::io_error, std::string("new_event_id: cannot watch for fork() "
+                                              "(pthread_atfork: ") +
+                                      std::strerror(failed) + ")");
     return std::uint64_t{0};
   }()};
   return forks;
