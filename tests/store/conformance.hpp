@@ -201,6 +201,65 @@ void check_event_store_conformance() {
     CHECK(store().stream_version("elsewhere") == 0);
   }
 
+  SECTION("a tombstone closes its stream; retries of stored batches are still duplicates") {
+    const auto before = ac::make_batch(2);
+    store().append("s", expected_version::no_stream(), before);
+    store().append("other", expected_version::any(), ac::make_batch(1));
+    std::vector<event_data> tombstone{ac::make_event("{}", std::string(annal::tombstone_type))};
+    const auto deleted = store().append("s", expected_version::exact(2), tombstone);
+    CHECK(deleted.status == append_status::appended);
+    CHECK(deleted.stream_version == 3);
+    // Whatever the expectation, nothing more goes in; the error names the stream and version.
+    for (const auto expect : {expected_version::any(), expected_version::exact(3),
+                              expected_version::exact(2), expected_version::no_stream()}) {
+      ac::require_error([&] { store().append("s", expect, ac::make_batch(1)); },
+                        errc::stream_deleted);
+      try {
+        store().append("s", expect, ac::make_batch(1));
+      } catch (const annal::error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("'s'") && Catch::Contains("version 3"));
+      }
+    }
+    // Deleting it again is no retry (a new id): refused too.
+    const std::vector<event_data> again{ac::make_event("{}", std::string(annal::tombstone_type))};
+    ac::require_error([&] { store().append("s", expected_version::any(), again); },
+                      errc::stream_deleted);
+    // Retries of what the stream holds are answered as before: nothing was lost, nothing doubled.
+    const auto retry = store().append("s", expected_version::exact(2), tombstone);
+    CHECK(retry.status == append_status::duplicate);
+    CHECK(retry.first_position == deleted.first_position);
+    CHECK(store().append("s", expected_version::no_stream(), before).status ==
+          append_status::duplicate);
+    CHECK(store().stream_version("s") == 3);
+    CHECK(store().last_position() == 4);
+    const auto kept = ac::stream_events(store(), "s");  // the history stays readable
+    REQUIRE(kept.size() == 3);
+    CHECK(kept.back().type == annal::tombstone_type);
+    CHECK(store().append("other", expected_version::exact(1), ac::make_batch(1)).ok());
+    // A tombstone ends its batch: one followed by another event is refused before anything is stored.
+    std::vector<event_data> followed{ac::make_event("{}", std::string(annal::tombstone_type)),
+                                     ac::make_event()};
+    ac::require_error([&] { store().append("third", expected_version::any(), followed); },
+                      errc::invalid_argument);
+    CHECK(store().stream_version("third") == 0);
+    // A batch ending in a tombstone creates and deletes a stream at once.
+    auto short_lived = ac::make_batch(2);
+    short_lived.push_back(ac::make_event("{}", std::string(annal::tombstone_type)));
+    CHECK(store().append("fourth", expected_version::no_stream(), short_lived).stream_version == 3);
+    ac::require_error([&] { store().append("fourth", expected_version::any(), ac::make_batch(1)); },
+                      errc::stream_deleted);
+    if constexpr (ac::reopenable<Fixture>) {
+      fixture.reopen();
+      ac::require_error([&] { store().append("s", expected_version::any(), ac::make_batch(1)); },
+                        errc::stream_deleted);
+      ac::require_error([&] { store().append("fourth", expected_version::exact(3), ac::make_batch(1)); },
+                        errc::stream_deleted);
+      CHECK(store().append("s", expected_version::exact(2), tombstone).status ==
+            append_status::duplicate);
+      CHECK(store().append("other", expected_version::exact(2), ac::make_batch(1)).ok());
+    }
+  }
+
   SECTION("stream versions are 1-based and gapless; positions increase") {
     store().append("a", expected_version::any(), ac::make_batch(2));
     store().append("b", expected_version::any(), ac::make_batch(1));

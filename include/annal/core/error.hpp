@@ -21,6 +21,7 @@ enum class errc {
   store_locked,           // another process owns the store
   connection_error,       // a database server could not be reached or went away
   handler_failed,         // a user handler threw while processing an event
+  stream_deleted,         // the stream ends in a tombstone: it takes no more appends
 };
 
 namespace detail {
@@ -40,6 +41,7 @@ class error_category_impl : public std::error_category {
       case errc::store_locked: return "store locked by another process";
       case errc::connection_error: return "connection error";
       case errc::handler_failed: return "handler failed";
+      case errc::stream_deleted: return "stream deleted";
     }
     return "unknown annal error";
   }

@@ -53,6 +53,11 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
     if (e.type.empty())
       throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
                                               quoted_prefix(stream_id) + " has an empty type name");
+    if (e.type == tombstone_type && i + 1 != batch.size())
+      throw error(errc::invalid_argument,
+                  "event " + std::to_string(i) + " of the batch for stream " +
+                      quoted_prefix(stream_id) + " is a tombstone (" + std::string(tombstone_type) +
+                      ") but not the batch's last event; nothing may follow a tombstone");
   }
   // Ids repeated inside the batch: pairwise for small batches (no allocation on the common path),
   // sorted copies for large ones.

@@ -87,6 +87,11 @@ struct append_result {
 
 inline constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
+// The stored type of a tombstone: the event that deletes its stream (annal/store/tombstone.hpp).
+// Every store refuses appends to a stream whose last event has this type, except retries of
+// batches it already holds.
+inline constexpr std::string_view tombstone_type = "annal.stream_deleted";
+
 // Longest stream id a store accepts, in bytes; longer ids are refused with errc::invalid_stream_id.
 inline constexpr std::size_t max_stream_id_size = 256;
 

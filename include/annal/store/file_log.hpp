@@ -95,6 +95,8 @@ class basic_file_log {
     const auto found = stream_index_.find(stream_id);
     const std::uint32_t stream_no = found == stream_index_.end() ? no_stream : found->second;
     const std::uint64_t actual = stream_no == no_stream ? 0 : streams_[stream_no].positions.size();
+    if (stream_no != no_stream && ends_in_tombstone(stream_no, actual))
+      detail::throw_stream_deleted(stream_id, actual);
     if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
 
     const std::uint64_t last = write_batch(stream_id, stream_no, actual, batch);
@@ -282,6 +284,9 @@ class basic_file_log {
   struct stream_entry {
     std::string id;
     std::vector<std::uint64_t> positions;  // ascending; the newest may not be published yet
+    // Whether the last event is a tombstone: -1 until an append asks (the index loads without
+    // reading types), then 0 or 1. Read and written only under append_mutex_.
+    std::int8_t tombstoned = -1;
   };
   struct segment {
     std::string name;  // "00000003.log"
@@ -478,6 +483,20 @@ class basic_file_log {
   // ---- appending ------------------------------------------------------------------------------
 
   // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
+  // Called with append_mutex_ held. The first time a stream loaded from disk is appended to, its
+  // last record is read for its type: every record of such a stream is published already.
+  bool ends_in_tombstone(std::uint32_t stream_no, std::uint64_t version) {
+    std::int8_t& known = streams_[stream_no].tombstoned;
+    if (known < 0) {
+      bool tombstone = false;
+      read_stream_views(streams_[stream_no].id, version,
+                        [&](const recorded_event_view& e) { tombstone = e.type == tombstone_type; },
+                        1);
+      known = tombstone ? 1 : 0;
+    }
+    return known == 1;
+  }
+
   // Called with append_mutex_ held.
   std::uint64_t write_batch(std::string_view stream_id, std::uint32_t stream_no,
                             std::uint64_t actual, std::span<const event_data> batch) {
@@ -522,6 +541,7 @@ class basic_file_log {
         active_ids_.push_back(batch[i].id);
         offset += fl::record_size(stream_id, batch[i]);
       }
+      streams_[stream].tombstoned = batch.back().type == tombstone_type ? 1 : 0;
       seg.size += total;
       seg.last_crc = chain;
       written_.store(first + batch.size() - 1, std::memory_order_release);

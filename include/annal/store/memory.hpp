@@ -48,6 +48,8 @@ class memory_store {
 
     auto it = streams_.find(stream_id);
     const std::uint64_t actual = it == streams_.end() ? 0 : it->second.size();
+    if (actual != 0 && it->second.back()->type == tombstone_type)
+      detail::throw_stream_deleted(stream_id, actual);
     if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
     if (it == streams_.end()) it = streams_.emplace(std::string(stream_id), stream_events{}).first;
 
