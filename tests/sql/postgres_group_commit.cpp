@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -67,6 +68,8 @@ std::vector<planned_append> random_plan(std::mt19937& rng, std::size_t n, std::s
       p.batch = earlier.batch;  // a retry: the same ids again
     } else {
       p.batch = make_batch(1 + rng() % 3, i);
+      // Every ninth new batch deletes its stream: later appends to it must be refused alike.
+      if (i % 9 == 8) p.batch.back().type = std::string(annal::tombstone_type);
     }
     versions[s] += p.batch.size();
     plan.push_back(std::move(p));
@@ -77,12 +80,21 @@ std::vector<planned_append> random_plan(std::mt19937& rng, std::size_t n, std::s
 // Runs the plan as one group and, on a second schema, as appends one after another; checks the
 // answers and the stored events agree. Returns whether the group committed together (a retry
 // among its accepted appends makes the server refuse it; the store then runs each alone).
-bool group_matches_appends_alone(const std::vector<planned_append>& plan) {
+// `before` is appended to both schemas first, one append at a time.
+bool group_matches_appends_alone(const std::vector<planned_append>& plan,
+                                 const std::vector<planned_append>& before = {}) {
   const postgres_options grouped = annal_test::fresh_postgres_options();
   const postgres_options alone_options = annal_test::fresh_postgres_options();
-  postgres_store(grouped).migrate();
   postgres_store alone(alone_options);
   alone.migrate();
+  {
+    postgres_store setup(grouped);
+    setup.migrate();
+    for (const auto& p : before) {
+      setup.append(p.stream, p.expect, p.batch);
+      alone.append(p.stream, p.expect, p.batch);
+    }
+  }
 
   const detail::pg::statements sql(grouped.schema, grouped.payload_format);
   std::vector<detail::pg::append_call> calls;
@@ -96,17 +108,38 @@ bool group_matches_appends_alone(const std::vector<planned_append>& plan) {
     together.emplace();
     for (const auto& c : calls) {
       auto conn = pool.acquire();
-      together->push_back({c.run(*conn), nullptr});
+      try {
+        together->push_back({c.run(*conn), nullptr});
+      } catch (const annal::error&) {
+        together->push_back({{}, std::current_exception()});
+      }
     }
   }
   REQUIRE(together->size() == plan.size());
   for (std::size_t i = 0; i < plan.size(); ++i) {
     const auto& p = plan[i];
     INFO("append " << i << " to " << p.stream);
-    const auto expected = alone.append(p.stream, p.expect, p.batch);
+    std::optional<append_result> expected;
+    std::string refusal;  // what the append alone threw, if it did
+    try {
+      expected = alone.append(p.stream, p.expect, p.batch);
+    } catch (const annal::error& e) {
+      CHECK(e.code() == annal::errc::stream_deleted);
+      refusal = e.what();
+    }
+    if (!expected) {
+      REQUIRE((*together)[i].error);
+      try {
+        std::rethrow_exception((*together)[i].error);
+      } catch (const annal::error& e) {
+        CHECK(e.code() == annal::errc::stream_deleted);
+        CHECK(std::string(e.what()) == refusal);
+      }
+      continue;
+    }
     REQUIRE_FALSE((*together)[i].error);
-    CHECK(describe((*together)[i].result) == describe(expected));
-    CHECK(same_answer((*together)[i].result, expected));
+    CHECK(describe((*together)[i].result) == describe(*expected));
+    CHECK(same_answer((*together)[i].result, *expected));
   }
   // The same events, in the same order, with recorded times that never go back.
   postgres_store grouped_store(grouped);
@@ -155,6 +188,41 @@ TEST_CASE("postgres group commit: a group naming each stream once, refused calls
       one("f", expected_version::no_stream(), make_batch(3, 4)),
   };
   CHECK(group_matches_appends_alone(plan));
+}
+
+TEST_CASE("postgres group commit: appends to deleted streams are refused inside a group",
+          "[store][postgres][group]") {
+  const auto one = [](std::string stream, expected_version expect, std::vector<event_data> batch) {
+    return planned_append{std::move(stream), expect, std::move(batch)};
+  };
+  const auto ending_in_tombstone = [](std::size_t n, int tag) {
+    auto batch = make_batch(n, tag);
+    batch.back().type = std::string(annal::tombstone_type);
+    return batch;
+  };
+  const auto gone = ending_in_tombstone(2, 1);
+  const std::vector<planned_append> before = {one("gone", expected_version::no_stream(), gone)};
+  // Each stream once (the server's one-statement path): the deleted stream is refused, a retry
+  // of the batch that deleted it is a duplicate, and a new stream can be deleted in the group.
+  CHECK(group_matches_appends_alone(
+      {one("gone", expected_version::any(), make_batch(1, 2)),
+       one("new", expected_version::no_stream(), ending_in_tombstone(3, 3)),
+       one("other", expected_version::any(), make_batch(2, 4))},
+      before));
+  CHECK(group_matches_appends_alone(
+      {one("other", expected_version::any(), make_batch(1, 5)),
+       one("gone", expected_version::no_stream(), gone),
+       one("new", expected_version::exact(2), make_batch(2, 6))},
+      before));
+  // A stream named twice (call by call): deleted by one call, refused to the next.
+  CHECK(group_matches_appends_alone(
+      {one("a", expected_version::any(), make_batch(2, 7)),
+       one("a", expected_version::exact(2), ending_in_tombstone(1, 8)),
+       one("a", expected_version::any(), make_batch(2, 9)),
+       one("b", expected_version::any(), make_batch(1, 10)),
+       one("a", expected_version::exact(3), make_batch(1, 11)),
+       one("gone", expected_version::exact(2), make_batch(1, 12))},
+      before));
 }
 
 TEST_CASE("postgres group commit: a group the server refuses leaves nothing behind",

@@ -220,6 +220,8 @@ void check_event_store_conformance() {
         CHECK_THAT(e.what(), Catch::Contains("'s'") && Catch::Contains("version 3"));
       }
     }
+    ac::require_error([&] { store().append("s", expected_version::any(), ac::make_batch(3)); },
+                      errc::stream_deleted);
     // Deleting it again is no retry (a new id): refused too.
     const std::vector<event_data> again{ac::make_event("{}", std::string(annal::tombstone_type))};
     ac::require_error([&] { store().append("s", expected_version::any(), again); },

@@ -233,10 +233,19 @@ class sqlite_store {
     if (ids_checked)
       if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
 
-    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_version);
+    sqlite3_stmt* s = conn->stmt(detail::sql::sqlite_stmt::stream_end);
     bind_text(s, 1, stream_id);
-    conn->step(s, detail::sql::sqlite_stmt::stream_version);
-    const auto actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    bind_text(s, 2, tombstone_type);
+    std::uint64_t actual = 0;
+    if (conn->step(s, detail::sql::sqlite_stmt::stream_end)) {
+      actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+      // A retry of a stored batch is answered above (ids_checked) or below; anything else stops.
+      if (sqlite3_column_int(s, 1) != 0) {
+        if (!ids_checked)
+          if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
+        detail::throw_stream_deleted(stream_id, actual);
+      }
+    }
     if (!expect.matches(actual)) {
       // A retry of a stored batch is a duplicate, not a conflict, though the stream has moved on.
       if (!ids_checked)

@@ -43,6 +43,7 @@ enum class sqlite_stmt : std::size_t {
   begin_immediate,
   commit,
   rollback,
+  stream_end,
   count_
 };
 
@@ -93,12 +94,15 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_st
         "BEGIN IMMEDIATE",
         "COMMIT",
         "ROLLBACK",
+        // The stream's version and whether its last event is of type ?2 (a tombstone).
+        "SELECT stream_version, type = ?2 FROM annal_events WHERE stream_id = ?1 "
+        "ORDER BY stream_version DESC LIMIT 1",
 };
 
 inline constexpr std::string_view sqlite_stmt_name(sqlite_stmt s) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)> names = {
       "find_id",  "stream_version", "head",  "insert", "insert_8", "insert_32",
-      "read_all", "read_stream",    "begin", "commit", "rollback"};
+      "read_all", "read_stream",    "begin", "commit", "rollback", "stream_end"};
   return names[static_cast<std::size_t>(s)];
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <annal/store/event_store.hpp>
+
 namespace annal {
 
 // How event payloads are stored. jsonb (default) makes them queryable with SQL but stores them
@@ -25,7 +27,8 @@ inline constexpr std::string_view to_string(pg_payload_format f) noexcept {
 // The schema version migrate() brings a schema to.
 // 2: annal_append_group, which runs many appends in one call.
 // 3: annal_append_one, a single-event append with scalar arguments.
-inline constexpr int pg_schema_version = 3;
+// 4: the append functions refuse a stream whose last event is a tombstone (status 3).
+inline constexpr int pg_schema_version = 4;
 
 namespace detail::pg {
 
@@ -129,7 +132,8 @@ struct statements {
   }
 
   // One call = one round trip: checks ids and the expected version, then inserts the batch.
-  // r_status: 0 appended, 1 some ids are stored (rows list them), 2 version conflict.
+  // r_status: 0 appended, 1 some ids are stored (rows list them), 2 version conflict, 3 the stream
+  // ends in a tombstone at version r_stream_version.
   // Versions are checked before ids, so a conflicting retry looks its ids up before answering.
   std::string append_function() const {
     return "CREATE OR REPLACE FUNCTION " + s +
@@ -144,6 +148,7 @@ struct statements {
            "LANGUAGE plpgsql AS $annal$\n"
            "DECLARE\n"
            "  v_actual bigint;\n"
+           "  v_deleted boolean;\n"
            "  v_last bigint;\n"
            "  v_last_time timestamptz;\n"
            "  v_n int := cardinality(p_ids);\n"
@@ -155,7 +160,8 @@ struct statements {
            // A retried batch is a duplicate even when the expectation no longer holds.
            find_ids() +
            "    IF NOT v_hit THEN\n"
-           "      RETURN QUERY SELECT 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           "      RETURN QUERY SELECT CASE WHEN v_deleted THEN 3 ELSE 2 END, NULL::uuid, NULL::text,"
+           " v_actual, 0::bigint, 0::bigint;\n"
            "    END IF;\n"
            "    RETURN;\n"
            "  END IF;\n"
@@ -198,12 +204,14 @@ struct statements {
            "LANGUAGE plpgsql AS $annal$\n"
            "DECLARE\n"
            "  v_actual bigint;\n"
+           "  v_deleted boolean;\n"
            "  v_last_time timestamptz;\n"
            "  v_constraint text;\n"
            "BEGIN\n"
            + lock_and_check_expectation() + find_one_id() +
            "    IF NOT FOUND THEN\n"
-           "      SELECT 2, v_actual, 0, 0 INTO r_status, r_stream_version, r_first, r_last;\n"
+           "      SELECT CASE WHEN v_deleted THEN 3 ELSE 2 END, v_actual, 0, 0"
+           " INTO r_status, r_stream_version, r_first, r_last;\n"
            "    END IF;\n"
            "    RETURN;\n"
            "  END IF;\n"
@@ -230,16 +238,22 @@ struct statements {
            "$annal$";
   }
 
-  // Takes the position lock, reads the stream's version into v_actual and opens an IF whose body
-  // runs when the expectation (p_kind, p_expected) does not hold.
+  // Takes the position lock, reads the stream's version into v_actual and whether its last event
+  // is a tombstone into v_deleted, and opens an IF whose body runs when the stream is deleted or
+  // the expectation (p_kind, p_expected) does not hold.
   std::string lock_and_check_expectation() const {
     // Held until commit: the next append gets its positions only after this one is visible, so
     // positions become visible in order and a reader never skips one.
     return "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
-           "  SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
-           ".events e WHERE e.stream_id = p_stream;\n"
-           "  IF (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected) THEN\n";
+           "  SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
+           s + ".events e WHERE e.stream_id = p_stream ORDER BY e.stream_version DESC LIMIT 1;\n"
+           "  v_actual := coalesce(v_actual, 0);\n"
+           "  v_deleted := coalesce(v_deleted, false);\n"
+           "  IF v_deleted OR (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected)"
+           " THEN\n";
   }
+
+  static std::string tombstone() { return quote_literal(tombstone_type); }
 
   // The stored row of p_id, if any, as annal_append_one's answer (status 1); sets FOUND.
   std::string find_one_id() const {
@@ -264,6 +278,8 @@ struct statements {
            "LANGUAGE plpgsql AS $annal$\n"
            "DECLARE\n"
            "  v_actual bigint;\n"
+           "  v_deleted boolean;\n"
+           "  v_deleteds boolean[];\n"
            "  v_last bigint;\n"
            "  v_start bigint;\n"
            "  v_now timestamptz;\n"
@@ -291,10 +307,13 @@ struct statements {
            "  FOR i IN 1 .. cardinality(p_streams) LOOP\n"
            "    v_n := p_counts[i];\n"
            "    v_to := v_from + v_n - 1;\n"
-           "    SELECT coalesce(max(e.stream_version), 0) INTO v_actual FROM " + s +
-           ".events e WHERE e.stream_id = p_streams[i];\n"
-           "    IF (p_kinds[i] = 1 AND v_actual <> 0) OR (p_kinds[i] = 2 AND v_actual <> p_expected[i])"
-           " THEN\n"
+           "    SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
+           s + ".events e WHERE e.stream_id = p_streams[i] ORDER BY e.stream_version DESC"
+           " LIMIT 1;\n"
+           "    v_actual := coalesce(v_actual, 0);\n"
+           "    v_deleted := coalesce(v_deleted, false);\n"
+           "    IF v_deleted OR (p_kinds[i] = 1 AND v_actual <> 0) OR"
+           " (p_kinds[i] = 2 AND v_actual <> p_expected[i]) THEN\n"
            "      v_hit := false;\n"
            "      FOREACH v_id IN ARRAY p_ids[v_from:v_to] LOOP\n"
            "        RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version, e.position,"
@@ -302,7 +321,8 @@ struct statements {
            "        v_hit := v_hit OR FOUND;\n"
            "      END LOOP;\n"
            "      IF NOT v_hit THEN\n"
-           "        RETURN QUERY SELECT i, 2, NULL::uuid, NULL::text, v_actual, 0::bigint, 0::bigint;\n"
+           "        RETURN QUERY SELECT i, CASE WHEN v_deleted THEN 3 ELSE 2 END, NULL::uuid,"
+           " NULL::text, v_actual, 0::bigint, 0::bigint;\n"
            "      END IF;\n"
            "    ELSE\n"
            "      INSERT INTO " + s +
@@ -339,13 +359,16 @@ struct statements {
            "    WITH calls AS (\n"
            "      SELECT c.i::int AS i, c.stream, c.kind, c.expected, c.n,\n"
            "        (sum(c.n) OVER (ORDER BY c.i) - c.n + 1)::int AS f,\n"
-           "        (SELECT coalesce(max(e.stream_version), 0) FROM " + s +
-           ".events e WHERE e.stream_id = c.stream) AS actual\n"
+           "        coalesce(newest.stream_version, 0) AS actual,\n"
+           "        coalesce(newest.type = " + tombstone() + ", false) AS deleted\n"
            "      FROM unnest(p_streams, p_kinds, p_expected, p_counts) WITH ORDINALITY"
-           " AS c(stream, kind, expected, n, i)),\n"
+           " AS c(stream, kind, expected, n, i)\n"
+           "      LEFT JOIN LATERAL (SELECT e.stream_version, e.type FROM " + s +
+           ".events e WHERE e.stream_id = c.stream ORDER BY e.stream_version DESC LIMIT 1) newest"
+           " ON true),\n"
            "    judged AS (\n"
-           "      SELECT calls.*, NOT ((kind = 1 AND actual <> 0) OR (kind = 2 AND actual <>"
-           " expected)) AS ok FROM calls),\n"
+           "      SELECT calls.*, NOT (deleted OR (kind = 1 AND actual <> 0) OR (kind = 2 AND"
+           " actual <> expected)) AS ok FROM calls),\n"
            "    placed AS (\n"
            "      SELECT judged.*, v_last + sum(CASE WHEN ok THEN n ELSE 0 END) OVER (ORDER BY i)"
            " - CASE WHEN ok THEN n ELSE 0 END AS pos_before FROM judged),\n"
@@ -363,8 +386,8 @@ struct statements {
            " AS u(id, t, sv, p, c, cz, m, idx) ON u.idx = a.idx)\n"
            "    SELECT array_agg(ok ORDER BY i), array_agg(actual ORDER BY i),"
            " array_agg(pos_before ORDER BY i), array_agg(f ORDER BY i),"
-           " coalesce(sum(n) FILTER (WHERE ok), 0)\n"
-           "      INTO v_ok, v_actuals, v_befores, v_froms, v_added FROM placed;\n"
+           " array_agg(deleted ORDER BY i), coalesce(sum(n) FILTER (WHERE ok), 0)\n"
+           "      INTO v_ok, v_actuals, v_befores, v_froms, v_deleteds, v_added FROM placed;\n"
            "    FOR i IN 1 .. cardinality(p_streams) LOOP\n"
            "      IF v_ok[i] THEN\n"
            "        r_call := i; r_status := 0; r_event_id := NULL; r_stream_id := NULL;\n"
@@ -380,8 +403,8 @@ struct statements {
            "          v_hit := v_hit OR FOUND;\n"
            "        END LOOP;\n"
            "        IF NOT v_hit THEN\n"
-           "          RETURN QUERY SELECT i, 2, NULL::uuid, NULL::text, v_actuals[i], 0::bigint,"
-           " 0::bigint;\n"
+           "          RETURN QUERY SELECT i, CASE WHEN v_deleteds[i] THEN 3 ELSE 2 END, NULL::uuid,"
+           " NULL::text, v_actuals[i], 0::bigint, 0::bigint;\n"
            "        END IF;\n"
            "      END IF;\n"
            "    END LOOP;\n"
