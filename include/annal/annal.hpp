@@ -27,6 +27,7 @@
 #include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
+#include <annal/store/tombstone.hpp>
 
 #include <annal/snapshot/file_snapshot_store.hpp>
 #include <annal/snapshot/memory_snapshot_store.hpp>

@@ -10,6 +10,7 @@
 #include <annal/store/event_store.hpp>
 #include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/tombstone.hpp>
 
 #include "store/store_test_support.hpp"
 
@@ -84,3 +85,25 @@ struct my_fixture {
 
 TEST_CASE("my_store conforms", "[store][mine]") { check_event_store_conformance<my_fixture>(); }
 // [conformance]
+
+namespace {
+// [delete]
+// The order is cancelled and its customer asked to be forgotten: close the stream for good.
+annal::append_result cancel_for_good(annal::memory_store& store, std::uint64_t version) {
+  return annal::delete_stream(store, "order-17", annal::expected_version::exact(version),
+                              "cancelled; customer asked to be forgotten");
+}
+// [delete]
+}  // namespace
+
+TEST_CASE("docs/store.md: deleting a stream", "[docs][store][tombstone]") {
+  annal::memory_store store;
+  store.append("order-17", annal::expected_version::no_stream(), three_events());
+  CHECK(cancel_for_good(store, 3).stream_version == 4);
+  CHECK_THROWS_MATCHES(store.append("order-17", annal::expected_version::any(), three_events()),
+                       annal::error, Catch::Matchers::Predicate<annal::error>([](const annal::error& e) {
+                         return e.code() == annal::errc::stream_deleted;
+                       }));
+  std::size_t kept = store.read_stream("order-17", 1, [](const annal::recorded_event&) {});
+  CHECK(kept == 4);
+}

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,7 +11,10 @@
 #include <annal/codec/binary.hpp>
 #include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/projection/projector.hpp>
+#include <annal/projection/read_model.hpp>
 #include <annal/store/repository.hpp>
+#include <annal/store/tombstone.hpp>
 
 #include "common/bank_domain.hpp"
 
@@ -354,4 +358,90 @@ TEST_CASE("the repository works the same over the file log, across a reopen",
     CHECK(accounts.handle("acc-1", bank::withdraw{50}).version == 3);
   }
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+// Balances per account, with a row removed when its stream is deleted.
+struct balances {
+  using events = annal::events<bank::opened, bank::deposited, annal::stream_deleted>;
+  std::map<std::string, std::int64_t> by_account;
+  void on(const bank::opened&, const annal::envelope_header& h) { by_account[h.stream_id] = 0; }
+  void on(const bank::deposited& e, const annal::envelope_header& h) {
+    by_account[h.stream_id] += e.cents;
+  }
+  void on(const annal::stream_deleted&, const annal::envelope_header& h) {
+    by_account.erase(h.stream_id);
+  }
+};
+}  // namespace
+
+TEST_CASE("a deleted stream: loads and commands refuse it, its past stays readable",
+          "[store][repository][tombstone]") {
+  annal::memory_store store;
+  accounts_t accounts{store};
+  accounts.handle("acc-1", bank::open{"acc-1"});
+  accounts.handle("acc-1", bank::deposit{100});
+  const annal::time_point before = annal::clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto deleted = annal::delete_stream(accounts, "acc-1", annal::expected_version::exact(2),
+                                            "customer asked");
+  CHECK(deleted.status == annal::append_status::appended);
+  CHECK(deleted.stream_version == 3);
+
+  require_error([&] { accounts.load("acc-1"); }, annal::errc::stream_deleted,
+                {"'acc-1'", "version 3", "tombstone", "at_version{2}"});
+  require_error([&] { accounts.handle("acc-1", bank::deposit{5}); }, annal::errc::stream_deleted,
+                {"'acc-1'", "version 3"});
+  require_error([&] { accounts.load("acc-1", annal::at_version{3}); },
+                annal::errc::stream_deleted, {"'acc-1'"});
+  require_error([&] { accounts.load("acc-1", annal::at_time{annal::clock::now()}); },
+                annal::errc::stream_deleted, {"'acc-1'"});
+  // Time travel to before the deletion, and the history, work as before.
+  CHECK(accounts.load("acc-1", annal::at_version{2}).state.balance == 100);
+  CHECK(accounts.load("acc-1", annal::at_time{before}).state.balance == 100);
+  CHECK(accounts.history("acc-1").size() == 2);
+  std::vector<annal::recorded_event> stored;
+  store.read_stream("acc-1", 1, [&](const annal::recorded_event& e) { stored.push_back(e); });
+  REQUIRE(stored.size() == 3);
+  CHECK(stored[2].type == annal::tombstone_type);
+  CHECK(annal::binary_codec::decode<annal::stream_deleted>(stored[2].payload).reason ==
+        "customer asked");
+  // Deleting again is an error, not a silent second tombstone.
+  require_error([&] { annal::delete_stream(accounts, "acc-1", annal::expected_version::any()); },
+                annal::errc::stream_deleted, {"'acc-1'"});
+  CHECK(store.stream_version("acc-1") == 3);
+
+  // A wrong expectation is a conflict, as for any append; the stream lives on.
+  accounts.handle("acc-2", bank::open{"acc-2"});
+  const auto conflict =
+      annal::delete_stream(accounts, "acc-2", annal::expected_version::exact(5), "too late");
+  CHECK(conflict.status == annal::append_status::conflict);
+  CHECK(conflict.stream_version == 1);
+  CHECK(accounts.handle("acc-2", bank::deposit{7}).accepted());
+
+  // With a command id, re-sending the deletion (a lost acknowledgement) is a duplicate.
+  annal::command_context ctx;
+  ctx.command_id = annal::new_event_id();
+  ctx.correlation_id = annal::new_event_id();
+  const auto first =
+      annal::delete_stream(store, "acc-2", annal::expected_version::exact(2), "closed", ctx);
+  const auto resent =
+      annal::delete_stream(store, "acc-2", annal::expected_version::exact(2), "closed", ctx);
+  CHECK(first.status == annal::append_status::appended);
+  CHECK(resent.status == annal::append_status::duplicate);
+  CHECK(resent.last_position == first.last_position);
+  store.read_stream("acc-2", 3, [&](const annal::recorded_event& e) {
+    CHECK(e.correlation_id == ctx.correlation_id);
+  });
+
+  // A projection that lists the tombstone removes the stream's row.
+  accounts.handle("acc-3", bank::open{"acc-3"});
+  accounts.handle("acc-3", bank::deposit{30});
+  annal::memory_read_model<balances> model;
+  annal::projector projector{store, model};
+  projector.catch_up();
+  model.read([&](const balances& b, std::uint64_t) {
+    CHECK(b.by_account.size() == 1);
+    CHECK(b.by_account.at("acc-3") == 30);
+  });
 }

@@ -110,6 +110,16 @@ void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_
                                      "under that name and version");
 }
 
+// A deleted stream has no current state to load or decide on; its past states remain.
+[[noreturn]] inline void throw_loading_deleted(const recorded_event& tombstone) {
+  throw error(errc::stream_deleted,
+              "stream " + quoted_prefix(tombstone.stream_id) + " is deleted: its version " +
+                  std::to_string(tombstone.stream_version) + " is a tombstone (" +
+                  std::string(tombstone_type) + "); load it at_version{" +
+                  std::to_string(tombstone.stream_version - 1) +
+                  "} for its last state, or read_stream for its history");
+}
+
 template <class Codec, class E>
 event_data encode_event(const E& e, event_id id, const command_context& ctx) {
   event_data out;
@@ -142,7 +152,9 @@ class repository {
 
   S& store() const noexcept { return *store_; }
 
-  // Current state; an unknown stream is the default state at version 0, not an error.
+  // Current state; an unknown stream is the default state at version 0, not an error. A deleted
+  // stream (one ending in a tombstone) throws errc::stream_deleted; so do handle() and loads at or
+  // after the deletion, while loads of earlier versions and times work as before.
   loaded<A> load(std::string_view stream_id) const {
     load_report report;
     loaded<A> out = load_until(stream_id, [](const recorded_event&) { return true; }, report);
@@ -167,10 +179,11 @@ class repository {
         unlimited, stop.time);
   }
 
-  // Every event of the stream with its envelope, decoded and upcast.
+  // Every event of the stream with its envelope, decoded and upcast; a tombstone is left out.
   std::vector<envelope<event_type>> history(std::string_view stream_id) const {
     std::vector<envelope<event_type>> out;
     store_->read_stream(stream_id, 1, [&](const recorded_event& e) {
+      if (e.type == tombstone_type) return;  // not one of the aggregate's events
       detail::decode_record<events_list, Codec>(e, options_.unknown_events, [&](const auto& ev) {
         envelope<event_type> env{static_cast<const envelope_header&>(e), event_type{ev}};
         out.push_back(std::move(env));
@@ -250,6 +263,7 @@ class repository {
     loaded<A> out;
     const auto fold = [&](const recorded_event& e) {
       if (!keep(e)) return false;
+      if (e.type == tombstone_type) detail::throw_loading_deleted(e);
       detail::decode_record<events_list, Codec>(
           e, options_.unknown_events, [&](const auto& ev) { apply_event(out.state, ev); });
       out.version = e.stream_version;
