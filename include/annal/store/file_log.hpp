@@ -482,9 +482,9 @@ class basic_file_log {
 
   // ---- appending ------------------------------------------------------------------------------
 
-  // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
-  // Called with append_mutex_ held. The first time a stream loaded from disk is appended to, its
-  // last record is read for its type: every record of such a stream is published already.
+  // Whether the stream's last event is a tombstone. Called with append_mutex_ held. The first time
+  // a stream loaded from disk is appended to, its last record is read for its type: every record
+  // of such a stream is published already.
   bool ends_in_tombstone(std::uint32_t stream_no, std::uint64_t version) {
     std::int8_t& known = streams_[stream_no].tombstoned;
     if (known < 0) {
@@ -497,6 +497,7 @@ class basic_file_log {
     return known == 1;
   }
 
+  // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
   // Called with append_mutex_ held.
   std::uint64_t write_batch(std::string_view stream_id, std::uint32_t stream_no,
                             std::uint64_t actual, std::span<const event_data> batch) {

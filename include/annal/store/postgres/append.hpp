@@ -130,7 +130,8 @@ class append_call {
     if (status == 2)
       return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0,
               0};
-    if (status == 3) throw_stream_deleted(stream_, static_cast<std::uint64_t>(r.get_int(begin, col + 3)));
+    if (status == 3)
+      throw_stream_deleted(stream_, static_cast<std::uint64_t>(r.get_int(begin, col + 3)));
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
     std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
     for (int i = begin; i < end; ++i)
