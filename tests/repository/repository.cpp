@@ -387,6 +387,8 @@ TEST_CASE("a deleted stream: loads and commands refuse it, its past stays readab
                                             "customer asked");
   CHECK(deleted.status == annal::append_status::appended);
   CHECK(deleted.stream_version == 3);
+  CHECK(annal::is_deleted(store, "acc-1"));
+  CHECK_FALSE(annal::is_deleted(store, "never-written"));
 
   require_error([&] { accounts.load("acc-1"); }, annal::errc::stream_deleted,
                 {"'acc-1'", "version 3", "tombstone", "at_version{2}"});
@@ -417,6 +419,7 @@ TEST_CASE("a deleted stream: loads and commands refuse it, its past stays readab
       annal::delete_stream(accounts, "acc-2", annal::expected_version::exact(5), "too late");
   CHECK(conflict.status == annal::append_status::conflict);
   CHECK(conflict.stream_version == 1);
+  CHECK_FALSE(annal::is_deleted(store, "acc-2"));
   CHECK(accounts.handle("acc-2", bank::deposit{7}).accepted());
 
   // With a command id, re-sending the deletion (a lost acknowledgement) is a duplicate.

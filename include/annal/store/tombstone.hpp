@@ -1,6 +1,7 @@
 // Deleting a stream: a tombstone event ends it, and every store refuses appends after it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,19 @@ append_result delete_stream(S& store, std::string_view stream_id, expected_versi
   const event_data tombstone =
       detail::encode_event<Codec>(stream_deleted{std::move(reason)}, id, ctx);
   return store.append(stream_id, expect, std::span<const event_data>(&tombstone, 1));
+}
+
+// Whether the stream ends in a tombstone, as of this read. For queries and screens: an append
+// that races with a deletion learns of it from the store itself (errc::stream_deleted).
+template <event_store S>
+bool is_deleted(const S& store, std::string_view stream_id) {
+  const std::uint64_t version = store.stream_version(stream_id);
+  bool deleted = false;
+  if (version != 0)
+    store.read_stream(
+        stream_id, version,
+        [&](const recorded_event& e) { deleted = e.type == tombstone_type; }, 1);
+  return deleted;
 }
 
 // The same through a repository, with its store and codec.
