@@ -237,19 +237,16 @@ class sqlite_store {
     bind_text(s, 1, stream_id);
     bind_text(s, 2, tombstone_type);
     std::uint64_t actual = 0;
+    bool deleted = false;  // the last event is a tombstone
     if (conn->step(s, detail::sql::sqlite_stmt::stream_end)) {
       actual = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-      // A retry of a stored batch is answered above (ids_checked) or below; anything else stops.
-      if (sqlite3_column_int(s, 1) != 0) {
-        if (!ids_checked)
-          if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
-        detail::throw_stream_deleted(stream_id, actual);
-      }
+      deleted = sqlite3_column_int(s, 1) != 0;
     }
-    if (!expect.matches(actual)) {
-      // A retry of a stored batch is a duplicate, not a conflict, though the stream has moved on.
+    if (deleted || !expect.matches(actual)) {
+      // A retry of a stored batch is a duplicate, not a refusal, though the stream has moved on.
       if (!ids_checked)
         if (auto dup = detail::check_stored_ids(stream_id, batch, lookup)) return *dup;
+      if (deleted) detail::throw_stream_deleted(stream_id, actual);
       return append_result{append_status::conflict, actual, 0, 0};
     }
 
