@@ -5,7 +5,9 @@
 #include <chrono>
 #include <thread>
 
+#include <annal/codec/json.hpp>
 #include <annal/store/postgres.hpp>
+#include <annal/store/tombstone.hpp>
 
 #include "sql/postgres_fixture.hpp"
 #include "sql/sql_test_support.hpp"
@@ -392,4 +394,23 @@ TEST_CASE("postgres event rows in binary form: a field of the wrong shape names 
   fails_naming(6, "{}", "jsonb of version 123");
   fails_naming(9, "", "is empty");
   fails_naming(10, std::string("\x7f\xff\xff\xff\xff\xff\xff\xff", 8), "beyond this clock's range");
+}
+
+// A jsonb schema takes a tombstone encoded by the codec its readers use, and says why it refuses
+// one encoded by another (the binary codec's default), storing nothing.
+TEST_CASE("postgres store: a tombstone in a jsonb schema is encoded as JSON",
+          "[store][postgres][tombstone]") {
+  postgres_store store(annal_test::fresh_postgres_options(pg_payload_format::jsonb));
+  store.migrate();
+  store.append("s", expected_version::any(), make_batch(1));
+  CHECK_THROWS_WITH(annal::delete_stream(store, "s", expected_version::exact(1), "bye"),
+                    Catch::Contains("not valid JSON") && Catch::Contains("bytea"));
+  CHECK_FALSE(annal::is_deleted(store, "s"));
+  const auto r =
+      annal::delete_stream<annal::json_codec>(store, "s", expected_version::exact(1), "bye");
+  CHECK(r.stream_version == 2);
+  CHECK(annal::is_deleted(store, "s"));
+  store.read_stream("s", 2, [](const annal::recorded_event& e) {
+    CHECK(annal::json_codec::decode<annal::stream_deleted>(e.payload).reason == "bye");
+  });
 }
