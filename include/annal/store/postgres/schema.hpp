@@ -244,13 +244,20 @@ struct statements {
   std::string lock_and_check_expectation() const {
     // Held until commit: the next append gets its positions only after this one is visible, so
     // positions become visible in order and a reader never skips one.
-    return "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
-           "  SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
-           s + ".events e WHERE e.stream_id = p_stream ORDER BY e.stream_version DESC LIMIT 1;\n"
-           "  v_actual := coalesce(v_actual, 0);\n"
-           "  v_deleted := coalesce(v_deleted, false);\n"
+    return "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n" +
+           read_stream_end("p_stream") +
            "  IF v_deleted OR (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected)"
            " THEN\n";
+  }
+
+  // Reads the version of the stream named by the expression `stream` into v_actual (0: none) and
+  // whether its last event is a tombstone into v_deleted.
+  std::string read_stream_end(const std::string& stream) const {
+    return "  SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
+           s + ".events e WHERE e.stream_id = " + stream +
+           " ORDER BY e.stream_version DESC LIMIT 1;\n"
+           "  v_actual := coalesce(v_actual, 0);\n"
+           "  v_deleted := coalesce(v_deleted, false);\n";
   }
 
   static std::string tombstone() { return quote_literal(tombstone_type); }
@@ -306,12 +313,7 @@ struct statements {
            "  ELSE\n"
            "  FOR i IN 1 .. cardinality(p_streams) LOOP\n"
            "    v_n := p_counts[i];\n"
-           "    v_to := v_from + v_n - 1;\n"
-           "    SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
-           s + ".events e WHERE e.stream_id = p_streams[i] ORDER BY e.stream_version DESC"
-           " LIMIT 1;\n"
-           "    v_actual := coalesce(v_actual, 0);\n"
-           "    v_deleted := coalesce(v_deleted, false);\n"
+           "    v_to := v_from + v_n - 1;\n" + read_stream_end("p_streams[i]") +
            "    IF v_deleted OR (p_kinds[i] = 1 AND v_actual <> 0) OR"
            " (p_kinds[i] = 2 AND v_actual <> p_expected[i]) THEN\n"
            "      v_hit := false;\n"
