@@ -7,7 +7,6 @@
 
 #include <annal/kafka/publisher.hpp>
 #include <annal/kafka/replay.hpp>
-#include <annal/store/tombstone.hpp>
 
 #include "kafka/mock_cluster.hpp"
 
@@ -58,37 +57,4 @@ TEST_CASE("docs/kafka.md: publish, run, replay into another store", "[docs][kafk
   REQUIRE(copied.size() == original.size());
   for (std::size_t i = 0; i < original.size(); ++i) CHECK(copied[i].id == original[i].id);
   for (int s = 0; s < 3; ++s) CHECK(copy.stream_version("order-" + std::to_string(s)) == 5);
-}
-
-TEST_CASE("a tombstone travels through Kafka: the copy of a deleted stream is deleted too",
-          "[kafka][replay][tombstone]") {
-  annal_test_kafka::mock_cluster cluster(1);
-  cluster.create_topic("orders.events", 2);
-  annal::memory_store store;
-  annal_test_kafka::append_events(store, 2, 2);
-  REQUIRE(annal::delete_stream(store, "order-1", annal::expected_version::exact(2), "closed").ok());
-  annal_test_kafka::watched_checkpoint checkpoint;
-  annal::kafka_publisher publisher(store, checkpoint,
-                                   {.topic = "orders.events",
-                                    .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}});
-  publisher.publish_available();
-
-  annal::kafka_replay replay({.topic = "orders.events",
-                              .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}},
-                              .in_position_order = true});
-  annal::memory_store copy;
-  replay.replay_to_end([&](const annal::recorded_event& e) {
-    const annal::event_data data{
-        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
-    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
-                std::span(&data, 1));
-  });
-  REQUIRE(copy.last_position() == 5);
-  CHECK(copy.stream_version("order-1") == 3);
-  std::vector<annal::event_data> more(1);
-  more[0].id = annal::new_event_id();
-  more[0].type = "order.noted";
-  CHECK_THROWS_WITH(copy.append("order-1", annal::expected_version::any(), more),
-                    Catch::Contains("'order-1' is deleted"));
-  CHECK(copy.append("order-0", annal::expected_version::exact(2), more).ok());
 }

@@ -12,6 +12,7 @@
 
 #include <annal/kafka/publisher.hpp>
 #include <annal/kafka/replay.hpp>
+#include <annal/store/tombstone.hpp>
 
 #include "kafka/mock_cluster.hpp"
 
@@ -407,4 +408,31 @@ TEST_CASE("kafka_replay's dedupe memory is bounded per partition", "[kafka][repl
   for (const auto& [partition, n] : per_partition) bound += std::min<std::size_t>(n, 7);
   CHECK(per_partition.size() > 1);
   CHECK(replay.remembered_ids() == bound);
+}
+
+TEST_CASE("a tombstone travels through Kafka: the copy of a deleted stream is deleted too",
+          "[kafka][replay][tombstone]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 2, 1);
+  annal::memory_store store;
+  append_events(store, 2, 2);
+  REQUIRE(annal::delete_stream(store, "order-1", annal::expected_version::exact(2), "closed").ok());
+  annal::memory_checkpoint checkpoint;
+  annal::kafka_publisher(store, checkpoint, options_for(cluster, "events")).publish_available();
+
+  annal::memory_store copy;  // each stream's records come in order from its partition
+  for (const auto& [e, partition, offset] : replay_all(cluster, "events")) {
+    const annal::event_data data{
+        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
+    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
+                std::span(&data, 1));
+  }
+  REQUIRE(copy.last_position() == 5);
+  CHECK(copy.stream_version("order-1") == 3);
+  std::vector<annal::event_data> more(1);
+  more[0].id = annal::new_event_id();
+  more[0].type = "order.noted";
+  CHECK_THROWS_WITH(copy.append("order-1", annal::expected_version::any(), more),
+                    Catch::Contains("'order-1' is deleted"));
+  CHECK(copy.append("order-0", annal::expected_version::exact(2), more).ok());
 }
