@@ -4,7 +4,8 @@
 //     auto& store();                // the store under test
 //     void reopen();                // optional: close and reopen the same storage (enables the
 //   };                              // durability sections)
-//   TEST_CASE("my_store conforms", "[store][mine]") { check_event_store_conformance<my_fixture>(); }
+//   TEST_CASE("my_store conforms", "[store][mine]") { check_event_store_conformance<my_fixture>();
+//   }
 //
 // Catch2 reruns the test case once per SECTION, so each section gets its own fresh fixture.
 #pragma once
@@ -20,8 +21,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/hana/define_struct.hpp>
+
+#include <annal/core/decider.hpp>
 #include <annal/core/error.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/repository.hpp>
 
 namespace annal_conformance {
 
@@ -52,7 +57,8 @@ std::vector<recorded_event> all_events(const Store& s, std::uint64_t from = 1) {
 }
 
 template <class Store>
-std::vector<recorded_event> stream_events(const Store& s, std::string_view id, std::uint64_t from = 1) {
+std::vector<recorded_event> stream_events(const Store& s, std::string_view id,
+                                          std::uint64_t from = 1) {
   std::vector<recorded_event> out;
   s.read_stream(id, from, [&](const recorded_event& e) { out.push_back(e); });
   return out;
@@ -74,7 +80,9 @@ void require_error(F&& f, annal::errc code) {
 }
 
 template <class Fixture>
-concept reopenable = requires(Fixture& f) { f.reopen(); };
+concept reopenable = requires(Fixture& f) {
+  f.reopen();
+};
 
 template <class Store>
 concept waitable = requires(const Store& s, std::uint64_t after, annal::time_point deadline) {
@@ -91,6 +99,38 @@ inline void check_same_event(const recorded_event& got, const event_data& sent) 
   CHECK(got.meta == sent.meta);
 }
 
+// A shelf of copies for the racing-commands section: taking the last copy is the race.
+namespace shelf_domain {
+struct stocked {
+  BOOST_HANA_DEFINE_STRUCT(stocked, (std::int32_t, copies));
+};
+struct taken {
+  BOOST_HANA_DEFINE_STRUCT(taken, (std::int32_t, by));
+};
+ANNAL_EVENT(stocked, "conformance.stocked", 1);
+ANNAL_EVENT(taken, "conformance.taken", 1);
+
+struct stock {
+  std::int32_t copies;
+};
+struct take {
+  std::int32_t by;
+};
+struct shelf {
+  using events = annal::events<stocked, taken>;
+  std::int32_t copies = 0;
+  void apply(const stocked& e) { copies += e.copies; }
+  void apply(const taken&) { --copies; }
+};
+inline annal::decision<shelf> decide(const shelf&, const stock& c) {
+  return stocked{c.copies};
+}
+inline annal::decision<shelf> decide(const shelf& s, const take& c) {
+  if (s.copies <= 0) return annal::reject("no copy available");
+  return taken{c.by};
+}
+}  // namespace shelf_domain
+
 }  // namespace annal_conformance
 
 template <class Fixture>
@@ -98,12 +138,14 @@ void check_event_store_conformance() {
   // Names are qualified: a test file may bring its own make_event or make_batch into scope.
   namespace ac = annal_conformance;
   using annal::append_status;
+  using annal::errc;
   using annal::event_data;
   using annal::expected_version;
   using annal::recorded_event;
-  using annal::errc;
   Fixture fixture;
-  const auto store = [&]() -> auto& { return fixture.store(); };
+  const auto store = [&]() -> auto& {
+    return fixture.store();
+  };
   static_assert(annal::event_store<std::remove_cvref_t<decltype(fixture.store())>>,
                 "a conformance fixture's store() must return a model of annal::event_store");
 
@@ -183,20 +225,20 @@ void check_event_store_conformance() {
     auto mixed = ac::make_batch(2);
     mixed.push_back(batch[0]);
     ac::require_error([&] { store().append("s", expected_version::any(), mixed); },
-                  errc::duplicate_event_id);
+                      errc::duplicate_event_id);
     auto partial = batch;
     partial.push_back(ac::make_event());
     ac::require_error([&] { store().append("s", expected_version::any(), partial); },
-                  errc::duplicate_event_id);
+                      errc::duplicate_event_id);
     ac::require_error([&] { store().append("elsewhere", expected_version::any(), batch); },
-                  errc::duplicate_event_id);
+                      errc::duplicate_event_id);
     std::vector<event_data> twice{batch[1], batch[0]};
     ac::require_error([&] { store().append("s", expected_version::any(), twice); },
-                  errc::duplicate_event_id);
+                      errc::duplicate_event_id);
     auto repeated = ac::make_batch(1);
     repeated.push_back(repeated[0]);
     ac::require_error([&] { store().append("s", expected_version::any(), repeated); },
-                  errc::duplicate_event_id);
+                      errc::duplicate_event_id);
     CHECK(store().last_position() == 2);
     CHECK(store().stream_version("elsewhere") == 0);
   }
@@ -326,7 +368,8 @@ void check_event_store_conformance() {
     REQUIRE(tail.size() == events.size() - 4);
     CHECK(tail.front().position == 5);
     std::size_t n = 0;
-    CHECK(store().read_all(2, [&](const recorded_event&) { ++n; }, 3) == 3);
+    CHECK(store().read_all(
+              2, [&](const recorded_event&) { ++n; }, 3) == 3);
     CHECK(n == 3);
     CHECK(store().read_all(0, [&](const recorded_event& e) { return e.position < 4; }) == 4);
     CHECK(store().read_all(events.size() + 1, [](const recorded_event&) {}) == 0);
@@ -338,7 +381,10 @@ void check_event_store_conformance() {
     e.schema_version = 7;
     e.correlation_id = annal::new_event_id();
     e.causation_id = annal::new_event_id();
-    e.meta = {{"user", "ada"}, {"tenant", "t-1"}, {"quote", "\" and \\ and \n"}, {"empty", ""},
+    e.meta = {{"user", "ada"},
+              {"tenant", "t-1"},
+              {"quote", "\" and \\ and \n"},
+              {"empty", ""},
               {"unicode", "ünï 😀"}};
     auto plain = ac::make_event("");
     store().append("s", expected_version::any(), std::vector{e, plain});
@@ -352,7 +398,8 @@ void check_event_store_conformance() {
 
   SECTION("large payloads round-trip") {
     std::string big(4u << 20, '\0');
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131 + i / 7) & 0xFF);
+    for (std::size_t i = 0; i < big.size(); ++i)
+      big[i] = static_cast<char>((i * 131 + i / 7) & 0xFF);
     auto e = ac::make_event(big);
     store().append("big", expected_version::any(), std::vector{e});
     store().append("small", expected_version::any(), ac::make_batch(1));
@@ -375,29 +422,34 @@ void check_event_store_conformance() {
   }
 
   SECTION("invalid stream ids are refused everywhere, and nothing is appended") {
-    const std::vector<std::string> bad{"", std::string(257, 'a'), "bad\xff utf8", "over\xC0\xAFlong",
-                                       std::string("nul\0inside", 10), "\xED\xA0\x80surrogate"};
+    const std::vector<std::string> bad{"",
+                                       std::string(257, 'a'),
+                                       "bad\xff utf8",
+                                       "over\xC0\xAFlong",
+                                       std::string("nul\0inside", 10),
+                                       "\xED\xA0\x80surrogate"};
     for (const auto& id : bad) {
       ac::require_error([&] { store().append(id, expected_version::any(), ac::make_batch(1)); },
-                    errc::invalid_stream_id);
+                        errc::invalid_stream_id);
       ac::require_error([&] { (void)store().stream_version(id); }, errc::invalid_stream_id);
       ac::require_error([&] { store().read_stream(id, 1, [](const recorded_event&) {}); },
-                    errc::invalid_stream_id);
+                        errc::invalid_stream_id);
     }
     CHECK(store().last_position() == 0);
   }
 
   SECTION("an empty batch, a nil id or an empty type is refused, and nothing is appended") {
-    ac::require_error([&] { store().append("s", expected_version::any(), std::vector<event_data>{}); },
-                  errc::invalid_argument);
+    ac::require_error(
+        [&] { store().append("s", expected_version::any(), std::vector<event_data>{}); },
+        errc::invalid_argument);
     auto nil = ac::make_batch(2);
     nil[1].id = annal::event_id{};
     ac::require_error([&] { store().append("s", expected_version::any(), nil); },
-                  errc::invalid_argument);
+                      errc::invalid_argument);
     auto untyped = ac::make_batch(1);
     untyped[0].type.clear();
     ac::require_error([&] { store().append("s", expected_version::any(), untyped); },
-                  errc::invalid_argument);
+                      errc::invalid_argument);
     CHECK(store().last_position() == 0);
     CHECK(store().stream_version("s") == 0);
   }
@@ -441,6 +493,70 @@ void check_event_store_conformance() {
     const auto events = ac::stream_events(store(), "shared");
     REQUIRE(events.size() == threads * per_thread);
     for (std::size_t i = 0; i < events.size(); ++i) CHECK(events[i].stream_version == i + 1);
+  }
+
+  SECTION("a conflict names a version that the next read already shows") {
+    constexpr int threads = 4, per_thread = 12;
+    std::atomic<int> conflicts{0}, unreadable{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&] {
+        for (int done = 0; done < per_thread;) {
+          const std::uint64_t v = store().stream_version("race");
+          const auto r = store().append("race", expected_version::exact(v), ac::make_batch(1));
+          if (r.status == append_status::appended) {
+            ++done;
+            continue;
+          }
+          ++conflicts;
+          // Read-your-writes for the version a conflict names: a reload decides on that state.
+          std::uint64_t read = 0;
+          store().read_stream("race", 1, [&](const recorded_event&) { ++read; });
+          if (store().stream_version("race") < r.stream_version || read < r.stream_version)
+            ++unreadable;
+        }
+      });
+    for (auto& th : pool) th.join();
+    CHECK(unreadable == 0);
+    CHECK(store().stream_version("race") == threads * per_thread);
+  }
+
+  SECTION("racing commands: the loser decides again on the state that beat it") {
+    namespace shelf = ac::shelf_domain;
+    constexpr int threads = 4, copies = 24;
+    using store_t = std::remove_cvref_t<decltype(fixture.store())>;
+    annal::repository_options options;
+    // Each conflict a command meets names a newer version than it decided on, and only `copies`
+    // takes can succeed: so this many retries always suffice when a reload shows what beat it.
+    options.max_conflict_retries = copies;
+    annal::repository<shelf::shelf, store_t> shelves{store(), options};
+    REQUIRE(shelves.handle("book", shelf::stock{copies}).accepted());
+    std::atomic<int> taken{0}, rejected{0}, conflicted{0}, wrong_reason{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (;;) {
+          const auto r = shelves.handle("book", shelf::take{t});
+          if (r.accepted()) {
+            ++taken;
+          } else if (r.rejected()) {
+            if (r.rejection->reason != "no copy available") ++wrong_reason;
+            ++rejected;
+            return;
+          } else {
+            ++conflicted;
+            return;
+          }
+        }
+      });
+    for (auto& th : pool) th.join();
+    CHECK(conflicted == 0);
+    CHECK(wrong_reason == 0);
+    CHECK(taken == copies);
+    CHECK(rejected == threads);
+    const auto final_state = shelves.load("book");
+    CHECK(final_state.state.copies == 0);
+    CHECK(final_state.version == 1 + copies);
   }
 
   SECTION("concurrent appenders to different streams: everything is stored") {
@@ -534,7 +650,7 @@ void check_event_store_conformance() {
       CHECK(retry.status == append_status::duplicate);
       CHECK(retry.first_position == first.first_position);
       ac::require_error([&] { store().append("c", expected_version::any(), std::vector{e}); },
-                    errc::duplicate_event_id);
+                        errc::duplicate_event_id);
       const auto next = store().append("a", expected_version::exact(3), ac::make_batch(1));
       CHECK(next.status == append_status::appended);
       CHECK(next.stream_version == 4);
@@ -550,7 +666,8 @@ void check_event_store_conformance() {
     SECTION("an empty store reopens empty") {
       fixture.reopen();
       CHECK(store().last_position() == 0);
-      CHECK(store().append("s", expected_version::no_stream(), ac::make_batch(1)).first_position == 1);
+      CHECK(store().append("s", expected_version::no_stream(), ac::make_batch(1)).first_position ==
+            1);
     }
   }
 }

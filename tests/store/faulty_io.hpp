@@ -4,11 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <annal/store/file_log/posix_io.hpp>
 
@@ -22,19 +23,20 @@ enum io_call : unsigned {
   call_truncate = 16,
   call_read = 32,
   call_other = 64,  // mkdir, unlink, lock, file_size
-  calls_that_change_disk = call_open | call_write | call_sync | call_rename | call_truncate |
-                           call_other,
+  calls_that_change_disk =
+      call_open | call_write | call_sync | call_rename | call_truncate | call_other,
 };
 
 // Shared by the test and the log's copy of the layer; set it up before the log is opened.
 struct fault_plan {
   unsigned counted = calls_that_change_disk;  // which calls count toward fail_at
-  long fail_at = 0;          // 1-based index among counted calls; 0 never fails
-  int error = 5;             // errno to fail with (EIO)
-  bool persist = false;      // after the first failure every counted call fails (a dead disk)
-  std::size_t tear = 0;      // a failing write first writes this many bytes for real
-  bool real_sync = true;     // false: syncs succeed without reaching the disk (fast walks)
+  long fail_at = 0;                           // 1-based index among counted calls; 0 never fails
+  int error = 5;                              // errno to fail with (EIO)
+  bool persist = false;   // after the first failure every counted call fails (a dead disk)
+  std::size_t tear = 0;   // a failing write first writes this many bytes for real
+  bool real_sync = true;  // false: syncs succeed without reaching the disk (fast walks)
   std::chrono::microseconds sync_time{0};  // each sync takes at least this long (a slow disk)
+  std::function<void()> on_sync;  // called at the start of each fdatasync (set before it runs)
   std::atomic<long> calls{0};
   std::atomic<long> syncs{0};  // fdatasync/fsync calls that reached this layer
   std::atomic<bool> fired{false};
@@ -63,6 +65,7 @@ struct faulty_io {
   }
   int fdatasync(int fd) {
     ++plan->syncs;
+    if (plan->on_sync) plan->on_sync();
     if (plan->sync_time.count() > 0) std::this_thread::sleep_for(plan->sync_time);
     if (const int e = hit(call_sync)) return e;
     return plan->real_sync ? real.fdatasync(fd) : 0;

@@ -3,9 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <annal/store/file_log.hpp>
@@ -128,8 +132,8 @@ TEST_CASE("file_log: failing each I/O call of a scenario in turn loses nothing a
       {"ENOSPC once, torn write", annal_test_store::calls_that_change_disk, ENOSPC, false, 57},
       {"EIO from then on (dead disk), torn write", annal_test_store::calls_that_change_disk, EIO,
        true, 13},
-      {"EIO once, reads too", annal_test_store::calls_that_change_disk | annal_test_store::call_read,
-       EIO, false, 0},
+      {"EIO once, reads too",
+       annal_test_store::calls_that_change_disk | annal_test_store::call_read, EIO, false, 0},
   };
   for (const variant& v : variants) {
     // A dry run counts the calls the scenario makes.
@@ -169,5 +173,51 @@ TEST_CASE("file_log: failing each I/O call of a scenario in turn loses nothing a
       }
       check_after(dir.log(), report);
     }
+  }
+}
+
+TEST_CASE("file_log: a conflict returns once the version it names is readable",
+          "[store][file_log][concurrency]") {
+  for (const annal::durability mode : {annal::durability::durable, annal::durability::group}) {
+    INFO("durability " << static_cast<int>(mode));
+    scratch_dir dir;
+    faulty_io io;
+    annal::file_log_options options;
+    options.sync = mode;
+    annal::basic_file_log<faulty_io> log(dir.log(), options, io);
+    // The winner's sync is held at the gate: its event is written, checked against, not yet
+    // durable.
+    std::mutex m;
+    std::condition_variable cv;
+    bool in_sync = false, released = false;
+    io.plan->on_sync = [&] {
+      std::unique_lock lock(m);
+      if (in_sync) return;
+      in_sync = true;
+      cv.notify_all();
+      // Released by the test, or let go after a while: a fixed store's conflict waits for this
+      // sync.
+      cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return released; });
+    };
+    std::thread winner(
+        [&] { log.append("book", expected_version::no_stream(), make_batch(1, "winner")); });
+    {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return in_sync; });
+    }
+    const auto lost = log.append("book", expected_version::no_stream(), make_batch(1, "loser"));
+    std::uint64_t read = 0;
+    log.read_stream("book", 1, [&](const recorded_event&) { ++read; });
+    const std::uint64_t version = log.stream_version("book");
+    {
+      std::lock_guard lock(m);
+      released = true;
+    }
+    cv.notify_all();
+    winner.join();
+    CHECK(lost.status == append_status::conflict);
+    CHECK(lost.stream_version == 1);
+    CHECK(version == 1);
+    CHECK(read == 1);
   }
 }

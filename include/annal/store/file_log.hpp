@@ -53,7 +53,8 @@ class basic_file_log {
                 "unlink, mkdir, lock), each returning -errno on failure");
 
  public:
-  explicit basic_file_log(std::filesystem::path directory, file_log_options options = {}, IO io = {})
+  explicit basic_file_log(std::filesystem::path directory, file_log_options options = {},
+                          IO io = {})
       : dir_(std::move(directory)), options_(options), io_(std::move(io)) {
     if (options_.segment_size < detail::file_log::segment_header_size)
       throw error(errc::invalid_argument, "file_log_options::segment_size " +
@@ -97,7 +98,18 @@ class basic_file_log {
     const std::uint64_t actual = stream_no == no_stream ? 0 : streams_[stream_no].positions.size();
     if (stream_no != no_stream && ends_in_tombstone(stream_no, actual))
       detail::throw_stream_deleted(stream_id, actual);
-    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
+    if (!expect.matches(actual)) {
+      // The winner's events may still be on their way to disk, unreadable: a conflict returns no
+      // sooner than what it names can be read, so a reload decides on the state that beat it.
+      const std::uint64_t newest = actual == 0 ? 0 : streams_[stream_no].positions.back();
+      lock.unlock();
+      if (options_.sync == durability::none) {
+        publish(newest);
+      } else {
+        wait_durable(newest);
+      }
+      return {append_status::conflict, actual, 0, 0};
+    }
 
     const std::uint64_t last = write_batch(stream_id, stream_no, actual, batch);
     lock.unlock();
@@ -226,7 +238,7 @@ class basic_file_log {
       }
       for (std::size_t j = 0; j < got; ++j) {
         check_and_view(segs[k], offset, position, rec[j], static_cast<std::uint32_t>(size[j]),
-                         options_.verify_reads ? &crc[j] : nullptr, e);
+                       options_.verify_reads ? &crc[j] : nullptr, e);
         offset += size[j];
         ++position;
         ++visited;
@@ -259,7 +271,8 @@ class basic_file_log {
     }) && !failed_.load(std::memory_order_acquire);
   }
 
-  // Makes every appended event durable now. Only durability::none needs it, at the end of an import.
+  // Makes every appended event durable now. Only durability::none needs it, at the end of an
+  // import.
   void sync() {
     throw_if_failed();
     wait_durable(written_.load(std::memory_order_acquire));
@@ -276,10 +289,10 @@ class basic_file_log {
   static constexpr std::uint32_t no_stream = 0xFFFFFFFFu;
 
   struct slot {
-    std::uint64_t offset;     // of the record in its segment
-    std::uint64_t version;    // the event's stream version
-    std::uint32_t segment;    // index into segments_
-    std::uint32_t stream;     // index into streams_
+    std::uint64_t offset;   // of the record in its segment
+    std::uint64_t version;  // the event's stream version
+    std::uint32_t segment;  // index into segments_
+    std::uint32_t stream;   // index into streams_
   };
   struct stream_entry {
     std::string id;
@@ -348,8 +361,8 @@ class basic_file_log {
   }
   void throw_if_failed() const {
     if (failed_.load(std::memory_order_acquire))
-      throw error(errc::store_failed, "file log " + dir_.string() + " has stopped: " +
-                                          failure_ + "; reopen it to continue from what is durable");
+      throw error(errc::store_failed, "file log " + dir_.string() + " has stopped: " + failure_ +
+                                          "; reopen it to continue from what is durable");
   }
 
   // Fail-stop: after a failed sync the kernel may have dropped the dirty pages and cleared the
@@ -403,8 +416,8 @@ class basic_file_log {
   std::size_t visible_count(const std::vector<std::uint64_t>& positions) const {
     const std::uint64_t visible = visible_.load(std::memory_order_acquire);
     if (positions.empty() || positions.back() <= visible) return positions.size();
-    return static_cast<std::size_t>(
-        std::upper_bound(positions.begin(), positions.end(), visible) - positions.begin());
+    return static_cast<std::size_t>(std::upper_bound(positions.begin(), positions.end(), visible) -
+                                    positions.begin());
   }
 
   std::vector<segment_ref> segment_refs(std::uint32_t from) const {
@@ -457,8 +470,9 @@ class basic_file_log {
     namespace fl = detail::file_log;
     const char* head = reader.fetch(offset, fl::record_header_size);
     size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
-    if (size == 0) throw_corrupt(seg.name, offset, "no record where position " +
-                                                       std::to_string(position) + " should be");
+    if (size == 0)
+      throw_corrupt(seg.name, offset,
+                    "no record where position " + std::to_string(position) + " should be");
     const char* data = reader.fetch(offset, size);
     if (!data) throw_corrupt(seg.name, offset, "record runs past the end of the file");
     return data;
@@ -475,8 +489,9 @@ class basic_file_log {
     if (const char* why = fl::check_record(data, size, r, false))
       throw_corrupt(seg.name, offset, why);
     if (r.fields.position != position)
-      throw_corrupt(seg.name, offset, "record holds position " + std::to_string(r.fields.position) +
-                                          " where " + std::to_string(position) + " belongs");
+      throw_corrupt(seg.name, offset,
+                    "record holds position " + std::to_string(r.fields.position) + " where " +
+                        std::to_string(position) + " belongs");
     if (const char* why = fl::view_record(r, e)) throw_corrupt(seg.name, offset, why);
   }
 
@@ -489,9 +504,9 @@ class basic_file_log {
     std::int8_t& known = streams_[stream_no].tombstoned;
     if (known < 0) {
       bool tombstone = false;
-      read_stream_views(streams_[stream_no].id, version,
-                        [&](const recorded_event_view& e) { tombstone = e.type == tombstone_type; },
-                        1);
+      read_stream_views(
+          streams_[stream_no].id, version,
+          [&](const recorded_event_view& e) { tombstone = e.type == tombstone_type; }, 1);
       known = tombstone ? 1 : 0;
     }
     return known == 1;
@@ -577,8 +592,8 @@ class basic_file_log {
     sync_or_fail(old.fd, "fdatasync of " + old.name);
     mark_durable(written_.load(std::memory_order_relaxed));
     write_index(old);
-    segment next = create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1,
-                                  old.last_crc);
+    segment next =
+        create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1, old.last_crc);
     active_ids_.clear();
     active_ids_first_ = next.first_position;
     std::unique_lock lock(index_mutex_);
@@ -681,9 +696,8 @@ class basic_file_log {
 
   void publish(std::uint64_t upto) {
     std::uint64_t seen = visible_.load(std::memory_order_relaxed);
-    while (seen < upto &&
-           !visible_.compare_exchange_weak(seen, upto, std::memory_order_release,
-                                           std::memory_order_relaxed)) {
+    while (seen < upto && !visible_.compare_exchange_weak(seen, upto, std::memory_order_release,
+                                                          std::memory_order_relaxed)) {
     }
     // Taking wait_mutex_ orders this notify after any waiter's predicate check: no lost wake-up.
     { std::lock_guard wake(wait_mutex_); }
@@ -703,7 +717,8 @@ class basic_file_log {
   // Returns once position `target` is on disk. fdatasync flushes everything written to the file
   // before it was called, so one sync covers every appender that wrote before it started:
   //   durable: an appender waits for a sync in flight that covers it, else starts its own at once,
-  //            beside those in flight (the kernel batches concurrent syncs into one journal commit);
+  //            beside those in flight (the kernel batches concurrent syncs into one journal
+  //            commit);
   //   group:   the same, but an appender about to start a sync first waits group_commit_window
   //            while others are appending, and those arriving meanwhile wait for its sync.
   void wait_durable(std::uint64_t target) {
@@ -793,7 +808,8 @@ class basic_file_log {
   std::uint64_t active_ids_first_ = 1;  // the position of active_ids_[0]
   std::atomic<int> inflight_{0};
 
-  // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change it.
+  // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change
+  // it.
   mutable std::shared_mutex index_mutex_;
   std::vector<segment> segments_;
   // Position p is slots_[p - 1].
@@ -847,7 +863,8 @@ void basic_file_log<IO>::open() {
     if (rc == -EWOULDBLOCK)
       throw error(errc::store_locked, "file log " + dir +
                                           " is in use: another process (or another file_log in "
-                                          "this one) holds the lock on " + lock_path);
+                                          "this one) holds the lock on " +
+                                          lock_path);
     throw_io("locking " + lock_path, rc);
   }
 
@@ -910,9 +927,9 @@ std::vector<std::uint32_t> basic_file_log<IO>::list_segments() {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    const bool digits = name.size() >= 12 &&
-                        std::all_of(name.begin(), name.begin() + 8,
-                                    [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        name.size() >= 12 &&
+        std::all_of(name.begin(), name.begin() + 8, [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) continue;
     if (name.size() == 12 && name.ends_with(".log")) {
       numbers.push_back(static_cast<std::uint32_t>(std::stoul(name.substr(0, 8))));
@@ -958,9 +975,9 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   if (h.number != seg.number)
     return bad_spot{0, 0, "the header names segment " + std::to_string(h.number)};
   if (h.first_position != expect_first)
-    return bad_spot{0, 0, "the header says the segment starts at position " +
-                              std::to_string(h.first_position) + ", not " +
-                              std::to_string(expect_first)};
+    return bad_spot{0, 0,
+                    "the header says the segment starts at position " +
+                        std::to_string(h.first_position) + ", not " + std::to_string(expect_first)};
   if (h.chain_seed != seed)
     return bad_spot{0, 0, "hash chain broken: the segment does not follow the one before it"};
   seg.first_position = h.first_position;
@@ -1205,7 +1222,8 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
   for (std::size_t j = index; j < numbers.size(); ++j) {
     segment other = j == index ? segment{} : open_segment(numbers[j]);
     const segment& s = j == index ? seg : other;
-    const std::int64_t size = j == index ? static_cast<std::int64_t>(file_size) : io_.file_size(s.fd);
+    const std::int64_t size =
+        j == index ? static_cast<std::int64_t>(file_size) : io_.file_size(s.fd);
     if (size < 0) throw_io("reading the size of " + path_of(s.name), size);
     if (j != index) bytes += static_cast<std::uint64_t>(size);
     fl::chunk_reader<IO> scan(io_, 1024 * 1024);
@@ -1233,14 +1251,14 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
     for (segment& s : later) io_.close(s.fd);
     io_.close(seg.fd);
     seg.fd = -1;
-    throw_corrupt(seg.name, bad.offset,
-                  bad.why + "; " + std::to_string(intact) + " intact records from position " +
-                      std::to_string(first_lost) + " on" +
-                      (later.empty() ? "" : " and " + std::to_string(later.size()) +
-                                                " later segments") +
-                      " follow it, so this is damage to stored events, not a torn write at the "
-                      "end; open with file_log_options::repair to cut the log there (the cut "
-                      "bytes are kept as *.cut files)");
+    throw_corrupt(
+        seg.name, bad.offset,
+        bad.why + "; " + std::to_string(intact) + " intact records from position " +
+            std::to_string(first_lost) + " on" +
+            (later.empty() ? "" : " and " + std::to_string(later.size()) + " later segments") +
+            " follow it, so this is damage to stored events, not a torn write at the "
+            "end; open with file_log_options::repair to cut the log there (the cut "
+            "bytes are kept as *.cut files)");
   }
   recovery_.cut = true;
   recovery_.reason = "offset " + std::to_string(bad.offset) + ": " + bad.why;
