@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include <annal/core/log.hpp>
 #include <annal/detail/file_log/crc32c.hpp>
 #include <annal/store/file_log.hpp>
 
@@ -101,8 +102,8 @@ TEST_CASE("crc32c: hardware and table paths agree with the standard check value"
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   for (std::size_t split : {0u, 1u, 7u, 8u, 9u, 500u, 999u}) {
     const auto whole = fl::crc32c_portable(0, data.data(), data.size());
-    const auto part = fl::crc32c(fl::crc32c(0, data.data(), split), data.data() + split,
-                                 data.size() - split);
+    const auto part =
+        fl::crc32c(fl::crc32c(0, data.data(), split), data.data() + split, data.size() - split);
     CHECK(part == whole);
   }
 }
@@ -255,8 +256,8 @@ TEST_CASE("file_log: views carry every field that was appended", "[store][file_l
 
   SECTION("from a position, bounded, and stopped by the visitor") {
     std::vector<std::uint64_t> seen;
-    log.read_all_views(40, [&](const annal::recorded_event_view& v) { seen.push_back(v.position); },
-                       5);
+    log.read_all_views(
+        40, [&](const annal::recorded_event_view& v) { seen.push_back(v.position); }, 5);
     CHECK(seen == std::vector<std::uint64_t>{40, 41, 42, 43, 44});
     seen.clear();
     const std::size_t visited = log.read_all_views(1, [&](const annal::recorded_event_view& v) {
@@ -327,7 +328,8 @@ TEST_CASE("file_log: bad options and missing directories are refused", "[store][
   error_text([&] { file_log log(dir.log(), tiny); }, errc::invalid_argument);
   file_log_options existing;
   existing.create_if_missing = false;
-  const auto text = error_text([&] { file_log log(dir.path() / "absent", existing); }, errc::io_error);
+  const auto text =
+      error_text([&] { file_log log(dir.path() / "absent", existing); }, errc::io_error);
   CHECK_THAT(text, Catch::Contains("absent") && Catch::Contains("does not exist"));
 }
 
@@ -528,10 +530,52 @@ TEST_CASE("file_log: damage in the middle refuses to open, naming segment and of
   SECTION("damage to the last record cannot be told from a torn write: it is cut, and reported") {
     damaged[offsets[5] + 130] ^= 0x01;
     spill(segment, damaged);
+    std::vector<std::pair<annal::log_level, std::string>> logged;
+    annal::set_log_handler([&](annal::log_level level, std::string_view message) {
+      logged.emplace_back(level, std::string(message));
+    });
+    struct restore_log {
+      ~restore_log() { annal::set_log_handler({}); }
+    } restore;
     file_log log(dir.log());
-    CHECK(log.recovery().cut);
-    CHECK_THAT(log.recovery().reason, Catch::Contains("checksum mismatch"));
+    const auto& r = log.recovery();
+    CHECK(r.cut);
+    CHECK_THAT(r.reason, Catch::Contains("checksum mismatch"));
     CHECK(log.last_position() == 5);
+    CHECK(r.events_cut == 1);
+    CHECK(r.first_position_cut == 6);
+    CHECK(r.bytes_cut == whole.size() - offsets[5]);
+    // The cut is said through the logging hook, with its byte range and event count.
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].first == annal::log_level::warning);
+    CHECK_THAT(logged[0].second,
+               Catch::Contains("segment 00000001.log offset " + std::to_string(offsets[5])) &&
+                   Catch::Contains(std::to_string(whole.size() - offsets[5]) + " bytes") &&
+                   Catch::Contains("1 event from position 6") &&
+                   Catch::Contains("checksum mismatch") && Catch::Contains("00000001.log.cut"));
+    // The cut bytes are kept beside the log, exactly.
+    REQUIRE(r.saved_as.size() == 1);
+    CHECK(r.saved_as[0] == (dir.log() / "00000001.log.cut").string());
+    CHECK(slurp(r.saved_as[0]) == damaged.substr(offsets[5]));
+    CHECK(std::filesystem::file_size(segment) == offsets[5]);
+  }
+  SECTION("a second cut of the same segment keeps the first one's bytes") {
+    damaged[offsets[5] + 130] ^= 0x01;
+    spill(segment, damaged);
+    annal::set_log_handler([](annal::log_level, std::string_view) {});
+    struct restore_log {
+      ~restore_log() { annal::set_log_handler({}); }
+    } restore;
+    { file_log log(dir.log()); }
+    std::string shorter = damaged.substr(0, offsets[5]);
+    shorter[offsets[4] + 130] ^= 0x01;
+    spill(segment, shorter);
+    file_log log(dir.log());
+    REQUIRE(log.recovery().saved_as.size() == 1);
+    CHECK(log.recovery().saved_as[0] == (dir.log() / "00000001.log.2.cut").string());
+    CHECK(slurp(dir.log() / "00000001.log.2.cut") == shorter.substr(offsets[4]));
+    CHECK(slurp(dir.log() / "00000001.log.cut") == damaged.substr(offsets[5]));
+    CHECK(log.last_position() == 4);
   }
   SECTION("damage found while reading is an error, never bad data") {
     file_log log(dir.log());
@@ -540,8 +584,9 @@ TEST_CASE("file_log: damage in the middle refuses to open, naming segment and of
     const auto text = error_text([&] { all_events(log); }, errc::corrupt_log);
     CHECK_THAT(text, Catch::Contains("00000001.log offset " + std::to_string(offsets[3])));
     error_text([&] { stream_events(log, "s-1"); }, errc::corrupt_log);
-    const auto view_text = error_text(
-        [&] { log.read_all_views(1, [](const annal::recorded_event_view&) {}); }, errc::corrupt_log);
+    const auto view_text =
+        error_text([&] { log.read_all_views(1, [](const annal::recorded_event_view&) {}); },
+                   errc::corrupt_log);
     CHECK_THAT(view_text, Catch::Contains("00000001.log offset " + std::to_string(offsets[3])));
   }
 }
@@ -698,7 +743,7 @@ TEST_CASE("file_log: many concurrent appenders share syncs (group commit)",
     for (auto& th : pool) th.join();
     CHECK(log.last_position() == threads * each);
     INFO("mode " << static_cast<int>(mode) << ": syncs for " << threads * each
-                  << " appends: " << io.plan->syncs - before);
+                 << " appends: " << io.plan->syncs - before);
     CHECK(io.plan->syncs - before <= threads * each);
     // Durable mode shares a sync only when one starts between an append's write and its check,
     // which the scheduler may never allow; group mode waits for company, so it must share.

@@ -28,10 +28,12 @@
 
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
+#include <annal/core/log.hpp>
 #include <annal/detail/file_log/format.hpp>
 #include <annal/detail/file_log/huge_page_allocator.hpp>
 #include <annal/detail/file_log/reader.hpp>
 #include <annal/detail/file_log/segment_index.hpp>
+#include <annal/detail/file_log/walk.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
@@ -686,6 +688,15 @@ class basic_file_log {
     std::snprintf(name, sizeof name, "%08u.log", number);
     return name;
   }
+  // Where cut bytes of the file `name` are kept: "<name>.cut", or "<name>.N.cut" if earlier cuts
+  // hold that name already (nothing cut is ever overwritten).
+  std::string cut_path(const std::string& name) const {
+    std::string path = path_of(name) + ".cut";
+    std::error_code ec;
+    for (int n = 2; std::filesystem::exists(path, ec); ++n)
+      path = path_of(name) + "." + std::to_string(n) + ".cut";
+    return path;
+  }
   static std::string index_name(std::uint32_t number) {
     char name[32];
     std::snprintf(name, sizeof name, "%08u.idx", number);
@@ -1208,6 +1219,8 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
   namespace fl = detail::file_log;
   const std::uint64_t first_lost = slots_.size() + 1;
   std::uint64_t intact = 0, acknowledged = 0, bytes = file_size - bad.cut;
+  // The bad spot is one damaged event if a record starts there, none if the bytes are no record's.
+  std::uint64_t damaged = 0;
   // Records of the cut batch before the bad one are intact too.
   {
     fl::chunk_reader<IO> scan(io_, 1024 * 1024);
@@ -1216,6 +1229,10 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
       const char* rec = scan.fetch(at, 8);
       at += fl::get<std::uint32_t>(rec + 4);
       ++intact;
+    }
+    if (bad.cut > 0) {
+      const char* head = scan.fetch(bad.offset, 4);
+      damaged = head && fl::get<std::uint32_t>(head) == fl::record_magic ? 1 : 0;
     }
   }
   std::vector<segment> later;
@@ -1228,21 +1245,14 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
     if (j != index) bytes += static_cast<std::uint64_t>(size);
     fl::chunk_reader<IO> scan(io_, 1024 * 1024);
     scan.reset(s.fd, &s.name);
-    const std::uint64_t end = static_cast<std::uint64_t>(size);
-    for (std::uint64_t at = j == index ? bad.offset + 1 : 0; at + fl::record_header_size <= end;) {
-      const char* rec = scan.fetch(at, fl::record_header_size);
-      if (!rec) break;
-      const std::uint32_t claimed = fl::claimed_size(rec, fl::record_header_size);
-      fl::record_view r;
-      if (claimed != 0 && at + claimed <= end && (rec = scan.fetch(at, claimed)) &&
-          !fl::check_record(rec, claimed, r) && r.fields.position >= first_lost) {
-        ++intact;
-        if (r.fields.synced_through >= first_lost) ++acknowledged;
-        at += claimed;
-      } else {
-        ++at;
-      }
-    }
+    fl::walk_records(
+        scan, j == index ? bad.offset + 1 : 0, static_cast<std::uint64_t>(size),
+        [&](std::uint64_t, const fl::record_view& r) {
+          if (r.fields.position < first_lost) return;
+          ++intact;
+          if (r.fields.synced_through >= first_lost) ++acknowledged;
+        },
+        [](std::uint64_t, std::uint64_t) {});
     if (j != index) later.push_back(std::move(other));
   }
   // Segments after the first are created only once the one before is synced.
@@ -1267,23 +1277,25 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
   recovery_.bytes_cut = bytes;
   recovery_.first_position_cut = first_lost;
   recovery_.intact_records_cut = damage ? intact : 0;
-  if (damage) {
-    if (bad.cut < file_size) save_bytes(seg, bad.cut, file_size);
-    for (segment& s : later) {
-      io_.close(s.fd);
-      const std::string from = path_of(s.name), to = from + ".cut";
-      if (const int rc = io_.rename(from.c_str(), to.c_str()); rc < 0)
-        throw_io("renaming " + from + " to " + to, rc);
-      recovery_.saved_as.push_back(to);
-    }
+  recovery_.events_cut = intact + damaged;
+  // Whatever is cut, a torn tail too, is kept: a torn tail cannot be told from a damaged last
+  // record.
+  if (bad.cut > 0) save_bytes(seg, bad.cut, file_size);
+  for (segment& s : later) {
+    io_.close(s.fd);
+    const std::string from = path_of(s.name), to = cut_path(s.name);
+    if (const int rc = io_.rename(from.c_str(), to.c_str()); rc < 0)
+      throw_io("renaming " + from + " to " + to, rc);
+    recovery_.saved_as.push_back(to);
   }
   if (bad.cut == 0) {
     // Nothing of this segment is usable, header included: move it aside whole.
     io_.close(seg.fd);
     seg.fd = -1;
-    const std::string from = path_of(seg.name);
-    if (const int rc = io_.rename(from.c_str(), (from + ".cut").c_str()); rc < 0)
+    const std::string from = path_of(seg.name), to = cut_path(seg.name);
+    if (const int rc = io_.rename(from.c_str(), to.c_str()); rc < 0)
       throw_io("renaming " + from + " aside", rc);
+    recovery_.saved_as.insert(recovery_.saved_as.begin(), to);
   } else {
     if (const int rc = io_.ftruncate(seg.fd, bad.cut); rc < 0)
       throw_io("cutting " + path_of(seg.name) + " at offset " + std::to_string(bad.cut), rc);
@@ -1292,14 +1304,30 @@ void basic_file_log<IO>::cut_log(std::vector<std::uint32_t>& numbers, std::size_
   }
   if (const int rc = io_.fsync(dir_fd_); rc < 0) throw_io("fsync of the directory", rc);
   numbers.resize(index + 1);
+  std::string kept;
+  for (const std::string& path : recovery_.saved_as) kept += (kept.empty() ? "" : ", ") + path;
+  annal::log(
+      log_level::warning,
+      "file log " + dir_.string() + ": cut " + std::to_string(bytes) + " bytes from segment " +
+          seg.name + " offset " + std::to_string(bad.cut) + " on (" +
+          std::to_string(file_size - bad.cut) + " bytes of " + seg.name +
+          (later.empty() ? "" : " and " + std::to_string(later.size()) + " later segments") +
+          "), " + std::to_string(recovery_.events_cut) +
+          (recovery_.events_cut == 1 ? " event" : " events") + " from position " +
+          std::to_string(first_lost) + " on (" + std::to_string(intact) + " of them intact), " +
+          (damage ? "repairing damage to stored events" : "taking it for a torn write at the end") +
+          " at offset " + std::to_string(bad.offset) + ": " + bad.why +
+          "; the cut bytes are kept in " + kept);
 }
 
-// Copies bytes [from, to) of a segment to "<segment>.cut" before a repair cuts them off.
+// Copies bytes [from, to) of a segment to "<segment>.cut" (or "<segment>.N.cut" beside earlier
+// ones) before they are cut off. Written as a temporary file, synced and renamed: a crash leaves no
+// half-saved copy under that name, and the next open saves them again before it cuts.
 template <class IO>
 void basic_file_log<IO>::save_bytes(const segment& seg, std::uint64_t from, std::uint64_t to) {
-  const std::string path = path_of(seg.name) + ".cut";
-  const int fd = io_.open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw_io("creating " + path, fd);
+  const std::string path = cut_path(seg.name), tmp = path + ".tmp";
+  const int fd = io_.open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw_io("creating " + tmp, fd);
   detail::file_log::chunk_reader<IO> scan(io_, 1024 * 1024);
   scan.reset(seg.fd, &seg.name);
   for (std::uint64_t at = from; at < to;) {
@@ -1308,13 +1336,15 @@ void basic_file_log<IO>::save_bytes(const segment& seg, std::uint64_t from, std:
     const std::int64_t rc = bytes ? io_.pwrite(fd, bytes, n, at - from) : -EIO;
     if (rc <= 0) {
       io_.close(fd);
-      throw_io("saving the cut bytes to " + path, rc < 0 ? rc : -EIO);
+      throw_io("saving the cut bytes to " + tmp, rc < 0 ? rc : -EIO);
     }
     at += static_cast<std::uint64_t>(rc);
   }
   const int rc = io_.fsync(fd);
   io_.close(fd);
-  if (rc < 0) throw_io("fsync of " + path, rc);
+  if (rc < 0) throw_io("fsync of " + tmp, rc);
+  if (const int r = io_.rename(tmp.c_str(), path.c_str()); r < 0)
+    throw_io("renaming " + tmp + " to " + path, r);
   recovery_.saved_as.push_back(path);
 }
 

@@ -42,10 +42,15 @@ struct file_log_recovery {
   std::string reason;          // why, e.g. "checksum mismatch" at the first bad record
   std::string segment;         // where the cut was made
   std::uint64_t offset = 0;
-  std::uint64_t bytes_cut = 0;        // from that segment and every later one
+  std::uint64_t bytes_cut = 0;           // from that segment and every later one
   std::uint64_t intact_records_cut = 0;  // checksummed records lost to a repair (0 for a torn tail)
+  // Events in the cut bytes: the intact records, and the damaged one if a record starts at the bad
+  // spot (a torn tail of zeros or garbage holds none).
+  std::uint64_t events_cut = 0;
   std::uint64_t first_position_cut = 0;  // the first position that is no longer in the log
-  std::vector<std::string> saved_as;     // files holding the cut bytes (repair only)
+  // Files holding the cut bytes, "00000003.log.cut" (or "00000003.log.2.cut" beside an earlier
+  // cut): a segment's cut end, or a segment moved aside whole. annal::read_cut_file reads them.
+  std::vector<std::string> saved_as;
   std::uint32_t segments_indexed = 0;  // sealed segments taken from their index files, not scanned
   std::vector<std::string> index_ignored;  // "00000002.idx: why" for each index file not used
   std::chrono::nanoseconds open_time{};
