@@ -63,8 +63,20 @@ struct credited_v1 {
 };
 ANNAL_EVENT(credited_v1, "bank.credited", 1);
 
+// Retired: transfers became a withdrawal plus a deposit; interest became a deposit when there was any.
+struct transferred {
+  BOOST_HANA_DEFINE_STRUCT(transferred, (std::int64_t, cents), (std::string, to));
+};
+ANNAL_EVENT(transferred, "bank.transferred", 1);
+struct interest_paid {
+  BOOST_HANA_DEFINE_STRUCT(interest_paid, (std::int64_t, cents));
+};
+ANNAL_EVENT(interest_paid, "bank.interest_paid", 1);
+
+// Every stored type that can become a deposit is declared by it, so every reader of deposits,
+// whatever else it lists, reads them too.
 struct deposited {
-  using previous_versions = annal::events<deposited_v2, credited_v1>;
+  using previous_versions = annal::events<deposited_v2, credited_v1, transferred, interest_paid>;
   BOOST_HANA_DEFINE_STRUCT(deposited, (money, amount), (std::optional<std::string>, note));
   friend bool operator==(const deposited&, const deposited&) = default;
 };
@@ -76,6 +88,11 @@ template <>
 struct annal::previous_versions_of<sample::deposited_v2> {
   using type = annal::events<sample::deposited_v1>;
 };
+// withdrawn is declared before the types that become it, so its history is given by the trait.
+template <>
+struct annal::previous_versions_of<sample::withdrawn> {
+  using type = annal::events<sample::credited_v1, sample::transferred>;
+};
 namespace sample {
 
 inline deposited_v2 upcast(const deposited_v1& e) { return {std::int64_t{e.euros} * 100}; }
@@ -86,10 +103,6 @@ inline std::variant<deposited, withdrawn> upcast(const credited_v1& e) {
 }
 
 // --- retired: transfers became a withdrawal plus a deposit; fees are gone, interest sometimes ---
-struct transferred {
-  BOOST_HANA_DEFINE_STRUCT(transferred, (std::int64_t, cents), (std::string, to));
-};
-ANNAL_EVENT(transferred, "bank.transferred", 1);
 inline annal::upcast_result<withdrawn, deposited> upcast(const transferred& e) {
   return {withdrawn{money{e.cents, currency::eur}}, deposited{money{e.cents, currency::eur}, "to " + e.to}};
 }
@@ -99,10 +112,6 @@ struct fee_charged {
 };
 ANNAL_EVENT(fee_charged, "bank.fee_charged", 1);
 
-struct interest_paid {
-  BOOST_HANA_DEFINE_STRUCT(interest_paid, (std::int64_t, cents));
-};
-ANNAL_EVENT(interest_paid, "bank.interest_paid", 1);
 // Interest became a deposit when there was any; zero-interest records are dropped.
 inline std::optional<deposited> upcast(const interest_paid& e) {
   if (e.cents == 0) return std::nullopt;
@@ -127,7 +136,7 @@ ANNAL_EVENT(plain_deposited, "bank.deposited", 3);
 
 template <>
 struct annal::retired_events_of<sample::bank_events> {
-  using type = annal::events<sample::transferred, sample::fee_charged, sample::interest_paid, sample::audit_noted>;
+  using type = annal::events<sample::fee_charged, sample::audit_noted>;
 };
 
 namespace sample {

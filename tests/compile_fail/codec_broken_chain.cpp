@@ -15,7 +15,7 @@ struct shipped_v2 {
 };
 ANNAL_EVENT(shipped_v2, "shop.shipped", 2);
 struct shipped {
-  using previous_versions = annal::events<shipped_v1>;
+  using previous_versions = annal::events<shipped_v1, shipped_v2>;
   BOOST_HANA_DEFINE_STRUCT(shipped, (std::int64_t, parcel), (bool, tracked));
 };
 ANNAL_EVENT(shipped, "shop.shipped", 3);

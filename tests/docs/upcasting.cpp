@@ -45,8 +45,10 @@ ANNAL_EVENT(deposited_v1, "bank.deposited", 1);
 struct deposited_v2 { BOOST_HANA_DEFINE_STRUCT(deposited_v2, (std::int64_t, cents)); };
 ANNAL_EVENT(deposited_v2, "bank.deposited", 2);
 
+struct transferred;                                  // retired, see "Retired events"
+
 struct deposited {                                   // today's event
-  using previous_versions = annal::events<deposited_v1, deposited_v2>;
+  using previous_versions = annal::events<deposited_v1, deposited_v2, transferred>;
   BOOST_HANA_DEFINE_STRUCT(deposited, (money, amount), (std::optional<std::string>, note));
 };
 ANNAL_EVENT(deposited, "bank.deposited", 3);
@@ -84,8 +86,14 @@ annal::retired_t upcast(const audit_noted&) { return annal::retired_t{}; }
 }  // namespace bank
 
 // [retired-events]
+// transferred becomes a withdrawal and a deposit: each declares it (deposited does so in its
+// member list above; withdrawn, which has none, through the trait).
+template <> struct annal::previous_versions_of<bank::withdrawn> {
+  using type = annal::events<bank::transferred>;
+};
+// fee_charged became nothing: only the account's own list needs to know it, to skip it.
 template <> struct annal::retired_events_of<bank::account_events> {
-  using type = annal::events<bank::transferred, bank::fee_charged>;
+  using type = annal::events<bank::fee_charged>;
 };
 // [retired-events]
 

@@ -27,35 +27,20 @@ struct two_event_types_share_a_stored_name_and_version;
 
 namespace detail::registry {
 
-// Every type reachable from a list through previous_versions, each once, current events first.
-template <class Acc, class... T>
-struct collect;
-template <class Acc, class Previous, class... Rest>
-struct collect_expand;
-
-template <class... A>
-struct collect<events<A...>> {
-  using type = events<A...>;
-};
-template <class... A, class H, class... R>
-struct collect<events<A...>, H, R...> {
-  using type = typename std::conditional_t<(std::is_same_v<A, H> || ...), collect<events<A...>, R...>,
-                                           collect_expand<events<A..., H>, previous_versions_of_t<H>, R...>>::type;
-};
-template <class Acc, class... P, class... R>
-struct collect_expand<Acc, events<P...>, R...> : collect<Acc, R..., P...> {};
-
 template <class List>
-struct closure;
-template <class... E>
-struct closure<events<E...>> : collect<events<>, E...> {};
+using closure = upcasting::closure<List>;
 
+// A's types, then those of B that A does not hold: a retired type may also be declared as a
+// previous version of the events it became.
 template <class A, class B>
 struct join;
-template <class... A, class... B>
-struct join<events<A...>, events<B...>> {
-  using type = events<A..., B...>;
+template <class... A>
+struct join<events<A...>, events<>> {
+  using type = events<A...>;
 };
+template <class... A, class H, class... B>
+struct join<events<A...>, events<H, B...>>
+    : join<std::conditional_t<(std::is_same_v<A, H> || ...), events<A...>, events<A..., H>>, events<B...>> {};
 
 template <class List>
 struct as_tuple;
@@ -168,7 +153,7 @@ template <class T, class CurrentAndOld, class Retired>
 inline constexpr bool is_retired_v = list_traits<Retired>::template contains<T> &&
                                      !list_traits<CurrentAndOld>::template contains<T>;
 
-template <class List, class CurrentAndOld, class Retired, class T>
+template <class List, class CurrentAndOld, class Retired, class Stored, class T>
 consteval bool check_stored_type() {
   static_assert(event<T>,
                 "annal::event_registry: a type named in previous_versions or retired_events_of is not "
@@ -177,7 +162,7 @@ consteval bool check_stored_type() {
                 (is_retired_v<T, CurrentAndOld, Retired> && !upcasting::has_upcast<T>))
     return true;
   else
-    return upcasting::check_path<List, T>();
+    return upcasting::check_path<List, Stored, T>();
 }
 
 template <class List, class Stored>
@@ -200,7 +185,13 @@ consteval bool check_keys() {
 template <class List, class CurrentAndOld, class Retired, class Stored>
 consteval bool check_all() {
   return []<class... T>(events<T...>) {
-    return (check_stored_type<List, CurrentAndOld, Retired, T>() && ... && check_keys<List, Stored>());
+    // Declarations are checked only once every chain is whole, so a missing upcast is reported as
+    // such rather than as a declaration that leads nowhere.
+    if constexpr (!(check_stored_type<List, CurrentAndOld, Retired, Stored, T>() && ... &&
+                    check_keys<List, Stored>()))
+      return false;
+    else
+      return (upcasting::check_declared_versions<T>() && ...);
   }(Stored{});
 }
 
@@ -291,6 +282,22 @@ class event_registry {
     if (index == table::size) return false;
     dispatch(index, type, version, payload, on_event, std::make_index_sequence<table::size>{});
     return true;
+  }
+
+  // True when some version of records stored under `type` can be read: a reader that meets an
+  // unknown version of such a type cannot skip it (it lists the event), it must stop.
+  static bool knows_name(std::string_view type) noexcept {
+    for (std::size_t i = 0; i < table::size; ++i)
+      if (table::keys[i].name == type) return true;
+    return false;
+  }
+
+  // The schema versions of `type` this registry reads, for messages: "1, 2, 3".
+  static std::string versions_of(std::string_view type) {
+    std::string out;
+    for (std::size_t i = 0; i < table::size; ++i)
+      if (table::keys[i].name == type) out += (out.empty() ? "" : ", ") + std::to_string(table::keys[i].version);
+    return out;
   }
 
   // True when records stored as (type, version) can be read.

@@ -26,8 +26,8 @@
 
 namespace annal {
 
-// What a reader does with a stored event type it does not know (an event from a newer version of
-// the program, or one retired without an upcaster).
+// What a reader does with a stored event type it does not know at all (no version of its stored
+// name is in the reader's list or history). A type it knows at another version always stops it.
 enum class unknown_event_policy : std::uint8_t { error, skip };
 
 struct repository_options {
@@ -104,7 +104,17 @@ void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_
     if (failure.code() != make_error_code(errc::decode_error)) throw;
     throw error(errc::decode_error, describe_record(e) + ": " + failure.what());
   }
-  if (!known && policy == unknown_event_policy::error)
+  if (known) return;
+  using registry = event_registry<L, Codec>;
+  // A type the reader lists, at a version it cannot read (written by a newer program, most
+  // likely): never skipped, whatever the policy, or the reader would go on without it.
+  if (registry::knows_name(e.type))
+    throw error(errc::unknown_event_type,
+                describe_record(e) + ": the reader lists this event type but reads only schema "
+                                     "version(s) " + registry::versions_of(e.type) +
+                    "; declare the new version (and its upcast) in the reader's build, or run the "
+                    "program that wrote it");
+  if (policy == unknown_event_policy::error)
     throw error(errc::unknown_event_type,
                 describe_record(e) + ": unknown event type; the reader knows no event stored "
                                      "under that name and version");
