@@ -23,7 +23,8 @@ void exec(annal::postgres_store& store, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("PostgreSQL snapshot store obeys the snapshot store laws", "[snapshot][store][postgres]") {
+TEST_CASE("PostgreSQL snapshot store obeys the snapshot store laws",
+          "[snapshot][store][postgres]") {
   annal_test::postgres_fixture f;
   annal::postgres_snapshot_store store{f.store()};
   store.migrate();
@@ -36,7 +37,8 @@ TEST_CASE("PostgreSQL snapshot store obeys the snapshot store laws", "[snapshot]
   test::check_retention(small);
 }
 
-TEST_CASE("PostgreSQL snapshot store keeps any bytes and exact times", "[snapshot][store][postgres]") {
+TEST_CASE("PostgreSQL snapshot store keeps any bytes and exact times",
+          "[snapshot][store][postgres]") {
   annal_test::postgres_fixture f;
   annal::postgres_snapshot_store store{f.store()};
   store.migrate();
@@ -44,14 +46,16 @@ TEST_CASE("PostgreSQL snapshot store keeps any bytes and exact times", "[snapsho
   r.state = std::string("\0\x01\xff\x80 zero and high bytes\0", 24);
   r.event_time = annal::time_point{std::chrono::nanoseconds{1'700'000'000'123'456'789}};
   store.save(r);
-  const auto loaded = store.load("bytes", {});
+  const auto loaded = store.load(test::account_name, "bytes", {});
   REQUIRE(loaded.has_value());
   CHECK(loaded->state == r.state);
   CHECK(loaded->event_time == r.event_time);
   CHECK(loaded->fingerprint == r.fingerprint);
   CHECK(loaded->revision == r.revision);
   // A time bound one nanosecond before the snapshot excludes it.
-  CHECK_FALSE(store.load("bytes", {10, r.event_time - std::chrono::nanoseconds{1}}).has_value());
+  CHECK_FALSE(
+      store.load(test::account_name, "bytes", {10, r.event_time - std::chrono::nanoseconds{1}})
+          .has_value());
 }
 
 TEST_CASE("PostgreSQL snapshot store on its own connection string", "[snapshot][store][postgres]") {
@@ -59,25 +63,27 @@ TEST_CASE("PostgreSQL snapshot store on its own connection string", "[snapshot][
   annal::postgres_snapshot_store store{options};
   store.migrate();  // creates the schema too: no event store ever migrated it
   store.save(test::record("alone", 4));
-  CHECK(store.load("alone", {})->version == 4);
+  CHECK(store.load(test::account_name, "alone", {})->version == 4);
   annal::postgres_snapshot_store again{options};
-  CHECK(again.load("alone", {})->state == "state@4");
+  CHECK(again.load(test::account_name, "alone", {})->state == "bank.account state@4");
 }
 
 TEST_CASE("PostgreSQL snapshot store rejects bad input naming the stream",
           "[snapshot][store][postgres][bad-input]") {
   annal_test::postgres_fixture f;
   annal::postgres_snapshot_store store{f.store()};
-  CHECK_THROWS_WITH(store.load("s-1", {}), Catch::Contains("s-1") && Catch::Contains("snapshots") &&
-                                              Catch::Contains("migrate()"));  // not migrated yet
+  CHECK_THROWS_WITH(store.load(test::account_name, "s-1", {}),
+                    Catch::Contains("s-1") && Catch::Contains("snapshots") &&
+                        Catch::Contains("migrate()"));  // not migrated yet
   store.migrate();
   CHECK_THROWS_WITH(store.save(test::record("zero-version", 0)),
                     Catch::Contains("zero-version") && Catch::Contains("version 0"));
   CHECK_THROWS_AS(store.save(test::record("", 1)), annal::error);
-  CHECK_THROWS_AS(store.load(std::string("nul\0id", 6), {}), annal::error);
+  CHECK_THROWS_AS(store.load(test::account_name, std::string("nul\0id", 6), {}), annal::error);
 }
 
-TEST_CASE("a repository on PostgreSQL snapshots survives a reopen", "[snapshot][repository][postgres]") {
+TEST_CASE("a repository on PostgreSQL snapshots survives a reopen",
+          "[snapshot][repository][postgres]") {
   annal_test::postgres_fixture f;
   {
     // [postgres-snapshots]
@@ -108,10 +114,47 @@ TEST_CASE("a PostgreSQL snapshot of another fingerprint is ignored and rebuilt",
   auto repo = annal::make_repository<ledger::account>(f.store(), snap);
   open_and_deposit(repo, "acc-1", 9);
   test::check_stale_fingerprint_is_rebuilt(repo, snapshots);
-  CHECK(snapshots.list("acc-1").size() == 1);  // the stale one is gone
+  CHECK(snapshots.list("ledger.account", "acc-1").size() == 1);  // the stale one is gone
 }
 
-TEST_CASE("corrupt PostgreSQL snapshot rows are ignored with a warning", "[snapshot][repository][postgres][corrupt]") {
+TEST_CASE("PostgreSQL snapshot store: two aggregates on one stream keep their own snapshots",
+          "[snapshot][repository][postgres][identity]") {
+  annal_test::postgres_fixture f;
+  annal::postgres_snapshot_store snapshots{f.store()};
+  snapshots.migrate();
+  test::check_two_aggregates_keep_their_own_snapshots(f.store(), snapshots);
+}
+
+TEST_CASE("PostgreSQL snapshot store upgrades a table from before aggregate names",
+          "[snapshot][store][postgres][identity][migrate]") {
+  annal_test::postgres_fixture f;
+  const std::string schema = annal::detail::pg::quote_ident(f.options().schema);
+  // The table as annal created it before snapshots named their aggregate, with one row.
+  exec(f.store(), "CREATE SCHEMA IF NOT EXISTS " + schema);
+  exec(f.store(),
+       "CREATE TABLE " + schema +
+           ".snapshots (stream_id text NOT NULL, version bigint NOT NULL CHECK (version > 0),"
+           " event_time_ns bigint NOT NULL, fingerprint bigint NOT NULL,"
+           " revision bigint NOT NULL, state bytea NOT NULL,"
+           " taken_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (stream_id, version))");
+  exec(f.store(),
+       "INSERT INTO " + schema + ".snapshots VALUES ('acc-1', 10, 0, 7, 0, '\\x00', now())");
+
+  annal::postgres_snapshot_store store{f.store()};
+  CHECK_THROWS_WITH(store.load(test::account_name, "acc-1", {}),
+                    Catch::Contains("predates aggregate names") && Catch::Contains("migrate()"));
+  test::captured_log log;
+  store.migrate();
+  REQUIRE(log.infos().size() == 1);
+  CHECK_THAT(log.infos()[0], Catch::Contains("dropped 1 snapshots"));
+  CHECK_FALSE(store.load(test::account_name, "acc-1", {}).has_value());
+  store.migrate();  // upgraded once
+  CHECK(log.infos().size() == 1);
+  test::check_snapshot_store_laws(store);
+}
+
+TEST_CASE("corrupt PostgreSQL snapshot rows are ignored with a warning",
+          "[snapshot][repository][postgres][corrupt]") {
   annal_test::postgres_fixture f;
   annal::postgres_snapshot_store snapshots{f.store()};
   snapshots.migrate();
@@ -139,7 +182,7 @@ TEST_CASE("corrupt PostgreSQL snapshot rows are ignored with a warning", "[snaps
     CHECK(loaded.snapshot_version == 4);
     CHECK(loaded.state.balance == 28);
     REQUIRE_FALSE(log.warnings().empty());
-    CHECK_THAT(log.warnings()[0], Catch::Contains("corrupt snapshot row") && Catch::Contains("acc-1") &&
-                                      Catch::Contains("revision -1"));
+    CHECK_THAT(log.warnings()[0], Catch::Contains("corrupt snapshot row") &&
+                                      Catch::Contains("acc-1") && Catch::Contains("revision -1"));
   }
 }

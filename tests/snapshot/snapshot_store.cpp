@@ -14,7 +14,6 @@
 #include "snapshot/laws.hpp"
 #include "snapshot/temp_dir.hpp"
 
-
 TEST_CASE("memory snapshot store obeys the snapshot store laws", "[snapshot][store][memory]") {
   annal::memory_snapshot_store store;
   test::check_snapshot_store_laws(store);
@@ -30,15 +29,16 @@ TEST_CASE("file snapshot store obeys the snapshot store laws", "[snapshot][store
   test::check_retention(small);
 }
 
-TEST_CASE("file snapshot store survives a reopen and leaves no temp file", "[snapshot][store][file]") {
+TEST_CASE("file snapshot store survives a reopen and leaves no temp file",
+          "[snapshot][store][file]") {
   test::temp_dir dir;
   {
     annal::file_snapshot_store store{dir.path()};
     store.save(test::record("acc/1 é", 12));
   }
   annal::file_snapshot_store reopened{dir.path()};
-  REQUIRE(reopened.load("acc/1 é", {}).has_value());
-  CHECK(reopened.load("acc/1 é", {})->state == "state@12");
+  REQUIRE(reopened.load(test::account_name, "acc/1 é", {}).has_value());
+  CHECK(reopened.load(test::account_name, "acc/1 é", {})->state == "bank.account state@12");
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     CHECK(entry.path().extension() == ".snap");
 }
@@ -50,8 +50,8 @@ TEST_CASE("file snapshot store keeps long stream ids apart", "[snapshot][store][
   const std::string b = std::string(199, 'a') + "b";
   store.save(test::record(a, 1));
   store.save(test::record(b, 2));
-  CHECK(store.load(a, {})->version == 1);
-  CHECK(store.load(b, {})->version == 2);
+  CHECK(store.load(test::account_name, a, {})->version == 1);
+  CHECK(store.load(test::account_name, b, {})->version == 2);
 }
 
 TEST_CASE("a corrupt snapshot file is detected by its checksum and ignored with a warning",
@@ -76,12 +76,42 @@ TEST_CASE("a corrupt snapshot file is detected by its checksum and ignored with 
     std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a snapshot at all, not at all";
     CHECK(std::filesystem::file_size(path) == 33);
   }
-  CHECK_FALSE(store.load("acc-1", {}).has_value());
+  CHECK_FALSE(store.load(test::account_name, "acc-1", {}).has_value());
   REQUIRE(log.warnings().size() == 1);
   CHECK_THAT(log.warnings().front(), Catch::Contains("corrupt snapshot file") &&
                                          Catch::Contains("'acc-1'") &&
                                          Catch::Contains("rebuilt from events"));
   // The next save replaces the damaged file.
   store.save(test::record("acc-1", 20));
-  CHECK(store.load("acc-1", {})->version == 20);
+  CHECK(store.load(test::account_name, "acc-1", {})->version == 20);
+}
+
+TEST_CASE(
+    "a snapshot file from before aggregate names is ignored with an info message and replaced",
+    "[snapshot][store][file][identity]") {
+  test::temp_dir dir;
+  annal::file_snapshot_store store{dir.path()};
+  // The version 1 layout: the stream id, then per snapshot no aggregate name.
+  std::string body;
+  annal::detail::put_u64(body, 5);
+  body += "acc-1";
+  annal::detail::put_u64(body, 1);
+  annal::detail::put_u64(body, 10);
+  annal::detail::put_u64(body, 0);
+  annal::detail::put_u64(body, 7);
+  annal::detail::put_u32(body, 0);
+  annal::detail::put_u64(body, 5);
+  body += "state";
+  annal::detail::write_checked_file(store.path_of("acc-1"), "ANNSNAP1", body);
+
+  test::captured_log log;
+  CHECK_FALSE(store.load(test::account_name, "acc-1", {}).has_value());
+  CHECK(log.warnings().empty());
+  REQUIRE(log.infos().size() == 1);
+  CHECK_THAT(log.infos()[0],
+             Catch::Contains("older annal without aggregate names") && Catch::Contains("'acc-1'"));
+  store.save(test::record("acc-1", 20));
+  CHECK(store.load(test::account_name, "acc-1", {})->version == 20);
+  CHECK(log.infos().size() == 1);
+  CHECK(log.warnings().empty());
 }

@@ -29,8 +29,13 @@ ledger::account replayed(annal::memory_store& store, const std::string& id) {
 
 // A snapshot store whose saves fail, as a full disk would make them.
 struct failing_snapshot_store {
-  void save(const annal::snapshot_record&) { throw annal::error(annal::errc::io_error, "disk full"); }
-  std::optional<annal::snapshot_record> load(std::string_view, annal::snapshot_query) const { return {}; }
+  void save(const annal::snapshot_record&) {
+    throw annal::error(annal::errc::io_error, "disk full");
+  }
+  std::optional<annal::snapshot_record> load(std::string_view, std::string_view,
+                                             annal::snapshot_query) const {
+    return {};
+  }
 };
 
 }  // namespace
@@ -43,14 +48,17 @@ TEST_CASE("policies decide from the snapshot context", "[snapshot][policy]") {
   CHECK_FALSE(annal::snapshot_every{0}(c));
   CHECK(annal::snapshot_when_slow{2ms}(c));
   CHECK_FALSE(annal::snapshot_when_slow{5ms}(c));
-  CHECK(annal::snapshot_if{[](const annal::snapshot_context& x) { return x.events_replayed >= 5; }}(c));
+  CHECK(annal::snapshot_if{[](const annal::snapshot_context& x) { return x.events_replayed >= 5; }}(
+      c));
   CHECK_FALSE(annal::snapshot_never{}(c));
   CHECK(annal::snapshot_any_of{annal::snapshot_never{}, annal::snapshot_when_slow{1ms}}(c));
-  STATIC_REQUIRE(annal::snapshot_policy<annal::snapshot_any_of<annal::snapshot_every, annal::snapshot_never>>);
+  STATIC_REQUIRE(
+      annal::snapshot_policy<annal::snapshot_any_of<annal::snapshot_every, annal::snapshot_never>>);
   STATIC_REQUIRE_FALSE(annal::snapshot_policy<int>);
 }
 
-TEST_CASE("every N events: snapshots at N, 2N..., loads fold only the tail", "[snapshot][repository]") {
+TEST_CASE("every N events: snapshots at N, 2N..., loads fold only the tail",
+          "[snapshot][repository]") {
   annal::memory_store store;
   // [snapshot-repository]
   annal::memory_snapshot_store snapshots;
@@ -59,7 +67,7 @@ TEST_CASE("every N events: snapshots at N, 2N..., loads fold only the tail", "[s
   // [snapshot-repository]
 
   open_and_deposit(repo, "acc-1", 24);  // versions 1..25
-  const auto kept = snapshots.list("acc-1");
+  const auto kept = snapshots.list("ledger.account", "acc-1");
   REQUIRE(kept.size() == 2);
   CHECK(kept[0].version == 10);
   CHECK(kept[1].version == 20);
@@ -82,20 +90,36 @@ TEST_CASE("a snapshot from a changed schema or revision is ignored and replaced,
   auto repo = annal::make_repository<ledger::account>(store, snap);
   open_and_deposit(repo, "acc-1", 9);
 
-  SECTION("fingerprint") { test::check_stale_fingerprint_is_rebuilt(repo, snapshots); }
+  SECTION("fingerprint") {
+    test::check_stale_fingerprint_is_rebuilt(repo, snapshots);
+  }
   SECTION("revision") {
     annal::snapshotter every{snapshots, annal::snapshot_every{5}};
     auto v1 = annal::make_repository<ledger::account>(store, every);
     CHECK(v1.load("acc-1").version == 10);  // crosses 5 and 10: snapshot at 10, revision 0
-    REQUIRE(snapshots.load("acc-1", {})->revision == 0);
+    REQUIRE(snapshots.load("ledger.account", "acc-1", {})->revision == 0);
 
     annal::snapshotter never{snapshots, annal::snapshot_never{}};
     auto v2 = annal::make_repository<ledger::account_v2>(store, never);
     const auto loaded = v2.load("acc-1");
     CHECK(loaded.snapshot_version == 0);
     CHECK(loaded.events_replayed == 10);
-    CHECK(snapshots.load("acc-1", {})->revision == 2);
+    CHECK(snapshots.load("ledger.account", "acc-1", {})->revision == 2);
     CHECK(v2.load("acc-1").snapshot_version == 10);
+  }
+}
+
+TEST_CASE("two aggregates on one stream keep their own snapshots",
+          "[snapshot][repository][identity]") {
+  annal::memory_store store;
+  SECTION("memory") {
+    annal::memory_snapshot_store snapshots;
+    test::check_two_aggregates_keep_their_own_snapshots(store, snapshots);
+  }
+  SECTION("file") {
+    test::temp_dir dir;
+    annal::file_snapshot_store snapshots{dir.path()};
+    test::check_two_aggregates_keep_their_own_snapshots(store, snapshots);
   }
 }
 
@@ -138,6 +162,7 @@ TEST_CASE("undecodable snapshot bytes under a matching fingerprint are ignored w
   auto repo = annal::make_repository<ledger::account>(store, snap);
   open_and_deposit(repo, "acc-1", 3);
   annal::snapshot_record bad;
+  bad.aggregate_name = "ledger.account";
   bad.stream_id = "acc-1";
   bad.version = 4;
   bad.fingerprint = annal::schema_fingerprint_v<ledger::account>;
@@ -152,7 +177,8 @@ TEST_CASE("undecodable snapshot bytes under a matching fingerprint are ignored w
   CHECK(repo.load("acc-1").snapshot_version == 4);
 }
 
-TEST_CASE("time travel starts from the newest snapshot before the point", "[snapshot][repository][time]") {
+TEST_CASE("time travel starts from the newest snapshot before the point",
+          "[snapshot][repository][time]") {
   annal::memory_store store;
   annal::memory_snapshot_store snapshots;
   annal::snapshotter snap{snapshots, annal::snapshot_every{10}};
@@ -161,7 +187,8 @@ TEST_CASE("time travel starts from the newest snapshot before the point", "[snap
   std::this_thread::sleep_for(2ms);
   const annal::time_point middle = annal::clock::now();
   std::this_thread::sleep_for(2ms);
-  for (int i = 0; i < 15; ++i) REQUIRE(repo.handle("acc-1", bank::deposit{1000}).accepted());  // 22..36
+  for (int i = 0; i < 15; ++i)
+    REQUIRE(repo.handle("acc-1", bank::deposit{1000}).accepted());  // 22..36
 
   const auto plain = annal::repository<ledger::account, annal::memory_store>{store};
   for (std::uint64_t v : {1u, 5u, 10u, 15u, 20u, 25u, 30u, 36u}) {

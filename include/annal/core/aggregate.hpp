@@ -1,7 +1,11 @@
 // The aggregate concept: state with a compile-time event list and an apply/evolve for each event.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <concepts>
+#include <cstddef>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -59,6 +63,69 @@ constexpr void apply_event(A& state, const E& e) {
   else
     state = evolve(std::move(state), e);
 }
+
+// --- Identity ------------------------------------------------------------------------------
+// The name an aggregate keeps in storage: snapshots are keyed by it and the stream id, so two
+// aggregates reading one stream never load each other's state. Declare it as a member
+//   static constexpr std::string_view aggregate_name = "library.book";
+// or, for a type you cannot change, specialize the trait:
+//   template <> struct annal::aggregate_traits<their::thing> {
+//     static constexpr std::string_view name = "their.thing"; };
+// Without either, the name is the C++ type's name as the compiler spells it ("library::book"):
+// renaming the type or its namespace makes its old snapshots unused, never wrong.
+template <class A>
+struct aggregate_traits {};
+
+namespace detail {
+// A const char* return keeps g++ from appending "[with ...; std::string_view = ...]" to the name.
+template <class T>
+constexpr const char* pretty_function_of() noexcept {
+  return __PRETTY_FUNCTION__;
+}
+
+// T as spelled in "... [with T = library::book]" (g++) or "... [T = library::book]" (clang).
+template <class T>
+constexpr std::string_view type_spelling() noexcept {
+  const std::string_view pretty = pretty_function_of<T>();
+  const std::size_t start = pretty.find("T = ") + 4;
+  return pretty.substr(start, pretty.rfind(']') - start);
+}
+
+// The spelling copied into an array of its own, so that the name is a constant of static storage.
+template <class T>
+struct type_name_storage {
+  static constexpr std::array<char, type_spelling<T>().size()> chars = [] {
+    std::array<char, type_spelling<T>().size()> out{};
+    std::ranges::copy(type_spelling<T>(), out.begin());
+    return out;
+  }();
+  static constexpr std::string_view value{chars.data(), chars.size()};
+};
+
+template <class A>
+concept has_traits_aggregate_name = requires {
+  { aggregate_traits<A>::name } -> std::convertible_to<std::string_view>;
+};
+template <class A>
+concept has_member_aggregate_name = requires {
+  { A::aggregate_name } -> std::convertible_to<std::string_view>;
+};
+
+template <class A>
+consteval std::string_view find_aggregate_name() {
+  if constexpr (has_traits_aggregate_name<A>)
+    return aggregate_traits<A>::name;
+  else if constexpr (has_member_aggregate_name<A>)
+    return A::aggregate_name;
+  else
+    return type_name_storage<A>::value;
+}
+}  // namespace detail
+
+// The aggregate's stored name: aggregate_traits<A>::name, else A::aggregate_name, else the C++
+// type's name.
+template <class A>
+inline constexpr std::string_view aggregate_name_of = detail::find_aggregate_name<A>();
 
 // --- Diagnostics -----------------------------------------------------------------------------
 // Library entry points assert these so that a mistake reads as a sentence that names the user's

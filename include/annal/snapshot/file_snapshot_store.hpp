@@ -20,13 +20,17 @@ namespace annal {
 
 namespace detail {
 // The body of a snapshot file: the stream id again (long ids share hashed file names) and the kept
-// snapshots, oldest first, as little-endian integers and length-prefixed byte strings.
+// snapshots of every aggregate reading the stream, sorted by (aggregate name, version), as
+// little-endian integers and length-prefixed byte strings.
 struct snapshot_file {
   std::string stream_id;
   std::vector<snapshot_record> snapshots;
 };
 
-inline constexpr std::string_view snapshot_file_magic = "ANNSNAP1";
+// Version 2 names each snapshot's aggregate. Version 1 files (annal before aggregate names) are
+// ignored: their snapshots could belong to any aggregate reading the stream.
+inline constexpr std::string_view snapshot_file_magic = "ANNSNAP2";
+inline constexpr std::string_view snapshot_file_magic_v1 = "ANNSNAP1";
 
 inline void put_bytes(std::string& out, std::string_view bytes) {
   put_u64(out, bytes.size());
@@ -38,6 +42,7 @@ inline std::string encode_snapshot_file(const snapshot_file& file) {
   put_bytes(out, file.stream_id);
   put_u64(out, file.snapshots.size());
   for (const snapshot_record& r : file.snapshots) {
+    put_bytes(out, r.aggregate_name);
     put_u64(out, r.version);
     put_u64(out, static_cast<std::uint64_t>(r.event_time.time_since_epoch().count()));
     put_u64(out, r.fingerprint);
@@ -48,7 +53,8 @@ inline std::string encode_snapshot_file(const snapshot_file& file) {
 }
 
 // Bounds-checked reading of what encode_snapshot_file wrote; nullopt when the bytes do not parse.
-inline std::optional<snapshot_file> decode_snapshot_file(std::string_view in, std::string_view stream_id) {
+inline std::optional<snapshot_file> decode_snapshot_file(std::string_view in,
+                                                         std::string_view stream_id) {
   std::size_t at = 0;
   bool ok = true;
   const auto number = [&](std::size_t bytes) -> std::uint64_t {
@@ -69,6 +75,7 @@ inline std::optional<snapshot_file> decode_snapshot_file(std::string_view in, st
   const std::uint64_t count = number(8);
   for (std::uint64_t i = 0; ok && i < count; ++i) {
     snapshot_record& r = file.snapshots.emplace_back();
+    r.aggregate_name = text();
     r.stream_id = file.stream_id;
     r.version = number(8);
     r.event_time = time_point(time_point::duration(static_cast<time_point::rep>(number(8))));
@@ -87,8 +94,9 @@ inline std::string peek_stream_id(std::string_view in) {
 }
 }  // namespace detail
 
-// Each save rewrites its stream's file (temp file, fsync, rename, directory fsync), so a crash
-// leaves the old file or the new one. A file that fails its checksum is reported through
+// One file per stream holds the snapshots of every aggregate reading it, each under its aggregate
+// name. Each save rewrites its stream's file (temp file, fsync, rename, directory fsync), so a
+// crash leaves the old file or the new one. A file that fails its checksum is reported through
 // annal::log, ignored, and replaced by the next save: the state is rebuilt from events meanwhile.
 class file_snapshot_store {
  public:
@@ -97,13 +105,15 @@ class file_snapshot_store {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec)
-      throw error(errc::io_error, "cannot create snapshot directory " + dir_.string() + ": " + ec.message());
+      throw error(errc::io_error,
+                  "cannot create snapshot directory " + dir_.string() + ": " + ec.message());
   }
   file_snapshot_store(const file_snapshot_store&) = delete;
   file_snapshot_store& operator=(const file_snapshot_store&) = delete;
 
   void save(const snapshot_record& record) {
     detail::validate_stream_id(record.stream_id);
+    detail::validate_aggregate_name(record.aggregate_name);
     std::lock_guard lock(mutex_);
     // A damaged file was reported when loading; saving replaces it without a second warning.
     detail::snapshot_file file = read(record.stream_id, false).value_or(detail::snapshot_file{});
@@ -113,20 +123,24 @@ class file_snapshot_store {
                                detail::encode_snapshot_file(file));
   }
 
-  std::optional<snapshot_record> load(std::string_view stream_id, snapshot_query q = {}) const {
+  std::optional<snapshot_record> load(std::string_view aggregate_name, std::string_view stream_id,
+                                      snapshot_query q = {}) const {
     detail::validate_stream_id(stream_id);
     std::lock_guard lock(mutex_);
     const std::optional<detail::snapshot_file> file = read(stream_id);
     if (!file) return std::nullopt;
-    if (const snapshot_record* r = detail::find_snapshot(file->snapshots, q)) return *r;
+    if (const snapshot_record* r = detail::find_snapshot(file->snapshots, aggregate_name, q))
+      return *r;
     return std::nullopt;
   }
 
-  // Every snapshot kept for a stream, oldest first: for tests and tools.
-  std::vector<snapshot_record> list(std::string_view stream_id) const {
+  // Every snapshot kept for an aggregate and stream, oldest first: for tests and tools.
+  std::vector<snapshot_record> list(std::string_view aggregate_name,
+                                    std::string_view stream_id) const {
     std::lock_guard lock(mutex_);
-    auto file = read(stream_id);
-    return file ? std::move(file->snapshots) : std::vector<snapshot_record>{};
+    const auto file = read(stream_id);
+    return file ? detail::snapshots_of(file->snapshots, aggregate_name)
+                : std::vector<snapshot_record>{};
   }
 
   // The file holding a stream's snapshots: the stream id in hex, or a hash of it when too long for
@@ -151,16 +165,28 @@ class file_snapshot_store {
   const std::filesystem::path& directory() const noexcept { return dir_; }
 
  private:
-  // The stream's file, or nullopt when there is none or it is damaged (reported as a warning).
+  // The stream's file, or nullopt when there is none, it is damaged (reported as a warning) or it
+  // predates aggregate names (reported as info).
   std::optional<detail::snapshot_file> read(std::string_view stream_id, bool warn = true) const {
     const std::filesystem::path path = path_of(stream_id);
     detail::checked_file raw = detail::read_checked_file(path, detail::snapshot_file_magic);
     if (raw.status == detail::checked_file::state::missing) return std::nullopt;
+    if (raw.status == detail::checked_file::state::corrupt &&
+        detail::read_checked_file(path, detail::snapshot_file_magic_v1).status ==
+            detail::checked_file::state::ok) {
+      if (warn)
+        log(log_level::info,
+            "snapshot file " + path.string() + " for stream " + detail::quoted_prefix(stream_id) +
+                " was written by an older annal without aggregate names; ignored, "
+                "the state will be rebuilt from events and the next save replaces it");
+      return std::nullopt;
+    }
     std::string reason = std::move(raw.reason);
     if (raw.status == detail::checked_file::state::ok) {
       if (auto file = detail::decode_snapshot_file(raw.body, stream_id)) return file;
       // A long stream id whose hashed file name another stream's file took: not damage.
-      if (detail::decode_snapshot_file(raw.body, detail::peek_stream_id(raw.body))) return std::nullopt;
+      if (detail::decode_snapshot_file(raw.body, detail::peek_stream_id(raw.body)))
+        return std::nullopt;
       reason = "snapshot records do not parse";
     }
     if (warn)

@@ -46,6 +46,9 @@ template <class A>
 constexpr bool check_snapshottable() {
   if constexpr (!check_aggregate<A>()) {
     return false;
+  } else if constexpr (aggregate_name_of<A>.empty()) {
+    static_assert(always_false<A>, "annal: an aggregate's declared name must not be empty");
+    return false;
   } else if constexpr (!reflected<A>) {
     // An error here: snapshots store the aggregate's members, so annal must be able to list them.
     static_assert(always_false<A>,
@@ -63,9 +66,11 @@ constexpr bool check_snapshottable() {
 //   annal::memory_snapshot_store snapshots;
 //   annal::snapshotter snap{snapshots, annal::snapshot_every{100}};
 //   auto accounts = annal::make_repository<account>(store, snap);
-// A snapshot whose fingerprint or revision differs from the code is ignored, the state is rebuilt
-// from events and saved again at once. Saving is best effort: a failed save is reported through
-// annal::log as a warning and never fails the load or the command that triggered it.
+// Snapshots are keyed by the aggregate's name (aggregate_name_of<A>) and the stream id, so
+// aggregates reading one stream never load each other's. A snapshot whose fingerprint or revision
+// differs from the code is ignored, the state is rebuilt from events and saved again at once.
+// Saving is best effort: a failed save is reported through annal::log as a warning and never fails
+// the load or the command that triggered it.
 template <snapshot_store Store, snapshot_policy Policy = snapshot_every>
 class snapshotter {
  public:
@@ -80,12 +85,14 @@ class snapshotter {
   std::uint64_t restore(std::string_view stream_id, std::uint64_t max_version, time_point max_time,
                         A& state, bool& stale) const {
     static_assert(detail::check_snapshottable<A>());
-    const std::optional<snapshot_record> found = store_->load(stream_id, {max_version, max_time});
+    const std::optional<snapshot_record> found =
+        store_->load(aggregate_name_of<A>, stream_id, {max_version, max_time});
     if (!found) return 0;
-    if (found->fingerprint != schema_fingerprint_v<A> || found->revision != snapshot_revision_v<A>) {
+    if (found->fingerprint != schema_fingerprint_v<A> ||
+        found->revision != snapshot_revision_v<A>) {
       stale = true;
-      log(log_level::info, "snapshot of stream " + detail::quoted_prefix(stream_id) + " at version " +
-                               std::to_string(found->version) +
+      log(log_level::info, "snapshot of stream " + detail::quoted_prefix(stream_id) +
+                               " at version " + std::to_string(found->version) +
                                " was taken by other code (schema fingerprint or snapshot_revision "
                                "differ); rebuilding from events");
       return 0;
@@ -110,11 +117,14 @@ class snapshotter {
   std::uint64_t observe(std::string_view stream_id, const A& state, const load_report& report,
                         EventTime&& event_time) {
     static_assert(detail::check_snapshottable<A>());
-    if (report.version == 0 || report.version == report.snapshot_version) return report.snapshot_version;
+    if (report.version == 0 || report.version == report.snapshot_version)
+      return report.snapshot_version;
     const snapshot_context context{stream_id, report.version, report.snapshot_version,
                                    report.events_replayed, report.elapsed};
-    if (!report.stale_snapshot && !static_cast<bool>(policy_(context))) return report.snapshot_version;
+    if (!report.stale_snapshot && !static_cast<bool>(policy_(context)))
+      return report.snapshot_version;
     snapshot_record record;
+    record.aggregate_name = std::string(aggregate_name_of<A>);
     record.stream_id = std::string(stream_id);
     record.version = report.version;
     record.fingerprint = schema_fingerprint_v<A>;
@@ -125,8 +135,9 @@ class snapshotter {
       store_->save(record);
     } catch (const error& e) {
       // A snapshot is a cache: losing one costs a longer load, never correctness.
-      log(log_level::warning, "snapshot of stream " + detail::quoted_prefix(stream_id) + " at version " +
-                                  std::to_string(report.version) + " not saved: " + e.what());
+      log(log_level::warning, "snapshot of stream " + detail::quoted_prefix(stream_id) +
+                                  " at version " + std::to_string(report.version) +
+                                  " not saved: " + e.what());
       return report.snapshot_version;
     }
     return report.version;
