@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include <annal/core/log.hpp>
 #include <annal/detail/file_log/crc32c.hpp>
 #include <annal/store/file_log.hpp>
+#include <annal/store/file_log/salvage.hpp>
 
 #include "store/conformance.hpp"
 #include "store/faulty_io.hpp"
@@ -589,6 +591,126 @@ TEST_CASE("file_log: damage in the middle refuses to open, naming segment and of
                    errc::corrupt_log);
     CHECK_THAT(view_text, Catch::Contains("00000001.log offset " + std::to_string(offsets[3])));
   }
+}
+
+TEST_CASE("file_log: what a repair cut is read back and re-imported exactly once",
+          "[store][file_log][recovery][salvage]") {
+  scratch_dir scratch;
+  const std::filesystem::path dir = scratch.log();
+  std::vector<std::vector<event_data>> sent;
+  {
+    file_log log(dir, with(durability::none, 1024));
+    sent = fill(log, 30);
+    log.sync();
+  }
+  REQUIRE(std::filesystem::exists(dir / "00000004.log"));
+  // A flipped byte inside the second record of sealed segment 2.
+  const auto second = dir / "00000002.log";
+  std::string bytes = slurp(second);
+  const auto offsets = record_offsets(bytes);
+  REQUIRE(offsets.size() >= 3);
+  bytes[offsets[1] + 130] ^= 0x04;
+  spill(second, bytes);
+  annal::event_id lost;
+  std::memcpy(lost.data, bytes.data() + offsets[1] + 48, 16);
+  annal::set_log_handler([](annal::log_level, std::string_view) {});
+  struct restore_log {
+    ~restore_log() { annal::set_log_handler({}); }
+  } restore;
+  std::ostringstream out;
+
+  // [salvage]
+  annal::file_log_options options;
+  options.repair = true;
+  annal::file_log log(dir, options);
+  const std::vector<std::filesystem::path> cut(log.recovery().saved_as.begin(),
+                                               log.recovery().saved_as.end());
+  // What was cut: every intact record, and the damaged bytes with their offsets.
+  for (const std::filesystem::path& file : cut) {
+    const annal::cut_file_report read = annal::read_cut_file(file, [&](const annal::cut_record& r) {
+      out << r.event.stream_id << " v" << r.event.stream_version << " " << r.event.type << "\n";
+    });
+    for (const annal::cut_file_damage& d : read.damaged)
+      out << file << ": " << d.size << " damaged bytes at offset " << d.offset << "\n";
+  }
+  // Put it back: batch by batch, with the original ids, so a second run stores nothing twice.
+  const annal::reimport_report back = annal::reimport_cut_files(log, cut);
+  // [salvage]
+
+  const std::uint64_t kept = log.recovery().events;
+  const std::uint64_t intact = 30 - kept - 1;
+  CHECK(log.recovery().intact_records_cut == intact);
+  // The first file is segment 2's cut end, which starts with the damaged record.
+  REQUIRE(cut.size() >= 3);
+  CHECK(cut[0] == dir / "00000002.log.cut");
+  std::vector<annal::cut_record> salvaged;
+  std::vector<annal::cut_file_damage> damage;
+  for (const auto& file : cut) {
+    const auto read =
+        annal::read_cut_file(file, [&](const annal::cut_record& r) { salvaged.push_back(r); });
+    CHECK(read.records <= salvaged.size());
+    damage.insert(damage.end(), read.damaged.begin(), read.damaged.end());
+  }
+  REQUIRE(damage.size() == 1);
+  CHECK(damage[0].offset == 0);
+  CHECK(damage[0].size == offsets[2] - offsets[1]);
+  CHECK_THAT(out.str(), Catch::Contains(std::to_string(offsets[2] - offsets[1]) +
+                                        " damaged bytes at offset 0"));
+  REQUIRE(salvaged.size() == intact);
+  CHECK(salvaged[0].follows_damage);
+  CHECK(salvaged[0].offset == offsets[2] - offsets[1]);
+  for (std::size_t i = 0; i < salvaged.size(); ++i) {
+    CHECK(salvaged[i].event.position == kept + 2 + i);
+    CHECK(salvaged[i].batch_end);
+    CHECK(salvaged[i].event.id != lost);
+  }
+
+  CHECK(back.appended == intact);
+  CHECK(back.duplicates == 0);
+  CHECK(back.skipped == 0);
+  CHECK(back.after_damage == 1);
+  CHECK(back.moved > 0);  // the damaged event's stream goes on one version lower
+  REQUIRE(back.damaged.size() == 1);
+  CHECK(back.damaged[0].first == cut[0].string());
+
+  const auto again = annal::reimport_cut_files(log, cut);
+  CHECK(again.appended == 0);
+  CHECK(again.duplicates == intact);
+
+  // Every intact event is back exactly once, in its stream's order, with its envelope.
+  const auto events = all_events(log);
+  CHECK(events.size() == 29);
+  std::map<annal::event_id, int> seen;
+  for (const auto& e : events) ++seen[e.id];
+  for (const auto& batch : sent) {
+    const event_data& e = batch[0];
+    CHECK(seen[e.id] == (e.id == lost ? 0 : 1));
+  }
+  for (const std::string stream : {"s-0", "s-1"}) {
+    std::vector<std::string> want, got;
+    for (std::size_t b = 0; b < sent.size(); ++b)
+      if ("s-" + std::to_string(b % 2) == stream && sent[b][0].id != lost)
+        want.push_back(sent[b][0].payload);
+    for (const auto& e : stream_events(log, stream)) got.push_back(e.payload);
+    CHECK(got == want);
+  }
+}
+
+TEST_CASE("file_log: a cut file that is not one", "[store][file_log][salvage]") {
+  scratch_dir scratch;
+  std::filesystem::create_directories(scratch.log());
+  const auto junk = scratch.log() / "junk.cut";
+  spill(junk, std::string(300, 'x'));
+  int records = 0;
+  const auto read = annal::read_cut_file(junk, [&](const annal::cut_record&) { ++records; });
+  CHECK(records == 0);
+  REQUIRE(read.damaged.size() == 1);
+  CHECK(read.damaged[0].offset == 0);
+  CHECK(read.damaged[0].size == 300);
+  const auto text = error_text(
+      [&] { annal::read_cut_file(scratch.log() / "missing.cut", [](const annal::cut_record&) {}); },
+      errc::io_error);
+  CHECK_THAT(text, Catch::Contains("missing.cut"));
 }
 
 TEST_CASE("file_log: damage in a sealed segment, and a missing segment",

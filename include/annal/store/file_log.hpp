@@ -40,6 +40,7 @@
 #include <annal/store/event_view.hpp>
 #include <annal/store/file_log/options.hpp>
 #include <annal/store/file_log/posix_io.hpp>
+#include <annal/store/file_log/salvage.hpp>
 
 namespace annal {
 
