@@ -36,7 +36,8 @@ struct fault_plan {
   std::size_t tear = 0;   // a failing write first writes this many bytes for real
   bool real_sync = true;  // false: syncs succeed without reaching the disk (fast walks)
   std::chrono::microseconds sync_time{0};  // each sync takes at least this long (a slow disk)
-  std::function<void()> on_sync;  // called at the start of each fdatasync (set before it runs)
+  // Called with the descriptor at the start of each fdatasync and fsync (set before the log opens).
+  std::function<void(int)> on_sync;
   std::atomic<long> calls{0};
   std::atomic<long> syncs{0};  // fdatasync/fsync calls that reached this layer
   std::atomic<bool> fired{false};
@@ -65,13 +66,14 @@ struct faulty_io {
   }
   int fdatasync(int fd) {
     ++plan->syncs;
-    if (plan->on_sync) plan->on_sync();
+    if (plan->on_sync) plan->on_sync(fd);
     if (plan->sync_time.count() > 0) std::this_thread::sleep_for(plan->sync_time);
     if (const int e = hit(call_sync)) return e;
     return plan->real_sync ? real.fdatasync(fd) : 0;
   }
   int fsync(int fd) {
     ++plan->syncs;
+    if (plan->on_sync) plan->on_sync(fd);
     if (const int e = hit(call_sync)) return e;
     return plan->real_sync ? real.fsync(fd) : 0;
   }

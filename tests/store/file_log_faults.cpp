@@ -2,9 +2,11 @@
 // nothing acknowledged is lost, and the log reopens.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -190,7 +192,7 @@ TEST_CASE("file_log: a conflict returns once the version it names is readable",
     std::mutex m;
     std::condition_variable cv;
     bool in_sync = false, released = false;
-    io.plan->on_sync = [&] {
+    io.plan->on_sync = [&](int) {
       std::unique_lock lock(m);
       if (in_sync) return;
       in_sync = true;
@@ -220,4 +222,30 @@ TEST_CASE("file_log: a conflict returns once the version it names is readable",
     CHECK(version == 1);
     CHECK(read == 1);
   }
+}
+
+TEST_CASE(
+    "file_log: an index file is synced under a temporary name, then renamed and the directory "
+    "synced",
+    "[store][file_log][index]") {
+  scratch_dir dir;
+  faulty_io io;
+  std::vector<std::string> synced;  // paths in the order they were synced
+  io.plan->on_sync = [&](int fd) {
+    std::error_code ec;
+    synced.push_back(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec)
+                         .filename()
+                         .string());
+  };
+  annal::file_log_options options;
+  options.segment_size = 900;
+  annal::basic_file_log<faulty_io> log(dir.log(), options, io);
+  synced.clear();
+  while (!std::filesystem::exists(dir.log() / "00000002.log"))
+    log.append("s", expected_version::any(), make_batch(1));
+  const auto tmp = std::find(synced.begin(), synced.end(), "00000001.idx.tmp");
+  REQUIRE(tmp != synced.end());
+  CHECK(std::find(tmp, synced.end(), dir.log().filename().string()) != synced.end());
+  CHECK(std::filesystem::exists(dir.log() / "00000001.idx"));
+  CHECK_FALSE(std::filesystem::exists(dir.log() / "00000001.idx.tmp"));
 }

@@ -143,6 +143,40 @@ TEST_CASE("file_log index: a missing index file means a scan", "[store][file_log
   check_falls_back(dir.log(), expected, "00000002.idx: missing");
 }
 
+TEST_CASE("file_log index: an index file the open had to do without is written again",
+          "[store][file_log][index]") {
+  scratch_dir dir;
+  const auto expected = build(dir.log());
+  const std::size_t sealed = count(dir.log(), ".log") - 1;
+  const std::string original = slurp(dir.log() / "00000002.idx");
+  SECTION("a missing index") {
+    fs::remove(dir.log() / "00000002.idx");
+  }
+  SECTION("a damaged index") {
+    std::string idx = original;
+    idx[idx.size() / 2] ^= 0x10;
+    spill(dir.log() / "00000002.idx", idx);
+  }
+  // An index write cut short by a crash leaves only its temporary file.
+  spill(dir.log() / "00000003.idx.tmp", original.substr(0, 40));
+  {
+    file_log log(dir.log(), small_segments());
+    CHECK(log.recovery().segments_indexed == sealed - 1);  // 00000002 was scanned
+    CHECK(log.recovery().segments_reindexed == 1);
+    CHECK(log.recovery().index_ignored.size() == 1);
+    check_same_log(log, expected);
+  }
+  CHECK(slurp(dir.log() / "00000002.idx") == original);
+  CHECK_FALSE(fs::exists(dir.log() / "00000003.idx.tmp"));
+  CHECK_FALSE(fs::exists(dir.log() / "00000002.idx.tmp"));
+  // The next open scans nothing sealed: the rewritten index is used.
+  file_log log(dir.log(), small_segments());
+  CHECK(log.recovery().segments_indexed == sealed);
+  CHECK(log.recovery().segments_reindexed == 0);
+  CHECK(log.recovery().index_ignored.empty());
+  check_same_log(log, expected);
+}
+
 TEST_CASE("file_log index: a damaged index file is ignored", "[store][file_log][index]") {
   scratch_dir dir;
   const auto expected = build(dir.log());

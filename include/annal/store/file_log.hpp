@@ -594,7 +594,7 @@ class basic_file_log {
     segment& old = segments_.back();
     sync_or_fail(old.fd, "fdatasync of " + old.name);
     mark_durable(written_.load(std::memory_order_relaxed));
-    write_index(old);
+    write_index(old, written_.load(std::memory_order_relaxed));
     segment next =
         create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1, old.last_crc);
     active_ids_.clear();
@@ -603,20 +603,21 @@ class basic_file_log {
     segments_.push_back(std::move(next));
   }
 
-  // Writes the index file of a segment being sealed, so that opening can skip scanning it. It is
-  // not synced: a torn or lost index fails its checks on open, and the segment is scanned instead.
-  // A failed write fails the roll-over (and so the append) like any other I/O error; the next
-  // append tries again.
-  void write_index(const segment& seg) {
+  // Writes the index file of a sealed segment (the newest in segments_, holding positions up to
+  // `last`), so that opening can skip scanning it; returns whether it did. Like a segment, it is
+  // written as a temporary file, synced, renamed into place and the directory synced: a crash
+  // leaves the old index or the new one, never a torn one under its name. A failed write fails the
+  // roll-over (and so the append) like any other I/O error, and the next append tries again; the
+  // segment's records are durable already, and an open scans a segment whose index is missing.
+  bool write_index(const segment& seg, std::uint64_t last) {
     namespace fl = detail::file_log;
-    const std::uint64_t last = written_.load(std::memory_order_relaxed);
     fl::segment_index_header h;
     h.number = seg.number;
     h.first_position = seg.first_position;
     h.records = last + 1 - seg.first_position;
     // Only a segment this process wrote or scanned whole has its ids at hand; one that became the
     // newest again (a repair moved the one after it aside) goes without an index.
-    if (active_ids_first_ != seg.first_position || active_ids_.size() != h.records) return;
+    if (active_ids_first_ != seg.first_position || active_ids_.size() != h.records) return false;
     h.segment_bytes = seg.size;
     h.chain_seed = segments_.size() > 1 ? segments_[segments_.size() - 2].last_crc : 0;
     h.last_crc = seg.last_crc;
@@ -633,20 +634,29 @@ class basic_file_log {
       const slot& s = slots_[seg.first_position - 1 + i];
       return fl::segment_index_entry{s.offset, s.version, local[s.stream], active_ids_[i]};
     });
-    const std::string path = path_of(index_name(seg.number));
-    const int fd = io_.open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) throw_io("creating the index file " + path, fd);
+    const std::string path = path_of(index_name(seg.number)), tmp = path + ".tmp";
+    const int fd = io_.open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw_io("creating the index file " + tmp, fd);
+    // On failure the temporary file is removed if possible; one left behind is removed at open.
+    const auto give_up = [&](const std::string& what, std::int64_t rc) {
+      io_.close(fd);
+      io_.unlink(tmp.c_str());
+      throw_io(what, rc);
+    };
     for (std::size_t done = 0; done < bytes.size();) {
       const std::int64_t rc = io_.pwrite(fd, bytes.data() + done, bytes.size() - done, done);
-      if (rc <= 0) {
-        // A part-written index would fail its checksum anyway; removing it is only tidiness.
-        io_.close(fd);
-        io_.unlink(path.c_str());
-        throw_io("writing the index file " + path, rc < 0 ? rc : -EIO);
-      }
+      if (rc <= 0) give_up("writing the index file " + tmp, rc < 0 ? rc : -EIO);
       done += static_cast<std::size_t>(rc);
     }
+    if (const int rc = io_.fdatasync(fd); rc < 0) give_up("fdatasync of " + tmp, rc);
     io_.close(fd);
+    if (const int rc = io_.rename(tmp.c_str(), path.c_str()); rc < 0) {
+      io_.unlink(tmp.c_str());
+      throw_io("renaming " + tmp + " to " + path, rc);
+    }
+    if (const int rc = io_.fsync(dir_fd_); rc < 0)
+      throw_io("fsync of the directory after writing " + path, rc);
+    return true;
   }
 
   // Creates a segment as a temporary file with its header synced, then renames it into place and
@@ -793,6 +803,15 @@ class basic_file_log {
   void cut_log(std::vector<std::uint32_t>& numbers, std::size_t index, segment& seg,
                std::uint64_t file_size, const bad_spot& bad);
   void save_bytes(const segment& seg, std::uint64_t from, std::uint64_t to);
+  // Writes the index file of a sealed segment just scanned at open. Failing to is no reason to
+  // refuse the open (the scan gave the index in memory): it is said in recovery().index_ignored.
+  void reindex(const segment& seg) {
+    try {
+      if (write_index(seg, slots_.size())) ++recovery_.segments_reindexed;
+    } catch (const error& e) {
+      recovery_.index_ignored.push_back(index_name(seg.number) + ": not rewritten: " + e.what());
+    }
+  }
   void close_all() noexcept {
     // Errors from close() cannot lose acknowledged data (it was synced) and a destructor cannot
     // report them, so they are not checked.
@@ -901,8 +920,8 @@ void basic_file_log<IO>::open() {
     }
     // A sealed segment (any but the newest) whose index file checks out is not scanned. A repair
     // scans everything, to find every bad spot, and so does a paranoid open.
-    if (i + 1 < numbers.size() && !options_.repair && !options_.verify_on_open &&
-        load_index(seg, static_cast<std::uint64_t>(size))) {
+    const bool index_tried = i + 1 < numbers.size() && !options_.repair && !options_.verify_on_open;
+    if (index_tried && load_index(seg, static_cast<std::uint64_t>(size))) {
       segments_.push_back(std::move(seg));
       continue;
     }
@@ -914,6 +933,8 @@ void basic_file_log<IO>::open() {
       break;
     }
     segments_.push_back(std::move(seg));
+    // A sealed segment scanned for want of a usable index gets one, so the next open need not scan.
+    if (index_tried) reindex(segments_.back());
   }
 
   if (segments_.empty()) {
@@ -945,6 +966,10 @@ std::vector<std::uint32_t> basic_file_log<IO>::list_segments() {
     if (!digits) continue;
     if (name.size() == 12 && name.ends_with(".log")) {
       numbers.push_back(static_cast<std::uint32_t>(std::stoul(name.substr(0, 8))));
+    } else if (name.size() == 16 && name.ends_with(".idx.tmp")) {
+      // An index file whose writing was cut short; its segment is scanned and indexed again.
+      if (const int rc = io_.unlink(path_of(name).c_str()); rc < 0)
+        throw_io("removing the unfinished index file " + path_of(name), rc);
     } else if (name.size() == 16 && name.ends_with(".log.tmp")) {
       // A segment whose creation was cut short: it was never renamed into place, so holds nothing.
       if (const int rc = io_.unlink(path_of(name).c_str()); rc < 0)

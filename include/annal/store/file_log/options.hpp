@@ -53,6 +53,8 @@ struct file_log_recovery {
   std::vector<std::string> saved_as;
   std::uint32_t segments_indexed = 0;  // sealed segments taken from their index files, not scanned
   std::vector<std::string> index_ignored;  // "00000002.idx: why" for each index file not used
+  // Sealed segments scanned for want of a usable index file, whose index file was written again.
+  std::uint32_t segments_reindexed = 0;
   std::chrono::nanoseconds open_time{};
 };
 
