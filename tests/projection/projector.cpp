@@ -16,6 +16,20 @@
 
 namespace {
 
+// Handles closings but does not list them: the handler would never be called.
+struct forgetful {
+  using events = annal::events<bank::opened>;
+  void on(const bank::opened&) {}
+  void on(const bank::closed&) {}
+};
+// Lists what it handles, and counts every other event through a handler template of its own.
+struct counting {
+  using events = annal::events<bank::opened, bank::closed>;
+  std::uint64_t seen = 0;
+  template <class E>
+  void on(const E&) { ++seen; }
+};
+
 void seed(annal::memory_store& store, int accounts, int deposits) {
   for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
   for (int d = 1; d <= deposits; ++d)
@@ -29,6 +43,8 @@ TEST_CASE("the projection and reactor concepts tell the kinds apart", "[projecti
   STATIC_REQUIRE(annal::projection<proj::fragile>);
   STATIC_REQUIRE_FALSE(annal::projection<proj::mailer>);
   STATIC_REQUIRE_FALSE(annal::projection<proj::confused>);
+  STATIC_REQUIRE_FALSE(annal::projection<forgetful>);  // tests/compile_fail/projection_on_unlisted_event.cpp
+  STATIC_REQUIRE(annal::projection<counting>);
   STATIC_REQUIRE(annal::reactor<proj::mailer>);
   STATIC_REQUIRE_FALSE(annal::reactor<proj::balances>);
   STATIC_REQUIRE(annal::handles<proj::balances, bank::deposited>);

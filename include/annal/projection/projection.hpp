@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include <annal/core/aggregate.hpp>
 #include <annal/core/envelope.hpp>
@@ -44,13 +45,89 @@ concept valid_event_list_of = has_event_list<P> && list_traits<typename P::event
                               list_traits<typename P::events>::names_unique();
 }  // namespace detail
 
+namespace detail {
+// Handlers for events a type does not list are never called: readers deliver only listed events.
+// C++ cannot list a type's overloads, but it can ask overload resolution: this probe converts to
+// any event the list does not name, so a call `x.on(probe)` finds exactly the handlers for such
+// events. A fallback taking anything (worse than any conversion) tells "none" from "one"; two or
+// more make the call ambiguous, which is "some" as well.
+template <class List>
+struct unlisted_event_probe {
+  template <class E>
+    requires(event<E> && !list_traits<List>::template contains<E>)
+  operator const E&() const;  // never defined: used in unevaluated calls only
+};
+struct no_unlisted_handler {};
+struct convertible_to_nothing {};
+
+// A type deriving from the user's, whose fallback loses to every handler the probe can reach.
+template <class P>
+struct on_probe_host : P {
+  using P::on;
+  no_unlisted_handler on(...);
+};
+template <class R>
+struct react_probe_host : R {
+  using R::react;
+  no_unlisted_handler react(...);
+};
+// Calls of one handler name, for the checks below (declared only: unevaluated use).
+struct call_on {
+  template <class T, class... A>
+  auto operator()(T& t, A&&... a) const -> decltype(t.on(std::forward<A>(a)...));
+};
+struct call_react {
+  template <class T, class... A>
+  auto operator()(T& t, A&&... a) const -> decltype(t.react(std::forward<A>(a)...));
+};
+
+template <class T, class Call, class... A>
+concept callable_with = requires(T& t, A&&... a) { Call{}(t, std::forward<A>(a)...); };
+
+// True when the probe (alone, or with an envelope header) reaches a handler rather than the
+// fallback: one handler picked, or several, which makes the call ambiguous.
+template <class Host, class Call, class Probe, class... Header>
+constexpr bool probe_finds_handler() {
+  if constexpr (callable_with<Host, Call, Probe, Header...>)
+    return !std::is_same_v<std::invoke_result_t<Call, Host&, Probe, Header...>, no_unlisted_handler>;
+  else
+    return true;
+}
+
+// True when T has a handler (`on` or `react`, by Call) for an event that T::events does not name.
+// A handler template that takes anything is the user's own dispatch and is left alone, as is a
+// final class.
+template <class T, class Host, class Call>
+constexpr bool has_unlisted_handler() {
+  if constexpr (std::is_final_v<T> || callable_with<T, Call, const convertible_to_nothing&> ||
+                callable_with<T, Call, const convertible_to_nothing&, const envelope_header&>) {
+    return false;
+  } else {
+    using probe = unlisted_event_probe<typename T::events>;
+    return probe_finds_handler<Host, Call, probe>() ||
+           probe_finds_handler<Host, Call, probe, const envelope_header&>();
+  }
+}
+template <class P>
+constexpr bool has_unlisted_on_handler() {
+  return has_unlisted_handler<P, on_probe_host<P>, call_on>();
+}
+template <class R>
+constexpr bool has_unlisted_react_handler() {
+  return has_unlisted_handler<R, react_probe_host<R>, call_react>();
+}
+
+}  // namespace detail
+
 // A projection (read model): default-constructible, movable, declares `using events =
 // annal::events<...>` and handles each with `on`. It must not react: replays and rebuilds run
-// projections, and a type with `react` members would send its side effects again.
+// projections, and a type with `react` members would send its side effects again. Nor may it have
+// an `on` for an event it does not list: readers deliver listed events only.
 template <class P>
 concept projection = std::is_object_v<P> && std::default_initializable<P> && std::movable<P> &&
                      detail::valid_event_list_of<P> && detail::handles_all_v<P, typename P::events> &&
-                     !detail::reacts_to_any_v<P, typename P::events>;
+                     !detail::reacts_to_any_v<P, typename P::events> &&
+                     !detail::has_unlisted_on_handler<P>();
 
 template <projection P>
 using projection_events_t = typename P::events;
@@ -81,6 +158,8 @@ template <class Reactor>
 struct a_reactor_is_never_replayed_or_rebuilt;
 template <class Projection>
 struct projection_is_not_default_constructible_and_movable;
+template <class Handler>
+struct has_a_handler_for_an_event_its_events_list_does_not_name;
 }  // namespace diagnostic
 
 namespace detail {
@@ -143,6 +222,15 @@ constexpr bool check_projection() {
                   "annal: a projection must be default-constructible (the empty read model) and "
                   "movable (rebuilds swap it in)");
     return sizeof(diagnostic::projection_is_not_default_constructible_and_movable<P>) > 0;
+  } else if constexpr (has_unlisted_on_handler<P>()) {
+    // An error here: an `on` handler of this projection takes an event that its `events` list
+    // does not name (or an old version, which upcasting turns into the current one). Readers
+    // deliver only listed events, so that handler would never be called: list the event.
+    static_assert(always_false<P>,
+                  "annal: the projection has an `on` handler for an event that its `events` list "
+                  "does not name, so it would never be called; add the event to `using events = "
+                  "annal::events<...>` (for an old version, handle the current event instead)");
+    return sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<P>) > 0;
   } else {
     return true;
   }

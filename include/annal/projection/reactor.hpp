@@ -30,7 +30,8 @@ inline constexpr bool reacts_to_all_v<R, events<E...>> = (reacts_to<R, E> && ...
 // never fire during one. It runs under a reactor_runner with its own checkpoint.
 template <class R>
 concept reactor = std::is_object_v<R> && detail::valid_event_list_of<R> &&
-                  detail::reacts_to_all_v<R, typename R::events>;
+                  detail::reacts_to_all_v<R, typename R::events> &&
+                  !detail::has_unlisted_react_handler<R>();
 
 namespace diagnostic {
 template <class Reactor, class Event>
@@ -67,8 +68,18 @@ constexpr bool check_reactor() {
                   "annal: a reactor must declare the events it reacts to: add "
                   "`using events = annal::events<your_event, ...>;` to it");
     return sizeof(diagnostic::reactor_declares_no_events_list<R>) > 0;
+  } else if constexpr (!check_reactor_events<R, typename R::events>::value) {
+    return false;
+  } else if constexpr (has_unlisted_react_handler<R>()) {
+    // An error here: a `react` handler takes an event the reactor's `events` list does not name;
+    // it would never be called. List the event (for an old version, react to the current one).
+    static_assert(always_false<R>,
+                  "annal: the reactor has a `react` handler for an event that its `events` list "
+                  "does not name, so it would never be called; add the event to `using events = "
+                  "annal::events<...>` (for an old version, react to the current event instead)");
+    return sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<R>) > 0;
   } else {
-    return check_reactor_events<R, typename R::events>::value;
+    return true;
   }
 }
 }  // namespace detail
