@@ -22,6 +22,7 @@ std::string money(std::int64_t cents) {
   return text;
 }
 
+// [report]
 template <class Result>
 void report(const char* what, const Result& r) {
   if (r.accepted())
@@ -32,6 +33,7 @@ void report(const char* what, const Result& r) {
   else
     std::cout << what << ": conflict, stream is at version " << r.version << "\n";
 }
+// [report]
 
 // [history]
 template <class Repository>
