@@ -150,11 +150,12 @@ TEST_CASE("file_log index: an index file the open had to do without is written a
   const std::size_t sealed = count(dir.log(), ".log") - 1;
   const std::string original = slurp(dir.log() / "00000002.idx");
   SECTION("a missing index") {
-    fs::remove(dir.log() / "00000002.idx");
+    CHECK(fs::remove(dir.log() / "00000002.idx"));
   }
   SECTION("a damaged index") {
     std::string idx = original;
     idx[idx.size() / 2] ^= 0x10;
+    CHECK(idx != original);
     spill(dir.log() / "00000002.idx", idx);
   }
   // An index write cut short by a crash leaves only its temporary file.
