@@ -1,6 +1,7 @@
 // Verdicts on a decision, without a test framework: exactly these events, this rejection, or none.
 #pragma once
 
+#include <annal/codec/upcast.hpp>
 #include <annal/core/decision.hpp>
 #include <annal/testing/equal.hpp>
 #include <annal/testing/print.hpp>
@@ -48,6 +49,22 @@ constexpr bool check_expected_event() {
     static_assert(always_false<A, E>,
                   "annal::testing: an expected event is not in the aggregate's `events` list; "
                   "then(...) and given(...) take only events the aggregate lists");
+    return sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>) > 0;
+  }
+}
+
+// given(...) also takes a stored type that upcasts into the aggregate's events.
+template <class A, class E>
+constexpr bool check_given_event() {
+  if constexpr (list_contains_v<aggregate_events_t<A>, E> || std::is_same_v<E, aggregate_event_t<A>> ||
+                upcastable_to<E, aggregate_events_t<A>>) {
+    return true;
+  } else {
+    // An error here: given(...) names a type that is neither in the aggregate's `events` list nor
+    // an old version or retired event whose upcast() chain reaches it.
+    static_assert(always_false<A, E>,
+                  "annal::testing: given(...) takes events the aggregate lists, or old versions and "
+                  "retired events whose upcast() chain reaches them");
     return sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>) > 0;
   }
 }
