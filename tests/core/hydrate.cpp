@@ -10,6 +10,7 @@
 #include <new>
 #include <random>
 #include <variant>
+#include <string>
 #include <vector>
 
 #include "common/bank_domain.hpp"
@@ -197,4 +198,37 @@ TEST_CASE("folding a vector of variants allocates nothing per event", "[core][hy
   CHECK(after - before == 0);
   CHECK(folded.balance != 0);
   CHECK(folded_wallet.is_open);
+}
+
+// hydrate.hpp reads a variant's active alternative at the variant's own address (std::get_if's
+// libstdc++ implementation costs O(n^2) templates). That rests on the standard library keeping the
+// alternatives' union at offset 0; this checks it for every alternative of variants whose
+// alternatives differ in size, alignment (over-aligned too) and emptiness, on the library in use.
+namespace {
+struct empty_alt {};
+struct alignas(64) wide_alt {
+  char bytes[100];
+};
+template <class V, std::size_t... I>
+void check_alternatives_at_offset_0(std::index_sequence<I...>) {
+  const auto one = []<std::size_t N>(std::integral_constant<std::size_t, N>) {
+    V v(std::in_place_index<N>);
+    const void* at = &annal::detail::alternative<N>(v);
+    CHECK(at == static_cast<const void*>(std::get_if<N>(&v)));
+    CHECK(at == static_cast<const void*>(&v));
+  };
+  (one(std::integral_constant<std::size_t, I>{}), ...);
+}
+template <class V>
+void check_layout() {
+  check_alternatives_at_offset_0<V>(std::make_index_sequence<std::variant_size_v<V>>{});
+}
+}  // namespace
+
+TEST_CASE("every variant alternative lies at the variant's address, as hydration assumes",
+          "[core][hydrate]") {
+  check_layout<std::variant<char, double, empty_alt>>();
+  check_layout<std::variant<empty_alt, wide_alt, std::int16_t, long double>>();
+  check_layout<std::variant<std::vector<int>, std::string, std::array<char, 3>>>();
+  check_layout<annal::event_variant_t<bank::account::events>>();
 }
