@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -18,9 +19,23 @@
 #include <boost/hana/concept/struct.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/for_each.hpp>
+#include <boost/hana/length.hpp>
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
 #include <boost/uuid/uuid.hpp>
+
+#include <annal/codec/detail/unsupported.hpp>
+
+namespace annal {
+
+// Declared, never defined: an error mentioning this type names a struct whose Boost.Hana
+// reflection lists `Listed` members while the struct has more data members. A member left out is
+// never stored: events and snapshots lose it and a load gives it its default value. List every
+// data member in BOOST_HANA_ADAPT_STRUCT(type, members...) or BOOST_HANA_DEFINE_STRUCT.
+template <class T, std::size_t Listed>
+struct reflection_leaves_out_a_data_member;
+
+}  // namespace annal
 
 namespace annal::detail {
 
@@ -28,9 +43,97 @@ namespace annal::detail {
 template <class T>
 concept reflected = boost::hana::Struct<T>::value;
 
+// Converts only to a base class of T: `T{to_base_of<T>{}}` compiles exactly when T's first
+// aggregate element is a base, that is when T has one (bases come before members).
+template <class T>
+struct to_base_of {
+  template <class U>
+  requires(std::is_class_v<U>&& std::is_base_of_v<U, T> && !std::is_same_v<U, T>) operator U&()
+      const noexcept;
+  template <class U>
+  requires(std::is_class_v<U>&& std::is_base_of_v<U, T> && !std::is_same_v<U, T>) operator U&&()
+      const noexcept;
+};
+
+// Initializers for any member, as Boost.PFR counts fields: an lvalue of any type for copyable
+// aggregates, a prvalue for move-only ones. (Boost.PFR's own tuple_size_v makes g++ 12 crash on a
+// member of type std::array<std::string, N>, so annal counts with the same idea, in one step.)
+struct any_lvalue {
+  template <class U>
+  operator U&() const&& noexcept;
+  template <class U>
+  operator U&() const& noexcept;
+};
+struct any_rvalue {
+  template <class U>
+  operator U() const&& noexcept;
+};
+
+template <class T, std::size_t... I>
+constexpr bool initializable_from(std::index_sequence<I...>) {
+  using any = std::conditional_t<std::is_copy_constructible_v<T>, any_lvalue, any_rvalue>;
+  return requires {
+    T{(void(I), any{})...};
+  };
+}
+
+template <class T>
+constexpr std::size_t reflected_member_count() {
+  return decltype(boost::hana::length(boost::hana::accessors<T>()))::value;
+}
+
+template <class T>
+constexpr bool reflects_a_c_array() {
+  bool found = false;
+  boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
+    using member = decltype(boost::hana::second(pair)(std::declval<T&>()));
+    found = found || std::is_array_v<std::remove_cvref_t<member>>;
+  });
+  return found;
+}
+
+// Whether T's data members can be counted: an aggregate class without base classes (a base is
+// one more element of aggregate initialization, whatever its members), copyable or movable, and
+// without C arrays among the listed members (brace elision spreads an array over several
+// initializers; the codecs reject C arrays with their own message).
+template <class T>
+constexpr bool member_count_checkable() {
+  if constexpr (!std::is_class_v<T> || std::is_union_v<T> || !std::is_aggregate_v<T>) {
+    return false;
+  } else if constexpr (requires { T{to_base_of<T>{}}; }) {
+    return false;
+  } else if constexpr (!std::is_copy_constructible_v<T> && !std::is_move_constructible_v<T>) {
+    return false;
+  } else {
+    return !reflects_a_c_array<T>();
+  }
+}
+
+// True when T's reflection lists all its data members, or when they cannot be counted (a type
+// with constructors or base classes: see docs/codec.md); otherwise stops compilation. An aggregate
+// that accepts one initializer more than its reflection lists has a data member left out.
+template <class T>
+constexpr bool check_every_member_reflected() {
+  if constexpr (!member_count_checkable<T>()) {
+    return true;
+  } else if constexpr (initializable_from<T>(
+                           std::make_index_sequence<reflected_member_count<T>() + 1>{})) {
+    // An error here: the struct has a data member its BOOST_HANA_ADAPT_STRUCT does not list; the
+    // type and the number listed are named by reflection_leaves_out_a_data_member<T, listed>.
+    static_assert(always_false_v<T>,
+                  "annal: a reflected struct has a data member its reflection does not list, so it "
+                  "would be silently lost from stored events and snapshots; every data member must "
+                  "be listed in BOOST_HANA_ADAPT_STRUCT / BOOST_HANA_DEFINE_STRUCT");
+    return sizeof(reflection_leaves_out_a_data_member<T, reflected_member_count<T>()>) > 0;
+  } else {
+    return true;
+  }
+}
+
 // Calls f(name, member) for each member of a reflected object, in declaration order.
 template <class T, class F>
 constexpr void for_each_member(T& object, F&& f) {
+  static_assert(check_every_member_reflected<std::remove_const_t<T>>());
   boost::hana::for_each(boost::hana::accessors<std::remove_const_t<T>>(), [&](auto pair) {
     f(boost::hana::to<char const*>(boost::hana::first(pair)), boost::hana::second(pair)(object));
   });
@@ -39,6 +142,7 @@ constexpr void for_each_member(T& object, F&& f) {
 // Calls f(name, std::type_identity<M>{}) for each member type M of a reflected type, without an object.
 template <class T, class F>
 constexpr void for_each_member_type(F&& f) {
+  static_assert(check_every_member_reflected<T>());
   boost::hana::for_each(boost::hana::accessors<T>(), [&](auto pair) {
     using member = std::remove_cvref_t<decltype(boost::hana::second(pair)(std::declval<T&>()))>;
     f(boost::hana::to<char const*>(boost::hana::first(pair)), std::type_identity<member>{});
