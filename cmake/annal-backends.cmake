@@ -1,40 +1,101 @@
 # Optional backends: annal::sqlite (sqlite3), annal::postgres (libpq), annal::kafka (librdkafka) and
-# annal::privacy (libsodium, for sealing personal data),
-# each defined only when its client library is found, so a plain annal build never needs any.
-find_package(SQLite3 QUIET)
-find_package(PostgreSQL QUIET)
-# librdkafka ships a pkg-config file but no CMake package on Debian.
-find_package(PkgConfig QUIET)
-if(PkgConfig_FOUND)
-  pkg_check_modules(RDKAFKA QUIET IMPORTED_TARGET rdkafka)
-  pkg_check_modules(SODIUM QUIET IMPORTED_TARGET libsodium)
-endif()
+# annal::privacy (libsodium, for sealing personal data). Each has a switch ANNAL_WITH_<NAME>:
+#   ON   the backend is built; a missing client library stops the configure step, naming it;
+#   OFF  the backend is not built and its library is not even looked for;
+#   AUTO (default) built when the client library is found: handy in a checkout, never in a package
+#        build (Conan and vcpkg pass ON or OFF, so a package does not depend on what is installed).
+# Sets ANNAL_BACKENDS (the backends built) and, for each, ANNAL_<NAME>_VIA (how its library was
+# found, so the installed annal-config.cmake can look for it the same way).
 
-set(ANNAL_BACKEND_TARGETS "")
+set(ANNAL_BACKENDS "")
 
-# annal_backend(NAME FOUND LINK LIBRARY PACKAGE): the option ANNAL_WITH_<NAME>, on by default when
-# the client library was found, and with it the INTERFACE target annal::<name> linking LINK.
-function(annal_backend name found link library package)
+# annal_find_<name>(): sets `link` (the target to link, empty when the library is missing) and
+# `via` in the caller's scope.
+macro(annal_find_sqlite)
+  find_package(SQLite3 QUIET)
+  if(SQLite3_FOUND)
+    set(link SQLite::SQLite3)
+    set(via module)
+  endif()
+endmacro()
+macro(annal_find_postgres)
+  find_package(PostgreSQL QUIET)
+  if(PostgreSQL_FOUND)
+    set(link PostgreSQL::PostgreSQL)
+    set(via module)
+  endif()
+endmacro()
+# librdkafka and libsodium ship CMake packages in vcpkg (RdKafka, unofficial-sodium) and only
+# pkg-config files on Debian: the CMake package first, pkg-config otherwise.
+macro(annal_find_kafka)
+  find_package(RdKafka CONFIG QUIET)
+  if(TARGET RdKafka::rdkafka)
+    set(link RdKafka::rdkafka)
+    set(via config)
+  else()
+    find_package(PkgConfig QUIET)
+    if(PkgConfig_FOUND)
+      pkg_check_modules(RDKAFKA QUIET IMPORTED_TARGET rdkafka)
+    endif()
+    if(RDKAFKA_FOUND)
+      set(link PkgConfig::RDKAFKA)
+      set(via pkg-config)
+    endif()
+  endif()
+endmacro()
+macro(annal_find_privacy)
+  find_package(unofficial-sodium CONFIG QUIET)
+  if(TARGET unofficial-sodium::sodium)
+    set(link unofficial-sodium::sodium)
+    set(via config)
+  else()
+    find_package(PkgConfig QUIET)
+    if(PkgConfig_FOUND)
+      pkg_check_modules(SODIUM QUIET IMPORTED_TARGET libsodium)
+    endif()
+    if(SODIUM_FOUND)
+      set(link PkgConfig::SODIUM)
+      set(via pkg-config)
+    endif()
+  endif()
+endmacro()
+
+# annal_backend(NAME LIBRARY PACKAGE): reads ANNAL_WITH_<NAME> and, when the backend is on, defines
+# the INTERFACE target annal::<name> linking the client library.
+function(annal_backend name library package)
   string(TOUPPER ${name} upper)
-  set(default OFF)
-  if(found)
-    set(default ON)
-  endif()
-  option(ANNAL_WITH_${upper} "Provide annal::${name} (needs ${library})" ${default})
-  if(NOT ANNAL_WITH_${upper})
+  set(switch ANNAL_WITH_${upper})
+  set(${switch} AUTO CACHE STRING "Provide annal::${name} (needs ${library}): ON, OFF or AUTO")
+  set_property(CACHE ${switch} PROPERTY STRINGS ON OFF AUTO)
+  string(TOUPPER "${${switch}}" value)
+  if(value MATCHES "^(OFF|FALSE|NO|N|0)$")
     return()
+  elseif(NOT value MATCHES "^(ON|TRUE|YES|Y|1|AUTO)$")
+    message(FATAL_ERROR "${switch} is '${${switch}}'; it takes ON, OFF or AUTO")
   endif()
-  if(NOT found)
-    message(FATAL_ERROR "ANNAL_WITH_${upper} is ON but ${library} was not found (apt: ${package})")
+  set(link "")
+  set(via "")
+  cmake_language(CALL annal_find_${name})
+  if(NOT link)
+    if(value STREQUAL "AUTO")
+      message(STATUS "annal: ${library} not found, annal::${name} is off (${switch}=AUTO)")
+      return()
+    endif()
+    message(FATAL_ERROR "${switch} is ON but ${library} was not found: install it "
+      "(Debian: apt-get install ${package}), point CMAKE_PREFIX_PATH at it, or set ${switch}=OFF")
+  endif()
+  if(value STREQUAL "AUTO")
+    message(STATUS "annal: ${library} found, annal::${name} is on (${switch}=AUTO)")
   endif()
   add_library(annal_${name} INTERFACE)
   add_library(annal::${name} ALIAS annal_${name})
   set_target_properties(annal_${name} PROPERTIES EXPORT_NAME ${name})
   target_link_libraries(annal_${name} INTERFACE annal::annal ${link})
-  set(ANNAL_BACKEND_TARGETS ${ANNAL_BACKEND_TARGETS} annal_${name} PARENT_SCOPE)
+  set(ANNAL_${upper}_VIA ${via} PARENT_SCOPE)
+  set(ANNAL_BACKENDS ${ANNAL_BACKENDS} ${name} PARENT_SCOPE)
 endfunction()
 
-annal_backend(sqlite "${SQLite3_FOUND}" SQLite::SQLite3 sqlite3 libsqlite3-dev)
-annal_backend(postgres "${PostgreSQL_FOUND}" PostgreSQL::PostgreSQL libpq libpq-dev)
-annal_backend(kafka "${RDKAFKA_FOUND}" PkgConfig::RDKAFKA librdkafka librdkafka-dev)
-annal_backend(privacy "${SODIUM_FOUND}" PkgConfig::SODIUM libsodium libsodium-dev)
+annal_backend(sqlite sqlite3 libsqlite3-dev)
+annal_backend(postgres libpq libpq-dev)
+annal_backend(kafka librdkafka librdkafka-dev)
+annal_backend(privacy libsodium libsodium-dev)
