@@ -12,9 +12,11 @@
 
 #include <annal/kafka/publisher.hpp>
 #include <annal/kafka/replay.hpp>
+#include <annal/store/repository.hpp>
 #include <annal/store/tombstone.hpp>
 
 #include "kafka/mock_cluster.hpp"
+#include "testing/library_domain.hpp"
 
 using namespace annal_test_kafka;
 
@@ -36,6 +38,16 @@ std::vector<replayed> replay_all(const mock_cluster& cluster, const std::string&
     out.push_back({e, replay.partition(), replay.offset()});
   });
   return out;
+}
+
+// Appends every replayed record to `copy`, each stream in order (its partition keeps the order).
+void replay_into(annal::memory_store& copy, const mock_cluster& cluster, const std::string& topic) {
+  for (const auto& [e, partition, offset] : replay_all(cluster, topic)) {
+    const annal::event_data data{
+        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
+    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
+                std::span(&data, 1));
+  }
 }
 
 annal::kafka_publisher_options options_for(const mock_cluster& cluster, const std::string& topic,
@@ -420,13 +432,8 @@ TEST_CASE("a tombstone travels through Kafka: the copy of a deleted stream is de
   annal::memory_checkpoint checkpoint;
   annal::kafka_publisher(store, checkpoint, options_for(cluster, "events")).publish_available();
 
-  annal::memory_store copy;  // each stream's records come in order from its partition
-  for (const auto& [e, partition, offset] : replay_all(cluster, "events")) {
-    const annal::event_data data{
-        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
-    copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
-                std::span(&data, 1));
-  }
+  annal::memory_store copy;
+  replay_into(copy, cluster, "events");
   REQUIRE(copy.last_position() == 5);
   CHECK(copy.stream_version("order-1") == 3);
   std::vector<annal::event_data> more(1);
@@ -435,4 +442,36 @@ TEST_CASE("a tombstone travels through Kafka: the copy of a deleted stream is de
   CHECK_THROWS_WITH(copy.append("order-1", annal::expected_version::any(), more),
                     Catch::Contains("'order-1' is deleted"));
   CHECK(copy.append("order-0", annal::expected_version::exact(2), more).ok());
+}
+
+// Kafka carries records as stored; a copy replayed into another store reads them through the same
+// upcasts as the original (tests/projection/upcast_paths.cpp covers the other read paths).
+TEST_CASE("old records replayed through Kafka into another store are upcast when read",
+          "[kafka][replay][upcast]") {
+  mock_cluster cluster(1);
+  cluster.create_topic("events", 2, 1);
+  annal::memory_store store;
+  const auto record = [](const auto& e) {
+    annal::event_data d;
+    d.id = annal::new_event_id();
+    d.type = std::string(annal::event_name_of<std::decay_t<decltype(e)>>);
+    d.schema_version = annal::event_version_of<std::decay_t<decltype(e)>>;
+    annal::binary_codec::encode(e, d.payload);
+    return d;
+  };
+  const annal::event_data old[] = {record(library::added{2}), record(library::borrowed_v1{}),
+                                   record(library::swapped{"ann", "bob"})};
+  store.append("book-1", annal::expected_version::no_stream(), old);
+  annal::memory_checkpoint checkpoint;
+  annal::kafka_publisher(store, checkpoint, options_for(cluster, "events")).publish_available();
+
+  annal::memory_store copy;
+  replay_into(copy, cluster, "events");
+  annal::repository<library::book, annal::memory_store> books{copy};
+  CHECK(books.load("book-1").state.available == 1);  // 2 - 1 + 1 - 1
+  const auto history = books.history("book-1");
+  REQUIRE(history.size() == 4);
+  CHECK(std::get<library::borrowed>(history[1].event) == library::borrowed{"(unrecorded)"});
+  CHECK(std::get<library::returned>(history[2].event) == library::returned{"ann"});
+  CHECK(std::get<library::borrowed>(history[3].event) == library::borrowed{"bob"});
 }

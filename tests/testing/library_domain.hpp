@@ -80,3 +80,13 @@ struct loans {
 };
 
 }  // namespace library
+
+#include <boost/hana/adapt_struct.hpp>
+BOOST_HANA_ADAPT_STRUCT(library::added, copies);
+BOOST_HANA_ADAPT_STRUCT(library::borrowed_v1);
+BOOST_HANA_ADAPT_STRUCT(library::swapped, from, to);
+BOOST_HANA_ADAPT_STRUCT(library::borrowed, member);
+BOOST_HANA_ADAPT_STRUCT(library::returned, member);
+BOOST_HANA_ADAPT_STRUCT(library::book, available);
+BOOST_HANA_ADAPT_STRUCT(library::holdings, by_member);
+BOOST_HANA_ADAPT_STRUCT(library::loans, per_book);
