@@ -34,6 +34,7 @@
 #include <annal/detail/file_log/reader.hpp>
 #include <annal/detail/file_log/segment_index.hpp>
 #include <annal/detail/file_log/walk.hpp>
+#include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
@@ -44,9 +45,10 @@
 
 namespace annal {
 
-// A directory of segment files "00000001.log", "00000002.log"... owned by one process at a time.
-// Thread-safe. `IO` is the I/O layer (posix_io; tests pass one that injects faults); it is called
-// from several threads at once.
+// A directory of segment files "00000001.log", "00000002.log"... written by one process at a time,
+// read beside it by any number of read-only opens (file_log_options::read_only). Thread-safe. `IO`
+// is the I/O layer (posix_io; tests pass one that injects faults); it is called from several
+// threads at once.
 //   annal::file_log log{"./data"};
 template <class IO = posix_io>
 class basic_file_log {
@@ -64,12 +66,19 @@ class basic_file_log {
                                               std::to_string(options_.segment_size) +
                                               " is smaller than a segment header");
     try {
-      open();
+      if (options_.read_only) {
+        open_read_only();
+      } else {
+        open();
+      }
     } catch (...) {
       close_all();
       throw;
     }
   }
+
+  // How often a read-only open's waiters look for new events when no inotify watch wakes them.
+  static constexpr std::chrono::milliseconds read_only_poll_interval{10};
 
   basic_file_log(const basic_file_log&) = delete;
   basic_file_log& operator=(const basic_file_log&) = delete;
@@ -79,6 +88,7 @@ class basic_file_log {
 
   append_result append(std::string_view stream_id, expected_version expect,
                        std::span<const event_data> batch) {
+    if (options_.read_only) throw_read_only("append");
     detail::validate_batch(stream_id, batch);
     check_sizes(stream_id, batch);
     inflight_.fetch_add(1, std::memory_order_relaxed);
@@ -111,6 +121,7 @@ class basic_file_log {
       } else {
         wait_durable(newest);
       }
+      publish_to_readers();
       return {append_status::conflict, actual, 0, 0};
     }
 
@@ -121,6 +132,7 @@ class basic_file_log {
     } else {
       wait_durable(last);
     }
+    publish_to_readers();
     return {append_status::appended, actual + batch.size(), last - batch.size() + 1, last};
   }
 
@@ -137,6 +149,7 @@ class basic_file_log {
                                 std::size_t max_count = unlimited) const {
     detail::validate_stream_id(stream_id);
     throw_if_failed();
+    follow_writer();
     std::vector<location> wanted;
     std::vector<segment_ref> segs;
     {
@@ -184,6 +197,7 @@ class basic_file_log {
   std::size_t read_all_views(std::uint64_t from_position, F&& visit,
                              std::size_t max_count = unlimited) const {
     throw_if_failed();
+    follow_writer();
     std::uint64_t position = from_position == 0 ? 1 : from_position;
     std::uint64_t offset = 0;
     std::size_t n = 0;
@@ -254,6 +268,7 @@ class basic_file_log {
   std::uint64_t stream_version(std::string_view stream_id) const {
     detail::validate_stream_id(stream_id);
     throw_if_failed();
+    follow_writer();
     std::shared_lock lock(index_mutex_);
     const auto found = stream_index_.find(stream_id);
     return found == stream_index_.end() ? 0 : visible_count(streams_[found->second].positions);
@@ -261,12 +276,33 @@ class basic_file_log {
 
   std::uint64_t last_position() const {
     throw_if_failed();
+    follow_writer();
     return visible_.load(std::memory_order_acquire);
   }
 
   // Blocks until an event with position > `after` is readable or `deadline` passes; returns whether
-  // one is. Subscriptions use it so that a live reader sleeps instead of polling.
+  // one is. Subscriptions use it so that a live reader sleeps instead of polling. A read-only open
+  // wakes when the writer publishes (inotify on Linux), else looks every read_only_poll_interval.
   bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    if (options_.read_only) {
+      for (;;) {
+        follow_writer();
+        if (visible_.load(std::memory_order_acquire) > after) return true;
+        const time_point now = clock::now();
+        if (now >= deadline) return false;
+        // One waiter at a time reads the watch's events; the others look again after a pause.
+        std::unique_lock watching(watch_mutex_, std::try_to_lock);
+        if (watching && watch_->active()) {
+          // A publish the waiter before drained from the watch is seen here.
+          follow_writer();
+          if (visible_.load(std::memory_order_acquire) > after) return true;
+          watch_->wait_until(deadline);
+        } else {
+          std::this_thread::sleep_until(
+              std::min<time_point>(deadline, now + read_only_poll_interval));
+        }
+      }
+    }
     std::unique_lock lock(wait_mutex_);
     return appended_.wait_until(lock, deadline, [&] {
       return failed_.load(std::memory_order_acquire) ||
@@ -277,6 +313,7 @@ class basic_file_log {
   // Makes every appended event durable now. Only durability::none needs it, at the end of an
   // import.
   void sync() {
+    if (options_.read_only) throw_read_only("sync");
     throw_if_failed();
     wait_durable(written_.load(std::memory_order_acquire));
   }
@@ -290,6 +327,7 @@ class basic_file_log {
 
  private:
   static constexpr std::uint32_t no_stream = 0xFFFFFFFFu;
+  static constexpr std::uint64_t no_limit = ~std::uint64_t{0};
 
   struct slot {
     std::uint64_t offset;   // of the record in its segment
@@ -361,6 +399,12 @@ class basic_file_log {
                                   const std::string& why) const {
     throw error(errc::corrupt_log, "file log " + dir_.string() + ": segment " + segment_name +
                                        " offset " + std::to_string(offset) + ": " + why);
+  }
+  [[noreturn]] void throw_read_only(const char* call) const {
+    throw error(errc::invalid_argument,
+                std::string("file log ") + dir_.string() +
+                    " is open read-only (file_log_options::read_only): " + call +
+                    " is refused; only the directory's writer appends");
   }
   void throw_if_failed() const {
     if (failed_.load(std::memory_order_acquire))
@@ -594,6 +638,8 @@ class basic_file_log {
     segment& old = segments_.back();
     sync_or_fail(old.fd, "fdatasync of " + old.name);
     mark_durable(written_.load(std::memory_order_relaxed));
+    // Readers find every record of a segment published once a later segment exists.
+    publish_to_readers();
     write_index(old, written_.load(std::memory_order_relaxed));
     segment next =
         create_segment(old.number + 1, written_.load(std::memory_order_relaxed) + 1, old.last_crc);
@@ -736,6 +782,41 @@ class basic_file_log {
     synced_.notify_all();
   }
 
+  // Writes the visible position to the PUBLISHED file, where read-only opens learn what they may
+  // read: one 16-byte pwrite per sync, which the appenders it covered find done. A failed write
+  // stops the store, as a failed sync does: readers would otherwise fall behind without a word.
+  void publish_to_readers() {
+    std::lock_guard guard(published_mutex_);
+    const std::uint64_t upto = visible_.load(std::memory_order_acquire);
+    if (upto <= published_) return;
+    if (const std::int64_t rc = write_published(upto); rc < 0)
+      fail("writing position " + std::to_string(upto) + " to " + path_of(published_name) +
+           " failed: " + errno_text(rc));
+    published_ = upto;
+  }
+  // The position, then its complement: a read torn by a concurrent write shows as a mismatch.
+  std::int64_t write_published(std::uint64_t upto) {
+    char bytes[16];
+    detail::file_log::put<std::uint64_t>(bytes, upto);
+    detail::file_log::put<std::uint64_t>(bytes + 8, ~upto);
+    const std::int64_t rc = io_.pwrite(published_fd_, bytes, sizeof bytes, 0);
+    return rc == static_cast<std::int64_t>(sizeof bytes) ? 0 : rc < 0 ? rc : -EIO;
+  }
+
+  // ---- reading beside the writer (read-only) --------------------------------------------------
+
+  // Brings a read-only open's index up to what the writer has published; nothing for a writer.
+  // The index grows under index_mutex_ as in an append: the reads that call this are const to
+  // their callers, and the log is never defined const by the constructor that opened it.
+  void follow_writer() const {
+    if (!options_.read_only) return;
+    std::lock_guard guard(follow_mutex_);
+    const_cast<basic_file_log&>(*this).follow(read_published_position());
+  }
+  std::uint64_t read_published_position() const {
+    return const_cast<basic_file_log&>(*this).read_published();
+  }
+
   // Returns once position `target` is on disk. fdatasync flushes everything written to the file
   // before it was called, so one sync covers every appender that wrote before it started:
   //   durable: an appender waits for a sync in flight that covers it, else starts its own at once,
@@ -794,11 +875,20 @@ class basic_file_log {
   };
 
   void open();
+  void open_read_only();
+  std::uint64_t read_published();
+  void follow(std::uint64_t limit);
+  void stop_before(const bad_spot& bad, const std::string& segment_name, std::uint64_t limit) const;
   std::vector<std::uint32_t> list_segments();
   segment open_segment(std::uint32_t number);
   std::optional<bad_spot> scan_segment(segment& seg, std::uint64_t file_size,
-                                       detail::file_log::chunk_reader<IO>& reader);
-  bool load_index(segment& seg, std::uint64_t file_size);
+                                       detail::file_log::chunk_reader<IO>& reader,
+                                       std::uint64_t limit = no_limit);
+  std::optional<bad_spot> scan_records(segment& seg, std::uint32_t segment_index,
+                                       std::uint64_t file_size,
+                                       detail::file_log::chunk_reader<IO>& reader,
+                                       std::uint64_t limit);
+  bool load_index(segment& seg, std::uint64_t file_size, std::uint64_t limit = no_limit);
   bool insert_ids(const detail::file_log::segment_index& idx, std::uint64_t first);
   void cut_log(std::vector<std::uint32_t>& numbers, std::size_t index, segment& seg,
                std::uint64_t file_size, const bad_spot& bad);
@@ -820,7 +910,8 @@ class basic_file_log {
     segments_.clear();
     if (dir_fd_ >= 0) io_.close(dir_fd_);
     if (lock_fd_ >= 0) io_.close(lock_fd_);
-    dir_fd_ = lock_fd_ = -1;
+    if (published_fd_ >= 0) io_.close(published_fd_);
+    dir_fd_ = lock_fd_ = published_fd_ = -1;
   }
 
   std::filesystem::path dir_;
@@ -829,6 +920,16 @@ class basic_file_log {
   int dir_fd_ = -1;
   int lock_fd_ = -1;
   file_log_recovery recovery_;
+
+  // "PUBLISHED": the writer's visible position for read-only opens (see publish_to_readers).
+  static constexpr const char* published_name = "PUBLISHED";
+  int published_fd_ = -1;
+  std::mutex published_mutex_;
+  std::uint64_t published_ = 0;  // the position the file holds (writer)
+  // Read-only: one follow at a time; one waiter at a time reads the watch on PUBLISHED.
+  mutable std::mutex follow_mutex_;
+  mutable std::mutex watch_mutex_;
+  std::unique_ptr<detail::file_write_watch> watch_;
 
   // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments.
   std::mutex append_mutex_;
@@ -948,10 +1049,154 @@ void basic_file_log<IO>::open() {
   written_.store(last);
   durable_.store(last);
   visible_.store(last);
+  // Everything up to `last` is durable now: read-only opens may read it. The file is never
+  // replaced, only written in place, so a reader's descriptor stays good across writers.
+  const std::string published_path = path_of(published_name);
+  published_fd_ = io_.open(published_path.c_str(), O_RDWR | O_CREAT, 0644);
+  if (published_fd_ < 0) throw_io("opening " + published_path, published_fd_);
+  if (const std::int64_t rc = write_published(last); rc < 0)
+    throw_io("writing position " + std::to_string(last) + " to " + published_path, rc);
+  published_ = last;
   recovery_.events = last;
   recovery_.segments = static_cast<std::uint32_t>(segments_.size());
   recovery_.open_time = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - started);
+}
+
+// A read-only open takes no lock and changes nothing: it indexes what the writer has published (or,
+// with no writer ever having published, every whole batch that checks out) and watches PUBLISHED
+// for more. The watch starts before the first read of it, so no publish goes unnoticed.
+template <class IO>
+void basic_file_log<IO>::open_read_only() {
+  const auto started = std::chrono::steady_clock::now();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir_, ec))
+    throw error(errc::io_error, "file log " + dir_.string() +
+                                    ": the directory does not exist (a read-only open never "
+                                    "creates it; open the writer first)");
+  watch_ = std::make_unique<detail::file_write_watch>(dir_ / published_name);
+  follow(read_published());
+  recovery_.events = slots_.size();
+  recovery_.segments = static_cast<std::uint32_t>(segments_.size());
+  recovery_.open_time = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - started);
+}
+
+// The position the writer has published, or no_limit while none is: a log last written before
+// read-only opens existed, or a writer between creating PUBLISHED and its first write (it takes no
+// appends yet, so every whole batch on disk is one it keeps).
+template <class IO>
+std::uint64_t basic_file_log<IO>::read_published() {
+  const std::string path = path_of(published_name);
+  if (published_fd_ < 0) {
+    const int fd = io_.open(path.c_str(), O_RDONLY, 0);
+    if (fd == -ENOENT) return no_limit;
+    if (fd < 0) throw_io("opening " + path, fd);
+    published_fd_ = fd;
+  }
+  for (int attempt = 0;; ++attempt) {
+    char bytes[16];
+    const std::int64_t got = io_.pread(published_fd_, bytes, sizeof bytes, 0);
+    if (got < 0) throw_io("reading " + path, got);
+    if (got < static_cast<std::int64_t>(sizeof bytes)) return no_limit;
+    const auto position = detail::file_log::get<std::uint64_t>(bytes);
+    if (detail::file_log::get<std::uint64_t>(bytes + 8) == ~position) return position;
+    // Halves that disagree are a read that met the writer's write half done: read again.
+    if (attempt == 1000)
+      throw error(errc::corrupt_log, "file log " + dir_.string() + ": " + path +
+                                         " holds no position (its two halves disagree); the "
+                                         "writer's next open writes it again");
+    std::this_thread::yield();
+  }
+}
+
+// Indexes the records after the index's end up to position `limit`: the rest of the newest segment
+// known, then the segments after it. Every published record was whole in its segment before it was
+// published, and a segment exists before anything in it is, so a published position that cannot be
+// read is damage; a bad spot past `limit` is a write in progress, or a torn tail the writer's next
+// open cuts, and the index stops before it.
+template <class IO>
+void basic_file_log<IO>::follow(std::uint64_t limit) {
+  namespace fl = detail::file_log;
+  const std::uint64_t known = visible_.load(std::memory_order_relaxed);
+  if (limit != no_limit && limit < known)
+    throw error(errc::corrupt_log,
+                "file log " + dir_.string() + ": the writer publishes position " +
+                    std::to_string(limit) + " but this read-only open has read up to " +
+                    std::to_string(known) +
+                    ": the log was cut under it (a repair?); open it again to read what is there");
+  if (limit == known) return;
+  std::unique_lock lock(index_mutex_);
+  fl::chunk_reader<IO> reader(io_, 1024 * 1024);
+  bool scan_newest = !segments_.empty();
+  while (slots_.size() < limit) {
+    if (scan_newest) {
+      segment& seg = segments_.back();
+      const std::int64_t size = io_.file_size(seg.fd);
+      if (size < 0) throw_io("reading the size of " + path_of(seg.name), size);
+      reader.reset(seg.fd, &seg.name);
+      const auto bad = scan_records(seg, static_cast<std::uint32_t>(segments_.size() - 1),
+                                    static_cast<std::uint64_t>(size), reader, limit);
+      if (bad) {
+        stop_before(*bad, seg.name, limit);
+        break;
+      }
+      if (slots_.size() >= limit) break;
+    }
+    scan_newest = true;
+    // The newest segment is read to its end: what follows is in the next one, if anywhere.
+    segment next;
+    next.number = segments_.empty() ? 1 : segments_.back().number + 1;
+    next.name = segment_name(next.number);
+    const std::string path = path_of(next.name);
+    next.fd = io_.open(path.c_str(), O_RDONLY, 0);
+    if (next.fd == -ENOENT) {
+      if (limit == no_limit) break;
+      throw_corrupt(next.name, 0,
+                    "the segment is missing, yet the writer has published position " +
+                        std::to_string(limit) + " and the log before it ends at " +
+                        std::to_string(slots_.size()));
+    }
+    if (next.fd < 0) throw_io("opening " + path, next.fd);
+    const std::int64_t size = io_.file_size(next.fd);
+    if (size < 0) {
+      io_.close(next.fd);
+      throw_io("reading the size of " + path, size);
+    }
+    std::error_code ec;
+    const bool sealed = std::filesystem::exists(dir_ / segment_name(next.number + 1), ec);
+    if (sealed && !options_.verify_on_open &&
+        load_index(next, static_cast<std::uint64_t>(size), limit)) {
+      segments_.push_back(std::move(next));
+      continue;
+    }
+    reader.reset(next.fd, &next.name);
+    const auto bad = scan_segment(next, static_cast<std::uint64_t>(size), reader, limit);
+    if (bad && bad->cut == 0) {
+      io_.close(next.fd);
+      stop_before(*bad, next.name, limit);
+      break;
+    }
+    segments_.push_back(std::move(next));
+    if (bad) {
+      stop_before(*bad, segments_.back().name, limit);
+      break;
+    }
+  }
+  const std::uint64_t last = slots_.size();
+  written_.store(last, std::memory_order_relaxed);
+  durable_.store(last, std::memory_order_relaxed);
+  visible_.store(last, std::memory_order_release);
+}
+
+template <class IO>
+void basic_file_log<IO>::stop_before(const bad_spot& bad, const std::string& segment_name,
+                                     std::uint64_t limit) const {
+  if (limit != no_limit && slots_.size() < limit)
+    throw_corrupt(segment_name, bad.offset,
+                  bad.why + " (the writer has published every position up to " +
+                      std::to_string(limit) + ", and this is position " +
+                      std::to_string(slots_.size() + 1) + ")");
 }
 
 template <class IO>
@@ -991,17 +1236,17 @@ typename basic_file_log<IO>::segment basic_file_log<IO>::open_segment(std::uint3
   seg.number = number;
   seg.name = segment_name(number);
   const std::string path = path_of(seg.name);
-  seg.fd = io_.open(path.c_str(), O_RDWR, 0);
+  seg.fd = io_.open(path.c_str(), options_.read_only ? O_RDONLY : O_RDWR, 0);
   if (seg.fd < 0) throw_io("opening " + path, seg.fd);
   return seg;
 }
 
-// Reads a segment record by record, indexing each batch once its last record checks out. Returns
-// the first bad spot, if any.
+// Reads a segment record by record, indexing each batch once its last record checks out, up to
+// position `limit`. Returns the first bad spot, if any.
 template <class IO>
 auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
-                                      detail::file_log::chunk_reader<IO>& reader)
-    -> std::optional<bad_spot> {
+                                      detail::file_log::chunk_reader<IO>& reader,
+                                      std::uint64_t limit) -> std::optional<bad_spot> {
   namespace fl = detail::file_log;
   const std::uint32_t seed = segments_.empty() ? 0 : segments_.back().last_crc;
   const std::uint64_t expect_first = slots_.size() + 1;
@@ -1022,7 +1267,17 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   seg.size = fl::segment_header_size;
   active_ids_.clear();
   active_ids_first_ = h.first_position;
+  return scan_records(seg, static_cast<std::uint32_t>(segments_.size()), file_size, reader, limit);
+}
 
+// Goes on scanning a segment whose header checked out from seg.size, the end of its last indexed
+// batch, to `file_size` or position `limit`; `segment_index` is its place in segments_.
+template <class IO>
+auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
+                                      std::uint64_t file_size,
+                                      detail::file_log::chunk_reader<IO>& reader,
+                                      std::uint64_t limit) -> std::optional<bad_spot> {
+  namespace fl = detail::file_log;
   struct pending_record {
     std::uint64_t offset;
     std::uint64_t version;
@@ -1032,14 +1287,13 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
   std::string batch_stream;
   std::uint32_t batch_stream_no = no_stream;
   std::uint64_t batch_base_version = 0;
-  std::uint32_t chain = seed;
-  std::uint64_t offset = fl::segment_header_size;
-  const auto segment_index = static_cast<std::uint32_t>(segments_.size());
+  std::uint32_t chain = seg.last_crc;
+  std::uint64_t offset = seg.size;
   const auto bad = [&](std::string why) {
     for (const event_id& id : batch_ids) ids_.erase(id);
     return bad_spot{offset, seg.size, std::move(why)};
   };
-  while (offset < file_size) {
+  while (offset < file_size && slots_.size() + batch.size() < limit) {
     const char* rec = reader.fetch(offset, 8);
     const std::uint32_t size = rec ? fl::claimed_size(rec, 8) : 0;
     if (size == 0) return bad("no record starts here (bad magic or length)");
@@ -1097,7 +1351,7 @@ auto basic_file_log<IO>::scan_segment(segment& seg, std::uint64_t file_size,
 // checksum pins the index to the segment's contents. Returns false, saying why in recovery(), to
 // have the segment scanned; nothing is indexed then.
 template <class IO>
-bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
+bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::uint64_t limit) {
   namespace fl = detail::file_log;
   const std::string name = index_name(seg.number);
   const auto ignore = [&](const std::string& why) {
@@ -1133,6 +1387,9 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size) {
   const std::uint64_t first = slots_.size() + 1;
   if (h.number != seg.number || h.first_position != first || h.chain_seed != seed)
     return ignore("it describes another segment than the one that follows the log so far");
+  if (first + h.records - 1 > limit)
+    return ignore("it goes past position " + std::to_string(limit) +
+                  ", the last the writer has published");
   if (h.segment_bytes != file_size)
     return ignore("stale: the segment has " + std::to_string(file_size) + " bytes, the index " +
                   std::to_string(h.segment_bytes));

@@ -22,6 +22,10 @@ struct file_log_options {
   // as *.cut files, and recovery() says what was cut). Without it such a log refuses to open.
   bool repair = false;
   bool create_if_missing = true;
+  // Open as one of any number of readers beside the directory's one writer, in this process or
+  // others: no lock is taken and nothing is ever written; reads follow what the writer publishes
+  // (acknowledged events only) and append throws errc::invalid_argument. The directory must exist.
+  bool read_only = false;
   // Check each record's checksum when reading it. Turning it off speeds up scans by trusting bytes
   // that were checked when they were written or scanned at open; positions and record structure
   // are still checked.
