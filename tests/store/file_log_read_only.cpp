@@ -2,12 +2,14 @@
 // follow it across segment rolls, wake on its appends, and never write to the directory.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -282,5 +284,30 @@ TEST_CASE("file_log read-only: wait_for_append wakes on another process's kind o
   writer.append("t", expected_version::any(), make_batch(2));
   REQUIRE(sub.wait(annal::clock::now() + std::chrono::seconds(60)));
   sub.catch_up([&](const recorded_event& e) { positions.push_back(e.position); });
+  CHECK(positions == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("file_log read-only: the docs' example follows a writer",
+          "[store][file_log][read_only]") {
+  scratch_dir scratch;
+  const std::filesystem::path dir = scratch.log();
+  file_log writer(dir);
+  writer.append("s", expected_version::any(), make_batch(1));
+  std::thread more([&] { writer.append("s", expected_version::any(), make_batch(2)); });
+  std::stop_source stop;
+  std::vector<std::uint64_t> positions;
+  const auto handle = [&](const annal::recorded_event& e) {
+    positions.push_back(e.position);
+    if (positions.size() == 3) stop.request_stop();
+  };
+  // [read-only]
+  annal::file_log_options options;
+  options.read_only = true;
+  const annal::file_log reader(dir, options);  // beside the writer, in this process or another
+  annal::subscription<annal::file_log> follow(reader);
+  // Catches up, then sleeps until the writer publishes more (inotify on Linux), until stopped.
+  follow.run(handle, stop.get_token());
+  // [read-only]
+  more.join();
   CHECK(positions == std::vector<std::uint64_t>{1, 2, 3});
 }
