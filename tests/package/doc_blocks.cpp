@@ -1,0 +1,120 @@
+// Checks that the non-C++ blocks of README.md and docs/ (CMake, shell, Python, JSON, text) that
+// carry a `<!-- snippet: ... -->` line are exact copies of files the tests run, as
+// tests/docs/snippets.cpp does for C++ blocks. docs/consuming.md must mark every block.
+//   <!-- snippet: path/from/repo/root#name -->  the lines between two `# [name]` (or `// [name]`)
+//                                                lines of that file, dedented
+//   <!-- snippet: path/from/repo/root -->        the whole file
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+std::vector<std::string> dedent(std::vector<std::string> lines) {
+  std::size_t indent = std::string::npos;
+  for (const auto& l : lines)
+    if (!trim(l).empty()) indent = std::min(indent, l.find_first_not_of(' '));
+  if (indent == std::string::npos) return lines;
+  for (auto& l : lines) l = l.size() >= indent ? l.substr(indent) : trim(l);
+  return lines;
+}
+
+// The lines `ref` names (a whole file, or a region of it), or false with the reason in `why`.
+bool extract(const fs::path& root, const std::string& ref, std::vector<std::string>& out,
+             std::string& why) {
+  const auto hash = ref.find('#');
+  const fs::path source = root / ref.substr(0, hash);
+  if (!fs::is_regular_file(source)) {
+    why = "source " + source.string() + " does not exist";
+    return false;
+  }
+  const auto lines = read_lines(source);
+  if (hash == std::string::npos) {
+    out = lines;
+    return true;
+  }
+  const std::string name = ref.substr(hash + 1);
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (trim(lines[i]) == "# [" + name + "]" || trim(lines[i]) == "// [" + name + "]")
+      at.push_back(i);
+  if (at.size() != 2) {
+    why = source.string() + " has " + std::to_string(at.size()) + " '# [" + name +
+          "]' lines; a region needs exactly two";
+    return false;
+  }
+  out = dedent({lines.begin() + at[0] + 1, lines.begin() + at[1]});
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: annal_doc_blocks <repository root>\n";
+    return 2;
+  }
+  const fs::path root = argv[1];
+  int blocks = 0, failures = 0;
+  std::vector<fs::path> docs{root / "README.md"};
+  for (const auto& entry : fs::recursive_directory_iterator(root / "docs"))
+    if (entry.path().extension() == ".md") docs.push_back(entry.path());
+  for (const fs::path& path : docs) {
+    const auto lines = read_lines(path);
+    const std::string doc = fs::relative(path, root).string();
+    const bool every_block = doc == "docs/consuming.md";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const std::string fence = trim(lines[i]);
+      if (fence.rfind("```", 0) != 0 || fence == "```") continue;
+      std::vector<std::string> block;
+      std::size_t j = i + 1;
+      for (; j < lines.size() && trim(lines[j]) != "```"; ++j) block.push_back(lines[j]);
+      const std::string where = doc + ":" + std::to_string(i + 1);
+      const std::string tag = i > 0 ? trim(lines[i - 1]) : "";
+      const std::string open = "<!-- snippet: ", close = " -->";
+      const bool marked = tag.rfind(open, 0) == 0 && tag.size() >= open.size() + close.size() &&
+                          tag.compare(tag.size() - close.size(), close.size(), close) == 0;
+      const bool cpp = fence == "```cpp" || fence == "```c++";  // tests/docs/snippets.cpp's
+      if (cpp || (!marked && !every_block)) {
+        i = j;
+        continue;
+      }
+      ++blocks;
+      std::vector<std::string> source;
+      std::string why;
+      if (!marked) {
+        std::cerr << where << ": block without a '<!-- snippet: file[#name] -->' line above it\n";
+        ++failures;
+      } else if (const auto ref = tag.substr(open.size(), tag.size() - open.size() - close.size());
+                 !extract(root, ref, source, why)) {
+        std::cerr << where << ": " << why << "\n";
+        ++failures;
+      } else if (dedent(block) != source) {
+        std::cerr << where << ": block differs from " << ref << "; copy it again\n";
+        ++failures;
+      }
+      i = j;
+    }
+  }
+  std::cout << blocks << " marked non-C++ blocks in docs/, " << failures
+            << " not matching the files the tests run\n";
+  return failures == 0 && blocks > 0 ? 0 : 1;
+}
