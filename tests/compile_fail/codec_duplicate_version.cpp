@@ -28,3 +28,4 @@ bool read(std::string_view type, std::uint32_t version, std::string_view payload
 
 // expect: two event types have the same stored name and version
 // expect: two_event_types_share_a_stored_name_and_version<shop::paid, shop::paid_v1>
+// first: two_event_types_share_a_stored_name_and_version<shop::paid, shop::paid_v1>

@@ -29,3 +29,4 @@ bool read(std::string_view type, std::uint32_t version, std::string_view payload
 
 // expect: an old event version has no upcast\(\) chain to an event of the list
 // expect: no_upcast_path_from_old_event_version<shop::ordered_v1, 1U?, shop::ordered_v1>
+// first: no_upcast_path_from_old_event_version<shop::ordered_v1, 1U?, shop::ordered_v1>

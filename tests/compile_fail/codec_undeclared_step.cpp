@@ -35,3 +35,4 @@ bool read(std::string_view type, std::uint32_t version, std::string_view payload
 
 // expect: a stored type upcasts into an event that does not declare it
 // expect: upcasts_into_an_event_that_does_not_declare_it<shop::shipped_v2, 2U?, shop::shipped>
+// first: upcasts_into_an_event_that_does_not_declare_it<shop::shipped_v2, 2U?, shop::shipped>

@@ -23,3 +23,4 @@ std::string store(const shop::customer& c) { return annal::binary_codec::encode(
 
 // expect: annal codecs cannot store this member type
 // expect: codec_cannot_store_type<shop::address>
+// first: codec_cannot_store_type<shop::address>

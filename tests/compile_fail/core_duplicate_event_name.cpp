@@ -17,7 +17,8 @@ struct shop {
 };
 
 // expect: two events in the aggregate's `events` list share one stored name
-// expect: aggregate_lists_two_events_with_one_stored_name<shop>
+// expect: aggregate_lists_two_events_with_one_stored_name<shop, opened, renamed
+// first: aggregate_lists_two_events_with_one_stored_name<shop, opened, renamed
 static_assert(annal::check_aggregate<shop>());
 #ifdef ANNAL_COMPILE_FAIL
 static_assert(!annal::aggregate<shop>);

@@ -22,6 +22,7 @@ struct account {
 
 // expect: the aggregate has no apply function for an event in its `events` list
 // expect: aggregate_has_no_apply_for_event<bank::account, bank::withdrawn>
+// first: aggregate_has_no_apply_for_event<bank::account, bank::withdrawn>
 static_assert(annal::check_aggregate<bank::account>());
 
 int main() {}

@@ -21,6 +21,7 @@ annal::decision<account> decide(const account&, const withdraw&) { return annal:
 
 // expect: the command has no decide function for this aggregate
 // expect: aggregate_has_no_decide_for_command<bank::account, bank::withdraw>
+// first: aggregate_has_no_decide_for_command<bank::account, bank::withdraw>
 int main() {
   bank::account a;
   (void)annal::decide_command(a, bank::deposit{1});

@@ -17,6 +17,7 @@ struct door {
 // expect: every type in an aggregate's `events` list must be an event
 // expect: ANNAL_EVENT\(type, \\"stored.name\\", version\)|ANNAL_EVENT\(type, "stored.name", version\)
 // expect: aggregate_lists_a_type_that_is_not_an_event<door, closed>
+// first: aggregate_lists_a_type_that_is_not_an_event<door, closed>
 static_assert(annal::check_aggregate<door>());
 
 int main() {}

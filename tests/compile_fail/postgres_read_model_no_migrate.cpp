@@ -18,6 +18,7 @@ struct revenue : annal::pg_projection {
 
 // expect: needs a member `void migrate\(annal::pg_transaction& tx\)`
 // expect: postgres_read_model_projection_has_no_migrate_member<shop::revenue>
+// first: postgres_read_model_projection_has_no_migrate_member<shop::revenue>
 static_assert(annal::detail::check_pg_read_model_projection<shop::revenue>());
 
 int main() {}

@@ -22,6 +22,7 @@ struct revenue {
 
 // expect: the projection has no handler for an event in its `events` list
 // expect: projection_has_no_on_handler_for_event<shop::revenue, shop::refunded>
+// first: projection_has_no_on_handler_for_event<shop::revenue, shop::refunded>
 static_assert(annal::check_projection<shop::revenue>());
 
 int main() {}

@@ -25,6 +25,7 @@ struct revenue {
 
 // expect: the projection has an `on` handler for an event that its `events` list does not name
 // expect: has_a_handler_for_an_event_its_events_list_does_not_name<shop::revenue>
+// first: has_a_handler_for_an_event_its_events_list_does_not_name<shop::revenue>
 static_assert(annal::check_projection<shop::revenue>());
 
 int main() {}

@@ -28,6 +28,7 @@ struct mailer {
 
 // expect: the reactor has a `react` handler for an event that its `events` list does not name
 // expect: has_a_handler_for_an_event_its_events_list_does_not_name<shop::mailer>
+// first: has_a_handler_for_an_event_its_events_list_does_not_name<shop::mailer>
 static_assert(annal::detail::check_reactor<shop::mailer>());
 
 int main() {}

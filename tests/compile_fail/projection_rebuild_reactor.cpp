@@ -33,6 +33,7 @@ using rebuilt_type = shop::totals;
 
 // expect: it is a reactor, and projectors, replays and rebuilds never run reactors
 // expect: a_reactor_is_never_replayed_or_rebuilt<shop::confirmation_mailer>
+// first: a_reactor_is_never_replayed_or_rebuilt<shop::confirmation_mailer>
 int main() {
   annal::memory_store store;
   (void)annal::rebuild<rebuilt_type>(store);

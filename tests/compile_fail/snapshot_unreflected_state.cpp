@@ -25,6 +25,7 @@ BOOST_HANA_ADAPT_STRUCT(shop::basket, cents);
 
 // expect: a snapshotted aggregate must be reflected
 // expect: aggregate_state_is_not_reflected_so_it_cannot_be_snapshotted<shop::basket>
+// first: aggregate_state_is_not_reflected_so_it_cannot_be_snapshotted<shop::basket>
 int main() {
   annal::memory_store store;
   annal::memory_snapshot_store snapshots;

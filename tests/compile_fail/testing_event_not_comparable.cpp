@@ -30,6 +30,7 @@ inline annal::decision<account> decide(const account&, const deposit& c) { retur
 
 // expect: cannot compare this type; give it operator== or declare its fields with BOOST_HANA_DEFINE_STRUCT
 // expect: type_has_neither_operator_equals_nor_hana_reflection<bank::deposited>
+// first: type_has_neither_operator_equals_nor_hana_reflection<bank::deposited>
 void scenario_under_test() {
   annal::testing::scenario<bank::account>().when(bank::deposit{1}).then(bank::deposited{1});
 }

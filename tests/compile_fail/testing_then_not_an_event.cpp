@@ -26,6 +26,7 @@ inline annal::decision<account> decide(const account&, const deposit& c) { retur
 
 // expect: an expected event is not in the aggregate's `events` list
 // expect: expected_event_is_not_in_the_aggregates_events_list<bank::account, bank::withdrawn>
+// first: expected_event_is_not_in_the_aggregates_events_list<bank::account, bank::withdrawn>
 void scenario_under_test() {
 #ifdef ANNAL_COMPILE_FAIL
   annal::testing::scenario<bank::account>().when(bank::deposit{1}).then(bank::withdrawn{1});

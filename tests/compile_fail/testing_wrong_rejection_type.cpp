@@ -24,6 +24,7 @@ inline annal::decision<wallet> decide(const wallet&, const deposit&) { return re
 
 // expect: then_rejected\(x\) takes a value of the aggregate's rejection type or a predicate
 // expect: expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet, annal::rejection>
+// first: expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet, annal::rejection>
 void scenario_under_test() {
 #ifdef ANNAL_COMPILE_FAIL
   annal::testing::scenario<bank::wallet>().when(bank::deposit{1}).then_rejected(annal::reject("not open"));

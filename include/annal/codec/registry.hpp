@@ -171,11 +171,11 @@ consteval bool check_keys() {
   constexpr auto dup = stored_table::duplicate();
   if constexpr (dup.first != stored_table::size) {
     using tuple = typename as_tuple<Stored>::type;
+    (void)sizeof(two_event_types_share_a_stored_name_and_version<std::tuple_element_t<dup.first, tuple>,
+                                                                  std::tuple_element_t<dup.second, tuple>>);
     static_assert(always_false_v<List>,
                   "annal::event_registry: two event types have the same stored name and version; "
                   "give the newer one a higher version (see docs/upcasting.md)");
-    (void)sizeof(two_event_types_share_a_stored_name_and_version<std::tuple_element_t<dup.first, tuple>,
-                                                                  std::tuple_element_t<dup.second, tuple>>);
     return false;
   } else {
     return true;

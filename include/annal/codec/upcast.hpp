@@ -250,21 +250,21 @@ consteval bool may_reach() {
 
 template <class Old, class Stop>
 consteval bool report(std::type_identity<Old>, dead_end_at<Stop>) {
+  (void)sizeof(no_upcast_path_from_old_event_version<Old, event_version_of<Old>, Stop>);
   static_assert(always_false_v<Old>,
                 "an old event version has no upcast() chain to an event of the list; the error "
                 "names the old type, its version and the type where the chain stops: write "
                 "upcast(const Stop&) in its namespace (see docs/upcasting.md)");
-  (void)sizeof(no_upcast_path_from_old_event_version<Old, event_version_of<Old>, Stop>);
   return false;
 }
 template <class Old, class Source, class Event>
 consteval bool report(std::type_identity<Old>, undeclared_source<Source, Event>) {
+  (void)sizeof(upcasts_into_an_event_that_does_not_declare_it<Source, event_version_of<Source>, Event>);
   static_assert(always_false_v<Source>,
                 "a stored type upcasts into an event that does not declare it: add it to the "
                 "event's `using previous_versions = annal::events<...>` (the error names the type, "
                 "its version and the event), so every reader of the event reads it (see "
                 "docs/upcasting.md)");
-  (void)sizeof(upcasts_into_an_event_that_does_not_declare_it<Source, event_version_of<Source>, Event>);
   return false;
 }
 
@@ -287,11 +287,11 @@ consteval bool check_declared_versions() {
       if constexpr (may_reach<events<Event>, O, 0>()) {
         return true;
       } else {
+        (void)sizeof(declares_a_previous_version_that_never_becomes_it<Event, O>);
         static_assert(always_false_v<O>,
                       "an event declares a previous version whose upcast() chain never yields it; "
                       "the error names both: write upcast(const Old&) towards the event, or take "
                       "the type out of its previous_versions");
-        (void)sizeof(declares_a_previous_version_that_never_becomes_it<Event, O>);
         return false;
       }
     }(std::type_identity<Old>{}) && ...);

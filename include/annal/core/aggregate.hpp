@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstddef>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -130,6 +131,9 @@ inline constexpr std::string_view aggregate_name_of = detail::find_aggregate_nam
 // --- Diagnostics -----------------------------------------------------------------------------
 // Library entry points assert these so that a mistake reads as a sentence that names the user's
 // types; `aggregate<A>` above is the same check as a constraint usable in requires-clauses.
+// Every check across annal names its never-defined diagnostic type before its static_assert, so
+// that the first error line, on g++ as on clang, names the user's types; then it returns false,
+// so that callers that test the check stop there instead of adding errors of their own.
 namespace diagnostic {
 // Never defined: when one of these appears in an error, its template arguments name the culprit.
 template <class Aggregate>
@@ -138,11 +142,47 @@ template <class Aggregate, class Type>
 struct aggregate_lists_a_type_that_is_not_an_event;
 template <class Aggregate, class Event>
 struct aggregate_has_no_apply_for_event;
+template <class Aggregate, class Event>
+struct aggregate_apply_takes_the_event_by_non_const_reference;
 template <class Aggregate>
 struct aggregate_lists_an_event_twice;
-template <class Aggregate>
+template <class Aggregate, class First, class Second, auto StoredName>
 struct aggregate_lists_two_events_with_one_stored_name;
 }  // namespace diagnostic
+
+namespace detail {
+// A stored name as a template argument, so that a diagnostic can show it.
+template <std::size_t N>
+struct name_in_diagnostic {
+  char chars[N + 1]{};
+  consteval explicit name_in_diagnostic(std::string_view s) {
+    for (std::size_t i = 0; i < N; ++i) chars[i] = s[i];
+  }
+};
+
+// The first two events of a list that share a stored name (only asked when some two do).
+template <class... E>
+consteval std::pair<std::size_t, std::size_t> first_shared_name(events<E...>) {
+  constexpr std::array<std::string_view, sizeof...(E)> names{event_name_of<E>...};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    for (std::size_t j = i + 1; j < names.size(); ++j)
+      if (names[i] == names[j]) return {i, j};
+  return {0, 0};
+}
+
+// The diagnostic type for a list with a shared name: the aggregate, both events and the name.
+template <class A, class L>
+struct shared_name_diagnostic;
+template <class A, class... E>
+struct shared_name_diagnostic<A, events<E...>> {
+  static constexpr auto at = first_shared_name(events<E...>{});
+  using first = std::tuple_element_t<at.first, std::tuple<E...>>;
+  using second = std::tuple_element_t<at.second, std::tuple<E...>>;
+  static constexpr std::string_view name = event_name_of<first>;
+  using type = diagnostic::aggregate_lists_two_events_with_one_stored_name<
+      A, first, second, name_in_diagnostic<name.size()>(name)>;
+};
+}  // namespace detail
 
 namespace detail {
 template <class...>
@@ -153,18 +193,27 @@ constexpr bool check_event_of() {
   if constexpr (!event<E>) {
     // An error here: a type in the aggregate's `events` list is not an event. Declare its stored
     // name and schema version with ANNAL_EVENT(type, "name", version) in its namespace.
+    (void)sizeof(diagnostic::aggregate_lists_a_type_that_is_not_an_event<A, E>);
     static_assert(always_false<A, E>,
                   "annal: every type in an aggregate's `events` list must be an event; declare it "
                   "with ANNAL_EVENT(type, \"stored.name\", version)");
-    return sizeof(diagnostic::aggregate_lists_a_type_that_is_not_an_event<A, E>) > 0;
+    return false;
+  } else if constexpr (!applies_to<A, E> && requires(A& state, E& e) { state.apply(e); }) {
+    (void)sizeof(diagnostic::aggregate_apply_takes_the_event_by_non_const_reference<A, E>);
+    // An error here: apply(Event&) cannot take the events annal hands over, which are const.
+    static_assert(always_false<A, E>,
+                  "annal: the aggregate's apply function takes the event by non-const reference; "
+                  "events are facts and reach apply as const: write `void apply(const Event&)`");
+    return false;
   } else if constexpr (!applies_to<A, E>) {
     // An error here: the aggregate cannot apply this event. Write a member
     //   void apply(const Event&)   or a free function   Aggregate evolve(Aggregate, const Event&).
+    (void)sizeof(diagnostic::aggregate_has_no_apply_for_event<A, E>);
     static_assert(always_false<A, E>,
                   "annal: the aggregate has no apply function for an event in its `events` list; "
                   "write a member `void apply(const Event&)` or a free function "
                   "`Aggregate evolve(Aggregate, const Event&)`");
-    return sizeof(diagnostic::aggregate_has_no_apply_for_event<A, E>) > 0;
+    return false;
   } else {
     return true;
   }
@@ -184,20 +233,23 @@ constexpr bool check_aggregate() {
   if constexpr (aggregate<A>) {
     return true;
   } else if constexpr (!has_event_list<A>) {
+    (void)sizeof(diagnostic::aggregate_declares_no_events_list<A>);
     static_assert(always_false<A>,
                   "annal: an aggregate must declare its events: add "
                   "`using events = annal::events<your_event, ...>;` to it");
-    return sizeof(diagnostic::aggregate_declares_no_events_list<A>) > 0;
+    return false;
   } else if constexpr (!check_events<A, typename A::events>::value) {
     return false;
   } else if constexpr (!list_traits<typename A::events>::types_unique()) {
+    (void)sizeof(diagnostic::aggregate_lists_an_event_twice<A>);
     static_assert(always_false<A>, "annal: an event type appears twice in the aggregate's `events` list");
-    return sizeof(diagnostic::aggregate_lists_an_event_twice<A>) > 0;
+    return false;
   } else if constexpr (!list_traits<typename A::events>::names_unique()) {
+    (void)sizeof(typename shared_name_diagnostic<A, typename A::events>::type);
     static_assert(always_false<A>,
-                  "annal: two events in the aggregate's `events` list share one stored name; each "
-                  "event needs its own name in ANNAL_EVENT");
-    return sizeof(diagnostic::aggregate_lists_two_events_with_one_stored_name<A>) > 0;
+                  "annal: two events in the aggregate's `events` list share one stored name (the "
+                  "error above names both and the name); give each its own name in ANNAL_EVENT");
+    return false;
   } else if constexpr (!std::default_initializable<A> || !std::copy_constructible<A>) {
     static_assert(always_false<A>,
                   "annal: an aggregate must be default-constructible (its state before any event) "

@@ -50,25 +50,40 @@ emitted<std::decay_t<E>...> emit(E&&... e) {
 
 // Checked in the body, not constrained: a member `decide` names decision<Self> inside Self's class,
 // where Self is still incomplete and the aggregate concept could not be evaluated.
+namespace detail {
+// The events a decision holds. For a type that is not a valid aggregate, check_aggregate has said
+// why; the decision stays a usable type so that the user's decide() adds no errors of its own.
+template <class A>
+struct decision_events {
+  using type = events<>;
+};
+template <class A>
+  requires has_event_list<A>
+struct decision_events<A> {
+  using type = typename A::events;
+};
+}  // namespace detail
+
 template <class A>
 class decision {
   static_assert(check_aggregate<A>());
+  using events_list = typename detail::decision_events<A>::type;
 
  public:
-  using event_type = aggregate_event_t<A>;
+  using event_type = event_variant_t<events_list>;
   using rejection_type = rejection_t<A>;
 
   // No events: the command is accepted and changes nothing (an idempotent command, say).
   decision() = default;
 
   template <class E>
-    requires list_contains_v<aggregate_events_t<A>, std::decay_t<E>>
+    requires list_contains_v<events_list, std::decay_t<E>>
   decision(E&& e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
     std::get<0>(outcome_).emplace_back(std::forward<E>(e));
   }
 
   template <class... E>
-    requires(list_contains_v<aggregate_events_t<A>, E> && ...)
+    requires(list_contains_v<events_list, E> && ...)
   decision(emitted<E...> e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
     auto& out = std::get<0>(outcome_);
     out.reserve(sizeof...(E));
@@ -107,14 +122,15 @@ struct aggregate_has_no_decide_for_command;
 namespace detail {
 template <class A, class C>
 constexpr bool check_decider() {
-  if constexpr (!check_aggregate<A>()) {
-    return false;
+  if constexpr (!aggregate<A>) {
+    return true;  // check_aggregate reports it, once; a decider cannot be judged without one
   } else if constexpr (!decider_for<A, C>) {
     // An error here: no decide function takes this aggregate's state and this command.
+    (void)sizeof(diagnostic::aggregate_has_no_decide_for_command<A, C>);
     static_assert(always_false<A, C>,
                   "annal: the command has no decide function for this aggregate; write "
                   "`annal::decision<Aggregate> decide(const Aggregate&, const Command&)`");
-    return sizeof(diagnostic::aggregate_has_no_decide_for_command<A, C>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -45,10 +45,11 @@ constexpr bool check_mergeable() {
     return false;
   } else if constexpr (!mergeable_projection<P>) {
     // An error here: a partitioned run builds one shard per worker and merges them at the end.
+    (void)sizeof(diagnostic::projection_has_no_merge_so_it_cannot_run_partitioned<P>);
     static_assert(always_false<P>,
                   "annal: running a projection on several workers needs a member "
                   "`void merge(Projection&& shard)` that folds another worker's shard into this one");
-    return sizeof(diagnostic::projection_has_no_merge_so_it_cannot_run_partitioned<P>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -71,18 +71,20 @@ constexpr bool check_pg_read_model_projection() {
   if constexpr (!check_projection<P>()) {
     return false;
   } else if constexpr (!std::derived_from<P, pg_projection>) {
+    (void)sizeof(diagnostic::postgres_read_model_projection_must_derive_from_pg_projection<P>);
     static_assert(always_false<P>,
                   "annal::postgres_read_model<P>: P must derive from annal::pg_projection, whose "
                   "sql() gives its handlers the batch's transaction");
-    return sizeof(diagnostic::postgres_read_model_projection_must_derive_from_pg_projection<P>) > 0;
+    return false;
   } else if constexpr (!requires(P& p, pg_transaction& tx) { p.migrate(tx); }) {
     // An error here: the read model creates the projection's tables, in its schema and in a
     // rebuild's fresh one, by calling this member.
+    (void)sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>);
     static_assert(always_false<P>,
                   "annal::postgres_read_model<P>: P needs a member "
                   "`void migrate(annal::pg_transaction& tx)` creating its tables with "
                   "CREATE TABLE IF NOT EXISTS");
-    return sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -166,18 +166,20 @@ namespace detail {
 template <class P, class E>
 constexpr bool check_projection_event() {
   if constexpr (!event<E>) {
+    (void)sizeof(diagnostic::projection_lists_a_type_that_is_not_an_event<P, E>);
     static_assert(always_false<P, E>,
                   "annal: every type in a projection's `events` list must be an event; declare it "
                   "with ANNAL_EVENT(type, \"stored.name\", version)");
-    return sizeof(diagnostic::projection_lists_a_type_that_is_not_an_event<P, E>) > 0;
+    return false;
   } else if constexpr (!handles<P, E>) {
     // An error here: the projection lists this event but has no handler for it. Write a member
     //   void on(const Event&, const annal::envelope_header&)   or   void on(const Event&).
+    (void)sizeof(diagnostic::projection_has_no_on_handler_for_event<P, E>);
     static_assert(always_false<P, E>,
                   "annal: the projection has no handler for an event in its `events` list; write a "
                   "member `void on(const Event&, const annal::envelope_header&)` or "
                   "`void on(const Event&)`");
-    return sizeof(diagnostic::projection_has_no_on_handler_for_event<P, E>) > 0;
+    return false;
   } else {
     return true;
   }
@@ -193,44 +195,50 @@ struct check_projection_events<P, events<E...>> {
 template <class P>
 constexpr bool check_projection() {
   if constexpr (!has_event_list<P>) {
+    (void)sizeof(diagnostic::projection_declares_no_events_list<P>);
     static_assert(always_false<P>,
                   "annal: a projection must declare the events it handles: add "
                   "`using events = annal::events<your_event, ...>;` to it");
-    return sizeof(diagnostic::projection_declares_no_events_list<P>) > 0;
+    return false;
   } else if constexpr (reacts_to_any_v<P, typename P::events> && !handles_all_v<P, typename P::events>) {
     // An error here: a reactor was given where a projection belongs (a projector, a rebuild).
+    (void)sizeof(diagnostic::a_reactor_is_never_replayed_or_rebuilt<P>);
     static_assert(always_false<P>,
                   "annal: this type reacts (it has `react` members): it is a reactor, and "
                   "projectors, replays and rebuilds never run reactors; run it with "
                   "annal::reactor_runner, and keep read models in projections with `on` handlers");
-    return sizeof(diagnostic::a_reactor_is_never_replayed_or_rebuilt<P>) > 0;
+    return false;
   } else if constexpr (!check_projection_events<P, typename P::events>::value) {
     return false;
   } else if constexpr (!valid_event_list_of<P>) {
+    (void)sizeof(diagnostic::projection_lists_an_event_twice_or_two_events_with_one_stored_name<P>);
     static_assert(always_false<P>,
                   "annal: a projection's `events` list names an event twice, or two events share "
                   "one stored name");
-    return sizeof(diagnostic::projection_lists_an_event_twice_or_two_events_with_one_stored_name<P>) > 0;
+    return false;
   } else if constexpr (reacts_to_any_v<P, typename P::events>) {
     // An error here: replays and rebuilds run projections; side effects belong in a reactor.
+    (void)sizeof(diagnostic::projection_has_react_members_so_it_would_fire_side_effects_on_replay<P>);
     static_assert(always_false<P>,
                   "annal: a projection must not have `react` members; move side effects into a "
                   "separate reactor type, which replays and rebuilds never run");
-    return sizeof(diagnostic::projection_has_react_members_so_it_would_fire_side_effects_on_replay<P>) > 0;
+    return false;
   } else if constexpr (!std::default_initializable<P> || !std::movable<P>) {
+    (void)sizeof(diagnostic::projection_is_not_default_constructible_and_movable<P>);
     static_assert(always_false<P>,
                   "annal: a projection must be default-constructible (the empty read model) and "
                   "movable (rebuilds swap it in)");
-    return sizeof(diagnostic::projection_is_not_default_constructible_and_movable<P>) > 0;
+    return false;
   } else if constexpr (has_unlisted_on_handler<P>()) {
     // An error here: an `on` handler of this projection takes an event that its `events` list
     // does not name (or an old version, which upcasting turns into the current one). Readers
     // deliver only listed events, so that handler would never be called: list the event.
+    (void)sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<P>);
     static_assert(always_false<P>,
                   "annal: the projection has an `on` handler for an event that its `events` list "
                   "does not name, so it would never be called; add the event to `using events = "
                   "annal::events<...>` (for an old version, handle the current event instead)");
-    return sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<P>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -49,11 +49,12 @@ struct check_reactor_events<R, events<E...>> {
   static constexpr bool one() {
     if constexpr (!reacts_to<R, Ev>) {
       // An error here: write `void react(const Event&, const annal::envelope_header&)`.
+      (void)sizeof(diagnostic::reactor_has_no_react_handler_for_event<R, Ev>);
       static_assert(always_false<R, Ev>,
                     "annal: the reactor has no handler for an event in its `events` list; write a "
                     "member `void react(const Event&, const annal::envelope_header&)` or "
                     "`void react(const Event&)`");
-      return sizeof(diagnostic::reactor_has_no_react_handler_for_event<R, Ev>) > 0;
+      return false;
     } else {
       return true;
     }
@@ -64,20 +65,22 @@ struct check_reactor_events<R, events<E...>> {
 template <class R>
 constexpr bool check_reactor() {
   if constexpr (!has_event_list<R>) {
+    (void)sizeof(diagnostic::reactor_declares_no_events_list<R>);
     static_assert(always_false<R>,
                   "annal: a reactor must declare the events it reacts to: add "
                   "`using events = annal::events<your_event, ...>;` to it");
-    return sizeof(diagnostic::reactor_declares_no_events_list<R>) > 0;
+    return false;
   } else if constexpr (!check_reactor_events<R, typename R::events>::value) {
     return false;
   } else if constexpr (has_unlisted_react_handler<R>()) {
     // An error here: a `react` handler takes an event the reactor's `events` list does not name;
     // it would never be called. List the event (for an old version, react to the current one).
+    (void)sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<R>);
     static_assert(always_false<R>,
                   "annal: the reactor has a `react` handler for an event that its `events` list "
                   "does not name, so it would never be called; add the event to `using events = "
                   "annal::events<...>` (for an old version, react to the current event instead)");
-    return sizeof(diagnostic::has_a_handler_for_an_event_its_events_list_does_not_name<R>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -51,11 +51,12 @@ constexpr bool check_snapshottable() {
     return false;
   } else if constexpr (!reflected<A>) {
     // An error here: snapshots store the aggregate's members, so annal must be able to list them.
+    (void)sizeof(diagnostic::aggregate_state_is_not_reflected_so_it_cannot_be_snapshotted<A>);
     static_assert(always_false<A>,
                   "annal: a snapshotted aggregate must be reflected; declare its members with "
                   "BOOST_HANA_DEFINE_STRUCT(Aggregate, (type, name)...) or adapt it with "
                   "BOOST_HANA_ADAPT_STRUCT(Aggregate, name...)");
-    return sizeof(diagnostic::aggregate_state_is_not_reflected_so_it_cannot_be_snapshotted<A>) > 0;
+    return false;
   } else {
     return true;
   }

@@ -46,10 +46,11 @@ constexpr bool check_expected_event() {
   } else {
     // An error here: then(...) or given(...) names a type that is not in the aggregate's `events`
     // list, so no command of this aggregate can ever emit it.
+    (void)sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>);
     static_assert(always_false<A, E>,
                   "annal::testing: an expected event is not in the aggregate's `events` list; "
                   "then(...) and given(...) take only events the aggregate lists");
-    return sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>) > 0;
+    return false;
   }
 }
 
@@ -62,10 +63,11 @@ constexpr bool check_given_event() {
   } else {
     // An error here: given(...) names a type that is neither in the aggregate's `events` list nor
     // an old version or retired event whose upcast() chain reaches it.
+    (void)sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>);
     static_assert(always_false<A, E>,
                   "annal::testing: given(...) takes events the aggregate lists, or old versions and "
                   "retired events whose upcast() chain reaches them");
-    return sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>) > 0;
+    return false;
   }
 }
 
@@ -78,13 +80,14 @@ constexpr bool check_expected_rejection() {
   } else {
     // An error here: then_rejected(x) takes the aggregate's rejection type (annal::rejection,
     // unless the aggregate declares `using rejection = ...;`) or a predicate on it.
+    (void)sizeof(
+               diagnostic::expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<
+                   A, R>);
     static_assert(
         always_false<A, R>,
         "annal::testing: then_rejected(x) takes a value of the aggregate's rejection type "
         "or a predicate `bool(const rejection&)`");
-    return sizeof(
-               diagnostic::expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<
-                   A, R>) > 0;
+    return false;
   }
 }
 

@@ -36,11 +36,12 @@ constexpr bool check_projection_given_event() {
   } else {
     // An error here: the projection knows this event's stored name, but this version has no
     // upcast() chain to an event it lists, so a projector would stop at such a record.
+    (void)sizeof(diagnostic::given_event_is_an_old_version_the_projection_cannot_read<P, E>);
     static_assert(annal::detail::always_false<P, E>,
                   "annal::testing: given(...) names an old version of an event the projection "
                   "lists, with no upcast() chain to it; declare it in the event's previous_versions "
                   "and write its upcast()");
-    return sizeof(diagnostic::given_event_is_an_old_version_the_projection_cannot_read<P, E>) > 0;
+    return false;
   }
 }
 }  // namespace detail
