@@ -7,17 +7,40 @@
 # with no feature, each feature alone and all of them, a consumer built against each, then the
 # manifest project of docs/consuming.md. A tool not found is skipped, and said so.
 # Both run offline: the system libraries come from Debian through stand-ins in packaging/test/.
-# Their state (a Conan home, a vcpkg install tree) lives in ANNAL_PACKAGING_WORK (default
-# build/packaging in the checkout); the given CONAN_HOME and VCPKG_ROOT are left as they were.
+# Their state (a Conan home, a vcpkg root) and one log per step live in ANNAL_PACKAGING_WORK
+# (default build/packaging in the checkout); the given CONAN_HOME and VCPKG_ROOT are left alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${ANNAL_PACKAGING_WORK:-$root/build/packaging}
 backends=(sqlite postgres kafka privacy)
-ran=()
-skipped=()
 started=$SECONDS
+steps=0
+skipped=()
 
-say() { printf '\n==== %s (%ds)\n' "$*" $((SECONDS - started)); }
+# step NAME FUNCTION [ARGS...]: runs the function with `set -e` in a subshell, its output in a log;
+# prints one line, or the log's end when it fails (and then stops).
+step() {
+  local name=$1
+  shift
+  steps=$((steps + 1))
+  local log
+  log="$work/logs/$(printf '%02d' "$steps")-$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-').log"
+  local at=$SECONDS rc=0
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$log" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    printf 'FAILED (%ds): %s\n' $((SECONDS - at)) "$name"
+    tail -n 60 "$log"
+    printf 'check.sh: the whole log is %s\n' "$log"
+    exit 1
+  fi
+  printf 'ok (%3ds): %s\n' $((SECONDS - at)) "$name"
+}
 
 # fresh_consumer DIR MANIFEST...: the docs' project (packaging/test/consumer) copied to DIR with
 # the given manifest files beside it.
@@ -29,32 +52,34 @@ fresh_consumer() {
   cp "$root/packaging/test/consumer/CMakeLists.txt" "$root/packaging/test/consumer/main.cpp" "$@" "$dir/"
 }
 
-check_conan() {
-  export CONAN_HOME="$work/conan-home"
+conan() { "$CONAN" "$@"; }
+
+conan_home() {
   rm -rf "$CONAN_HOME"
-  conan() { "$CONAN" "$@"; }
-  say "Conan $(conan --version | sed 's/.* //'), home $CONAN_HOME"
-  conan profile detect --name detected >/dev/null 2>&1
+  conan profile detect --name detected
   cp "$root/packaging/test/conan/profile" "$CONAN_HOME/profiles/default"
-  conan remote disable conancenter >/dev/null  # unreachable here: everything is local
+  conan remote disable conancenter  # unreachable here: everything is local
   # Debian's libraries under ConanCenter's names (test scaffolding).
   local library
   for library in boost/1.81.0 sqlite3/3.40.1 libpq/15.18 librdkafka/2.0.2 libsodium/1.0.18; do
-    conan create "$root/packaging/test/conan/system" --name "${library%/*}" \
-      --version "${library#*/}" >"$work/conan-system.log" 2>&1 ||
-      { cat "$work/conan-system.log"; return 1; }
+    conan create "$root/packaging/test/conan/system" --name "${library%/*}" --version "${library#*/}"
   done
+}
 
+conan_create_default() {
   cd "$root"
-  say "conan create: default options"
   conan create . -s compiler.cppstd=20
-  say "conan create: every option on"
+}
+
+conan_create_all() {
+  cd "$root"
   # [conan-create]
   conan create . -s compiler.cppstd=20 -o "annal/*:with_sqlite=True" -o "annal/*:with_postgres=True" \
     -o "annal/*:with_kafka=True" -o "annal/*:with_privacy=True"
   # [conan-create]
+}
 
-  say "docs/consuming.md: a project with conanfile.txt"
+conan_txt_project() {
   fresh_consumer "$work/conan-txt" "$root/packaging/test/consumer/conan-txt/conanfile.txt"
   cd "$work/conan-txt"
   # [conan-txt-build]
@@ -63,24 +88,34 @@ check_conan() {
   cmake --build build
   # [conan-txt-build]
   ./build/my_service
+}
 
-  say "docs/consuming.md: a project with conanfile.py"
+conan_py_project() {
   fresh_consumer "$work/conan-py" "$root/packaging/test/consumer/conan-py/conanfile.py"
   cd "$work/conan-py"
   # [conan-py-build]
   conan build . --build=missing -s compiler.cppstd=20
   # [conan-py-build]
   ./build/Release/my_service
-  cd "$root"
 }
 
-check_vcpkg() {
-  # A vcpkg root of its own, sharing the given one's files (scripts, triplets, helper ports).
-  local given=$VCPKG_ROOT
-  export VCPKG_ROOT="$work/vcpkg-root"
+check_conan() {
+  export CONAN_HOME="$work/conan-home"
+  echo "Conan: $(conan --version) from $CONAN, home $CONAN_HOME"
+  step "conan: a fresh home with Debian's libraries as packages" conan_home
+  step "conan create, default options, test_package" conan_create_default
+  step "conan create, every option on, test_package" conan_create_all
+  step "conan: docs/consuming.md's conanfile.txt project" conan_txt_project
+  step "conan: docs/consuming.md's conanfile.py project" conan_py_project
+}
+
+vcpkg() { "$VCPKG_ROOT/vcpkg" "$@"; }
+
+# A vcpkg root of its own, sharing the given one's files (scripts, triplets, helper ports).
+vcpkg_root() {
+  local given=$1 entry
   rm -rf "$VCPKG_ROOT"
   mkdir -p "$VCPKG_ROOT"
-  local entry
   for entry in "$given"/* "$given/.vcpkg-root"; do
     case ${entry##*/} in
       installed | packages | buildtrees | downloads | vcpkg) ;;
@@ -88,52 +123,51 @@ check_vcpkg() {
     esac
   done
   cp "$given/vcpkg" "$VCPKG_ROOT/"  # a copy: vcpkg takes the folder of its binary as its root
-  # Offline: tools from the system, no binary cache (the port's sources are outside it, so a cached
-  # build could be stale), Debian's libraries as overlay ports (test scaffolding).
-  export VCPKG_FORCE_SYSTEM_BINARIES=1 VCPKG_DISABLE_METRICS=1 VCPKG_BINARY_SOURCES=clear
-  export VCPKG_OVERLAY_PORTS="$root/packaging/test/vcpkg-ports"
-  vcpkg() { "$VCPKG_ROOT/vcpkg" "$@"; }
-  say "vcpkg $(vcpkg version | head -1 | sed 's/.* version //'), root $VCPKG_ROOT"
-  local ANNAL=$root
-  local installed="$VCPKG_ROOT/installed/x64-linux"
-
   # The port's manifest is in `vcpkg format-manifest` form.
   cp "$root/packaging/vcpkg/vcpkg.json" "$work/vcpkg.json"
-  vcpkg format-manifest "$work/vcpkg.json" >/dev/null
+  vcpkg format-manifest "$work/vcpkg.json"
   diff -u "$root/packaging/vcpkg/vcpkg.json" "$work/vcpkg.json"
+}
 
-  local feature
-  for feature in "" "${backends[@]}"; do
-    say "vcpkg install annal[${feature:-core}], and a consumer of it"
-    vcpkg remove annal >/dev/null 2>&1 || true
-    vcpkg install "annal${feature:+[$feature]}" --overlay-ports="$ANNAL/packaging/vcpkg"
-    # The feature alone decides which backend is built, whatever else this machine has.
-    local built
-    built=$(cd "$installed/share/annal" && ls annal-*-targets.cmake 2>/dev/null | tr "\n" " " || true)
-    if [ "$built" != "${feature:+annal-$feature-targets.cmake }" ]; then
-      echo "check.sh: annal[${feature:-core}] installed the backends '$built'" >&2
-      return 1
-    fi
-    cmake -S "$root/test_package" -B "$work/vcpkg-${feature:-core}" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_TOOLCHAIN_FILE="$VCPKG_ROOT/scripts/buildsystems/vcpkg.cmake" \
-      -DANNAL_TEST_COMPONENTS="$feature" >/dev/null
-    cmake --build "$work/vcpkg-${feature:-core}"
-    "$work/vcpkg-${feature:-core}/test_annal"
-    if [ -n "$feature" ]; then "$work/vcpkg-$feature/test_$feature"; fi
-  done
+# vcpkg_consumer NAME COMPONENTS...: test_package's consumers of the given components, built
+# against annal in the classic install tree, and run.
+vcpkg_consumer() {
+  local dir="$work/vcpkg-$1" component
+  shift
+  local IFS=';'
+  cmake -S "$root/test_package" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_TOOLCHAIN_FILE="$VCPKG_ROOT/scripts/buildsystems/vcpkg.cmake" -DANNAL_TEST_COMPONENTS="$*"
+  cmake --build "$dir"
+  for component in annal "$@"; do "$dir/test_$component"; done
+}
 
-  say "docs/consuming.md: vcpkg install with every feature"
-  vcpkg remove annal >/dev/null 2>&1 || true
+# vcpkg_feature [FEATURE]: annal with that feature alone (or none), and a consumer of it.
+vcpkg_feature() {
+  local feature=${1:-} ANNAL=$root built expected="annal-*-targets.cmake"
+  vcpkg remove annal || true
+  vcpkg install "annal${feature:+[$feature]}" --overlay-ports="$ANNAL/packaging/vcpkg"
+  # The feature alone decides which backend is built, whatever else this machine has. (With none,
+  # the pattern matches nothing and stays as it is.)
+  built=$(cd "$VCPKG_ROOT/installed/x64-linux/share/annal" && echo annal-*-targets.cmake)
+  if [ -n "$feature" ]; then expected="annal-$feature-targets.cmake"; fi
+  if [ "$built" != "$expected" ]; then
+    echo "check.sh: annal[${feature:-core}] installed the backends' files $built" >&2
+    return 1
+  fi
+  vcpkg_consumer "${feature:-core}" ${feature:+"$feature"}
+}
+
+vcpkg_all_features() {
+  local ANNAL=$root
+  vcpkg remove annal || true
   # [vcpkg-classic]
   vcpkg install "annal[sqlite,postgres,kafka,privacy]" --overlay-ports="$ANNAL/packaging/vcpkg"
   # [vcpkg-classic]
-  cmake -S "$root/test_package" -B "$work/vcpkg-all" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_TOOLCHAIN_FILE="$VCPKG_ROOT/scripts/buildsystems/vcpkg.cmake" \
-    -DANNAL_TEST_COMPONENTS="sqlite;postgres;kafka;privacy" >/dev/null
-  cmake --build "$work/vcpkg-all"
-  for feature in annal "${backends[@]}"; do "$work/vcpkg-all/test_$feature"; done
+  vcpkg_consumer all "${backends[@]}"
+}
 
-  say "docs/consuming.md: a project with vcpkg.json (manifest mode)"
+vcpkg_manifest_project() {
+  local ANNAL=$root
   fresh_consumer "$work/vcpkg-manifest" "$root/packaging/test/consumer/vcpkg/vcpkg.json"
   cd "$work/vcpkg-manifest"
   # [vcpkg-manifest-build]
@@ -142,24 +176,41 @@ check_vcpkg() {
   cmake --build build
   # [vcpkg-manifest-build]
   ./build/my_service
-  cd "$root"
 }
 
-mkdir -p "$work"
-CONAN=${CONAN:-$(command -v conan || true)}
-if [ -z "$CONAN" ]; then
-  skipped+=("Conan (no conan on PATH; set CONAN to a Conan 2 command)")
-else
+check_vcpkg() {
+  local given=$VCPKG_ROOT feature
+  export VCPKG_ROOT="$work/vcpkg-root"
+  # Offline: tools from the system, no binary cache (the port's sources are outside it, so a cached
+  # build could be stale), Debian's libraries as overlay ports (test scaffolding).
+  export VCPKG_FORCE_SYSTEM_BINARIES=1 VCPKG_DISABLE_METRICS=1 VCPKG_BINARY_SOURCES=clear
+  export VCPKG_OVERLAY_PORTS="$root/packaging/test/vcpkg-ports"
+  echo "vcpkg: $("$given/vcpkg" version | head -1) from $given, root $VCPKG_ROOT"
+  step "vcpkg: a fresh root; the port's manifest is formatted" vcpkg_root "$given"
+  step "vcpkg install annal (no feature), a consumer of annal::annal" vcpkg_feature
+  for feature in "${backends[@]}"; do
+    step "vcpkg install annal[$feature] alone, consumers of annal::annal and annal::$feature" \
+      vcpkg_feature "$feature"
+  done
+  step "vcpkg install annal[sqlite,postgres,kafka,privacy], consumers of every component" \
+    vcpkg_all_features
+  step "vcpkg: docs/consuming.md's vcpkg.json project (manifest mode)" vcpkg_manifest_project
+}
+
+rm -rf "$work/logs"
+mkdir -p "$work/logs"
+CONAN=${CONAN:-$(type -P conan || true)}  # type -P: not the conan function above
+if [ -n "$CONAN" ]; then
   check_conan
-  ran+=("Conan: conan create (default, every option), conanfile.txt and conanfile.py projects")
-fi
-if [ -z "${VCPKG_ROOT:-}" ] || [ ! -x "$VCPKG_ROOT/vcpkg" ] || [ ! -d "$VCPKG_ROOT/scripts" ]; then
-  skipped+=("vcpkg (set VCPKG_ROOT to a vcpkg root with scripts/ and a vcpkg binary)")
 else
+  skipped+=("Conan: no conan on PATH and CONAN not set (a Conan 2 command)")
+fi
+if [ -n "${VCPKG_ROOT:-}" ] && [ -x "$VCPKG_ROOT/vcpkg" ] && [ -d "$VCPKG_ROOT/scripts" ]; then
   check_vcpkg
-  ran+=("vcpkg: annal with no feature, each feature, every feature; the vcpkg.json project")
+else
+  skipped+=("vcpkg: VCPKG_ROOT is not set to a vcpkg root with scripts/ and a vcpkg binary")
 fi
 
-printf '\n==== packaging/check.sh (%ds)\n' $((SECONDS - started))
-for r in "${ran[@]}"; do echo "passed: $r"; done
-for s in "${skipped[@]}"; do echo "SKIPPED: $s"; done
+for s in "${skipped[@]}"; do echo "SKIPPED $s"; done
+printf 'packaging/check.sh: %d steps passed, %d tools skipped, %ds\n' "$steps" "${#skipped[@]}" \
+  $((SECONDS - started))
