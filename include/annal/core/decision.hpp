@@ -2,6 +2,7 @@
 #pragma once
 
 #include <concepts>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -78,31 +79,36 @@ class decision {
 
   template <class E>
     requires list_contains_v<events_list, std::decay_t<E>>
-  decision(E&& e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
-    std::get<0>(outcome_).emplace_back(std::forward<E>(e));
+  decision(E&& e) {  // NOLINT: implicit by design
+    events_.emplace_back(std::forward<E>(e));
   }
 
   template <class... E>
     requires(list_contains_v<events_list, E> && ...)
-  decision(emitted<E...> e) : outcome_(std::in_place_index<0>) {  // NOLINT: implicit by design
-    auto& out = std::get<0>(outcome_);
-    out.reserve(sizeof...(E));
-    std::apply([&](auto&... each) { (out.emplace_back(std::move(each)), ...); }, e.events);
+  decision(emitted<E...> e) {  // NOLINT: implicit by design
+    events_.reserve(sizeof...(E));
+    std::apply([&](auto&... each) { (events_.emplace_back(std::move(each)), ...); }, e.events);
   }
 
   decision(std::vector<event_type> events)  // NOLINT: implicit by design
-      : outcome_(std::in_place_index<0>, std::move(events)) {}
+      : events_(std::move(events)) {}
 
   decision(rejection_type r)  // NOLINT: implicit by design
-      : outcome_(std::in_place_index<1>, std::move(r)) {}
+      : rejection_(std::move(r)) {}
 
-  bool rejected() const noexcept { return outcome_.index() == 1; }
-  const rejection_type& rejection() const { return std::get<1>(outcome_); }
-  const std::vector<event_type>& events() const { return std::get<0>(outcome_); }
-  std::vector<event_type>&& take_events() && { return std::get<0>(std::move(outcome_)); }
+  bool rejected() const noexcept { return rejection_.has_value(); }
+  // The rejection; only for a rejected decision (throws std::bad_optional_access otherwise).
+  const rejection_type& rejection() const { return rejection_.value(); }
+  // The events; empty for a rejected decision.
+  const std::vector<event_type>& events() const noexcept { return events_; }
+  std::vector<event_type>&& take_events() && noexcept { return std::move(events_); }
 
  private:
-  std::variant<std::vector<event_type>, rejection_type> outcome_;
+  // Two members, not a variant of the two: g++ 12 at -O2 warns that the variant's inactive vector
+  // "may be used uninitialized" in code that copies a decision (-Wmaybe-uninitialized), a false
+  // alarm that -Werror turns into a failed build of the user's program.
+  std::vector<event_type> events_;
+  std::optional<rejection_type> rejection_;
 };
 
 // `decide(state, command)`: a free function found by argument-dependent lookup, or a member
