@@ -4,13 +4,13 @@
 # concurrency tests under ThreadSanitizer, and each decoder's fuzzer for a bounded time.
 # ANNAL_FUZZ_SECONDS (default 45; the fuzzers run one per core) bounds each
 # fuzzer; ANNAL_TEST_STAGES picks stages
-# (default: "main asan tsan fuzz").
+# (default: "main opt asan tsan fuzz"). Every stage builds with warnings as errors (ANNAL_WERROR).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc)
-stages=${ANNAL_TEST_STAGES:-main asan tsan fuzz}
+stages=${ANNAL_TEST_STAGES:-main opt asan tsan fuzz}
 fuzz_seconds=${ANNAL_FUZZ_SECONDS:-45}
 build="$root/build"
 # ccache keys on paths relative to the checkout, so any clone of annal reuses the same cache.
@@ -31,7 +31,7 @@ configure_and_test() {
   while [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
   shift
   # Called inside `if`, where set -e is off: each step fails the stage explicitly.
-  cmake -S "$root" -B "$build/$name" -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null || return 1
+  cmake -S "$root" -B "$build/$name" -DCMAKE_BUILD_TYPE=Debug -DANNAL_WERROR=ON "$@" >/dev/null || return 1
   if [[ $targets == label:* ]]; then
     targets=$(cd "$build/$name" && ctest -N -L "${targets#label:}" |
       sed -n 's/^ *Test *#[0-9]*: //p' | tr '\n' ' ')
@@ -47,6 +47,13 @@ for s in $stages; do
     main)
       stage "g++: unit, conformance, crash, compile-fail, packaging tests; examples; benchmarks built"
       record configure_and_test main "" -- -DANNAL_BUILD_BENCH=ON
+      ;;
+    opt)
+      # Optimizers see more (and warn about more): the whole suite again at -O2, without -g.
+      # Compile-fail, package and header checks do not depend on the build type.
+      stage "g++ -O2: unit, conformance, crash tests and examples, optimized"
+      record configure_and_test opt "" -E 'compile_fail|package' -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DANNAL_BUILD_BENCH=OFF -DANNAL_CHECK_HEADERS=OFF
       ;;
     asan)
       # clang here, so annal also builds warning-free with the second compiler.
