@@ -186,6 +186,12 @@ TEST_CASE("file_log read-only: readers take no lock and write nothing",
     file_log writer(dir.log(), options);
     for (int i = 0; i < 12; ++i) writer.append("s", expected_version::any(), make_batch(2));
   }
+  {
+    const file_log indexed(dir.log(), read_only());
+    CHECK(indexed.recovery().segments_indexed > 0);  // sealed segments from their index files
+    CHECK(indexed.last_position() == 24);
+    CHECK(all_events(indexed).size() == 24);
+  }
   // No index files: every sealed segment must be scanned, and none may be written again.
   for (const auto& name : names_in(dir.log()))
     if (name.ends_with(".idx")) fs::remove(dir.log() / name);

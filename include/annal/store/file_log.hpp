@@ -930,6 +930,7 @@ class basic_file_log {
   mutable std::mutex follow_mutex_;
   mutable std::mutex watch_mutex_;
   std::unique_ptr<detail::file_write_watch> watch_;
+  bool opened_ = false;  // read-only: the open has indexed what was published then
 
   // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments.
   std::mutex append_mutex_;
@@ -1076,6 +1077,7 @@ void basic_file_log<IO>::open_read_only() {
                                     "creates it; open the writer first)");
   watch_ = std::make_unique<detail::file_write_watch>(dir_ / published_name);
   follow(read_published());
+  opened_ = true;
   recovery_.events = slots_.size();
   recovery_.segments = static_cast<std::uint32_t>(segments_.size());
   recovery_.open_time = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -1163,9 +1165,11 @@ void basic_file_log<IO>::follow(std::uint64_t limit) {
       io_.close(next.fd);
       throw_io("reading the size of " + path, size);
     }
+    // Only the open takes sealed segments from their index files: recovery() then stays what the
+    // open found, unchanged by reads in other threads (a reader that fell behind scans instead).
     std::error_code ec;
     const bool sealed = std::filesystem::exists(dir_ / segment_name(next.number + 1), ec);
-    if (sealed && !options_.verify_on_open &&
+    if (!opened_ && sealed && !options_.verify_on_open &&
         load_index(next, static_cast<std::uint64_t>(size), limit)) {
       segments_.push_back(std::move(next));
       continue;
