@@ -806,8 +806,8 @@ class basic_file_log {
   // ---- reading beside the writer (read-only) --------------------------------------------------
 
   // Brings a read-only open's index up to what the writer has published; nothing for a writer.
-  // The index grows under index_mutex_ as in an append: the reads that call this are const to
-  // their callers, and the log is never defined const by the constructor that opened it.
+  // The index grows under index_mutex_ as in an append, from reads that are const to their
+  // callers: what it changes is declared mutable, so this holds for a log defined const too.
   void follow_writer() const {
     if (!options_.read_only) return;
     std::lock_guard guard(follow_mutex_);
@@ -923,7 +923,7 @@ class basic_file_log {
 
   // "PUBLISHED": the writer's visible position for read-only opens (see publish_to_readers).
   static constexpr const char* published_name = "PUBLISHED";
-  int published_fd_ = -1;
+  mutable int published_fd_ = -1;
   std::mutex published_mutex_;
   std::uint64_t published_ = 0;  // the position the file holds (writer)
   // Read-only: one follow at a time; one waiter at a time reads the watch on PUBLISHED.
@@ -935,30 +935,32 @@ class basic_file_log {
   // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments.
   std::mutex append_mutex_;
   std::vector<char> buffer_;
-  time_point last_recorded_at_{};
+  // Mutable from here on: a read-only open's const reads grow the index (see follow_writer).
+  mutable time_point last_recorded_at_{};
   // Ids of the newest segment's events in position order, for its index file when it is sealed.
-  std::vector<event_id> active_ids_;
-  std::uint64_t active_ids_first_ = 1;  // the position of active_ids_[0]
+  mutable std::vector<event_id> active_ids_;
+  mutable std::uint64_t active_ids_first_ = 1;  // the position of active_ids_[0]
   std::atomic<int> inflight_{0};
 
   // index_mutex_ guards the index against readers; only appenders (holding append_mutex_) change
   // it.
   mutable std::shared_mutex index_mutex_;
-  std::vector<segment> segments_;
+  mutable std::vector<segment> segments_;
   // Position p is slots_[p - 1].
-  std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;
-  std::vector<stream_entry> streams_;
-  std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> stream_index_;
-  boost::unordered_flat_map<
+  mutable std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;
+  mutable std::vector<stream_entry> streams_;
+  mutable std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>>
+      stream_index_;
+  mutable boost::unordered_flat_map<
       event_id, std::uint64_t, id_hash, std::equal_to<event_id>,
       detail::file_log::huge_page_allocator<std::pair<const event_id, std::uint64_t>>>
       ids_;
 
   // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
   // durable and group modes, written_ in durability::none.
-  std::atomic<std::uint64_t> written_{0};
-  std::atomic<std::uint64_t> durable_{0};
-  std::atomic<std::uint64_t> visible_{0};
+  mutable std::atomic<std::uint64_t> written_{0};
+  mutable std::atomic<std::uint64_t> durable_{0};
+  mutable std::atomic<std::uint64_t> visible_{0};
 
   mutable std::mutex sync_mutex_;
   std::condition_variable synced_;
