@@ -5,8 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <stop_token>
@@ -316,4 +318,49 @@ TEST_CASE("file_log read-only: the docs' example follows a writer",
   // [read-only]
   more.join();
   CHECK(positions == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("file_log read-only: damage within what was published is an error",
+          "[store][file_log][read_only]") {
+  scratch_dir dir;
+  {
+    file_log writer(dir.log());
+    for (int i = 0; i < 3; ++i) writer.append("s", expected_version::any(), make_batch(1, "p"));
+  }
+  // Flip one payload byte of the second record: its checksum no longer holds.
+  const fs::path segment = dir.log() / "00000001.log";
+  std::string bytes;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::size_t second = bytes.find("ANLR", bytes.find("ANLR") + 4);
+  REQUIRE(second != std::string::npos);
+  std::uint32_t size = 0;
+  std::memcpy(&size, bytes.data() + second + 4, 4);
+  bytes[second + size - 1] ^= 0x20;
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  require_error([&] { const file_log reader(dir.log(), read_only()); }, errc::corrupt_log);
+}
+
+TEST_CASE("file_log read-only: a log with nothing published reads its whole batches",
+          "[store][file_log][read_only]") {
+  scratch_dir dir;
+  {
+    file_log writer(dir.log());
+    writer.append("s", expected_version::any(), make_batch(2));
+  }
+  // As a log last written before PUBLISHED existed, with half a record at its end.
+  fs::remove(dir.log() / "PUBLISHED");
+  {
+    std::ofstream out(dir.log() / "00000001.log", std::ios::binary | std::ios::app);
+    out.write("ANLR", 4);
+    out.write("\x90\x01\x00\x00", 4);
+  }
+  const file_log reader(dir.log(), read_only());
+  CHECK(reader.last_position() == 2);
+  CHECK(all_events(reader).size() == 2);
 }
