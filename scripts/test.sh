@@ -75,9 +75,9 @@ for s in $stages; do
         -DANNAL_BUILD_FUZZERS=ON -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_BUILD_BENCH=OFF >/dev/null
       cmake --build "$fuzz_build" -j "$jobs" \
         --target annal_fuzz_binary annal_fuzz_json annal_fuzz_registry annal_fuzz_file_log \
-        annal_fuzz_kafka annal_fuzz_privacy annal_fuzz_postgres
+        annal_fuzz_kafka annal_fuzz_privacy annal_fuzz_postgres annal_fuzz_snapshot_file annal_fuzz_checkpoint_file annal_fuzz_key_file annal_fuzz_read_model_file
       # A fuzzer uses one core: $jobs of them run at a time, each writing its own log.
-      fuzzers=(binary json registry file_log kafka privacy postgres)
+      fuzzers=(binary json registry file_log kafka privacy postgres snapshot_file checkpoint_file key_file read_model_file)
       for ((i = 0; i < ${#fuzzers[@]}; i += jobs)); do
         batch=("${fuzzers[@]:i:jobs}")
         pids=()
