@@ -2,6 +2,7 @@
 // PostgreSQL event store with its snapshots beside the events, stale and corrupt rows, bad input.
 #include <annal/snapshot/postgres_snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
+#include <annal/store/repository.hpp>
 
 #include <catch2/catch.hpp>
 

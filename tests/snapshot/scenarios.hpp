@@ -8,6 +8,7 @@
 #include <annal/codec/fingerprint.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
+#include <annal/store/repository.hpp>
 
 #include "snapshot/ledger.hpp"
 #include "snapshot/temp_dir.hpp"

@@ -4,6 +4,7 @@
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshotter.hpp>
+#include <annal/store/repository.hpp>
 #include <annal/store/memory.hpp>
 
 #include <catch2/catch.hpp>

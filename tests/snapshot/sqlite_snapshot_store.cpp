@@ -1,6 +1,7 @@
 // Tests for snapshot/sqlite_snapshot_store.hpp: the snapshot store laws, reopening, a repository on
 // it.
 #include <annal/snapshot/snapshotter.hpp>
+#include <annal/store/repository.hpp>
 #include <annal/snapshot/sqlite_snapshot_store.hpp>
 #include <annal/store/memory.hpp>
 

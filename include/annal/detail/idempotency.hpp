@@ -9,7 +9,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/detail/validate.hpp>
-#include <annal/store/event_store.hpp>
+#include <annal/core/record.hpp>
 
 namespace annal::detail {
 

@@ -12,7 +12,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/detail/utf8.hpp>
-#include <annal/store/event_store.hpp>
+#include <annal/core/record.hpp>
 
 namespace annal::detail {
 

@@ -9,12 +9,12 @@
 #include <type_traits>
 
 #include <annal/codec/binary.hpp>
+#include <annal/codec/decode.hpp>
 #include <annal/core/error.hpp>
 #include <annal/projection/checkpoint.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/subscription.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/repository.hpp>
 
 namespace annal {
 

@@ -8,7 +8,19 @@
 #include <tuple>
 #include <utility>
 
+#include <annal/core/envelope.hpp>
+
 namespace annal {
+
+// How a load went: what a repository with snapshots hands to its snapshotter.
+struct load_report {
+  std::uint64_t version = 0;
+  time_point event_time{};             // recorded time of the event at `version`
+  std::uint64_t snapshot_version = 0;  // the snapshot the load started from (0: none)
+  std::uint64_t events_replayed = 0;
+  std::chrono::nanoseconds elapsed{};
+  bool stale_snapshot = false;  // a snapshot was found that no longer matches the code
+};
 
 // What a policy decides on, after a load or after a command appended events.
 struct snapshot_context {

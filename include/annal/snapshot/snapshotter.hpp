@@ -16,7 +16,6 @@
 #include <annal/detail/validate.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
-#include <annal/store/repository.hpp>
 
 namespace annal {
 
@@ -148,13 +147,5 @@ class snapshotter {
   Store* store_;
   Policy policy_;
 };
-
-// A repository that loads from snapshots: `annal::make_repository<account>(store, snap)`.
-template <class A, class Codec = binary_codec, event_store S, class Store, class Policy>
-repository<A, S, Codec, snapshotter<Store, Policy>> make_repository(
-    S& store, snapshotter<Store, Policy>& snapshots, repository_options options = {}) {
-  static_assert(detail::check_snapshottable<A>());
-  return repository<A, S, Codec, snapshotter<Store, Policy>>(store, snapshots, options);
-}
 
 }  // namespace annal

@@ -14,6 +14,7 @@
 #include <boost/uuid/name_generator_sha1.hpp>
 
 #include <annal/codec/binary.hpp>
+#include <annal/codec/decode.hpp>
 #include <annal/codec/registry.hpp>
 #include <annal/core/aggregate.hpp>
 #include <annal/core/decision.hpp>
@@ -22,27 +23,15 @@
 #include <annal/core/hydrate.hpp>
 #include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/snapshot/policy.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/tombstone.hpp>
 
 namespace annal {
-
-// What a reader does with a stored event type it does not know at all (no version of its stored
-// name is in the reader's list or history). A type it knows at another version always stops it.
-enum class unknown_event_policy : std::uint8_t { error, skip };
 
 struct repository_options {
   std::size_t max_conflict_retries = 3;  // reload-and-decide again this many times on a conflict
   unknown_event_policy unknown_events = unknown_event_policy::error;
-};
-
-// Who asked and why: copied into the envelope of every event a command appends.
-struct command_context {
-  // When set, event ids derive from it (name-based UUIDs), so re-sending the same command after a
-  // lost acknowledgement stores nothing twice.
-  event_id command_id{};
-  event_id correlation_id{};
-  event_id causation_id{};
-  metadata meta;
 };
 
 template <class A>
@@ -51,16 +40,6 @@ struct loaded {
   std::uint64_t version = 0;           // 0: no such stream
   std::uint64_t snapshot_version = 0;  // the snapshot the load started from (0: none)
   std::uint64_t events_replayed = 0;   // events folded on top of it
-};
-
-// How a load went: what a repository with snapshots hands to its snapshot policy.
-struct load_report {
-  std::uint64_t version = 0;
-  time_point event_time{};             // recorded time of the event at `version`
-  std::uint64_t snapshot_version = 0;  // the snapshot the load started from (0: none)
-  std::uint64_t events_replayed = 0;
-  std::chrono::nanoseconds elapsed{};
-  bool stale_snapshot = false;  // a snapshot was found that no longer matches the code
 };
 
 // A repository without snapshots replays every stream from its first event. annal/snapshot provides
@@ -88,38 +67,6 @@ struct command_result {
 };
 
 namespace detail {
-inline std::string describe_record(const recorded_event& e) {
-  return "stream " + quoted_prefix(e.stream_id) + " version " + std::to_string(e.stream_version) +
-         " (event type '" + e.type + "' v" + std::to_string(e.schema_version) + ")";
-}
-
-// Decodes one record into the current events of list L and hands each to `on_event`. Upcasting
-// happens inside the registry, so every read path that decodes through here upcasts.
-template <event_list L, class Codec, class F>
-void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_event) {
-  bool known = false;
-  try {
-    known = event_registry<L, Codec>::decode(e.type, e.schema_version, e.payload, on_event);
-  } catch (const error& failure) {
-    if (failure.code() != make_error_code(errc::decode_error)) throw;
-    throw error(errc::decode_error, describe_record(e) + ": " + failure.what());
-  }
-  if (known) return;
-  using registry = event_registry<L, Codec>;
-  // A type the reader lists, at a version it cannot read (written by a newer program, most
-  // likely): never skipped, whatever the policy, or the reader would go on without it.
-  if (registry::knows_name(e.type))
-    throw error(errc::unknown_event_type,
-                describe_record(e) + ": the reader lists this event type but reads only schema "
-                                     "version(s) " + registry::versions_of(e.type) +
-                    "; declare the new version (and its upcast) in the reader's build, or run the "
-                    "program that wrote it");
-  if (policy == unknown_event_policy::error)
-    throw error(errc::unknown_event_type,
-                describe_record(e) + ": unknown event type; the reader knows no event stored "
-                                     "under that name and version");
-}
-
 // A deleted stream has no current state to load or decide on; its past states remain.
 [[noreturn]] inline void throw_loading_deleted(const recorded_event& tombstone) {
   throw error(errc::stream_deleted,
@@ -130,18 +77,6 @@ void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_
                   "} for its last state, or read_stream for its history");
 }
 
-template <class Codec, class E>
-event_data encode_event(const E& e, event_id id, const command_context& ctx) {
-  event_data out;
-  out.id = id;
-  out.type = std::string(event_name_of<E>);
-  out.schema_version = event_version_of<E>;
-  Codec::encode(e, out.payload);
-  out.correlation_id = ctx.correlation_id;
-  out.causation_id = ctx.causation_id;
-  out.meta = ctx.meta;
-  return out;
-}
 }  // namespace detail
 
 template <class A, event_store S, class Codec = binary_codec, class Snapshots = no_snapshots>
@@ -357,5 +292,21 @@ class repository {
   Snapshots* snapshots_ = nullptr;
   repository_options options_;
 };
+
+// A repository that loads from snapshots: `annal::make_repository<account>(store, snap)`, where
+// `snap` is an annal::snapshotter (annal/snapshot/snapshotter.hpp).
+template <class A, class Codec = binary_codec, event_store S, class Snapshots>
+repository<A, S, Codec, Snapshots> make_repository(S& store, Snapshots& snapshots,
+                                                   repository_options options = {}) {
+  return repository<A, S, Codec, Snapshots>(store, snapshots, options);
+}
+
+// Deletes a stream through a repository, with its store and codec (annal/store/tombstone.hpp).
+template <class A, class S, class Codec, class Snapshots>
+append_result delete_stream(const repository<A, S, Codec, Snapshots>& repo,
+                            std::string_view stream_id, expected_version expect,
+                            std::string reason = {}, const command_context& ctx = {}) {
+  return delete_stream<Codec>(repo.store(), stream_id, expect, std::move(reason), ctx);
+}
 
 }  // namespace annal

@@ -10,8 +10,8 @@
 
 #include <annal/codec/binary.hpp>
 #include <annal/core/event.hpp>
+#include <annal/codec/decode.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/repository.hpp>
 
 namespace annal {
 
@@ -52,14 +52,6 @@ bool is_deleted(const S& store, std::string_view stream_id) {
         stream_id, version,
         [&](const recorded_event& e) { deleted = e.type == tombstone_type; }, 1);
   return deleted;
-}
-
-// The same through a repository, with its store and codec.
-template <class A, class S, class Codec, class Snapshots>
-append_result delete_stream(const repository<A, S, Codec, Snapshots>& repo,
-                            std::string_view stream_id, expected_version expect,
-                            std::string reason = {}, const command_context& ctx = {}) {
-  return delete_stream<Codec>(repo.store(), stream_id, expect, std::move(reason), ctx);
 }
 
 }  // namespace annal

@@ -1,9 +1,9 @@
 // Decodes one stored record through the registry (upcasting) and hands it to a projection's handler.
 #pragma once
 
+#include <annal/codec/decode.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/repository.hpp>
 
 namespace annal::detail {
 
