@@ -1,5 +1,5 @@
 // A consumer of annal::postgres: libpq links and reports that no server listens where none does.
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 int main() {
   try {

@@ -1,6 +1,6 @@
 // A consumer of annal::sqlite: appends to and reads back a SQLite database, so sqlite3 links.
 #include <annal/annal.hpp>
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include <filesystem>
 

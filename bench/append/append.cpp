@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "common/ratio_reporter.hpp"
 

@@ -3,7 +3,7 @@
 // annal::rebuild on 1 and 2 workers, over 2M events in 1000 streams.
 #include <annal/codec/binary.hpp>
 #include <annal/projection/rebuild.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 
 #include <cstdint>

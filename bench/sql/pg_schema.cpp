@@ -4,7 +4,7 @@
 #include <iostream>
 #include <string_view>
 
-#include <annal/store/postgres/schema.hpp>
+#include <annal/postgres/schema.hpp>
 
 int main(int argc, char** argv) {
   if (argc < 2) {

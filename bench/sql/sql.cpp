@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
-#include <annal/store/postgres.hpp>
-#include <annal/store/sqlite.hpp>
+#include <annal/file/log.hpp>
+#include <annal/postgres/store.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include "common/postgres_server.hpp"
 #include "common/ratio_reporter.hpp"

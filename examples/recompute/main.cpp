@@ -11,8 +11,9 @@
 #include <vector>
 
 #include <annal/annal.hpp>
-#include <annal/projection/checkpoint.hpp>
-#include <annal/projection/file_read_model.hpp>
+#include <annal/file/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
+#include <annal/file/read_model.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>

@@ -1,7 +1,7 @@
 // The umbrella header: everything annal offers that needs no optional client library.
-// The SQLite and PostgreSQL stores (<annal/store/sqlite.hpp>, <annal/store/postgres.hpp>,
-// <annal/snapshot/sqlite_snapshot_store.hpp>) and the
-// Catch2 testing fixture (<annal/testing/given_when_then.hpp>) are included on their own.
+// The SQLite and PostgreSQL components (<annal/sqlite/...>, <annal/postgres/...>), Kafka
+// (<annal/kafka/...>), privacy (<annal/privacy/...>) and the Catch2 testing fixtures
+// (<annal/testing/...>) are included on their own.
 #pragma once
 
 #include <annal/core/aggregate.hpp>
@@ -15,28 +15,28 @@
 #include <annal/core/hydrate.hpp>
 #include <annal/core/log.hpp>
 #include <annal/core/new_event_id.hpp>
+#include <annal/core/record.hpp>
 
 #include <annal/codec/binary.hpp>
+#include <annal/codec/decode.hpp>
 #include <annal/codec/fingerprint.hpp>
 #include <annal/codec/json.hpp>
 #include <annal/codec/registry.hpp>
 #include <annal/codec/upcast.hpp>
 
+#include <annal/store/checkpoint.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/event_view.hpp>
-#include <annal/store/file_log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/tombstone.hpp>
 
-#include <annal/snapshot/file_snapshot_store.hpp>
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
 
-#include <annal/projection/checkpoint.hpp>
-#include <annal/projection/file_read_model.hpp>
 #include <annal/projection/partitioned.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/projector.hpp>
@@ -44,4 +44,9 @@
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-#include <annal/projection/subscription.hpp>
+
+#include <annal/file/checkpoint.hpp>
+#include <annal/file/log.hpp>
+#include <annal/file/read_model.hpp>
+#include <annal/file/salvage.hpp>
+#include <annal/file/snapshot_store.hpp>

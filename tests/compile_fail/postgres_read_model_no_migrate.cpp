@@ -1,5 +1,5 @@
 // A PostgreSQL read model's projection without migrate() fails with a sentence saying what to write.
-#include <annal/projection/postgres_read_model.hpp>
+#include <annal/postgres/read_model.hpp>
 
 #include <string>
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "store/store_test_support.hpp"
 

@@ -12,7 +12,7 @@
 #include <boost/hana/define_struct.hpp>
 
 #include <annal/codec/json.hpp>
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "common/postgres_server.hpp"
 

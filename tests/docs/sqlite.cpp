@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include "store/store_test_support.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <annal/store/event_store.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/tombstone.hpp>
 

@@ -10,7 +10,8 @@
 #include <string_view>
 
 #include <annal/core/error.hpp>
-#include <annal/projection/checkpoint.hpp>
+#include <annal/file/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
 
 #include "fuzz_files.hpp"
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include <annal/detail/file_log/format.hpp>
-#include <annal/detail/file_log/segment_index.hpp>
+#include <annal/file/detail/format.hpp>
+#include <annal/file/detail/segment_index.hpp>
 #include <annal/store/event_view.hpp>
 
 namespace {

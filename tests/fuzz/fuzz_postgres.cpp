@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include <annal/core/error.hpp>
-#include <annal/store/postgres/event_row.hpp>
+#include <annal/postgres/detail/event_row.hpp>
 
 namespace {
 

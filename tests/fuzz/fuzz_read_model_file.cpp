@@ -14,7 +14,7 @@
 #include <boost/hana/define_struct.hpp>
 
 #include <annal/codec/binary.hpp>
-#include <annal/projection/file_read_model.hpp>
+#include <annal/file/read_model.hpp>
 
 #include "fuzz_files.hpp"
 #include "sample_events.hpp"

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include <annal/snapshot/file_snapshot_store.hpp>
+#include <annal/file/snapshot_store.hpp>
 
 #include "fuzz_files.hpp"
 

@@ -14,7 +14,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <annal/kafka/detail/handle.hpp>
-#include <annal/projection/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
 #include <annal/store/memory.hpp>
 
 namespace annal_test_kafka {

@@ -20,7 +20,7 @@
 #include <annal/privacy/file_key_store.hpp>
 #include <annal/privacy/key_store.hpp>
 #include <annal/privacy/seal.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "snapshot/temp_dir.hpp"
 

@@ -1,5 +1,6 @@
 // The checkpoint store laws (checkpoint_laws.hpp) on memory_checkpoint and file_checkpoint.
-#include <annal/projection/checkpoint.hpp>
+#include <annal/file/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
 
 #include <catch2/catch.hpp>
 

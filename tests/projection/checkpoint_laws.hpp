@@ -2,7 +2,7 @@
 #pragma once
 
 #include <annal/core/error.hpp>
-#include <annal/projection/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
 
 #include <catch2/catch.hpp>
 

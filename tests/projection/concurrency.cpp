@@ -4,7 +4,7 @@
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-#include <annal/projection/subscription.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/memory.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Tests for projection/postgres_read_model.hpp: rows and checkpoint in one transaction, a throwing
 // handler rolling its batch back, restarts, two instances of one projection, rebuild and swap.
-#include <annal/projection/postgres_read_model.hpp>
+#include <annal/postgres/read_model.hpp>
 #include <annal/projection/projector.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // The read model laws (read_model_laws.hpp) on postgres_read_model, against the test server.
-#include <annal/projection/postgres_read_model.hpp>
+#include <annal/postgres/read_model.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,7 @@
 // Tests for projection/projection.hpp, projector.hpp, read_model.hpp and file_read_model.hpp:
 // concept checks, batches, checkpoints, handler failures and retries, atomic model + checkpoint.
-#include <annal/projection/file_read_model.hpp>
+#include <annal/file/checkpoint.hpp>
+#include <annal/file/read_model.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/reactor.hpp>

@@ -1,4 +1,5 @@
 // Tests for projection/reactor.hpp: reactors see live events only, never replays or rebuilds.
+#include <annal/file/checkpoint.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>

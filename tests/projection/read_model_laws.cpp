@@ -1,5 +1,5 @@
 // The read model laws (read_model_laws.hpp) on the in-process read models: memory and file.
-#include <annal/projection/file_read_model.hpp>
+#include <annal/file/read_model.hpp>
 #include <annal/projection/read_model.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Tests for projection/subscription.hpp: bounded batches over a huge log, catch-up, live wake-ups.
 #include <annal/projection/projector.hpp>
-#include <annal/projection/subscription.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/memory.hpp>
 
 #include <catch2/catch.hpp>

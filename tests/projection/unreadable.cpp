@@ -4,7 +4,7 @@
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
 

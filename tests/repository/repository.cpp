@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <annal/codec/binary.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/read_model.hpp>

@@ -1,6 +1,6 @@
 // Tests for snapshot/postgres_snapshot_store.hpp: the snapshot store laws, a repository over the
 // PostgreSQL event store with its snapshots beside the events, stale and corrupt rows, bad input.
-#include <annal/snapshot/postgres_snapshot_store.hpp>
+#include <annal/postgres/snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
 #include <annal/store/repository.hpp>
 

@@ -1,6 +1,6 @@
 // Tests for snapshot/memory_snapshot_store.hpp and snapshot/file_snapshot_store.hpp: one law
 // checker run against both stores, then the file store's checksum and atomic replacement.
-#include <annal/snapshot/file_snapshot_store.hpp>
+#include <annal/file/snapshot_store.hpp>
 #include <annal/snapshot/memory_snapshot_store.hpp>
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // Tests for snapshot/snapshotter.hpp and snapshot/policy.hpp: repositories that load from
 // snapshots, policies, stale fingerprints and revisions, corrupt snapshots, time travel.
-#include <annal/snapshot/file_snapshot_store.hpp>
+#include <annal/file/snapshot_store.hpp>
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshotter.hpp>

@@ -2,7 +2,7 @@
 // it.
 #include <annal/snapshot/snapshotter.hpp>
 #include <annal/store/repository.hpp>
-#include <annal/snapshot/sqlite_snapshot_store.hpp>
+#include <annal/sqlite/snapshot_store.hpp>
 #include <annal/store/memory.hpp>
 
 #include <catch2/catch.hpp>

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "common/postgres_server.hpp"
 #include "sql/postgres_fixture.hpp"

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "common/postgres_server.hpp"
 

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "sql/postgres_fixture.hpp"
 #include "sql/sql_test_support.hpp"

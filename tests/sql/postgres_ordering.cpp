@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "sql/postgres_fixture.hpp"
 #include "sql/sql_test_support.hpp"

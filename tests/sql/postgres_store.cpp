@@ -6,7 +6,7 @@
 #include <thread>
 
 #include <annal/codec/json.hpp>
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 #include <annal/store/tombstone.hpp>
 
 #include "sql/postgres_fixture.hpp"

@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 #include "sql/postgres_fixture.hpp"
 #include "sql/sql_test_support.hpp"

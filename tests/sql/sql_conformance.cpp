@@ -6,7 +6,7 @@
 #include "store/conformance.hpp"
 
 #if defined(ANNAL_TEST_HAVE_SQLITE)
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include "sql/sql_test_support.hpp"
 

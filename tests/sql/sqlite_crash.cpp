@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include "sql/sql_test_support.hpp"
 

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include "sql/sql_test_support.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include <annal/store/file_log/posix_io.hpp>
+#include <annal/file/posix_io.hpp>
 
 namespace annal_test_store {
 

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include <annal/core/log.hpp>
-#include <annal/detail/file_log/crc32c.hpp>
-#include <annal/store/file_log.hpp>
-#include <annal/store/file_log/salvage.hpp>
+#include <annal/file/detail/crc32c.hpp>
+#include <annal/file/log.hpp>
+#include <annal/file/salvage.hpp>
 
 #include "store/conformance.hpp"
 #include "store/faulty_io.hpp"

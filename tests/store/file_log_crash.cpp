@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "store/store_test_support.hpp"
 

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "store/conformance.hpp"
 #include "store/faulty_io.hpp"

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 
 #include "store/faulty_io.hpp"
 #include "store/store_test_support.hpp"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <annal/detail/file_log/crc32c.hpp>
-#include <annal/store/file_log.hpp>
+#include <annal/file/detail/crc32c.hpp>
+#include <annal/file/log.hpp>
 
 #include "store/conformance.hpp"
 #include "store/store_test_support.hpp"

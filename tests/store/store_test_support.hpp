@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include <annal/store/file_log.hpp>
+#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 
 namespace annal_test_store {

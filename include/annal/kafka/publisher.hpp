@@ -19,8 +19,8 @@
 #include <annal/kafka/detail/handle.hpp>
 #include <annal/kafka/detail/record.hpp>
 #include <annal/kafka/properties.hpp>
-#include <annal/projection/checkpoint.hpp>
-#include <annal/projection/subscription.hpp>
+#include <annal/store/checkpoint.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {

@@ -11,7 +11,7 @@
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
-#include <annal/projection/subscription.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {

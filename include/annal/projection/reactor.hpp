@@ -11,9 +11,9 @@
 #include <annal/codec/binary.hpp>
 #include <annal/codec/decode.hpp>
 #include <annal/core/error.hpp>
-#include <annal/projection/checkpoint.hpp>
+#include <annal/store/checkpoint.hpp>
 #include <annal/projection/projection.hpp>
-#include <annal/projection/subscription.hpp>
+#include <annal/store/subscription.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {

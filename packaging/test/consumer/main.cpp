@@ -1,7 +1,7 @@
 // Test scaffolding: the user's program of docs/consuming.md, on annal::sqlite and annal::kafka.
 #include <annal/annal.hpp>
 #include <annal/kafka/publisher.hpp>
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include <filesystem>
 

@@ -1,6 +1,6 @@
 // A consumer of the installed package: one event, one aggregate, the in-memory store.
 #include <annal/annal.hpp>
-#include <annal/store/sqlite.hpp>
+#include <annal/sqlite/store.hpp>
 
 #include <filesystem>
 

@@ -12,7 +12,7 @@
 
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
-#include <annal/detail/file_log/crc32c.hpp>
+#include <annal/file/detail/crc32c.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/event_view.hpp>
 

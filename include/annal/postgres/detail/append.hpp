@@ -22,9 +22,9 @@
 #include <annal/detail/utf8.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/postgres/binary_array.hpp>
-#include <annal/store/postgres/connection.hpp>
-#include <annal/store/postgres/schema.hpp>
+#include <annal/postgres/detail/binary_array.hpp>
+#include <annal/postgres/connection.hpp>
+#include <annal/postgres/schema.hpp>
 
 namespace annal::detail::pg {
 

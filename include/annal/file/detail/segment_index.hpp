@@ -10,8 +10,8 @@
 #include <vector>
 
 #include <annal/core/envelope.hpp>
-#include <annal/detail/file_log/crc32c.hpp>
-#include <annal/detail/file_log/format.hpp>
+#include <annal/file/detail/crc32c.hpp>
+#include <annal/file/detail/format.hpp>
 
 namespace annal::detail::file_log {
 

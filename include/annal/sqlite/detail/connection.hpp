@@ -15,7 +15,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/detail/connection_pool.hpp>
-#include <annal/detail/sql/sqlite_checkpointer.hpp>
+#include <annal/sqlite/detail/checkpointer.hpp>
 
 namespace annal::detail::sql {
 

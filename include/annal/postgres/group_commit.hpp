@@ -14,9 +14,9 @@
 #include <vector>
 
 #include <annal/store/event_store.hpp>
-#include <annal/store/postgres/append.hpp>
-#include <annal/store/postgres/connection.hpp>
-#include <annal/store/postgres/pool.hpp>
+#include <annal/postgres/detail/append.hpp>
+#include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/pool.hpp>
 
 namespace annal {
 

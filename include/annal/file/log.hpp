@@ -29,19 +29,19 @@
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/log.hpp>
-#include <annal/detail/file_log/format.hpp>
-#include <annal/detail/file_log/huge_page_allocator.hpp>
-#include <annal/detail/file_log/reader.hpp>
-#include <annal/detail/file_log/segment_index.hpp>
-#include <annal/detail/file_log/walk.hpp>
+#include <annal/file/detail/format.hpp>
+#include <annal/file/detail/huge_page_allocator.hpp>
+#include <annal/file/detail/reader.hpp>
+#include <annal/file/detail/segment_index.hpp>
+#include <annal/file/detail/walk.hpp>
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/event_view.hpp>
-#include <annal/store/file_log/options.hpp>
-#include <annal/store/file_log/posix_io.hpp>
-#include <annal/store/file_log/salvage.hpp>
+#include <annal/file/options.hpp>
+#include <annal/file/posix_io.hpp>
+#include <annal/file/salvage.hpp>
 
 namespace annal {
 

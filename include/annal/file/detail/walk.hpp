@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include <annal/detail/file_log/format.hpp>
-#include <annal/detail/file_log/reader.hpp>
+#include <annal/file/detail/format.hpp>
+#include <annal/file/detail/reader.hpp>
 
 namespace annal::detail::file_log {
 

@@ -23,14 +23,14 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/postgres/append.hpp>
-#include <annal/store/postgres/connection.hpp>
-#include <annal/store/postgres/event_row.hpp>
-#include <annal/store/postgres/group_commit.hpp>
-#include <annal/store/postgres/listener.hpp>
-#include <annal/store/postgres/pool.hpp>
-#include <annal/store/postgres/schema.hpp>
-#include <annal/store/postgres/transaction.hpp>
+#include <annal/postgres/detail/append.hpp>
+#include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/event_row.hpp>
+#include <annal/postgres/group_commit.hpp>
+#include <annal/postgres/detail/listener.hpp>
+#include <annal/postgres/detail/pool.hpp>
+#include <annal/postgres/schema.hpp>
+#include <annal/postgres/transaction.hpp>
 
 namespace annal {
 

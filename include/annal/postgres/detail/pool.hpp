@@ -9,7 +9,7 @@
 #include <vector>
 
 #include <annal/detail/connection_pool.hpp>
-#include <annal/store/postgres/connection.hpp>
+#include <annal/postgres/connection.hpp>
 
 namespace annal::detail::pg {
 

@@ -18,7 +18,7 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 namespace annal {
 

@@ -13,7 +13,7 @@
 #include <annal/core/error.hpp>
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/postgres/schema.hpp>
+#include <annal/postgres/schema.hpp>
 
 namespace annal::detail::pg {
 

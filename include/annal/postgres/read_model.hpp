@@ -19,7 +19,7 @@
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/postgres.hpp>
+#include <annal/postgres/store.hpp>
 
 namespace annal {
 

@@ -17,8 +17,8 @@
 
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
-#include <annal/store/postgres/connection.hpp>
-#include <annal/store/postgres/schema.hpp>
+#include <annal/postgres/connection.hpp>
+#include <annal/postgres/schema.hpp>
 
 namespace annal::detail::pg {
 

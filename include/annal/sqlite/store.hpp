@@ -21,7 +21,7 @@
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
-#include <annal/detail/sql/sqlite_connection.hpp>
+#include <annal/sqlite/detail/connection.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
 

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
-#include <annal/detail/file_log/format.hpp>
-#include <annal/detail/file_log/reader.hpp>
-#include <annal/detail/file_log/walk.hpp>
+#include <annal/file/detail/format.hpp>
+#include <annal/file/detail/reader.hpp>
+#include <annal/file/detail/walk.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/store/file_log/posix_io.hpp>
+#include <annal/file/posix_io.hpp>
 
 namespace annal {
 

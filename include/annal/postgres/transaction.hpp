@@ -11,9 +11,9 @@
 #include <type_traits>
 #include <vector>
 
-#include <annal/store/postgres/append.hpp>
-#include <annal/store/postgres/connection.hpp>
-#include <annal/store/postgres/schema.hpp>
+#include <annal/postgres/detail/append.hpp>
+#include <annal/postgres/connection.hpp>
+#include <annal/postgres/schema.hpp>
 
 namespace annal {
 
