@@ -16,6 +16,7 @@
 #include <annal/store/tombstone.hpp>
 
 #include "kafka/mock_cluster.hpp"
+#include "common/encoded.hpp"
 #include "testing/library_domain.hpp"
 
 using namespace annal_test_kafka;
@@ -43,8 +44,7 @@ std::vector<replayed> replay_all(const mock_cluster& cluster, const std::string&
 // Appends every replayed record to `copy`, each stream in order (its partition keeps the order).
 void replay_into(annal::memory_store& copy, const mock_cluster& cluster, const std::string& topic) {
   for (const auto& [e, partition, offset] : replay_all(cluster, topic)) {
-    const annal::event_data data{
-        e.id, e.type, e.schema_version, e.payload, e.correlation_id, e.causation_id, e.meta};
+    const annal::event_data data = annal::as_event_data(e);
     copy.append(e.stream_id, annal::expected_version::exact(e.stream_version - 1),
                 std::span(&data, 1));
   }
@@ -451,16 +451,9 @@ TEST_CASE("old records replayed through Kafka into another store are upcast when
   mock_cluster cluster(1);
   cluster.create_topic("events", 2, 1);
   annal::memory_store store;
-  const auto record = [](const auto& e) {
-    annal::event_data d;
-    d.id = annal::new_event_id();
-    d.type = std::string(annal::event_name_of<std::decay_t<decltype(e)>>);
-    d.schema_version = annal::event_version_of<std::decay_t<decltype(e)>>;
-    annal::binary_codec::encode(e, d.payload);
-    return d;
-  };
-  const annal::event_data old[] = {record(library::added{2}), record(library::borrowed_v1{}),
-                                   record(library::swapped{"ann", "bob"})};
+  const annal::event_data old[] = {annal_test::encoded(library::added{2}),
+                                   annal_test::encoded(library::borrowed_v1{}),
+                                   annal_test::encoded(library::swapped{"ann", "bob"})};
   store.append("book-1", annal::expected_version::no_stream(), old);
   annal::memory_checkpoint checkpoint;
   annal::kafka_publisher(store, checkpoint, options_for(cluster, "events")).publish_available();

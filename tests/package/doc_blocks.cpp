@@ -11,31 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "../common/doc_text.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> read_lines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
-std::vector<std::string> dedent(std::vector<std::string> lines) {
-  std::size_t indent = std::string::npos;
-  for (const auto& l : lines)
-    if (!trim(l).empty()) indent = std::min(indent, l.find_first_not_of(' '));
-  if (indent == std::string::npos) return lines;
-  for (auto& l : lines) l = l.size() >= indent ? l.substr(indent) : trim(l);
-  return lines;
-}
+using doc_text::dedent;
+using doc_text::read_lines;
+using doc_text::trim;
 
 // The lines `ref` names (a whole file, or a region of it), or false with the reason in `why`.
 bool extract(const fs::path& root, const std::string& ref, std::vector<std::string>& out,

@@ -15,6 +15,7 @@
 #include <annal/store/event_store.hpp>
 
 #include "common/bank_domain.hpp"
+#include "common/encoded.hpp"
 
 namespace proj {
 
@@ -90,12 +91,7 @@ struct confused {
 
 template <class E>
 annal::event_data encode(const E& e) {
-  annal::event_data d;
-  d.id = annal::new_event_id();
-  d.type = std::string(annal::event_name_of<E>);
-  d.schema_version = annal::event_version_of<E>;
-  annal::binary_codec::encode(e, d.payload);
-  return d;
+  return annal_test::encoded(e);
 }
 
 template <class Store, class... E>

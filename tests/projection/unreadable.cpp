@@ -1,10 +1,10 @@
 // One rule on every read path: an event type the reader lists, stored at a version it cannot read,
 // stops the reader before it with the record named, its checkpoint kept; nothing listed is skipped.
+#include <annal/file/log.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-#include <annal/file/log.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
 
@@ -97,8 +97,10 @@ TEMPLATE_TEST_CASE("a reactor stops before a listed event it cannot read, checkp
   write_log(s.store);
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer, s.store, checkpoint,
-                             {.batch_size = 2, .start = annal::reactor_start::from_beginning}};
+  annal::reactor_runner runner{mailer,
+                               s.store,
+                               checkpoint,
+                               {.batch_size = 2, .start = annal::reactor_start::from_beginning}};
   require_unreadable([&] { runner.catch_up(); });
   CHECK(mailer.sent == std::vector<std::string>{"acc-1:100"});
   CHECK(checkpoint.load() == std::optional<std::uint64_t>{3});
@@ -111,7 +113,8 @@ TEMPLATE_TEST_CASE("rebuilds and reconciliation stop at a listed event they cann
   TestType s;
   write_log(s.store);
   require_unreadable([&] { (void)annal::rebuild<proj::balances>(s.store); });
-  require_unreadable([&] { (void)annal::rebuild<proj::balances>(s.store, {.workers = 2, .batch_size = 2}); });
+  require_unreadable(
+      [&] { (void)annal::rebuild<proj::balances>(s.store, {.workers = 2, .batch_size = 2}); });
   // A model whose checkpoint a newer build moved past the record: reconciling recomputes it.
   annal::memory_read_model<proj::balances> model{proj::balances{}, 5};
   require_unreadable([&] { (void)annal::reconcile_with_log(model, s.store); });
@@ -121,10 +124,13 @@ TEMPLATE_TEST_CASE("a repository stops at a listed event it cannot read, whateve
                    "[repository][upcast][unreadable]", on_memory, on_file_log) {
   TestType s;
   write_log(s.store);
-  for (const auto policy : {annal::unknown_event_policy::error, annal::unknown_event_policy::skip}) {
-    annal::repository<bank::account, decltype(s.store)> accounts{s.store, {.unknown_events = policy}};
+  for (const auto policy :
+       {annal::unknown_event_policy::error, annal::unknown_event_policy::skip}) {
+    annal::repository<bank::account, decltype(s.store)> accounts{s.store,
+                                                                 {.unknown_events = policy}};
     require_unreadable([&] { (void)accounts.load("acc-2"); });
     require_unreadable([&] { (void)accounts.history("acc-2"); });
-    CHECK(accounts.load("acc-2", annal::at_version{1}).version == 1);  // the past before it is readable
+    CHECK(accounts.load("acc-2", annal::at_version{1}).version ==
+          1);  // the past before it is readable
   }
 }

@@ -1,6 +1,6 @@
-// Upcasting on every read path: records written by an older program (an old version, a retired event
-// that split in two) read through load, time travel, snapshots, projector, rebuild, reactor and
-// reconciliation, each seeing today's events.
+// Upcasting on every read path: records written by an older program (an old version, a retired
+// event that split in two) read through load, time travel, snapshots, projector, rebuild, reactor
+// and reconciliation, each seeing today's events.
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
@@ -16,29 +16,22 @@
 #include <string>
 #include <vector>
 
+#include "common/encoded.hpp"
 #include "testing/library_domain.hpp"
 
 namespace {
-
-template <class E>
-annal::event_data old_record(const E& e) {
-  annal::event_data d;
-  d.id = annal::new_event_id();
-  d.type = std::string(annal::event_name_of<E>);
-  d.schema_version = annal::event_version_of<E>;
-  annal::binary_codec::encode(e, d.payload);
-  return d;
-}
 
 // book-1: added 3, borrowed v1 (no member recorded), borrowed by ann, swapped ann -> bob (a return
 // and a borrow).
 // book-2: added 1, borrowed by cid (today's version).
 void write_last_years_log(annal::memory_store& store) {
-  const annal::event_data one[] = {old_record(library::added{3}), old_record(library::borrowed_v1{}),
-                                   old_record(library::borrowed{"ann"}),
-                                   old_record(library::swapped{"ann", "bob"})};
+  const annal::event_data one[] = {annal_test::encoded(library::added{3}),
+                                   annal_test::encoded(library::borrowed_v1{}),
+                                   annal_test::encoded(library::borrowed{"ann"}),
+                                   annal_test::encoded(library::swapped{"ann", "bob"})};
   store.append("book-1", annal::expected_version::no_stream(), one);
-  const annal::event_data two[] = {old_record(library::added{1}), old_record(library::borrowed{"cid"})};
+  const annal::event_data two[] = {annal_test::encoded(library::added{1}),
+                                   annal_test::encoded(library::borrowed{"cid"})};
   store.append("book-2", annal::expected_version::no_stream(), two);
 }
 
@@ -84,7 +77,8 @@ TEST_CASE("old records are upcast on every read path", "[projection][upcast][rea
   // Projector, rebuild (one and two workers) and reconciliation.
   annal::memory_read_model<library::holdings> model;
   annal::projector{store, model}.catch_up();
-  model.read([](const library::holdings& h, std::uint64_t) { CHECK(h.by_member == expected_holdings); });
+  model.read(
+      [](const library::holdings& h, std::uint64_t) { CHECK(h.by_member == expected_holdings); });
   CHECK(annal::rebuild<library::holdings>(store).model.by_member == expected_holdings);
   CHECK(annal::reconcile_with_log(model, store).matches());
 
@@ -95,10 +89,12 @@ TEST_CASE("old records are upcast on every read path", "[projection][upcast][rea
   // Reactor.
   receipts mail;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mail, store, checkpoint, {.start = annal::reactor_start::from_beginning}};
+  annal::reactor_runner runner{
+      mail, store, checkpoint, {.start = annal::reactor_start::from_beginning}};
   runner.catch_up();
   CHECK(mail.sent == std::vector<std::string>{"borrowed by (unrecorded)", "borrowed by ann",
-                                              "returned by ann", "borrowed by bob", "borrowed by cid"});
+                                              "returned by ann", "borrowed by bob",
+                                              "borrowed by cid"});
 
   // And a command decides on the upcast state: book-2 has no copy left.
   CHECK(books.handle("book-2", library::borrow{"dan"}).rejected());

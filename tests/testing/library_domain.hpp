@@ -1,4 +1,5 @@
-// A lending library with history: an old version of `borrowed`, and a retired `swapped` that split in two.
+// A lending library with history: an old version of `borrowed`, and a retired `swapped` that split
+// in two.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,9 @@ struct returned {
 };
 ANNAL_EVENT(returned, "library.returned", 1);
 
-inline borrowed upcast(const borrowed_v1&) { return {"(unrecorded)"}; }
+inline borrowed upcast(const borrowed_v1&) {
+  return {"(unrecorded)"};
+}
 inline annal::upcast_result<returned, borrowed> upcast(const swapped& e) {
   return {returned{e.from}, borrowed{e.to}};
 }

@@ -1,4 +1,5 @@
-// Tests for the fixtures' reading rules: old versions upcast in given(), projections fed as a projector would.
+// Tests for the fixtures' reading rules: old versions upcast in given(), projections fed as a
+// projector would.
 #include <annal/testing/given_when_then.hpp>
 #include <annal/testing/projection_scenario.hpp>
 #include <catch2/catch.hpp>
@@ -23,7 +24,8 @@ TEST_CASE("old versions and retired events in given() are upcast, as a load woul
 }
 // [scenario-old-versions]
 
-TEST_CASE("a scenario's history holds what the old events became", "[testing][given_when_then][upcast]") {
+TEST_CASE("a scenario's history holds what the old events became",
+          "[testing][given_when_then][upcast]") {
   auto s = scenario<library::book>().given(library::swapped{"ann", "bob"});
   REQUIRE(s.history().size() == 2);
   CHECK(std::get<library::returned>(s.history()[0]) == library::returned{"ann"});
@@ -60,7 +62,8 @@ TEST_CASE("a projection scenario numbers versions per stream and counts deliveri
     }
   };
   auto s = projection_scenario<seen>();
-  s.given_on("a", library::borrowed{"x"}).given_on("b", library::added{1}, library::swapped{"x", "y"});
+  s.given_on("a", library::borrowed{"x"})
+      .given_on("b", library::added{1}, library::swapped{"x", "y"});
   // The swap is one stored event: both parts carry its envelope.
   CHECK(s.state().headers == std::vector<std::string>{"a v1 #1", "b v2 #3", "b v2 #3"});
   CHECK(s.delivered() == 3);

@@ -40,14 +40,17 @@ void decode_record(const recorded_event& e, unknown_event_policy policy, F&& on_
   // likely): never skipped, whatever the policy, or the reader would go on without it.
   if (registry::knows_name(e.type))
     throw error(errc::unknown_event_type,
-                describe_record(e) + ": the reader lists this event type but reads only schema "
-                                     "version(s) " + registry::versions_of(e.type) +
+                describe_record(e) +
+                    ": the reader lists this event type but reads only schema "
+                    "version(s) " +
+                    registry::versions_of(e.type) +
                     "; declare the new version (and its upcast) in the reader's build, or run the "
                     "program that wrote it");
   if (policy == unknown_event_policy::error)
     throw error(errc::unknown_event_type,
-                describe_record(e) + ": unknown event type; the reader knows no event stored "
-                                     "under that name and version");
+                describe_record(e) +
+                    ": unknown event type; the reader knows no event stored "
+                    "under that name and version");
 }
 
 template <class Codec, class E>

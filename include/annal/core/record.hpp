@@ -14,10 +14,10 @@ namespace annal {
 
 // One event to append, already encoded: stores deal in bytes so that every backend can hold them.
 struct event_data {
-  event_id id{};               // must not be nil: it is what makes appends idempotent
-  std::string type;            // stored event name
+  event_id id{};     // must not be nil: it is what makes appends idempotent
+  std::string type;  // stored event name
   std::uint32_t schema_version = 1;
-  std::string payload;         // encoded event bytes (binary or JSON text, per the codec)
+  std::string payload;  // encoded event bytes (binary or JSON text, per the codec)
   event_id correlation_id{};
   event_id causation_id{};
   metadata meta;
@@ -32,6 +32,13 @@ struct recorded_event : envelope_header {
   // Every field, envelope included: what a copy of the log must reproduce.
   friend bool operator==(const recorded_event&, const recorded_event&) = default;
 };
+
+// What to append to copy a stored event into another store: the same id (so appending it twice
+// stores it once), type, version, payload and envelope ids.
+inline event_data as_event_data(const recorded_event& e) {
+  return event_data{e.id,           e.type, e.schema_version, e.payload, e.correlation_id,
+                    e.causation_id, e.meta};
+}
 
 // What the writer believes the stream's version to be; checked atomically with the append.
 class expected_version {
@@ -50,9 +57,12 @@ class expected_version {
   // True when a stream at `actual` (0 = no stream) satisfies this expectation.
   constexpr bool matches(std::uint64_t actual) const noexcept {
     switch (kind_) {
-      case kind::any: return true;
-      case kind::no_stream: return actual == 0;
-      case kind::exact: return actual == version_;
+      case kind::any:
+        return true;
+      case kind::no_stream:
+        return actual == 0;
+      case kind::exact:
+        return actual == version_;
     }
     return false;
   }
@@ -74,7 +84,8 @@ enum class append_status : std::uint8_t {
 struct append_result {
   append_status status = append_status::appended;
   std::uint64_t stream_version = 0;  // after the append; the actual version on a conflict
-  std::uint64_t first_position = 0;  // positions of the batch's first and last events (0 on conflict)
+  std::uint64_t first_position =
+      0;  // positions of the batch's first and last events (0 on conflict)
   std::uint64_t last_position = 0;
 
   constexpr bool ok() const noexcept { return status != append_status::conflict; }

@@ -1,4 +1,5 @@
-// file_checkpoint: a checkpoint_store in one small checksummed file, replaced atomically on each save.
+// file_checkpoint: a checkpoint_store in one small checksummed file, replaced atomically on each
+// save.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,8 @@ class file_checkpoint {
   explicit file_checkpoint(std::filesystem::path path) : path_(std::move(path)) {}
 
   std::optional<std::uint64_t> load() const {
-    const detail::checked_file file = detail::read_checked_file(path_, detail::checkpoint_file_magic);
+    const detail::checked_file file =
+        detail::read_checked_file(path_, detail::checkpoint_file_magic);
     if (file.status == detail::checked_file::state::missing) return std::nullopt;
     if (file.status == detail::checked_file::state::corrupt || file.body.size() != 8)
       throw error(errc::corrupt_log, "checkpoint file " + path_.string() + " is damaged (" +

@@ -145,15 +145,7 @@ reimport_report reimport_cut_files(S& store, std::span<const std::filesystem::pa
         stream = e.stream_id;
         uncertain = r.follows_damage;
       }
-      event_data d;
-      d.id = e.id;
-      d.type = e.type;
-      d.schema_version = e.schema_version;
-      d.payload = e.payload;
-      d.meta = e.meta;
-      d.correlation_id = e.correlation_id;
-      d.causation_id = e.causation_id;
-      batch.push_back(std::move(d));
+      batch.push_back(as_event_data(e));
       versions.push_back(e.stream_version);
       if (!r.batch_end) return;
       const append_result a = store.append(stream, expected_version::any(), batch);

@@ -1,4 +1,5 @@
-// The given/then fixture for projections: events in, as a projector would deliver them; read model out.
+// The given/then fixture for projections: events in, as a projector would deliver them; read model
+// out.
 #pragma once
 
 #include <concepts>
@@ -30,17 +31,19 @@ constexpr bool check_projection_given_event() {
                   "annal::testing: given(...) takes events (declared with ANNAL_EVENT)");
     return false;
   } else if constexpr (list_contains_v<listed, E> ||
-                       annal::detail::upcasting::is_foreign_event<annal::detail::upcasting::closure_t<listed>, E>() ||
+                       annal::detail::upcasting::is_foreign_event<
+                           annal::detail::upcasting::closure_t<listed>, E>() ||
                        upcastable_to<E, listed>) {
     return true;
   } else {
     // An error here: the projection knows this event's stored name, but this version has no
     // upcast() chain to an event it lists, so a projector would stop at such a record.
     (void)sizeof(diagnostic::given_event_is_an_old_version_the_projection_cannot_read<P, E>);
-    static_assert(annal::detail::always_false<P, E>,
-                  "annal::testing: given(...) names an old version of an event the projection "
-                  "lists, with no upcast() chain to it; declare it in the event's previous_versions "
-                  "and write its upcast()");
+    static_assert(
+        annal::detail::always_false<P, E>,
+        "annal::testing: given(...) names an old version of an event the projection "
+        "lists, with no upcast() chain to it; declare it in the event's previous_versions "
+        "and write its upcast()");
     return false;
   }
 }
@@ -85,7 +88,7 @@ class projection_scenario {
 
   // Calls check(state()): a check returning bool is one assertion; a void one asserts itself.
   template <class F>
-    requires std::invocable<F&, const P&>
+  requires std::invocable<F&, const P&>
   const projection_scenario& then_state(F check, const char* file = __builtin_FILE(),
                                         std::size_t line = __builtin_LINE()) const {
     if constexpr (std::is_same_v<std::invoke_result_t<F&, const P&>, void>)

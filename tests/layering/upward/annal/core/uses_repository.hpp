@@ -1,4 +1,5 @@
-// A planted mistake for the layering check's own test: the pure core reaching up to the command layer.
+// A planted mistake for the layering check's own test: the pure core reaching up to the command
+// layer.
 #pragma once
 
 #include <annal/store/repository.hpp>
