@@ -24,22 +24,7 @@ using doc_text::trim;
 // The lines between the first two `// [name]` markers, or an error text.
 bool extract(const fs::path& source, const std::string& name, std::vector<std::string>& out,
              std::string& why) {
-  if (!fs::exists(source)) {
-    why = "source " + source.string() + " does not exist";
-    return false;
-  }
-  const auto lines = read_lines(source);
-  const std::string marker = "// [" + name + "]";
-  std::vector<std::size_t> at;
-  for (std::size_t i = 0; i < lines.size(); ++i)
-    if (trim(lines[i]) == marker) at.push_back(i);
-  if (at.size() != 2) {
-    why = source.string() + " has " + std::to_string(at.size()) + " '" + marker +
-          "' lines; a region needs exactly two";
-    return false;
-  }
-  out = dedent({lines.begin() + at[0] + 1, lines.begin() + at[1]});
-  return true;
+  return doc_text::marked_region(source, name, out, why);
 }
 
 }  // namespace
@@ -51,10 +36,7 @@ int main(int argc, char** argv) {
   }
   const fs::path root = argv[1];
   int blocks = 0, failures = 0;
-  std::vector<fs::path> docs{root / "README.md"};
-  for (const auto& entry : fs::recursive_directory_iterator(root / "docs"))
-    if (entry.path().extension() == ".md") docs.push_back(entry.path());
-  for (const fs::path& path : docs) {
+  for (const fs::path& path : doc_text::markdown_files(root)) {
     const auto lines = read_lines(path);
     const std::string doc = fs::relative(path, root).string();
     for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -26,26 +26,12 @@ bool extract(const fs::path& root, const std::string& ref, std::vector<std::stri
              std::string& why) {
   const auto hash = ref.find('#');
   const fs::path source = root / ref.substr(0, hash);
+  if (hash != std::string::npos) return doc_text::marked_region(source, ref.substr(hash + 1), out, why);
   if (!fs::is_regular_file(source)) {
     why = "source " + source.string() + " does not exist";
     return false;
   }
-  const auto lines = read_lines(source);
-  if (hash == std::string::npos) {
-    out = lines;
-    return true;
-  }
-  const std::string name = ref.substr(hash + 1);
-  std::vector<std::size_t> at;
-  for (std::size_t i = 0; i < lines.size(); ++i)
-    if (trim(lines[i]) == "# [" + name + "]" || trim(lines[i]) == "// [" + name + "]")
-      at.push_back(i);
-  if (at.size() != 2) {
-    why = source.string() + " has " + std::to_string(at.size()) + " '# [" + name +
-          "]' lines; a region needs exactly two";
-    return false;
-  }
-  out = dedent({lines.begin() + at[0] + 1, lines.begin() + at[1]});
+  out = read_lines(source);
   return true;
 }
 
@@ -58,10 +44,7 @@ int main(int argc, char** argv) {
   }
   const fs::path root = argv[1];
   int blocks = 0, failures = 0;
-  std::vector<fs::path> docs{root / "README.md"};
-  for (const auto& entry : fs::recursive_directory_iterator(root / "docs"))
-    if (entry.path().extension() == ".md") docs.push_back(entry.path());
-  for (const fs::path& path : docs) {
+  for (const fs::path& path : doc_text::markdown_files(root)) {
     const auto lines = read_lines(path);
     const std::string doc = fs::relative(path, root).string();
     const bool every_block = doc == "docs/consuming.md";
