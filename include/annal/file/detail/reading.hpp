@@ -1,0 +1,187 @@
+// The file log's reads: records fetched by position, checked and handed out as views.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <annal/detail/validate.hpp>
+#include <annal/file/detail/crc32c.hpp>
+#include <annal/file/detail/format.hpp>
+#include <annal/file/detail/reader.hpp>
+#include <annal/file/log.hpp>
+#include <annal/store/event_view.hpp>
+
+namespace annal {
+
+template <class IO>
+template <class F>
+inline std::size_t basic_file_log<IO>::read_stream_views(std::string_view stream_id,
+                                                         std::uint64_t from_version, F&& visit,
+                                                         std::size_t max_count) const {
+  detail::validate_stream_id(stream_id);
+  throw_if_failed();
+  follow_writer();
+  std::vector<location> wanted;
+  std::vector<segment_ref> segs;
+  {
+    std::shared_lock lock(index_mutex_);
+    const auto found = stream_index_.find(stream_id);
+    if (found == stream_index_.end()) return 0;
+    const auto& positions = streams_[found->second].positions;
+    const std::size_t size = visible_count(positions);
+    const std::size_t begin = from_version == 0 ? 0 : from_version - 1;
+    if (begin >= size) return 0;
+    const std::size_t n = std::min<std::size_t>(size - begin, max_count);
+    wanted.reserve(n);
+    for (std::size_t i = begin; i < begin + n; ++i) {
+      const slot& s = slots_[positions[i] - 1];
+      wanted.push_back({positions[i], s.offset, s.segment});
+    }
+    segs = segment_refs(wanted.empty() ? 0 : wanted.front().segment);
+  }
+  detail::file_log::chunk_reader<IO> reader(io_, 64 * 1024);
+  recorded_event_view e;
+  std::size_t visited = 0;
+  std::uint32_t current = no_stream;
+  for (const location& at : wanted) {
+    const segment_ref& seg = segs[at.segment - segs.front().index];
+    if (at.segment != current) {
+      reader.reset(seg.fd, &seg.name);
+      current = at.segment;
+    }
+    read_record(reader, seg, at.offset, at.position, e);
+    ++visited;
+    if (!detail::visit_continue(visit, e)) break;
+  }
+  return visited;
+}
+
+template <class IO>
+template <class F>
+inline std::size_t basic_file_log<IO>::read_all_views(std::uint64_t from_position, F&& visit,
+                                                      std::size_t max_count) const {
+  throw_if_failed();
+  follow_writer();
+  std::uint64_t position = from_position == 0 ? 1 : from_position;
+  std::uint64_t offset = 0;
+  std::size_t n = 0;
+  std::vector<segment_ref> segs;
+  {
+    std::shared_lock lock(index_mutex_);
+    const std::uint64_t visible = visible_.load(std::memory_order_acquire);
+    if (position > visible) return 0;
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(visible - position + 1, max_count));
+    const slot& s = slots_[position - 1];
+    offset = s.offset;
+    segs = segment_refs(s.segment);
+  }
+  // Records are contiguous in position order within a segment, so this is one sequential read.
+  namespace fl = detail::file_log;
+  fl::chunk_reader<IO> reader(io_, 1024 * 1024);
+  std::size_t k = 0;
+  reader.reset(segs[0].fd, &segs[0].name);
+  recorded_event_view e;
+  std::size_t visited = 0;
+  while (visited < n) {
+    while (k + 1 < segs.size() && position >= segs[k + 1].first_position) {
+      ++k;
+      offset = fl::segment_header_size;
+      reader.reset(segs[k].fd, &segs[k].name);
+    }
+    // Up to three records of this segment that the buffer holds together are checksummed at once;
+    // a record that is not whole in the buffer waits for the next round, which reads it.
+    const std::uint64_t in_segment =
+        k + 1 < segs.size() ? segs[k + 1].first_position - position : n - visited;
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>({3, n - visited, in_segment}));
+    const char* rec[3];
+    std::size_t size[3];
+    std::uint32_t crc[3] = {};
+    std::uint32_t first_size = 0;
+    rec[0] = fetch_record(reader, segs[k], offset, position, first_size);
+    size[0] = first_size;
+    std::size_t got = 1;
+    for (std::uint64_t at = offset + size[0]; got < want; at += size[got], ++got) {
+      const char* head = reader.peek(at, fl::record_header_size);
+      const std::uint32_t claimed = head ? fl::claimed_size(head, fl::record_header_size) : 0;
+      if (claimed == 0 || !reader.peek(at, claimed)) break;
+      rec[got] = head;
+      size[got] = claimed;
+    }
+    if (options_.verify_reads) {
+      if (got == 3) {
+        const char* bodies[3] = {rec[0] + 12, rec[1] + 12, rec[2] + 12};
+        const std::size_t lengths[3] = {size[0] - 12, size[1] - 12, size[2] - 12};
+        fl::crc32c_x3(bodies, lengths, crc);
+      } else {
+        for (std::size_t j = 0; j < got; ++j) crc[j] = fl::crc32c(0, rec[j] + 12, size[j] - 12);
+      }
+    }
+    for (std::size_t j = 0; j < got; ++j) {
+      check_and_view(segs[k], offset, position, rec[j], static_cast<std::uint32_t>(size[j]),
+                     options_.verify_reads ? &crc[j] : nullptr, e);
+      offset += size[j];
+      ++position;
+      ++visited;
+      if (!detail::visit_continue(visit, e)) return visited;
+    }
+  }
+  return n;
+}
+
+// Reads and checks the record at `offset` and views it; returns its size.
+template <class IO>
+inline std::uint32_t basic_file_log<IO>::read_record(detail::file_log::chunk_reader<IO>& reader,
+                                                     const segment_ref& seg, std::uint64_t offset,
+                                                     std::uint64_t position,
+                                                     recorded_event_view& e) const {
+  std::uint32_t size = 0;
+  const char* data = fetch_record(reader, seg, offset, position, size);
+  const std::uint32_t crc =
+      options_.verify_reads ? detail::file_log::crc32c(0, data + 12, size - 12) : 0;
+  check_and_view(seg, offset, position, data, size, options_.verify_reads ? &crc : nullptr, e);
+  return size;
+}
+
+// The whole record at `offset` (its claimed length in `size`), or an error naming the spot.
+template <class IO>
+inline const char* basic_file_log<IO>::fetch_record(detail::file_log::chunk_reader<IO>& reader,
+                                                    const segment_ref& seg, std::uint64_t offset,
+                                                    std::uint64_t position,
+                                                    std::uint32_t& size) const {
+  namespace fl = detail::file_log;
+  const char* head = reader.fetch(offset, fl::record_header_size);
+  size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
+  if (size == 0)
+    throw_corrupt(seg.name, offset,
+                  "no record where position " + std::to_string(position) + " should be");
+  const char* data = reader.fetch(offset, size);
+  if (!data) throw_corrupt(seg.name, offset, "record runs past the end of the file");
+  return data;
+}
+
+// Checks a fetched record (against `crc`, its body's checksum, if given) and views it.
+template <class IO>
+inline void basic_file_log<IO>::check_and_view(const segment_ref& seg, std::uint64_t offset,
+                                               std::uint64_t position, const char* data,
+                                               std::uint32_t size, const std::uint32_t* crc,
+                                               recorded_event_view& e) const {
+  namespace fl = detail::file_log;
+  if (crc && *crc != fl::get<std::uint32_t>(data + 8))
+    throw_corrupt(seg.name, offset, "checksum mismatch");
+  fl::record_view r;
+  if (const char* why = fl::check_record(data, size, r, false))
+    throw_corrupt(seg.name, offset, why);
+  if (r.fields.position != position)
+    throw_corrupt(seg.name, offset,
+                  "record holds position " + std::to_string(r.fields.position) + " where " +
+                      std::to_string(position) + " belongs");
+  if (const char* why = fl::view_record(r, e)) throw_corrupt(seg.name, offset, why);
+}
+
+}  // namespace annal
