@@ -5,19 +5,19 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <stop_token>
 #include <string>
-#include <unordered_set>
 #include <utility>
 
 #include <librdkafka/rdkafka.h>
-#include <boost/container_hash/hash.hpp>
 
 #include <annal/core/error.hpp>
 #include <annal/kafka/detail/client.hpp>
+#include <annal/kafka/detail/dedupe.hpp>
 #include <annal/kafka/detail/handle.hpp>
+#include <annal/kafka/detail/merge.hpp>
+#include <annal/kafka/detail/partitions.hpp>
 #include <annal/kafka/detail/record.hpp>
 #include <annal/kafka/properties.hpp>
 #include <annal/store/event_store.hpp>
@@ -63,7 +63,8 @@ struct kafka_replay_options {
 // offset.
 class kafka_replay {
  public:
-  explicit kafka_replay(kafka_replay_options options) : options_(std::move(options)) {
+  explicit kafka_replay(kafka_replay_options options)
+      : options_(std::move(options)), dedupe_(options_.dedupe_window) {
     if (options_.topic.empty())
       throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
     options_.held_per_partition = std::max<std::size_t>(options_.held_per_partition, 1);
@@ -149,91 +150,22 @@ class kafka_replay {
   std::int64_t offset() const noexcept { return current_offset_; }
   std::uint64_t duplicates_skipped() const noexcept { return duplicates_; }
   // How many event ids dedupe_by_event_id holds now: at most dedupe_window per partition.
-  std::size_t remembered_ids() const noexcept { return seen_.size(); }
+  std::size_t remembered_ids() const noexcept { return dedupe_.size(); }
   const std::string& topic() const noexcept { return options_.topic; }
 
  private:
-  // An event consumed but not yet handed over (position order only).
-  struct held_event {
-    recorded_event event;
-    std::int64_t offset = 0;
-  };
-  struct partition_state {
-    std::int64_t next = RD_KAFKA_OFFSET_BEGINNING;  // after the last event handed over
-    std::int64_t end = 0;
-    bool done = false;  // replay_to_end() has consumed everything below `end`
-    // Position order: consumed, not yet handed over, in offset order; `reached` is where consuming
-    // got to (next moves there once nothing is held); `paused` while `held` is full.
-    std::deque<held_event> held;
-    std::int64_t reached = RD_KAFKA_OFFSET_BEGINNING;
-    bool paused = false;
-    // dedupe_by_event_id: the ids of this partition's last events handed over, oldest first.
-    std::deque<event_id> recent;
-  };
+  using partition_state = detail::kafka::partition_state;
 
   int metadata_ms() const { return static_cast<int>(options_.metadata_timeout.count()); }
 
-  // Listing every topic rather than asking for this one: a request naming it could make a broker
-  // with auto-creation on create it.
   void find_partitions() {
-    const rd_kafka_metadata_t* raw = nullptr;
-    if (const auto err = rd_kafka_metadata(consumer_.get(), 1, nullptr, &raw, metadata_ms()))
-      throw error(errc::connection_error,
-                  "kafka replay: could not list the topics of the cluster to find '" +
-                      options_.topic + "': " + rd_kafka_err2str(err));
-    const detail::kafka::metadata_ptr metadata(raw);
-    for (int t = 0; t < metadata->topic_cnt; ++t) {
-      const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
-      if (options_.topic != topic.topic) continue;
-      if (topic.err)
-        throw error(errc::connection_error, "kafka replay: topic '" + options_.topic +
-                                                "' is unavailable: " + rd_kafka_err2str(topic.err));
-      for (int p = 0; p < topic.partition_cnt; ++p) partitions_[topic.partitions[p].id] = {};
-    }
-    if (partitions_.empty())
-      throw error(errc::invalid_argument,
-                  "kafka replay: topic '" + options_.topic + "' does not exist");
-    for (const auto& [partition, offset] : options_.from_offsets) {
-      if (!partitions_.contains(partition))
-        throw error(errc::invalid_argument, "kafka replay: from_offsets names partition " +
-                                                std::to_string(partition) + ", but topic '" +
-                                                options_.topic + "' has " +
-                                                std::to_string(partitions_.size()) + " partitions");
-      if (offset < 0 && offset != RD_KAFKA_OFFSET_BEGINNING)
-        throw error(errc::invalid_argument, "kafka replay: from_offsets gives partition " +
-                                                std::to_string(partition) +
-                                                " the negative offset " + std::to_string(offset));
-      partitions_[partition].next = offset;
-    }
-    for (auto& [partition, state] : partitions_) {
-      std::int64_t low = 0, high = 0;
-      if (const auto err = rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(),
-                                                            partition, &low, &high, metadata_ms()))
-        throw error(errc::connection_error,
-                    "kafka replay: could not read the end offset of topic '" + options_.topic +
-                        "' partition " + std::to_string(partition) + ": " + rd_kafka_err2str(err));
-      state.end = high;
-      if (high <= low && state.next < 0) state.next = high;  // empty: its next offset is known
-      state.done = state.next >= high;
-    }
+    partitions_ = detail::kafka::find_partitions(consumer_.get(), options_.topic,
+                                                 options_.from_offsets, metadata_ms());
   }
-
-  void assign() {
-    const detail::kafka::partition_list_ptr list(
-        rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())));
-    for (const auto& [partition, state] : partitions_)
-      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition)->offset =
-          state.next;
-    if (const auto err = rd_kafka_assign(consumer_.get(), list.get()))
-      throw error(errc::connection_error,
-                  "kafka replay: could not assign the partitions of topic '" + options_.topic +
-                      "': " + rd_kafka_err2str(err));
-  }
-
-  bool at_end() const {
-    for (const auto& [partition, state] : partitions_)
-      if (!state.done) return false;
-    return true;
+  void assign() { detail::kafka::assign_partitions(consumer_.get(), options_.topic, partitions_); }
+  bool at_end() const { return detail::kafka::all_done(partitions_); }
+  void pause(std::int32_t partition, partition_state& state, bool on) {
+    detail::kafka::pause_partition(consumer_.get(), options_.topic, partition, state, on);
   }
 
   // Waits for one message or event; returns 1 when an event was handed to the visitor.
@@ -269,7 +201,7 @@ class kafka_replay {
     // and the next call fetches again from there, so it meets the message again.
     try {
       if (bounded && options_.in_position_order) {
-        held_event& h = state.held.emplace_back();
+        detail::kafka::held_event& h = state.held.emplace_back();
         try {
           detail::kafka::decode_message(*m, options_.topic, h.event);
         } catch (...) {
@@ -297,98 +229,38 @@ class kafka_replay {
   template <class F>
   std::uint64_t hand_over(F& visit, std::int32_t partition, partition_state& state,
                           std::int64_t offset, const recorded_event& e, bool& go_on) {
-    if (options_.dedupe_by_event_id && seen_.contains(e.id)) {
+    if (options_.dedupe_by_event_id && dedupe_.contains(e.id)) {
       ++duplicates_;
       return 0;
     }
     current_partition_ = partition;
     current_offset_ = offset;
     go_on = detail::visit_continue(visit, e);
-    if (options_.dedupe_by_event_id) remember(state, e.id);
+    if (options_.dedupe_by_event_id) dedupe_.remember(state.recent, e.id);
     return 1;
   }
 
-  // One set for all partitions, so that a duplicate is caught in whichever partition it lands;
-  // each partition evicts its own oldest ids, so that a partition read far ahead of another
-  // cannot push out the ids the other's duplicates will be checked against.
-  void remember(partition_state& state, const event_id& id) {
-    seen_.insert(id);
-    state.recent.push_back(id);
-    if (state.recent.size() > options_.dedupe_window) {
-      seen_.erase(state.recent.front());
-      state.recent.pop_front();
-    }
-  }
-
-  // Moves a partition's next offset to `to`, or, while it holds events not yet handed over, notes
-  // that consuming got there.
   void advance(partition_state& state, std::int64_t to) const {
-    if (options_.in_position_order && !state.held.empty())
-      state.reached = std::max(state.reached, to);
-    else
-      state.next = std::max(state.next, to);
+    detail::kafka::advance(state, to, options_.in_position_order);
   }
+  bool nothing_held() const { return detail::kafka::nothing_held(partitions_); }
 
-  bool nothing_held() const {
-    for (const auto& [partition, state] : partitions_)
-      if (!state.held.empty()) return false;
-    return true;
-  }
-
-  // Hands over held events, lowest position first, while every partition not yet consumed to its
-  // end holds one to compare. Returns how many were handed over.
+  // Position order: hands over what the partitions hold, lowest position first, as far as it can
+  // be compared (see detail/merge.hpp).
   template <class F>
   std::uint64_t release_held(F& visit, bool& go_on) {
-    std::uint64_t handed = 0;
-    while (go_on) {
-      std::map<std::int32_t, partition_state>::iterator lowest = partitions_.end();
-      for (auto it = partitions_.begin(); it != partitions_.end(); ++it) {
-        if (it->second.held.empty()) {
-          if (!it->second.done) return handed;  // its next event may come before every held one
-          continue;
-        }
-        if (lowest == partitions_.end() ||
-            it->second.held.front().event.position < lowest->second.held.front().event.position)
-          lowest = it;
-      }
-      if (lowest == partitions_.end()) return handed;
-      partition_state& state = lowest->second;
-      const held_event& h = state.held.front();
-      handed += hand_over(visit, lowest->first, state, h.offset, h.event, go_on);
-      state.next = h.offset + 1;
-      state.held.pop_front();
-      if (state.held.empty()) state.next = std::max(state.next, state.reached);
-      if (state.paused && state.held.size() <= options_.held_per_partition / 2)
-        pause(lowest->first, state, false);
-    }
-    return handed;
+    return detail::kafka::release_held(
+        partitions_, options_.held_per_partition, go_on,
+        [&](std::int32_t partition, partition_state& state, const detail::kafka::held_event& h) {
+          return hand_over(visit, partition, state, h.offset, h.event, go_on);
+        },
+        [&](std::int32_t partition, partition_state& state) { pause(partition, state, false); });
   }
-
-  // After a replay_to_end() in position order that stopped early: what is held was not handed
-  // over and is fetched again from `next`.
   void drop_held() {
-    for (auto& [partition, state] : partitions_) {
-      if (state.paused) pause(partition, state, false);
-      if (state.held.empty()) continue;
-      state.held.clear();
-      state.reached = state.next;
-      state.done = state.next >= state.end;
+    if (detail::kafka::drop_held(partitions_, [&](std::int32_t partition, partition_state& state) {
+          pause(partition, state, false);
+        }))
       refetch_ = true;
-    }
-  }
-
-  void pause(std::int32_t partition, partition_state& state, bool on) {
-    const detail::kafka::partition_list_ptr list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition);
-    const auto err = on ? rd_kafka_pause_partitions(consumer_.get(), list.get())
-                        : rd_kafka_resume_partitions(consumer_.get(), list.get());
-    if (err)
-      throw error(errc::connection_error, std::string("kafka replay: could not ") +
-                                              (on ? "pause" : "resume") + " topic '" +
-                                              options_.topic + "' partition " +
-                                              std::to_string(partition) + ": " +
-                                              rd_kafka_err2str(err));
-    state.paused = on;
   }
 
   void refetch_if_needed() {
@@ -424,9 +296,9 @@ class kafka_replay {
   }
 
   kafka_replay_options options_;
-  std::map<std::int32_t, partition_state> partitions_;
+  detail::kafka::partition_map partitions_;
   recorded_event event_;  // reused: its strings keep their capacity from message to message
-  std::unordered_set<event_id, boost::hash<event_id>> seen_;
+  detail::kafka::dedupe_window dedupe_;
   std::uint64_t duplicates_ = 0;
   bool refetch_ = false;  // replay_to_end() consumed messages past its bound, which follow() wants
   std::int32_t current_partition_ = -1;
