@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/invalid_option.hpp"
 #include "projection/domain.hpp"
 #include "sql/postgres_fixture.hpp"
 
@@ -319,4 +320,14 @@ TEST_CASE("a PostgreSQL crash in the middle of a batch loses the batch's rows an
   annal::projector projector{store, model, {.batch_size = 5}};
   CHECK(projector.catch_up() == 11);
   CHECK(scalar(model, "SELECT count(*) FROM lines") == 21);
+}
+
+TEST_CASE("a PostgreSQL rebuild refuses a zero batch size, naming the option",
+          "[projection][postgres][rebuild][options]") {
+  annal_test::postgres_fixture f;
+  seed(f.store(), 1, 2);
+  annal::postgres_read_model<balances_sql> model{f.store(), options_for(f, "bal")};
+  model.migrate();
+  CHECK_THROWS_MATCHES(annal::rebuild_and_swap(f.store(), model, {.batch_size = 0}), annal::error,
+                       annal_test::names_invalid_option("rebuild_options::batch_size", "0"));
 }

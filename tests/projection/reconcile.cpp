@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/invalid_option.hpp"
 #include "projection/domain.hpp"
 
 namespace {
@@ -102,4 +103,17 @@ TEST_CASE("a partitioned rebuild without merge is refused; a failing handler sto
   proj::armed = true;
   CHECK_THROWS_WITH(annal::rebuild<proj::fragile>(store, {.workers = 2}), Catch::Contains("merge"));
   CHECK_THROWS_WITH(annal::rebuild<proj::fragile>(store), Catch::Contains("'acc-13'"));
+}
+
+TEST_CASE("a rebuild refuses zero workers and a zero batch size, naming the option",
+          "[projection][rebuild][options]") {
+  annal::memory_store store;
+  proj::append(store, "acc-1", bank::deposited{1});
+  CHECK_THROWS_MATCHES(annal::rebuild<proj::balances>(store, {.workers = 0}), annal::error,
+                       annal_test::names_invalid_option("rebuild_options::workers", "0"));
+  CHECK_THROWS_MATCHES(annal::rebuild<proj::balances>(store, {.batch_size = 0}), annal::error,
+                       annal_test::names_invalid_option("rebuild_options::batch_size", "0"));
+  CHECK_THROWS_MATCHES(annal::rebuild<proj::balances>(store, {.workers = 2, .batch_size = 0}),
+                       annal::error,
+                       annal_test::names_invalid_option("rebuild_options::batch_size", "0"));
 }

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "common/invalid_option.hpp"
 #include "snapshot/laws.hpp"
 #include "snapshot/ledger.hpp"
 #include "snapshot/scenarios.hpp"
@@ -186,4 +187,13 @@ TEST_CASE("corrupt PostgreSQL snapshot rows are ignored with a warning",
     CHECK_THAT(log.warnings()[0], Catch::Contains("corrupt snapshot row") &&
                                       Catch::Contains("acc-1") && Catch::Contains("revision -1"));
   }
+}
+
+TEST_CASE("PostgreSQL snapshot store refuses to keep zero snapshots, naming the option",
+          "[snapshot][store][postgres][options]") {
+  annal_test::postgres_fixture f;
+  CHECK_THROWS_MATCHES(annal::postgres_snapshot_store(f.store(), {0}), annal::error,
+                       annal_test::names_invalid_option("snapshot_retention::keep", "0"));
+  CHECK_THROWS_MATCHES(annal::postgres_snapshot_store(f.options(), {0}), annal::error,
+                       annal_test::names_invalid_option("snapshot_retention::keep", "0"));
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/invalid_option.hpp"
 #include "snapshot/laws.hpp"
 #include "snapshot/temp_dir.hpp"
 
@@ -114,4 +115,15 @@ TEST_CASE(
   CHECK(store.load(test::account_name, "acc-1", {})->version == 20);
   CHECK(log.infos().size() == 1);
   CHECK(log.warnings().empty());
+}
+
+TEST_CASE("a snapshot store refuses to keep zero snapshots, naming the option",
+          "[snapshot][store][options]") {
+  CHECK_THROWS_MATCHES(annal::memory_snapshot_store{{0}}, annal::error,
+                       annal_test::names_invalid_option("snapshot_retention::keep", "0"));
+  // The file store finds out at its first save.
+  test::temp_dir dir;
+  annal::file_snapshot_store files{dir.path(), {0}};
+  CHECK_THROWS_MATCHES(files.save(test::record("s-1", 1)), annal::error,
+                       annal_test::names_invalid_option("snapshot_retention::keep", "0"));
 }

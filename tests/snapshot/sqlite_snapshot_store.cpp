@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "common/invalid_option.hpp"
 #include "snapshot/laws.hpp"
 #include "snapshot/ledger.hpp"
 #include "snapshot/scenarios.hpp"
@@ -80,4 +81,12 @@ TEST_CASE("SQLite snapshot store upgrades a table from before aggregate names",
   annal::sqlite_snapshot_store reopened{path};  // already upgraded: nothing more dropped
   CHECK(log.infos().size() == 1);
   CHECK(reopened.load(test::account_name, "s-1", {})->version == 70);
+}
+
+TEST_CASE("SQLite snapshot store refuses to keep zero snapshots, naming the option",
+          "[snapshot][store][sqlite][options]") {
+  test::temp_dir dir;
+  CHECK_THROWS_MATCHES(annal::sqlite_snapshot_store((dir.path() / "snapshots.db").string(), {0}),
+                       annal::error,
+                       annal_test::names_invalid_option("snapshot_retention::keep", "0"));
 }

@@ -9,6 +9,7 @@
 #include <annal/postgres/store.hpp>
 #include <annal/store/tombstone.hpp>
 
+#include "common/invalid_option.hpp"
 #include "sql/postgres_fixture.hpp"
 #include "sql/sql_test_support.hpp"
 
@@ -413,4 +414,17 @@ TEST_CASE("postgres store: a tombstone in a jsonb schema is encoded as JSON",
   store.read_stream("s", 2, [](const annal::recorded_event& e) {
     CHECK(annal::json_codec::decode<annal::stream_deleted>(e.payload).reason == "bye");
   });
+}
+
+TEST_CASE("postgres store refuses zero pages, pools and groups, naming the option",
+          "[store][postgres][options]") {
+  const auto refused = [](auto change, const std::string& option) {
+    postgres_options o = annal_test::fresh_postgres_options();
+    change(o);
+    CHECK_THROWS_MATCHES(postgres_store(o), error,
+                         annal_test::names_invalid_option("postgres_options::" + option, "0"));
+  };
+  refused([](postgres_options& o) { o.read_page = 0; }, "read_page");
+  refused([](postgres_options& o) { o.pool_size = 0; }, "pool_size");
+  refused([](postgres_options& o) { o.max_group = 0; }, "max_group");
 }

@@ -13,6 +13,7 @@
 
 #include <annal/sqlite/store.hpp>
 
+#include "common/invalid_option.hpp"
 #include "sql/sql_test_support.hpp"
 
 using namespace annal;
@@ -362,4 +363,14 @@ TEST_CASE("sqlite store bounds its WAL under a writer that never pauses", "[stor
   CHECK(largest < 440u * (4096 + 24) + 32);
   CHECK(std::filesystem::file_size(dir.path() / "events.db") > 8u * 1024 * 1024);
   CHECK(store.last_position() == 3000);
+}
+
+TEST_CASE("sqlite store refuses a zero read page or pool size, naming the option",
+          "[store][sqlite][options]") {
+  annal_test::temp_dir dir;
+  const auto file = dir.path() / "events.db";
+  CHECK_THROWS_MATCHES(sqlite_store(file, {.read_page = 0}), error,
+                       annal_test::names_invalid_option("sqlite_options::read_page", "0"));
+  CHECK_THROWS_MATCHES(sqlite_store(file, {.pool_size = 0}), error,
+                       annal_test::names_invalid_option("sqlite_options::pool_size", "0"));
 }

@@ -200,6 +200,8 @@ class postgres_read_model {
       throw error(errc::invalid_argument, "postgres_read_model '" + options_.name +
                                               "' rebuilds on one worker: its handlers write through "
                                               "one transaction (rebuild_options::workers must be 1)");
+    if (options.batch_size == 0)
+      throw error(errc::invalid_argument, "rebuild_options::batch_size must be at least 1, not 0");
     const auto started = std::chrono::steady_clock::now();
     const std::string fresh_schema = options_.schema + std::string(rebuild_suffix);
     const std::uint64_t target = options.up_to != 0 ? options.up_to : events.last_position();
@@ -223,16 +225,19 @@ class postgres_read_model {
         const bound b(fresh, tx);
         std::uint64_t read = 0;
         bool past_target = false;
-        events.read_all(position + 1, [&](const recorded_event& e) {
-          if (e.position > target) {
-            past_target = true;
-            return false;
-          }
-          detail::project_record<P, Codec>(fresh, e);
-          position = e.position;
-          ++read;
-          return true;
-        }, std::max<std::size_t>(options.batch_size, 1));
+        events.read_all(
+            position + 1,
+            [&](const recorded_event& e) {
+              if (e.position > target) {
+                past_target = true;
+                return false;
+              }
+              detail::project_record<P, Codec>(fresh, e);
+              position = e.position;
+              ++read;
+              return true;
+            },
+            options.batch_size);
         count += read;
         return read > 0 && !past_target && position < target;
       });

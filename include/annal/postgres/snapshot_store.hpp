@@ -42,12 +42,12 @@ class postgres_snapshot_store {
  public:
   // Over an event store: same server, database, schema and connection pool.
   explicit postgres_snapshot_store(postgres_store& store, snapshot_retention retention = {})
-      : store_(&store), retention_(retention) {}
+      : store_(&store), retention_(detail::checked(retention)) {}
   // Alone: its own pool on `options.connection`, its table in `options.schema`.
   explicit postgres_snapshot_store(postgres_options options, snapshot_retention retention = {})
       : owned_(std::make_unique<postgres_store>(std::move(options))),
         store_(owned_.get()),
-        retention_(retention) {}
+        retention_(detail::checked(retention)) {}
   postgres_snapshot_store(const postgres_snapshot_store&) = delete;
   postgres_snapshot_store& operator=(const postgres_snapshot_store&) = delete;
 
@@ -97,7 +97,7 @@ class postgres_snapshot_store {
         std::chrono::duration_cast<std::chrono::nanoseconds>(r.event_time.time_since_epoch());
     const auto fingerprint = static_cast<std::int64_t>(r.fingerprint);
     const auto version = static_cast<std::int64_t>(r.version);
-    const auto keep = static_cast<std::int64_t>(std::max<std::size_t>(retention_.keep, 1));
+    const auto keep = static_cast<std::int64_t>(retention_.keep);
     try {
       store_->transact([&](pg_transaction& tx) {
         const std::string t = table(tx);

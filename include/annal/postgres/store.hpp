@@ -56,15 +56,11 @@ class postgres_store {
   // Connects once to check the server is reachable and the credentials work (errc::connection_error
   // otherwise). Does not create the schema: call migrate().
   explicit postgres_store(postgres_options options)
-      : options_(std::move(options)),
+      : options_(checked(std::move(options))),
         sql_(options_.schema, options_.payload_format),
         pool_(options_.connection, options_.pool_size),
         listener_(options_.connection, sql_),
         group_(options_.max_group, options_.max_group_bytes) {
-    if (options_.schema.empty() || options_.schema.size() > 63)
-      throw error(errc::invalid_argument, "PostgreSQL schema name '" + options_.schema +
-                                              "' must be 1 to 63 bytes long");
-    if (options_.read_page == 0) options_.read_page = 1;
     pool_.acquire();
   }
   postgres_store(const postgres_store&) = delete;
@@ -216,6 +212,21 @@ class postgres_store {
   }
 
  private:
+  // Checked before the pool connects. A zero would read nothing forever, wait forever for a
+  // connection or never commit: refused, never raised.
+  static postgres_options checked(postgres_options options) {
+    if (options.schema.empty() || options.schema.size() > 63)
+      throw error(errc::invalid_argument,
+                  "PostgreSQL schema name '" + options.schema + "' must be 1 to 63 bytes long");
+    for (const auto& [value, name] :
+         {std::pair{options.read_page, "read_page"}, std::pair{options.pool_size, "pool_size"},
+          std::pair{options.max_group, "max_group"}})
+      if (value == 0)
+        throw error(errc::invalid_argument,
+                    std::string("postgres_options::") + name + " must be at least 1, not 0");
+    return options;
+  }
+
   recorded_event row(const pg_rows& r, int i) const {
     std::array<std::string_view, 11> fields;
     for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, c);

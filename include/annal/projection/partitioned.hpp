@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include <annal/core/error.hpp>
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/store/event_store.hpp>
@@ -95,7 +96,9 @@ std::uint64_t project_partitioned(const S& store, std::vector<P>& shards, std::u
   const std::size_t k = shards.size();
   std::uint64_t total = 0;
   std::uint64_t position = std::max<std::uint64_t>(from, 1);
-  batch_size = std::max<std::size_t>(batch_size, 1);
+  if (batch_size == 0)
+    throw error(errc::invalid_argument,
+                "project_partitioned: batch_size must be at least 1, not 0");
 
   // Reads batches in order; `on_record` returns false to stop the run.
   const auto read_batches = [&](auto&& on_record) {

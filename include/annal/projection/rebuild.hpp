@@ -91,7 +91,10 @@ class progress_reporter {
 template <class P, class Codec = binary_codec, event_store S>
 rebuilt<P> rebuild(const S& store, const rebuild_options& options = {}) {
   static_assert(check_projection<P>());
-  if (options.workers == 0) throw error(errc::invalid_argument, "rebuild_options::workers must be at least 1");
+  if (options.workers == 0)
+    throw error(errc::invalid_argument, "rebuild_options::workers must be at least 1, not 0");
+  if (options.batch_size == 0)
+    throw error(errc::invalid_argument, "rebuild_options::batch_size must be at least 1, not 0");
   const auto started = std::chrono::steady_clock::now();
   const std::uint64_t target = options.up_to != 0 ? options.up_to : store.last_position();
 

@@ -14,7 +14,8 @@ namespace annal {
 
 class memory_snapshot_store {
  public:
-  explicit memory_snapshot_store(snapshot_retention retention = {}) : retention_(retention) {}
+  explicit memory_snapshot_store(snapshot_retention retention = {})
+      : retention_(detail::checked(retention)) {}
   memory_snapshot_store(const memory_snapshot_store&) = delete;
   memory_snapshot_store& operator=(const memory_snapshot_store&) = delete;
 

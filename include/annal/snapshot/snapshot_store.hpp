@@ -43,6 +43,15 @@ struct snapshot_retention {
   std::size_t keep = 16;
 };
 
+namespace detail {
+// Keeping no snapshot would make every save pointless: refused, as every invalid option is.
+inline snapshot_retention checked(snapshot_retention retention) {
+  if (retention.keep == 0)
+    throw error(errc::invalid_argument, "snapshot_retention::keep must be at least 1, not 0");
+  return retention;
+}
+}  // namespace detail
+
 // A store of snapshots, keyed by aggregate name and stream id. Every implementation provides:
 //   save(const snapshot_record&)  -> void: keeps it beside the others of its aggregate and stream
 //       (up to its retention), replacing one at the same version, dropping those whose fingerprint
@@ -93,7 +102,7 @@ inline void keep_snapshot(std::vector<snapshot_record>& kept, snapshot_record re
   const auto same = [&](const snapshot_record& r) { return r.aggregate_name == name; };
   const auto first = std::find_if(kept.begin(), kept.end(), same);
   const auto last = std::find_if_not(first, kept.end(), same);
-  const auto keep = static_cast<std::ptrdiff_t>(std::max<std::size_t>(retention.keep, 1));
+  const auto keep = static_cast<std::ptrdiff_t>(checked(retention).keep);
   if (last - first > keep) kept.erase(first, last - keep);
 }
 

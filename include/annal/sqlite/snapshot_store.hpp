@@ -30,7 +30,7 @@ namespace annal {
 class sqlite_snapshot_store {
  public:
   explicit sqlite_snapshot_store(const std::string& path, snapshot_retention retention = {})
-      : path_(path), retention_(retention) {
+      : path_(path), retention_(detail::checked(retention)) {
     const int rc =
         sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -83,9 +83,7 @@ class sqlite_snapshot_store {
           "DELETE FROM annal_snapshots WHERE aggregate_name = ?3 AND stream_id = ?1"
           " AND version NOT IN (SELECT version FROM annal_snapshots"
           "  WHERE aggregate_name = ?3 AND stream_id = ?1 ORDER BY version DESC LIMIT ?2)");
-      trim.text(1, r.stream_id)
-          .integer(2, std::max<std::size_t>(retention_.keep, 1))
-          .text(3, r.aggregate_name);
+      trim.text(1, r.stream_id).integer(2, retention_.keep).text(3, r.aggregate_name);
       trim.done();
       exec("COMMIT");
     } catch (...) {

@@ -62,7 +62,7 @@ class sqlite_store {
  public:
   explicit sqlite_store(const std::filesystem::path& file, sqlite_options options = {})
       : path_(file.string()),
-        options_(options),
+        options_(checked(options)),
         checkpointer_(path_, options.sync == sqlite_sync::full, options.checkpoint_pages),
         pool_(path_, options.sync == sqlite_sync::full,
               static_cast<int>(options.busy_timeout.count()), options.pool_size,
@@ -70,7 +70,6 @@ class sqlite_store {
               options.checkpoint == sqlite_checkpoint::background && options.checkpoint_pages > 0
                   ? &checkpointer_
                   : nullptr) {
-    if (options_.read_page == 0) options_.read_page = 1;
     migrate();
   }
   sqlite_store(const sqlite_store&) = delete;
@@ -184,6 +183,15 @@ class sqlite_store {
   }
 
  private:
+  // A zero would read nothing forever or wait forever for a connection: refused, never raised.
+  static sqlite_options checked(sqlite_options options) {
+    if (options.read_page == 0)
+      throw error(errc::invalid_argument, "sqlite_options::read_page must be at least 1, not 0");
+    if (options.pool_size == 0)
+      throw error(errc::invalid_argument, "sqlite_options::pool_size must be at least 1, not 0");
+    return options;
+  }
+
   // BEGIN IMMEDIATE takes the file's write lock at once, so the reads that decide the append
   // cannot be overtaken by another writer; anything but commit() rolls back.
   class write_transaction {
