@@ -116,6 +116,25 @@ row() {  # $1 = name, $2 = user s, $3 = peak kB
 }
 row 'reference (Hana + 6 std headers)' "$ref_u" "$ref_k"
 
+# CLI11, which three examples use to parse options: a part of their cost that is not annal's.
+cat >"$work/cli11.cpp" <<'EOF'
+// CLI11 alone with one option, as the examples use it (bench/compile_time/fixed_cost.sh).
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+int main(int argc, char** argv) {
+  CLI::App app{"cli11"};
+  std::string name;
+  app.add_option("--name", name);
+  CLI11_PARSE(app, argc, argv);
+  return static_cast<int>(name.size());
+}
+EOF
+if [[ "CLI11 alone" =~ $only ]] && read -r u k < <(measure "$work/cli11.cpp" "${base[@]}" 2>/dev/null); then
+  row "CLI11 alone (the examples' option parser)" "$u" "$k"
+fi
+
 for src in "$repo"/examples/*/main.cpp; do
   name="examples/${src#"$repo/examples/"}"
   [[ $name =~ $only ]] || continue
