@@ -3,7 +3,8 @@
 # Usage: bench/compile_time/run.sh [runs]   (env: CXX, default g++; ANNAL_COMPILE_TIME_DIR, default a
 # temporary directory). Prints the median wall seconds, user CPU seconds and peak memory of `runs`
 # compiles (3). On shared cores wall time grows with the load; CPU seconds show the compiler's work.
-# Two last rows compile the includes alone (no events): the fixed part of each file.
+# Two last rows compile the includes alone (no events): the fixed part of each file. The fixed
+# cost of every header, the umbrella and the examples is bench/compile_time/fixed_cost.sh's table.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
