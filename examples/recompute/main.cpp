@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
   // Day 1: the buggy worker projects while the service writes; the notifier runs live beside it.
   ledger::withdrawal_notifier notifier;
   annal::file_checkpoint notifier_checkpoint{dir / "notifier.checkpoint"};
-  annal::reactor_runner notify{notifier, log, notifier_checkpoint,
-                               {.start = annal::reactor_start::from_beginning}};
+  annal::reactor_runner notify{
+      log, notifier, notifier_checkpoint, {.start = annal::reactor_start::from_beginning}};
   {
     annal::file_read_model<ledger::running_totals_v1> totals{model_path};
     annal::projector worker{log, totals, {.batch_size = 8192}};
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   // Day 2: the fix is deployed. The read model on disk still holds the wrong totals.
   // [reconcile]
   annal::file_read_model<ledger::running_totals> totals{model_path};
-  const annal::reconciliation before = annal::reconcile_with_log(totals, log, {.workers = workers});
+  const annal::reconciliation before = annal::reconcile_with_log(log, totals, {.workers = workers});
   std::printf("digest before: read model %016" PRIx64 ", recomputed %016" PRIx64 ", %zu keys differ",
               before.live_digest, before.fresh_digest, before.differing_keys.size());
   for (std::size_t i = 0; i < before.differing_keys.size() && i < 3; ++i)
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   std::printf("rebuilt %" PRIu64 " events in %.3fs on %zu workers\n", rebuilt.events,
               std::chrono::duration<double>(rebuilt.elapsed).count(), workers);
 
-  const annal::reconciliation after = annal::reconcile_with_log(totals, log);
+  const annal::reconciliation after = annal::reconcile_with_log(log, totals);
   std::printf("digest after: read model %016" PRIx64 ", recomputed %016" PRIx64 ", %zu keys differ\n",
               after.live_digest, after.fresh_digest, after.differing_keys.size());
   std::printf("digests match after rebuild: %s\n", after.matches() ? "yes" : "NO");

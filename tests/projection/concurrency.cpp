@@ -60,7 +60,7 @@ TEST_CASE("a live projector follows concurrent writers while readers query", "[p
   live.request_stop();
   live.join();
   CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.deposits; }) == 1000);
-  CHECK(annal::reconcile_with_log(model, store).matches());
+  CHECK(annal::reconcile_with_log(store, model).matches());
 }
 
 TEST_CASE("a live subscription and reactor are woken by appends", "[projection][concurrency][subscription]") {
@@ -72,7 +72,7 @@ TEST_CASE("a live subscription and reactor are woken by appends", "[projection][
   });
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer, store, checkpoint};
+  annal::reactor_runner runner{store, mailer, checkpoint};
   std::jthread reacting([&](std::stop_token stop) { runner.run(stop); });
 
   write_deposits(store, 1, 200);
@@ -144,5 +144,5 @@ TEST_CASE("rebuild and swap while the old model serves and its projector runs li
   CHECK_FALSE(progress.empty());
   CHECK(reads.load() > 0);
   CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-1-3"); }) > 0);
-  CHECK(annal::reconcile_with_log(model, store).matches());
+  CHECK(annal::reconcile_with_log(store, model).matches());
 }

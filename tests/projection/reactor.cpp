@@ -7,6 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <type_traits>
+#include <utility>
+
 #include "projection/domain.hpp"
 #include "snapshot/temp_dir.hpp"
 
@@ -16,7 +19,7 @@ TEST_CASE("a new reactor starts from now: history sends no email", "[projection]
 
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer, store, checkpoint};
+  annal::reactor_runner runner{store, mailer, checkpoint};
   CHECK(checkpoint.load() == 2u);
   CHECK(runner.step() == 0);
   CHECK(mailer.sent.empty());
@@ -33,7 +36,8 @@ TEST_CASE("replays and rebuilds of projections never invoke a reactor", "[projec
 
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer, store, checkpoint, {.start = annal::reactor_start::from_now}};
+  annal::reactor_runner runner{
+      store, mailer, checkpoint, {.start = annal::reactor_start::from_now}};
 
   // A full replay through a projector, a rebuild on one worker and on three.
   annal::memory_read_model<proj::balances> model;
@@ -61,15 +65,19 @@ TEST_CASE("a reactor from the beginning with a file checkpoint resumes where it 
   {
     proj::mailer mailer;
     annal::file_checkpoint checkpoint{dir.path() / "mailer.checkpoint"};
-    annal::reactor_runner runner{mailer, store, checkpoint,
-                                 {.batch_size = 2, .start = annal::reactor_start::from_beginning,
+    annal::reactor_runner runner{store,
+                                 mailer,
+                                 checkpoint,
+                                 {.batch_size = 2,
+                                  .start = annal::reactor_start::from_beginning,
                                   .checkpoint_each_event = true}};
     CHECK(runner.step() == 2);
     CHECK(mailer.sent.size() == 2);
   }
   proj::mailer mailer;
   annal::file_checkpoint checkpoint{dir.path() / "mailer.checkpoint"};
-  annal::reactor_runner runner{mailer, store, checkpoint};  // the saved checkpoint wins over `start`
+  annal::reactor_runner runner{store, mailer,
+                               checkpoint};  // the saved checkpoint wins over `start`
   CHECK(runner.catch_up() == 3);
   CHECK(mailer.sent == std::vector<std::string>{"acc-1:3", "acc-1:4", "acc-1:5"});
 }
@@ -90,11 +98,31 @@ TEST_CASE("a failing reactor stops before the event and retries it", "[projectio
   annal::memory_store store;
   flaky_mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer, store, checkpoint};
+  annal::reactor_runner runner{store, mailer, checkpoint};
   proj::append(store, "acc-1", bank::deposited{1}, bank::deposited{2}, bank::deposited{3});
   CHECK_THROWS_WITH(runner.step(), Catch::Contains("reactor handler failed") &&
                                        Catch::Contains("version 2") && Catch::Contains("smtp timeout"));
   CHECK(checkpoint.load() == 1u);
   runner.step();
   CHECK(mailer.sent == std::vector<long>{1, 2, 3});
+}
+
+namespace {
+// The store comes first, as in every call that feeds something from a store (docs/api.md).
+template <class... A>
+constexpr bool runner_deduces = requires(A&... a) {
+  annal::reactor_runner{a...};
+};
+}  // namespace
+
+TEST_CASE("a reactor runner takes the store first", "[projection][reactor][api]") {
+  STATIC_REQUIRE(runner_deduces<const annal::memory_store, proj::mailer, annal::memory_checkpoint>);
+  STATIC_REQUIRE_FALSE(
+      runner_deduces<proj::mailer, const annal::memory_store, annal::memory_checkpoint>);
+  STATIC_REQUIRE(
+      std::is_same_v<
+          decltype(annal::reactor_runner{std::declval<const annal::memory_store&>(),
+                                         std::declval<proj::mailer&>(),
+                                         std::declval<annal::memory_checkpoint&>()}),
+          annal::reactor_runner<annal::memory_store, proj::mailer, annal::memory_checkpoint>>);
 }

@@ -57,11 +57,11 @@ TEST_CASE("reconcile_with_log recomputes up to the model's checkpoint", "[projec
   annal::projector projector{store, model, {.batch_size = 8}};
   projector.step();
   projector.step();
-  CHECK(annal::reconcile_with_log(model, store).matches());
+  CHECK(annal::reconcile_with_log(store, model).matches());
 
   // A bug wrote a wrong value: the recomputation finds the key.
   model.update([](proj::balances& b, std::uint64_t&) { b.balance["acc-3"] += 1; });
-  const auto r = annal::reconcile_with_log(model, store, {.workers = 2});
+  const auto r = annal::reconcile_with_log(store, model, {.workers = 2});
   CHECK(r.checkpoint == 16);
   CHECK(r.differing_keys == std::vector<std::string>{"balance[acc-3]"});
 }
@@ -116,4 +116,17 @@ TEST_CASE("a rebuild refuses zero workers and a zero batch size, naming the opti
   CHECK_THROWS_MATCHES(annal::rebuild<proj::balances>(store, {.workers = 2, .batch_size = 0}),
                        annal::error,
                        annal_test::names_invalid_option("rebuild_options::batch_size", "0"));
+}
+
+namespace {
+// The store comes first, as in every call that feeds something from a store (docs/api.md).
+template <class A, class B>
+constexpr bool reconciles = requires(const A& a, const B& b) {
+  annal::reconcile_with_log(a, b);
+};
+}  // namespace
+
+TEST_CASE("reconcile_with_log takes the store first", "[projection][reconcile][api]") {
+  STATIC_REQUIRE(reconciles<annal::memory_store, annal::memory_read_model<proj::balances>>);
+  STATIC_REQUIRE_FALSE(reconciles<annal::memory_read_model<proj::balances>, annal::memory_store>);
 }

@@ -97,8 +97,8 @@ TEMPLATE_TEST_CASE("a reactor stops before a listed event it cannot read, checkp
   write_log(s.store);
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
-  annal::reactor_runner runner{mailer,
-                               s.store,
+  annal::reactor_runner runner{s.store,
+                               mailer,
                                checkpoint,
                                {.batch_size = 2, .start = annal::reactor_start::from_beginning}};
   require_unreadable([&] { runner.catch_up(); });
@@ -117,7 +117,7 @@ TEMPLATE_TEST_CASE("rebuilds and reconciliation stop at a listed event they cann
       [&] { (void)annal::rebuild<proj::balances>(s.store, {.workers = 2, .batch_size = 2}); });
   // A model whose checkpoint a newer build moved past the record: reconciling recomputes it.
   annal::memory_read_model<proj::balances> model{proj::balances{}, 5};
-  require_unreadable([&] { (void)annal::reconcile_with_log(model, s.store); });
+  require_unreadable([&] { (void)annal::reconcile_with_log(s.store, model); });
 }
 
 TEMPLATE_TEST_CASE("a repository stops at a listed event it cannot read, whatever its policy",

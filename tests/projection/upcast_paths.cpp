@@ -80,7 +80,7 @@ TEST_CASE("old records are upcast on every read path", "[projection][upcast][rea
   model.read(
       [](const library::holdings& h, std::uint64_t) { CHECK(h.by_member == expected_holdings); });
   CHECK(annal::rebuild<library::holdings>(store).model.by_member == expected_holdings);
-  CHECK(annal::reconcile_with_log(model, store).matches());
+  CHECK(annal::reconcile_with_log(store, model).matches());
 
   // A projection that lists borrows only takes the swap's borrow part.
   CHECK(annal::rebuild<library::loans>(store).model.per_book ==
@@ -90,7 +90,7 @@ TEST_CASE("old records are upcast on every read path", "[projection][upcast][rea
   receipts mail;
   annal::memory_checkpoint checkpoint;
   annal::reactor_runner runner{
-      mail, store, checkpoint, {.start = annal::reactor_start::from_beginning}};
+      store, mail, checkpoint, {.start = annal::reactor_start::from_beginning}};
   runner.catch_up();
   CHECK(mail.sent == std::vector<std::string>{"borrowed by (unrecorded)", "borrowed by ann",
                                               "returned by ann", "borrowed by bob",

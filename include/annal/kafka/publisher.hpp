@@ -147,10 +147,11 @@ class kafka_publisher {
       throw error(errc::invalid_argument, "kafka publisher: the topic name is empty");
     if (options.batch_size == 0)
       throw error(errc::invalid_argument,
-                  "kafka publisher: kafka_publisher_options::batch_size must be at least 1");
+                  "kafka publisher: kafka_publisher_options::batch_size must be at least 1, not 0");
     if (options.max_unconfirmed == 0)
-      throw error(errc::invalid_argument,
-                  "kafka publisher: kafka_publisher_options::max_unconfirmed must be at least 1");
+      throw error(
+          errc::invalid_argument,
+          "kafka publisher: kafka_publisher_options::max_unconfirmed must be at least 1, not 0");
     return options;
   }
 

@@ -37,7 +37,8 @@ class projector {
   projector(const S& store, M& model, projector_options options = {})
       : store_(&store), model_(&model), options_(options) {
     if (options_.batch_size == 0)
-      throw error(errc::invalid_argument, "projector_options::batch_size must be at least 1");
+      throw error(errc::invalid_argument,
+                  "projector_options::batch_size must be at least 1, not 0");
   }
 
   // Applies at most one batch; returns how many events it read (0: caught up).

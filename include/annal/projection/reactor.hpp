@@ -104,15 +104,15 @@ struct reactor_options {
 // reactor_options): delivery is at least once (a crash between a side effect and its checkpoint
 // repeats it), so side effects should be idempotent, e.g. keyed by the event id. A throwing handler stops the runner with
 // errc::handler_failed; the checkpoint stays before the event and the next run retries it.
-template <class R, event_store S, checkpoint_store C, class Codec = binary_codec>
+template <event_store S, class R, checkpoint_store C, class Codec = binary_codec>
 class reactor_runner {
   static_assert(detail::check_reactor<R>());
 
  public:
-  reactor_runner(R& reactor, const S& store, C& checkpoint, reactor_options options = {})
+  reactor_runner(const S& store, R& reactor, C& checkpoint, reactor_options options = {})
       : reactor_(&reactor), store_(&store), checkpoint_(&checkpoint), options_(options) {
     if (options_.batch_size == 0)
-      throw error(errc::invalid_argument, "reactor_options::batch_size must be at least 1");
+      throw error(errc::invalid_argument, "reactor_options::batch_size must be at least 1, not 0");
     if (const auto saved = checkpoint_->load()) {
       position_ = *saved;
     } else {

@@ -137,7 +137,7 @@ reconciliation reconcile(const P& live, const P& fresh) {
 // Recomputes the model's projection from the log up to the model's checkpoint (a rebuild with
 // `options`, so it may run on several workers) and compares it with the model, key by key.
 template <class Codec = binary_codec, event_store S, read_model_store M>
-reconciliation reconcile_with_log(const M& model, const S& store, rebuild_options options = {}) {
+reconciliation reconcile_with_log(const S& store, const M& model, rebuild_options options = {}) {
   using P = typename M::model_type;
   // The live side is listed under the model's read lock; the replay runs without holding it.
   std::vector<model_entry> live;

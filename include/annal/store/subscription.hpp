@@ -40,7 +40,8 @@ class subscription {
   explicit subscription(const S& store, std::uint64_t from_position = 1, subscription_options options = {})
       : store_(&store), position_(std::max<std::uint64_t>(from_position, 1)), options_(options) {
     if (options_.batch_size == 0)
-      throw error(errc::invalid_argument, "subscription_options::batch_size must be at least 1");
+      throw error(errc::invalid_argument,
+                  "subscription_options::batch_size must be at least 1, not 0");
   }
 
   // Reads at most batch_size events and hands each to `on_event(const recorded_event&)`; returns
