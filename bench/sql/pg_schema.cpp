@@ -12,11 +12,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string_view format = argc > 2 ? argv[2] : "jsonb";
-  annal::pg_payload_format f = annal::pg_payload_format::jsonb;
+  annal::postgres_payload_format f = annal::postgres_payload_format::jsonb;
   if (format == "json")
-    f = annal::pg_payload_format::json;
+    f = annal::postgres_payload_format::json;
   else if (format == "bytea")
-    f = annal::pg_payload_format::bytea;
+    f = annal::postgres_payload_format::bytea;
   else if (format != "jsonb") {
     std::cerr << "annal_bench_pg_schema: payload format '" << format
               << "' is not one of jsonb, json, bytea\n";

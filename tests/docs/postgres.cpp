@@ -40,7 +40,7 @@ example_result orders_example(const std::string& conninfo, std::span<const annal
   annal::postgres_options options;
   options.connection = conninfo;   // e.g. "host=db.internal dbname=orders user=orders password=..."
   options.schema = "annal";                                  // one schema per store
-  options.payload_format = annal::pg_payload_format::jsonb; // default; json or bytea also
+  options.payload_format = annal::postgres_payload_format::jsonb;  // default; json or bytea also
   annal::postgres_store store(options);                      // connects (connection_error if not)
   store.migrate();                                           // explicit, idempotent
 
@@ -51,7 +51,7 @@ example_result orders_example(const std::string& conninfo, std::span<const annal
   store.wait_for_append(last_seen, annal::clock::now() + std::chrono::seconds(30));  // LISTEN/NOTIFY
 
   // A projection: its rows and its checkpoint in one transaction.
-  store.transact([&](annal::pg_transaction& tx) {
+  store.transact([&](annal::postgres_transaction& tx) {
     const auto from = tx.load_checkpoint("balances") + 1;  // row-locked until commit
     std::uint64_t last = 0;
     store.read_all(from, [&](const annal::recorded_event& e) {
@@ -90,7 +90,7 @@ TEST_CASE("docs/postgres.md: append, read, wait, and a projection in one transac
     annal::postgres_store store(options);
     store.migrate();
     REQUIRE(store.append("order-17", annal::expected_version::no_stream(), deposits({1, 2, 3})).ok());
-    store.transact([](annal::pg_transaction& tx) {
+    store.transact([](annal::postgres_transaction& tx) {
       tx.exec("CREATE TABLE balances (account text PRIMARY KEY, amount bigint NOT NULL)");
       tx.exec("INSERT INTO balances VALUES ($1, 0)", std::string("order-17"));
     });
@@ -106,7 +106,7 @@ TEST_CASE("docs/postgres.md: append, read, wait, and a projection in one transac
   options.connection = conninfo;
   annal::postgres_store store(options);
   CHECK(store.load_checkpoint("balances") == 5);
-  const auto balance = store.transact([](annal::pg_transaction& tx) {
+  const auto balance = store.transact([](annal::postgres_transaction& tx) {
     return tx.exec("SELECT amount FROM balances WHERE account = $1", std::string("order-17"))
         .get_int(0, 0);
   });

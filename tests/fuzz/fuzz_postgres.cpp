@@ -16,7 +16,7 @@
 
 namespace {
 
-using annal::pg_payload_format;
+using annal::postgres_payload_format;
 using fields = std::array<std::string_view, 11>;
 
 [[noreturn]] void crash(const char* what) {
@@ -36,7 +36,7 @@ std::string uuid(const annal::event_id& id) {
 }
 
 // The row the server sends for `e`.
-std::array<std::string, 11> encode(const annal::recorded_event& e, pg_payload_format f) {
+std::array<std::string, 11> encode(const annal::recorded_event& e, postgres_payload_format f) {
   const auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(e.recorded_at.time_since_epoch())
           .count() -
@@ -47,7 +47,7 @@ std::array<std::string, 11> encode(const annal::recorded_event& e, pg_payload_fo
           uuid(e.id),
           e.type,
           be(e.schema_version, 4),
-          f == pg_payload_format::jsonb ? '\1' + e.payload : e.payload,
+          f == postgres_payload_format::jsonb ? '\1' + e.payload : e.payload,
           uuid(e.correlation_id),
           uuid(e.causation_id),
           '\1' + annal::detail::sql::metadata_to_json(e.meta),
@@ -58,7 +58,7 @@ std::array<std::string, 11> encode(const annal::recorded_event& e, pg_payload_fo
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const auto format = static_cast<pg_payload_format>(data[0] % 3);
+  const auto format = static_cast<postgres_payload_format>(data[0] % 3);
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   fields f;
   std::size_t at = 0;

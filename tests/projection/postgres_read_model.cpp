@@ -21,10 +21,10 @@ namespace {
 
 // Balance per account, in a table of the read model's schema.
 // [pg-projection]
-struct balances_sql : annal::pg_projection {
+struct balances_sql : annal::postgres_projection {
   using events = annal::events<bank::opened, bank::deposited, bank::withdrawn>;
 
-  void migrate(annal::pg_transaction& tx) {
+  void migrate(annal::postgres_transaction& tx) {
     tx.exec("CREATE TABLE IF NOT EXISTS balances (account text PRIMARY KEY, cents bigint NOT NULL)");
   }
   void on(const bank::opened&, const annal::envelope_header& h) {
@@ -45,10 +45,10 @@ std::atomic<bool> thirteen_fails{false};
 // While set, a deposit of 13 cents crashes this server (stop -m immediate, then start) after its
 // row is written, as a power cut would in the middle of a batch.
 std::atomic<annal_test::postgres_server*> thirteen_crashes{nullptr};
-struct lines_sql : annal::pg_projection {
+struct lines_sql : annal::postgres_projection {
   using events = annal::events<bank::opened, bank::deposited>;
 
-  void migrate(annal::pg_transaction& tx) {
+  void migrate(annal::postgres_transaction& tx) {
     tx.exec("CREATE TABLE IF NOT EXISTS lines (position bigint PRIMARY KEY, account text NOT NULL,"
             " cents bigint NOT NULL)");
   }
@@ -81,16 +81,17 @@ annal::postgres_read_model_options options_for(const annal_test::postgres_fixtur
 
 template <class P>
 std::int64_t scalar(annal::postgres_read_model<P>& model, const std::string& sql) {
-  return model.query([&](annal::pg_transaction& tx, std::uint64_t) { return tx.exec(sql).get_int(0, 0); });
+  return model.query(
+      [&](annal::postgres_transaction& tx, std::uint64_t) { return tx.exec(sql).get_int(0, 0); });
 }
 
 }  // namespace
 
 TEST_CASE("a PostgreSQL read model is a read model store", "[projection][postgres][concept]") {
   STATIC_REQUIRE(annal::read_model_store<annal::postgres_read_model<balances_sql>>);
-  STATIC_REQUIRE(annal::pg_read_model_projection<balances_sql>);
-  STATIC_REQUIRE_FALSE(annal::pg_read_model_projection<not_sql>);
-  STATIC_REQUIRE_FALSE(annal::pg_read_model_projection<proj::balances>);
+  STATIC_REQUIRE(annal::postgres_read_model_projection<balances_sql>);
+  STATIC_REQUIRE_FALSE(annal::postgres_read_model_projection<not_sql>);
+  STATIC_REQUIRE_FALSE(annal::postgres_read_model_projection<proj::balances>);
 }
 
 TEST_CASE("a projector writes PostgreSQL rows and the checkpoint in one transaction per batch",
@@ -104,7 +105,7 @@ TEST_CASE("a projector writes PostgreSQL rows and the checkpoint in one transact
   model.migrate();  // the schema "balances", its tables, the checkpoint row
   annal::projector projector{f.store(), model, {.batch_size = 7}};
   projector.catch_up();
-  const long cents = model.query([](annal::pg_transaction& tx, std::uint64_t /*checkpoint*/) {
+  const long cents = model.query([](annal::postgres_transaction& tx, std::uint64_t /*checkpoint*/) {
     return tx.exec("SELECT cents FROM balances WHERE account = $1", "acc-1").get_int(0, 0);
   });
   // [pg-read-model]
@@ -112,7 +113,8 @@ TEST_CASE("a projector writes PostgreSQL rows and the checkpoint in one transact
   CHECK(projector.checkpoint() == f.store().last_position());
   CHECK(f.store().load_checkpoint("balances") == 34);
   CHECK(scalar(model, "SELECT cents FROM balances WHERE account = 'acc-0'") == 50);
-  model.query([](annal::pg_transaction&, std::uint64_t checkpoint) { CHECK(checkpoint == 34); });
+  model.query(
+      [](annal::postgres_transaction&, std::uint64_t checkpoint) { CHECK(checkpoint == 34); });
   model.read([](const balances_sql&, std::uint64_t checkpoint) { CHECK(checkpoint == 34); });
 
   // A new process: the same schema, migrate again (idempotent), nothing left to apply.
@@ -231,7 +233,7 @@ TEST_CASE("a PostgreSQL read model rebuilds into a fresh schema and swaps it in"
   annal::projector projector{f.store(), model, {.batch_size = 8}};
   projector.catch_up();
   // A bug wrote wrong rows.
-  f.store().transact([&](annal::pg_transaction& tx) {
+  f.store().transact([&](annal::postgres_transaction& tx) {
     tx.exec("UPDATE " + annal::detail::pg::quote_ident(bal.schema) + ".balances SET cents = -1");
   });
 
@@ -298,7 +300,7 @@ TEST_CASE("a PostgreSQL crash in the middle of a batch loses the batch's rows an
   annal::postgres_options o;
   o.connection = server.conninfo();
   o.schema = "crash";
-  o.payload_format = annal::pg_payload_format::bytea;
+  o.payload_format = annal::postgres_payload_format::bytea;
   o.pool_size = 4;
   annal::postgres_read_model_options m{.name = "lines", .schema = "crash_lines"};
   {

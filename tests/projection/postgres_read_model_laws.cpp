@@ -13,9 +13,9 @@
 namespace {
 
 // The projection the laws run: a total of deposits in a one-row table.
-struct deposit_total_sql : annal::pg_projection {
+struct deposit_total_sql : annal::postgres_projection {
   using events = annal::events<bank::deposited>;
-  void migrate(annal::pg_transaction& tx) {
+  void migrate(annal::postgres_transaction& tx) {
     tx.exec("CREATE TABLE IF NOT EXISTS total (one boolean PRIMARY KEY, cents bigint NOT NULL)");
     tx.exec("INSERT INTO total VALUES (true, 0) ON CONFLICT DO NOTHING");
   }
@@ -39,7 +39,7 @@ struct postgres_subject {
   }
   static void add(deposit_total_sql& m, long cents) { m.on(bank::deposited{cents}); }
   static long total(const store_type& store) {
-    return static_cast<long>(store.query([](annal::pg_transaction& tx, std::uint64_t) {
+    return static_cast<long>(store.query([](annal::postgres_transaction& tx, std::uint64_t) {
       return tx.exec("SELECT cents FROM total").get_int(0, 0);
     }));
   }

@@ -20,7 +20,7 @@ namespace {
 using test::open_and_deposit;
 
 void exec(annal::postgres_store& store, const std::string& sql) {
-  store.transact([&](annal::pg_transaction& tx) { tx.exec(sql); });
+  store.transact([&](annal::postgres_transaction& tx) { tx.exec(sql); });
 }
 
 }  // namespace

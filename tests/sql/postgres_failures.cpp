@@ -66,7 +66,7 @@ TEST_CASE("postgres: a server restarted mid-append loses nothing acknowledged",
   o.connection = server.conninfo();
   o.schema = "restart";
   o.pool_size = 8;
-  o.payload_format = pg_payload_format::bytea;
+  o.payload_format = postgres_payload_format::bytea;
   postgres_store store(o);
   store.migrate();
 

@@ -13,7 +13,7 @@
 namespace annal_test {
 
 inline annal::postgres_options fresh_postgres_options(
-    annal::pg_payload_format format = annal::pg_payload_format::jsonb) {
+    annal::postgres_payload_format format = annal::postgres_payload_format::jsonb) {
   static std::atomic<int> counter{0};
   annal::postgres_options o;
   o.connection = postgres_server::shared().conninfo();
@@ -23,7 +23,7 @@ inline annal::postgres_options fresh_postgres_options(
   return o;
 }
 
-template <annal::pg_payload_format Format>
+template <annal::postgres_payload_format Format>
 class basic_postgres_fixture {
  public:
   basic_postgres_fixture() : options_(fresh_postgres_options(Format)) { reopen(); }
@@ -42,7 +42,7 @@ class basic_postgres_fixture {
 };
 
 // bytea keeps payload bytes exact, whatever they are: what the conformance suite compares.
-using postgres_fixture = basic_postgres_fixture<annal::pg_payload_format::bytea>;
-using postgres_jsonb_fixture = basic_postgres_fixture<annal::pg_payload_format::jsonb>;
+using postgres_fixture = basic_postgres_fixture<annal::postgres_payload_format::bytea>;
+using postgres_jsonb_fixture = basic_postgres_fixture<annal::postgres_payload_format::jsonb>;
 
 }  // namespace annal_test

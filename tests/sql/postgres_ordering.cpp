@@ -43,7 +43,7 @@ struct ledger {
 
 TEST_CASE("postgres global order: a tailing reader never misses a late commit",
           "[store][postgres][ordering][concurrency]") {
-  auto options = annal_test::fresh_postgres_options(pg_payload_format::bytea);
+  auto options = annal_test::fresh_postgres_options(postgres_payload_format::bytea);
   options.pool_size = 40;
   postgres_store store(options);
   store.migrate();
@@ -89,14 +89,14 @@ TEST_CASE("postgres global order: a tailing reader never misses a late commit",
             book.add(book.committed, batch);
           } else if (dice < 8) {
             // A slow transaction: the events are inserted, then the commit comes late.
-            store.transact([&](pg_transaction& tx) {
+            store.transact([&](postgres_transaction& tx) {
               tx.append(stream, expected_version::any(), batch);
               std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 15));
             });
             book.add(book.committed, batch);
           } else {
             try {
-              store.transact([&](pg_transaction& tx) {
+              store.transact([&](postgres_transaction& tx) {
                 tx.append(stream, expected_version::any(), batch);
                 std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 10));
                 throw rolled_back();

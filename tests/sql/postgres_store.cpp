@@ -114,7 +114,7 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     CHECK(payloads == std::vector<std::string>{bytes, "", bytes});
   }
   SECTION("json keeps the exact text and is queryable") {
-    annal::postgres_options o = annal_test::fresh_postgres_options(pg_payload_format::json);
+    annal::postgres_options o = annal_test::fresh_postgres_options(postgres_payload_format::json);
     postgres_store store(o);
     store.migrate();
     const std::string text = "{ \"b\" : 1,  \"a\" : [true, null] }";
@@ -129,7 +129,7 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     std::vector<std::string> texts;
     store.read_all(2, [&](const recorded_event& e) { texts.push_back(e.payload); });
     CHECK(texts == std::vector<std::string>{other, text});
-    const auto n = store.transact([&](pg_transaction& tx) {
+    const auto n = store.transact([&](postgres_transaction& tx) {
       return tx.exec("SELECT (payload->>'b')::int FROM " + tx.schema() + ".events").get_int(0, 0);
     });
     CHECK(n == 1);
@@ -168,7 +168,7 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     CHECK(f.store().last_position() == 0);
     // And the payload is queryable as JSON.
     f.store().append("q", expected_version::any(), make_batch(3, 42));
-    const auto tagged = f.store().transact([](pg_transaction& tx) {
+    const auto tagged = f.store().transact([](postgres_transaction& tx) {
       return tx.exec("SELECT count(*) FROM " + tx.schema() +
                          ".events WHERE payload @> $1::jsonb",
                      std::string("{\"tag\":42}"))
@@ -179,7 +179,7 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
   SECTION("a schema keeps the format it was created with") {
     annal_test::postgres_jsonb_fixture f;
     auto o = f.options();
-    o.payload_format = pg_payload_format::bytea;
+    o.payload_format = postgres_payload_format::bytea;
     postgres_store other(o);
     CHECK_THROWS_WITH(other.migrate(), Catch::Contains("stores payloads as jsonb"));
   }
@@ -263,9 +263,9 @@ TEST_CASE("postgres store migrate is idempotent and concurrent-safe", "[store][p
   for (auto& t : threads) t.join();
   CHECK(failures == 0);
   postgres_store s(o);
-  CHECK(s.transact([](pg_transaction& tx) {
+  CHECK(s.transact([](postgres_transaction& tx) {
     return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
-  }) == pg_schema_version);
+  }) == postgres_schema_version);
 }
 
 // A schema made by the previous annal (version 2) lacks annal_append_one: appends say to migrate,
@@ -276,7 +276,7 @@ TEST_CASE("postgres store migrates a version 2 schema", "[store][postgres]") {
     postgres_store old(o);
     old.migrate();
     old.append("s", expected_version::any(), make_batch(2));
-    old.transact([](pg_transaction& tx) {
+    old.transact([](postgres_transaction& tx) {
       tx.exec("DROP FUNCTION " + tx.schema() + ".annal_append_one");
       tx.exec("UPDATE " + tx.schema() + ".schema_info SET version = 2");
     });
@@ -286,9 +286,9 @@ TEST_CASE("postgres store migrates a version 2 schema", "[store][postgres]") {
                     Catch::Contains("call migrate() first") && Catch::Contains("annal_append_one"));
   store.append("s", expected_version::exact(2), make_batch(2));  // batches still work
   store.migrate();
-  CHECK(store.transact([](pg_transaction& tx) {
+  CHECK(store.transact([](postgres_transaction& tx) {
     return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
-  }) == pg_schema_version);
+  }) == postgres_schema_version);
   const auto r = store.append("s", expected_version::exact(4), make_batch(1));
   CHECK(r.status == append_status::appended);
   CHECK(r.stream_version == 5);
@@ -296,7 +296,7 @@ TEST_CASE("postgres store migrates a version 2 schema", "[store][postgres]") {
 }
 
 TEST_CASE("postgres store reads in pages and lets visitors append", "[store][postgres]") {
-  auto o = annal_test::fresh_postgres_options(pg_payload_format::bytea);
+  auto o = annal_test::fresh_postgres_options(postgres_payload_format::bytea);
   o.read_page = 7;
   o.pool_size = 1;
   postgres_store store(o);
@@ -367,7 +367,7 @@ TEST_CASE("postgres event rows in binary form: a field of the wrong shape names 
   std::array<std::string_view, 11> row = {position, "order-7", version, id,  "placed",
                                           schema,   "\1{}",    nil,     nil, "\1{\"k\":\"v\"}",
                                           time};
-  const annal::detail::pg::event_row_decoder decode(pg_payload_format::jsonb);
+  const annal::detail::pg::event_row_decoder decode(postgres_payload_format::jsonb);
   const recorded_event e = decode(row);
   CHECK(e.position == 42);
   CHECK(e.stream_version == 3);
@@ -401,7 +401,7 @@ TEST_CASE("postgres event rows in binary form: a field of the wrong shape names 
 // one encoded by another (the binary codec's default), storing nothing.
 TEST_CASE("postgres store: a tombstone in a jsonb schema is encoded as JSON",
           "[store][postgres][tombstone]") {
-  postgres_store store(annal_test::fresh_postgres_options(pg_payload_format::jsonb));
+  postgres_store store(annal_test::fresh_postgres_options(postgres_payload_format::jsonb));
   store.migrate();
   store.append("s", expected_version::any(), make_batch(1));
   CHECK_THROWS_WITH(annal::delete_stream(store, "s", expected_version::exact(1), "bye"),

@@ -49,10 +49,10 @@ inline std::optional<std::string> bytea_bytes(std::string_view text) {
 }  // namespace detail::pg
 
 // A query's rows, in text format; owns the libpq result and outlives the connection it came from.
-class pg_rows {
+class postgres_rows {
  public:
-  pg_rows() = default;
-  explicit pg_rows(PGresult* r) noexcept : result_(r) {}
+  postgres_rows() = default;
+  explicit postgres_rows(PGresult* r) noexcept : result_(r) {}
 
   int rows() const noexcept { return result_ ? PQntuples(result_.get()) : 0; }
   int columns() const noexcept { return result_ ? PQnfields(result_.get()) : 0; }
@@ -142,8 +142,8 @@ class connection {
   }
 
   // Checks a result; on failure throws an error naming `what` with the server's message.
-  pg_rows check(PGresult* raw, std::string_view what) const {
-    pg_rows r(raw);
+  postgres_rows check(PGresult* raw, std::string_view what) const {
+    postgres_rows r(raw);
     const ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
     fail(raw, what);
@@ -169,13 +169,13 @@ class connection {
                                                                        std::string(sqlstate) + "]"));
   }
 
-  pg_rows exec(const std::string& sql, std::string_view what) const {
+  postgres_rows exec(const std::string& sql, std::string_view what) const {
     return check(PQexec(conn_.get(), sql.c_str()), what);
   }
 
   // One round trip; text-format parameters (nullptr = SQL NULL).
-  pg_rows exec_params(const std::string& sql, const std::vector<const char*>& params,
-                      std::string_view what) const {
+  postgres_rows exec_params(const std::string& sql, const std::vector<const char*>& params,
+                            std::string_view what) const {
     return check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                               params.data(), nullptr, nullptr, 0),
                  what);
@@ -192,9 +192,9 @@ class connection {
 
   // Runs statement number `slot` under `name`, preparing it on first use on this connection.
   // Results come as text, or in each column type's binary form when `binary_result`.
-  pg_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
-                        const std::vector<const char*>& params, std::string_view what,
-                        bool binary_result = false) {
+  postgres_rows exec_prepared(std::size_t slot, const char* name, const std::string& sql,
+                              const std::vector<const char*>& params, std::string_view what,
+                              bool binary_result = false) {
     prepare(slot, name, sql, static_cast<int>(params.size()), what);
     return check(PQexecPrepared(conn_.get(), name, static_cast<int>(params.size()), params.data(),
                                 nullptr, nullptr, binary_result ? 1 : 0),
@@ -202,8 +202,8 @@ class connection {
   }
 
   // As above, with parameters in text or binary format.
-  pg_rows exec_prepared_wire(std::size_t slot, const char* name, const std::string& sql,
-                             std::span<const wire_param> params, std::string_view what) {
+  postgres_rows exec_prepared_wire(std::size_t slot, const char* name, const std::string& sql,
+                                   std::span<const wire_param> params, std::string_view what) {
     const int n = static_cast<int>(params.size());
     prepare(slot, name, sql, n, what);
     std::vector<const char*> values(params.size());

@@ -21,7 +21,7 @@
 namespace annal {
 
 // How appends have shared transactions since the store was opened.
-struct pg_append_stats {
+struct postgres_append_stats {
   std::uint64_t appends = 0;       // append calls that reached the server through the store
   std::uint64_t transactions = 0;  // transactions (and so WAL flushes) they ran in
 };
@@ -32,7 +32,7 @@ namespace detail::pg {
 // rows, ordered by call, or throws if the server refused the group (then nothing of it is stored,
 // or, if the connection broke, its outcome is unknown): the caller runs each call on its own, where
 // event ids make a repeat of a call that did commit a duplicate, not a second copy.
-inline pg_rows run_group_call(connection& conn, std::span<const append_call* const> calls) {
+inline postgres_rows run_group_call(connection& conn, std::span<const append_call* const> calls) {
   append_call::group_arrays a(calls.front()->sql().format);
   for (const append_call* call : calls) call->add_to(a);
   const std::string now = append_call::now_param();
@@ -111,7 +111,7 @@ class group_commit {
     return self.out.result;
   }
 
-  pg_append_stats stats() const {
+  postgres_append_stats stats() const {
     std::lock_guard lock(mutex_);
     return stats_;
   }
@@ -164,7 +164,7 @@ class group_commit {
   static std::optional<std::vector<outcome>> run_together(
       pool& connections, std::span<const append_call* const> calls) {
     std::optional<pool::lease> conn;
-    pg_rows rows;
+    postgres_rows rows;
     try {
       conn.emplace(connections.acquire());
       rows = run_group_call(**conn, calls);
@@ -196,7 +196,7 @@ class group_commit {
   // One group at a time: a second one in flight (sent, waiting on the server for the position
   // lock) measured 2-3x slower with 16 writers, as groups split into two half-size cohorts.
   bool leading_ = false;
-  pg_append_stats stats_;
+  postgres_append_stats stats_;
 };
 
 }  // namespace detail::pg

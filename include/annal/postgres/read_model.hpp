@@ -29,29 +29,31 @@ class postgres_read_model;
 // The base of a projection whose read model is SQL tables. Its handlers write through sql(), the
 // transaction of the batch being applied; it commits with the batch's checkpoint or not at all.
 // Unqualified table names resolve in the read model's own schema (its search_path).
-class pg_projection {
+class postgres_projection {
  public:
-  pg_transaction& sql() const {
+  postgres_transaction& sql() const {
     if (!tx_)
-      throw error(errc::invalid_argument,
-                  "annal::pg_projection::sql() was called outside a batch: a PostgreSQL read model "
-                  "hands its projection a transaction only while it applies events or migrates "
-                  "(annal::rebuild<P> cannot build one in memory; use rebuild_and_swap)");
+      throw error(
+          errc::invalid_argument,
+          "annal::postgres_projection::sql() was called outside a batch: a PostgreSQL read model "
+          "hands its projection a transaction only while it applies events or migrates "
+          "(annal::rebuild<P> cannot build one in memory; use rebuild_and_swap)");
     return *tx_;
   }
 
  private:
   template <class P>
   friend class postgres_read_model;
-  pg_transaction* tx_ = nullptr;
+  postgres_transaction* tx_ = nullptr;
 };
 
-// A projection a postgres_read_model can run: derived from pg_projection, with a member
-// `void migrate(annal::pg_transaction&)` that creates its tables (idempotently:
+// A projection a postgres_read_model can run: derived from postgres_projection, with a member
+// `void migrate(annal::postgres_transaction&)` that creates its tables (idempotently:
 // CREATE TABLE IF NOT EXISTS), run by the model's migrate() and in a rebuild's fresh schema.
 template <class P>
-concept pg_read_model_projection = projection<P> && std::derived_from<P, pg_projection> &&
-                                   requires(P& p, pg_transaction& tx) { p.migrate(tx); };
+concept postgres_read_model_projection =
+    projection<P> && std::derived_from<P, postgres_projection> &&
+    requires(P& p, postgres_transaction& tx) { p.migrate(tx); };
 
 struct postgres_read_model_options {
   std::string name{};    // the projection's name: the key of its checkpoint row
@@ -60,29 +62,31 @@ struct postgres_read_model_options {
 
 namespace diagnostic {
 template <class Projection>
-struct postgres_read_model_projection_must_derive_from_pg_projection;
+struct postgres_read_model_projection_must_derive_from_postgres_projection;
 template <class Projection>
 struct postgres_read_model_projection_has_no_migrate_member;
 }  // namespace diagnostic
 
 namespace detail {
 template <class P>
-constexpr bool check_pg_read_model_projection() {
+constexpr bool check_postgres_read_model_projection() {
   if constexpr (!check_projection<P>()) {
     return false;
-  } else if constexpr (!std::derived_from<P, pg_projection>) {
-    (void)sizeof(diagnostic::postgres_read_model_projection_must_derive_from_pg_projection<P>);
-    static_assert(always_false<P>,
-                  "annal::postgres_read_model<P>: P must derive from annal::pg_projection, whose "
-                  "sql() gives its handlers the batch's transaction");
+  } else if constexpr (!std::derived_from<P, postgres_projection>) {
+    (void)sizeof(
+        diagnostic::postgres_read_model_projection_must_derive_from_postgres_projection<P>);
+    static_assert(
+        always_false<P>,
+        "annal::postgres_read_model<P>: P must derive from annal::postgres_projection, whose "
+        "sql() gives its handlers the batch's transaction");
     return false;
-  } else if constexpr (!requires(P& p, pg_transaction& tx) { p.migrate(tx); }) {
+  } else if constexpr (!requires(P& p, postgres_transaction& tx) { p.migrate(tx); }) {
     // An error here: the read model creates the projection's tables, in its schema and in a
     // rebuild's fresh one, by calling this member.
     (void)sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>);
     static_assert(always_false<P>,
                   "annal::postgres_read_model<P>: P needs a member "
-                  "`void migrate(annal::pg_transaction& tx)` creating its tables with "
+                  "`void migrate(annal::postgres_transaction& tx)` creating its tables with "
                   "CREATE TABLE IF NOT EXISTS");
     return false;
   } else {
@@ -104,7 +108,7 @@ constexpr bool check_pg_read_model_projection() {
 // The projection object itself is not stored: keep the read model's state in its tables.
 template <class P>
 class postgres_read_model {
-  static_assert(detail::check_pg_read_model_projection<P>());
+  static_assert(detail::check_postgres_read_model_projection<P>());
 
  public:
   using model_type = P;
@@ -130,7 +134,7 @@ class postgres_read_model {
   // batches lock. Idempotent; call it before projecting.
   void migrate() {
     std::unique_lock lock(mutex_);
-    store_->transact([&](pg_transaction& tx) {
+    store_->transact([&](postgres_transaction& tx) {
       tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))", "read model:" + options_.schema);
       tx.exec("CREATE SCHEMA IF NOT EXISTS " + detail::pg::quote_ident(options_.schema));
       use_schema(tx, options_.schema);
@@ -150,15 +154,15 @@ class postgres_read_model {
     return std::forward<F>(f)(static_cast<const P&>(model_), checkpoint());
   }
 
-  // f(pg_transaction&, checkpoint) in a read-only REPEATABLE READ transaction with the model's
-  // schema on the search_path: the rows and the checkpoint it sees belong to one commit.
+  // f(postgres_transaction&, checkpoint) in a read-only REPEATABLE READ transaction with the
+  // model's schema on the search_path: the rows and the checkpoint it sees belong to one commit.
   template <class F>
   auto query(F&& f) const {
-    return store_->transact([&](pg_transaction& tx) {
+    return store_->transact([&](postgres_transaction& tx) {
       tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       use_schema(tx, options_.schema);
-      const pg_rows r = tx.exec("SELECT position FROM " + tx.schema() + ".checkpoints WHERE name = $1",
-                                options_.name);
+      const postgres_rows r = tx.exec(
+          "SELECT position FROM " + tx.schema() + ".checkpoints WHERE name = $1", options_.name);
       const std::uint64_t checkpoint = r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
       return f(tx, checkpoint);
     });
@@ -169,7 +173,7 @@ class postgres_read_model {
   template <class F>
   void update(F&& f) {
     std::unique_lock lock(mutex_);
-    store_->transact([&](pg_transaction& tx) {
+    store_->transact([&](postgres_transaction& tx) {
       use_schema(tx, options_.schema);
       const std::uint64_t before = tx.load_checkpoint(options_.name);
       std::uint64_t checkpoint = before;
@@ -183,7 +187,7 @@ class postgres_read_model {
   // are (for a read model restored by other means). Rebuild tables with rebuild_and_swap.
   void replace(P model, std::uint64_t checkpoint) {
     std::unique_lock lock(mutex_);
-    store_->transact([&](pg_transaction& tx) {
+    store_->transact([&](postgres_transaction& tx) {
       tx.load_checkpoint(options_.name);
       tx.save_checkpoint(options_.name, checkpoint);
     });
@@ -208,7 +212,7 @@ class postgres_read_model {
     detail::progress_reporter report(options, target, started);
 
     P fresh{};
-    store_->transact([&](pg_transaction& tx) {
+    store_->transact([&](postgres_transaction& tx) {
       tx.exec("DROP SCHEMA IF EXISTS " + detail::pg::quote_ident(fresh_schema) + " CASCADE");
       tx.exec("CREATE SCHEMA " + detail::pg::quote_ident(fresh_schema));
       use_schema(tx, fresh_schema);
@@ -220,7 +224,7 @@ class postgres_read_model {
     // One transaction per batch; a batch that reads nothing new, or reaches the target, is the last.
     bool more = position < target;
     while (more) {
-      more = store_->transact([&](pg_transaction& tx) {
+      more = store_->transact([&](postgres_transaction& tx) {
         use_schema(tx, fresh_schema);
         const bound b(fresh, tx);
         std::uint64_t read = 0;
@@ -246,7 +250,7 @@ class postgres_read_model {
 
     // This process's projector first, then the row: the order its batches take them in.
     std::unique_lock lock(mutex_);
-    store_->transact([&](pg_transaction& tx) {
+    store_->transact([&](postgres_transaction& tx) {
       tx.load_checkpoint(options_.name);  // waits for any instance's running batch
       tx.exec("DROP SCHEMA IF EXISTS " + detail::pg::quote_ident(options_.schema) + " CASCADE");
       tx.exec("ALTER SCHEMA " + detail::pg::quote_ident(fresh_schema) + " RENAME TO " +
@@ -268,16 +272,18 @@ class postgres_read_model {
   // Hands the projection the transaction for one scope, and takes it back even on a throw.
   class bound {
    public:
-    bound(P& p, pg_transaction& tx) noexcept : p_(p) { static_cast<pg_projection&>(p_).tx_ = &tx; }
+    bound(P& p, postgres_transaction& tx) noexcept : p_(p) {
+      static_cast<postgres_projection&>(p_).tx_ = &tx;
+    }
     bound(const bound&) = delete;
     bound& operator=(const bound&) = delete;
-    ~bound() { static_cast<pg_projection&>(p_).tx_ = nullptr; }
+    ~bound() { static_cast<postgres_projection&>(p_).tx_ = nullptr; }
 
    private:
     P& p_;
   };
 
-  static void use_schema(pg_transaction& tx, const std::string& schema) {
+  static void use_schema(postgres_transaction& tx, const std::string& schema) {
     // set_config(..., true) is SET LOCAL: it ends with the transaction, before the pool reuses it.
     tx.exec("SELECT set_config('search_path', $1, true)", detail::pg::quote_ident(schema));
   }

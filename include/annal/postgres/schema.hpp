@@ -13,13 +13,13 @@ namespace annal {
 // How event payloads are stored. jsonb (default) makes them queryable with SQL but stores them
 // normalized (key order and whitespace are jsonb's); json keeps the exact text and is still
 // queryable; bytea holds any bytes (binary codecs).
-enum class pg_payload_format : std::uint8_t { jsonb, json, bytea };
+enum class postgres_payload_format : std::uint8_t { jsonb, json, bytea };
 
-inline constexpr std::string_view to_string(pg_payload_format f) noexcept {
+inline constexpr std::string_view to_string(postgres_payload_format f) noexcept {
   switch (f) {
-    case pg_payload_format::jsonb: return "jsonb";
-    case pg_payload_format::json: return "json";
-    case pg_payload_format::bytea: return "bytea";
+    case postgres_payload_format::jsonb: return "jsonb";
+    case postgres_payload_format::json: return "json";
+    case postgres_payload_format::bytea: return "bytea";
   }
   return "jsonb";
 }
@@ -28,7 +28,7 @@ inline constexpr std::string_view to_string(pg_payload_format f) noexcept {
 // 2: annal_append_group, which runs many appends in one call.
 // 3: annal_append_one, a single-event append with scalar arguments.
 // 4: the append functions refuse a stream whose last event is a tombstone (status 3).
-inline constexpr int pg_schema_version = 4;
+inline constexpr int postgres_schema_version = 4;
 
 namespace detail::pg {
 
@@ -57,7 +57,7 @@ inline constexpr std::array<std::string_view, 11> event_row_columns = {
 
 // Every statement of one store, with its schema name spelled in.
 struct statements {
-  statements(std::string_view schema_name, pg_payload_format format)
+  statements(std::string_view schema_name, postgres_payload_format format)
       : schema(schema_name),
         s(quote_ident(schema_name)),
         format(format),
@@ -126,8 +126,8 @@ struct statements {
            " updated_at timestamptz NOT NULL);\n" +
            append_function() + ";\n" + append_one_function() + ";\n" +
            append_group_function() + ";\n" +
-           "INSERT INTO " + s + ".schema_info VALUES (1, " + std::to_string(pg_schema_version) +
-           ", " + quote_literal(payload_type) +
+           "INSERT INTO " + s + ".schema_info VALUES (1, " +
+           std::to_string(postgres_schema_version) + ", " + quote_literal(payload_type) +
            ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
   }
 
@@ -425,7 +425,7 @@ struct statements {
 
   std::string schema;
   std::string s;  // quoted
-  pg_payload_format format;
+  postgres_payload_format format;
   std::string payload_type;
   std::string append, append_one, append_group, read_all, read_stream, stream_version, last_position;
   std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;

@@ -56,10 +56,10 @@ class postgres_snapshot_store {
   // before aggregate names (no aggregate_name column) is dropped and created again: its rows could
   // belong to any aggregate reading their stream, and snapshots are only a cache.
   void migrate() {
-    const std::int64_t dropped = store_->transact([&](pg_transaction& tx) -> std::int64_t {
+    const std::int64_t dropped = store_->transact([&](postgres_transaction& tx) -> std::int64_t {
       tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))", "snapshots:" + schema_name());
       tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.schema());
-      const pg_rows columns = tx.exec(
+      const postgres_rows columns = tx.exec(
           "SELECT count(*), count(*) FILTER (WHERE column_name = 'aggregate_name')"
           " FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'snapshots'",
           schema_name());
@@ -99,7 +99,7 @@ class postgres_snapshot_store {
     const auto version = static_cast<std::int64_t>(r.version);
     const auto keep = static_cast<std::int64_t>(retention_.keep);
     try {
-      store_->transact([&](pg_transaction& tx) {
+      store_->transact([&](postgres_transaction& tx) {
         const std::string t = table(tx);
         tx.exec("DELETE FROM " + t +
                     " WHERE aggregate_name = $4 AND stream_id = $1 AND (fingerprint <> $2 OR "
@@ -115,7 +115,7 @@ class postgres_snapshot_store {
                 "excluded.fingerprint,"
                 " revision = excluded.revision, state = excluded.state, taken_at = now()",
             r.stream_id, version, static_cast<std::int64_t>(time_ns.count()), fingerprint,
-            std::int64_t{r.revision}, pg_bytea{r.state}, r.aggregate_name);
+            std::int64_t{r.revision}, postgres_bytea{r.state}, r.aggregate_name);
         tx.exec("DELETE FROM " + t +
                     " WHERE aggregate_name = $3 AND stream_id = $1 AND version < ALL"
                     " (SELECT version FROM " +
@@ -139,9 +139,9 @@ class postgres_snapshot_store {
     const std::string id(stream_id), name(aggregate_name);
     const auto max_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(q.max_time.time_since_epoch());
-    pg_rows rows;
+    postgres_rows rows;
     try {
-      rows = store_->transact([&](pg_transaction& tx) {
+      rows = store_->transact([&](postgres_transaction& tx) {
         return tx.exec("SELECT version, event_time_ns, fingerprint, revision, state FROM " +
                            table(tx) +
                            " WHERE aggregate_name = $4 AND stream_id = $1 AND version <= $2"
@@ -172,7 +172,7 @@ class postgres_snapshot_store {
   postgres_store& store() const noexcept { return *store_; }
 
  private:
-  static std::string table(const pg_transaction& tx) { return tx.schema() + ".snapshots"; }
+  static std::string table(const postgres_transaction& tx) { return tx.schema() + ".snapshots"; }
   const std::string& schema_name() const noexcept { return store_->options().schema; }
 
   // A table from before aggregate names lacks the column (SQLSTATE 42703): its fix is migrate().
@@ -183,7 +183,8 @@ class postgres_snapshot_store {
   }
 
   static std::optional<snapshot_record> decode_row(const std::string& name, const std::string& id,
-                                                   const pg_rows& rows, int i, std::string& why) {
+                                                   const postgres_rows& rows, int i,
+                                                   std::string& why) {
     snapshot_record r;
     r.aggregate_name = name;
     r.stream_id = id;

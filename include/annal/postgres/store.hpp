@@ -37,7 +37,7 @@ namespace annal {
 struct postgres_options {
   std::string connection;  // a libpq connection string: "host=... port=... dbname=... user=..."
   std::string schema = "annal";
-  pg_payload_format payload_format = pg_payload_format::jsonb;
+  postgres_payload_format payload_format = postgres_payload_format::jsonb;
   std::size_t pool_size = 8;
   // Rows fetched per query while reading; visitors run between pages with no connection held.
   // A page is held in memory whole (1000 rows of 1 KB payloads: about 1 MB); larger pages
@@ -77,19 +77,19 @@ class postgres_store {
       conn->exec("SELECT pg_advisory_xact_lock(7061726, hashtext(" +
                      detail::pg::quote_literal(options_.schema) + "))",
                  "migrate (lock)");
-      const pg_rows found = conn->exec(
+      const postgres_rows found = conn->exec(
           "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = " +
               detail::pg::quote_literal(options_.schema) + " AND tablename = 'schema_info'",
           "migrate (looking for schema_info)");
       if (found.get_int(0, 0) > 0) {
-        const pg_rows row = conn->exec(
-            "SELECT version, payload_format FROM " + sql_.s + ".schema_info", "migrate");
+        const postgres_rows row =
+            conn->exec("SELECT version, payload_format FROM " + sql_.s + ".schema_info", "migrate");
         if (row.rows() > 0) {
-          if (row.get_int(0, 0) > pg_schema_version)
+          if (row.get_int(0, 0) > postgres_schema_version)
             throw error(errc::invalid_argument,
                         "PostgreSQL schema '" + options_.schema + "' has annal schema version " +
                             std::string(row.get(0, 0)) + ", newer than this annal understands (" +
-                            std::to_string(pg_schema_version) + ")");
+                            std::to_string(postgres_schema_version) + ")");
           if (row.get(0, 1) != sql_.payload_type)
             throw error(errc::invalid_argument,
                         "PostgreSQL schema '" + options_.schema + "' stores payloads as " +
@@ -114,7 +114,7 @@ class postgres_store {
   }
 
   // How many appends ran and in how many transactions (with group commit on).
-  pg_append_stats append_stats() const { return group_.stats(); }
+  postgres_append_stats append_stats() const { return group_.stats(); }
 
   template <class F>
   std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
@@ -176,15 +176,15 @@ class postgres_store {
     return listener_.wait(after, deadline);
   }
 
-  // Runs `f(pg_transaction&)` in one transaction: commits when it returns, rolls back and rethrows
-  // when it throws. Returns what `f` returns.
+  // Runs `f(postgres_transaction&)` in one transaction: commits when it returns, rolls back and
+  // rethrows when it throws. Returns what `f` returns.
   template <class F>
-  std::invoke_result_t<F&, pg_transaction&> transact(F&& f) {
+  std::invoke_result_t<F&, postgres_transaction&> transact(F&& f) {
     auto conn = pool_.acquire();
     conn->exec("BEGIN", "transact (begin)");
-    pg_transaction tx(*conn, sql_);
+    postgres_transaction tx(*conn, sql_);
     try {
-      if constexpr (std::is_void_v<std::invoke_result_t<F&, pg_transaction&>>) {
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, postgres_transaction&>>) {
         f(tx);
         conn->exec("COMMIT", "transact (commit)");
       } else {
@@ -205,9 +205,9 @@ class postgres_store {
   std::uint64_t load_checkpoint(std::string_view name) const {
     const std::string n(name);
     auto conn = pool_.acquire();
-    const pg_rows r = conn->exec_prepared(detail::pg::slot_load_checkpoint,
-                                            "annal_load_checkpoint", sql_.load_checkpoint,
-                                            {n.c_str()}, "load_checkpoint('" + n + "')");
+    const postgres_rows r =
+        conn->exec_prepared(detail::pg::slot_load_checkpoint, "annal_load_checkpoint",
+                            sql_.load_checkpoint, {n.c_str()}, "load_checkpoint('" + n + "')");
     return r.rows() ? static_cast<std::uint64_t>(r.get_int(0, 0)) : 0;
   }
 
@@ -227,7 +227,7 @@ class postgres_store {
     return options;
   }
 
-  recorded_event row(const pg_rows& r, int i) const {
+  recorded_event row(const postgres_rows& r, int i) const {
     std::array<std::string_view, 11> fields;
     for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, c);
     return detail::pg::event_row_decoder(options_.payload_format)(fields);
@@ -241,7 +241,7 @@ class postgres_store {
     std::size_t visited = 0;
     while (visited < max_count) {
       const std::size_t want = std::min(options_.read_page, max_count - visited);
-      const pg_rows page = query(from, want);
+      const postgres_rows page = query(from, want);
       const int rows = page.rows();
       recorded_event e;
       for (int i = 0; i < rows; ++i) {

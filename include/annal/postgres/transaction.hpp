@@ -1,4 +1,4 @@
-// pg_transaction: a read model's rows and its checkpoint written in one PostgreSQL transaction.
+// postgres_transaction: a read model's rows and its checkpoint in one PostgreSQL transaction.
 #pragma once
 
 #include <charconv>
@@ -17,10 +17,10 @@
 
 namespace annal {
 
-// Bytes for a bytea parameter of pg_transaction::exec. They travel in bytea's hex form, so every
-// byte value, NUL too, arrives as it is; the statement must give the parameter the type bytea (a
-// bytea column, or `$1::bytea`). Read them back with pg_rows::get_bytea.
-struct pg_bytea {
+// Bytes for a bytea parameter of postgres_transaction::exec. They travel in bytea's hex form, so
+// every byte value, NUL too, arrives as it is; the statement must give the parameter the type bytea
+// (a bytea column, or `$1::bytea`). Read them back with postgres_rows::get_bytea.
+struct postgres_bytea {
   std::string_view bytes;
 };
 
@@ -34,7 +34,7 @@ std::optional<std::string> to_param(const T& v) {
   } else if constexpr (requires { typename T::value_type; v.has_value(); *v; } &&
                        !std::is_convertible_v<const T&, std::string_view>) {
     return v ? to_param(*v) : std::nullopt;
-  } else if constexpr (std::is_same_v<T, pg_bytea>) {
+  } else if constexpr (std::is_same_v<T, postgres_bytea>) {
     return bytea_hex(v.bytes);
   } else if constexpr (std::is_same_v<T, bool>) {
     return std::string(v ? "t" : "f");
@@ -44,8 +44,8 @@ std::optional<std::string> to_param(const T& v) {
     return std::string(buf, end);
   } else {
     static_assert(std::is_convertible_v<const T&, std::string_view>,
-                  "pg_transaction::exec(sql, params...) takes numbers, bools, strings, "
-                  "annal::pg_bytea and std::optional of those as parameters");
+                  "postgres_transaction::exec(sql, params...) takes numbers, bools, strings, "
+                  "annal::postgres_bytea and std::optional of those as parameters");
     return std::string(std::string_view(v));
   }
 }
@@ -55,18 +55,18 @@ std::optional<std::string> to_param(const T& v) {
 // Handed to the callable given to postgres_store::transact; valid only during that call. Every
 // statement runs in one transaction that commits when the callable returns and rolls back if it
 // throws.
-class pg_transaction {
+class postgres_transaction {
  public:
-  pg_transaction(detail::pg::connection& conn, const detail::pg::statements& sql) noexcept
+  postgres_transaction(detail::pg::connection& conn, const detail::pg::statements& sql) noexcept
       : conn_(conn), sql_(sql) {}
-  pg_transaction(const pg_transaction&) = delete;
-  pg_transaction& operator=(const pg_transaction&) = delete;
+  postgres_transaction(const postgres_transaction&) = delete;
+  postgres_transaction& operator=(const postgres_transaction&) = delete;
 
-  // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, pg_bytea,
+  // Runs one statement with $1, $2... bound to `params` (numbers, bools, strings, postgres_bytea,
   // optionals of those). A string holding a NUL byte is refused: PostgreSQL text cannot hold one,
   // and libpq would cut the string there.
   template <class... P>
-  pg_rows exec(std::string_view sql, const P&... params) {
+  postgres_rows exec(std::string_view sql, const P&... params) {
     const std::optional<std::string> values[] = {detail::pg::to_param(params)..., std::nullopt};
     std::vector<const char*> ptrs;
     for (std::size_t i = 0; i < sizeof...(P); ++i) {
@@ -74,7 +74,7 @@ class pg_transaction {
         throw error(errc::invalid_argument,
                     "parameter $" + std::to_string(i + 1) + " of statement '" + shorten(sql) +
                         "' holds a NUL byte, which PostgreSQL text cannot; pass bytes as "
-                        "annal::pg_bytea{...} to a bytea parameter");
+                        "annal::postgres_bytea{...} to a bytea parameter");
       ptrs.push_back(values[i] ? values[i]->c_str() : nullptr);
     }
     return conn_.exec_params(std::string(sql), ptrs, "statement '" + shorten(sql) + "'");
@@ -95,7 +95,7 @@ class pg_transaction {
   std::uint64_t load_checkpoint(std::string_view name) {
     const std::string n(name);
     const std::string what = "load_checkpoint('" + n + "')";
-    pg_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()}, what);
+    postgres_rows r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()}, what);
     if (r.rows() == 0) {  // the first time only: one round trip per batch afterwards
       conn_.exec_params(sql_.create_checkpoint, {n.c_str()}, what);
       r = conn_.exec_params(sql_.load_checkpoint_for_update, {n.c_str()}, what);

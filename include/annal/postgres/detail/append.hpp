@@ -1,6 +1,6 @@
 // One append as one call of the server-side append function (annal_append_one for a single event,
 // annal_append for a batch): validation, the batch as parameters, and the reading of its answer.
-// Used by the store and inside pg_transaction.
+// Used by the store and inside postgres_transaction.
 #pragma once
 
 #include <array>
@@ -30,10 +30,10 @@ namespace annal::detail::pg {
 
 // A batch's event columns as binary arrays: the parameters of annal_append and annal_append_group.
 struct event_columns {
-  explicit event_columns(pg_payload_format f)
-      : payloads(f == pg_payload_format::bytea  ? pg_oid::bytea
-                 : f == pg_payload_format::json ? pg_oid::json
-                                                : pg_oid::jsonb) {}
+  explicit event_columns(postgres_payload_format f)
+      : payloads(f == postgres_payload_format::bytea  ? pg_oid::bytea
+                 : f == postgres_payload_format::json ? pg_oid::json
+                                                      : pg_oid::jsonb) {}
   binary_array ids{pg_oid::uuid};
   binary_array types{pg_oid::text};
   binary_array schema_versions{pg_oid::int4};
@@ -70,7 +70,7 @@ class append_call {
                         std::to_string(batch[i].schema_version) +
                         ", above PostgreSQL's integer column (at most 2147483647)");
     }
-    if (sql.format != pg_payload_format::bytea) check_json();
+    if (sql.format != postgres_payload_format::bytea) check_json();
     kind_ = expect.what() == expected_version::kind::any         ? 0
             : expect.what() == expected_version::kind::no_stream ? 1
                                                                  : 2;
@@ -104,7 +104,7 @@ class append_call {
   // The parameters of annal_append_group: each call's stream, expectation and event count, and
   // all calls' events, in call order.
   struct group_arrays {
-    explicit group_arrays(pg_payload_format f) : events(f) {}
+    explicit group_arrays(postgres_payload_format f) : events(f) {}
     binary_array streams{pg_oid::text}, kinds{pg_oid::int4}, expected{pg_oid::int8},
         counts{pg_oid::int4};
     event_columns events;
@@ -119,7 +119,8 @@ class append_call {
 
   // Reads this call's answer from rows [begin, end) of `r`, whose columns from `col` on are
   // (status, event_id, stream_id, stream_version, first, last).
-  append_result read_answer(const pg_rows& r, int begin = 0, int end = -1, int col = 0) const {
+  append_result read_answer(const postgres_rows& r, int begin = 0, int end = -1,
+                            int col = 0) const {
     if (end < 0) end = r.rows();
     if (end <= begin) throw error(errc::io_error, what() + ": annal_append returned no row");
     const auto status = r.get_int(begin, col);
@@ -167,7 +168,8 @@ class append_call {
         throw error(errc::invalid_argument,
                     event_name(i) + " has a payload that is not valid JSON (" + ec.message() +
                         "), but PostgreSQL schema '" + sql_.schema + "' stores payloads as " +
-                        sql_.payload_type + "; use pg_payload_format::bytea for binary codecs");
+                        sql_.payload_type +
+                        "; use postgres_payload_format::bytea for binary codecs");
     }
   }
 
@@ -179,14 +181,16 @@ class append_call {
                            const std::string& expected) const {
     const event_data& e = batch_[0];
     const std::string id = sql::uuid_to_text(e.id), version = std::to_string(e.schema_version),
-                      hex = sql_.format == pg_payload_format::bytea ? bytea_hex(e.payload) : "",
+                      hex =
+                          sql_.format == postgres_payload_format::bytea ? bytea_hex(e.payload) : "",
                       correlation = sql::uuid_to_text(e.correlation_id),
                       causation = sql::uuid_to_text(e.causation_id),
                       meta = sql::metadata_to_json(e.meta);
     return read_answer(conn.exec_prepared(
         slot_append_one, "annal_append_one", sql_.append_one,
         {stream_.c_str(), kind.c_str(), expected.c_str(), id.c_str(), e.type.c_str(),
-         version.c_str(), sql_.format == pg_payload_format::bytea ? hex.c_str() : e.payload.c_str(),
+         version.c_str(),
+         sql_.format == postgres_payload_format::bytea ? hex.c_str() : e.payload.c_str(),
          correlation.c_str(), causation.c_str(), meta.c_str(), now.c_str()},
         what()));
   }
@@ -199,7 +203,7 @@ class append_call {
       c.ids.add_uuid(e.id);
       c.types.add(e.type);
       c.schema_versions.add_int4(static_cast<std::int32_t>(e.schema_version));
-      if (sql_.format == pg_payload_format::jsonb)
+      if (sql_.format == postgres_payload_format::jsonb)
         c.payloads.add_jsonb(e.payload);
       else
         c.payloads.add(e.payload);  // json's and bytea's binary forms are the bytes themselves

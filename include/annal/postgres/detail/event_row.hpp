@@ -22,7 +22,7 @@ inline constexpr std::int64_t postgres_epoch_us = 946'684'800'000'000;
 
 class event_row_decoder {
  public:
-  explicit event_row_decoder(pg_payload_format format) noexcept : format_(format) {}
+  explicit event_row_decoder(postgres_payload_format format) noexcept : format_(format) {}
 
   // `fields` are the row's values in event_row_columns order.
   recorded_event operator()(const std::array<std::string_view, 11>& fields) const {
@@ -36,8 +36,8 @@ class event_row_decoder {
     if (schema_version < 0)
       fail(5, "holds the negative schema version " + std::to_string(schema_version));
     e.schema_version = static_cast<std::uint32_t>(schema_version);
-    e.payload = format_ == pg_payload_format::jsonb ? std::string(jsonb(fields, 6))
-                                                    : std::string(fields[6]);
+    e.payload = format_ == postgres_payload_format::jsonb ? std::string(jsonb(fields, 6))
+                                                          : std::string(fields[6]);
     e.correlation_id = uuid(fields, 7);
     e.causation_id = uuid(fields, 8);
     e.meta = sql::metadata_from_json(jsonb(fields, 9));
@@ -104,7 +104,7 @@ class event_row_decoder {
     return us + postgres_epoch_us;
   }
 
-  pg_payload_format format_;
+  postgres_payload_format format_;
 };
 
 }  // namespace annal::detail::pg
