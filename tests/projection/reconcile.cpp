@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/invalid_option.hpp"
@@ -129,4 +130,17 @@ constexpr bool reconciles = requires(const A& a, const B& b) {
 TEST_CASE("reconcile_with_log takes the store first", "[projection][reconcile][api]") {
   STATIC_REQUIRE(reconciles<annal::memory_store, annal::memory_read_model<proj::balances>>);
   STATIC_REQUIRE_FALSE(reconciles<annal::memory_read_model<proj::balances>, annal::memory_store>);
+}
+
+TEST_CASE("rebuilds take their options by value, as every component does",
+          "[projection][rebuild][api]") {
+  using model = annal::memory_read_model<proj::balances>;
+  STATIC_REQUIRE(
+      std::is_same_v<
+          decltype(&annal::rebuild<proj::balances, annal::binary_codec, annal::memory_store>),
+          annal::rebuilt<proj::balances> (*)(const annal::memory_store&, annal::rebuild_options)>);
+  STATIC_REQUIRE(
+      std::is_same_v<
+          decltype(&annal::rebuild_and_swap<annal::binary_codec, annal::memory_store, model>),
+          annal::rebuild_result (*)(const annal::memory_store&, model&, annal::rebuild_options)>);
 }

@@ -199,7 +199,7 @@ class postgres_read_model {
   // row, drops the serving schema, renames the fresh one into its place and sets the checkpoint.
   // Projectors continue from there. Use through rebuild_and_swap(store, model, options).
   template <class Codec = binary_codec, event_store S>
-  rebuild_result rebuild_and_swap(const S& events, const rebuild_options& options) {
+  rebuild_result rebuild_and_swap(const S& events, rebuild_options options) {
     if (options.workers != 1)
       throw error(errc::invalid_argument, "postgres_read_model '" + options_.name +
                                               "' rebuilds on one worker: its handlers write through "
@@ -297,8 +297,8 @@ class postgres_read_model {
 // rebuild_and_swap for a PostgreSQL read model: into a fresh schema, then swapped in by rename.
 template <class Codec = binary_codec, event_store S, class P>
 rebuild_result rebuild_and_swap(const S& store, postgres_read_model<P>& model,
-                                const rebuild_options& options = {}) {
-  return model.template rebuild_and_swap<Codec>(store, options);
+                                rebuild_options options = {}) {
+  return model.template rebuild_and_swap<Codec>(store, std::move(options));
 }
 
 }  // namespace annal

@@ -89,7 +89,7 @@ class progress_reporter {
 // Replays positions 1..up_to into a fresh P. Only projections can be rebuilt: a reactor (a type
 // with `react` members) is refused at compile time, so no side effect fires during a rebuild.
 template <class P, class Codec = binary_codec, event_store S>
-rebuilt<P> rebuild(const S& store, const rebuild_options& options = {}) {
+rebuilt<P> rebuild(const S& store, rebuild_options options = {}) {
   static_assert(check_projection<P>());
   if (options.workers == 0)
     throw error(errc::invalid_argument, "rebuild_options::workers must be at least 1, not 0");
@@ -134,8 +134,9 @@ rebuilt<P> rebuild(const S& store, const rebuild_options& options = {}) {
 // keep being updated by its projector) meanwhile; then swaps the fresh one in with its checkpoint.
 // A projector on the same model continues from there. Returns the rebuild's figures.
 template <class Codec = binary_codec, event_store S, read_model_store M>
-rebuild_result rebuild_and_swap(const S& store, M& model, const rebuild_options& options = {}) {
-  rebuilt<typename M::model_type> fresh = rebuild<typename M::model_type, Codec>(store, options);
+rebuild_result rebuild_and_swap(const S& store, M& model, rebuild_options options = {}) {
+  rebuilt<typename M::model_type> fresh =
+      rebuild<typename M::model_type, Codec>(store, std::move(options));
   model.replace(std::move(fresh.model), fresh.checkpoint);
   return static_cast<const rebuild_result&>(fresh);
 }
