@@ -2,7 +2,8 @@
 # Fixed compile cost every annal program pays: each public header alone, the umbrella, each
 # example's main TU and a reference TU (Boost.Hana plus common std headers), as ratios to the latter.
 # Usage: bench/compile_time/fixed_cost.sh [runs] [regex]   (runs: best of, default 2; regex: only
-# the rows whose name matches). Env: CXX (default g++), ANNAL_OPT (default -O1),
+# the rows whose name matches). Env: CXX (default g++), ANNAL_OPT (default -O1), ANNAL_CXXFLAGS
+# (added to every compile, e.g. to measure a mode switched by a macro),
 # ANNAL_COMPILE_COMMANDS (a compile_commands.json with the examples; by default the script
 # configures one), ANNAL_COMPILE_TIME_DIR (sources and objects; default a temporary directory).
 # Compiles run one at a time, so the figures are user CPU seconds and peak RSS of one compiler.
@@ -11,6 +12,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cxx="${CXX:-g++}"
 opt="${ANNAL_OPT:--O1}"
+read -r -a extra <<<"${ANNAL_CXXFLAGS:-}"
 runs="${1:-2}"
 only="${2:-.}"
 work="${ANNAL_COMPILE_TIME_DIR:-$(mktemp -d -t annal-fixed-cost.XXXXXX)}"
@@ -52,9 +54,9 @@ measure() {
   local src=$1 obj="$work/out.o" x u k best_u="" best_k=""
   shift
   for ((r = 0; r < runs; ++r)); do
-    read -r x u k < <(/usr/bin/time -f '%x %U %M' "$cxx" "$@" "$opt" -c "$src" -o "$obj" 2>&1 >/dev/null | tail -n 1)
+    read -r x u k < <(/usr/bin/time -f '%x %U %M' "$cxx" "$@" "${extra[@]}" "$opt" -c "$src" -o "$obj" 2>&1 >/dev/null | tail -n 1)
     if [[ $x != 0 ]]; then
-      echo "compile failed: $cxx $* $opt -c $src" >&2
+      echo "compile failed: $cxx $* ${extra[*]} $opt -c $src" >&2
       return 1
     fi
     best_u=$(awk -v a="$u" -v b="$best_u" 'BEGIN { print ((b == "" || a < b) ? a : b) }')
@@ -101,8 +103,8 @@ int main(int argc, char** argv) {
 EOF
 
 echo "compiler: $("$cxx" --version | head -n 1)"
-echo "command:  /usr/bin/time -f '%U %M' $cxx <CMake's flags for the example> $opt -c <file>.cpp   (best of $runs)"
-echo "headers:  $cxx ${header_flags[*]} $opt -c <file>.cpp, <file>.cpp = #include <annal/...> + int main() {}"
+echo "command:  /usr/bin/time -f '%U %M' $cxx <CMake's flags for the example> ${extra[*]} $opt -c <file>.cpp   (best of $runs)"
+echo "headers:  $cxx ${header_flags[*]} ${extra[*]} $opt -c <file>.cpp, <file>.cpp = #include <annal/...> + int main() {}"
 echo "sources:  $work"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
