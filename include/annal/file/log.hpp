@@ -397,7 +397,8 @@ using file_log = basic_file_log<posix_io>;
 
 }  // namespace annal
 
-// The member functions, one header per concern (as {fmt} keeps format-inl.h beside format.h).
+// The member functions, one header per concern (as {fmt} keeps format-inl.h beside format.h). Those
+// that were defined in the class body keep `inline` there, so the compiler inlines as it did.
 #include <annal/file/detail/appending.hpp>
 #include <annal/file/detail/follower.hpp>
 #include <annal/file/detail/group_commit.hpp>
