@@ -29,7 +29,7 @@ class AnnalConan(ConanFile):
     settings = "os", "arch", "compiler", "build_type"
     options = {f"with_{backend}": [True, False] for backend in BACKENDS}
     default_options = {f"with_{backend}": False for backend in BACKENDS}
-    exports_sources = "include/*", "LICENSE"
+    exports_sources = "include/*", "LICENSE", "cmake/annal-precompile.cmake"
     no_copy_source = True
 
     def set_version(self):
@@ -59,12 +59,17 @@ class AnnalConan(ConanFile):
         copy(self, "LICENSE", self.source_folder, os.path.join(self.package_folder, "licenses"))
         copy(self, "*", os.path.join(self.source_folder, "include"),
              os.path.join(self.package_folder, "include"))
+        copy(self, "annal-precompile.cmake", os.path.join(self.source_folder, "cmake"),
+             os.path.join(self.package_folder, "share", "annal", "cmake"))
 
     def package_info(self):
         self.cpp_info.set_property("cmake_file_name", "annal")
         # Conan's aggregate of every component that is on; annal's own CMake package has no such
         # target, so consumers link the components below.
         self.cpp_info.set_property("cmake_target_name", "annal::all")
+        # Conan writes its own config file: annal_precompile_headers() comes in as a build module.
+        self.cpp_info.set_property("cmake_build_modules",
+                                   [os.path.join("share", "annal", "cmake", "annal-precompile.cmake")])
         core = self.cpp_info.components["annal"]
         core.set_property("cmake_target_name", "annal::annal")
         core.requires = ["boost::headers", "boost::json"]
