@@ -58,12 +58,14 @@ struct event_source {
       e.meta["user"] = "ada";
     }
   }
-  // Fresh ids without a random generator's cost in the timed loop.
+  // Fresh ids without a random generator's cost in the timed loop: the counter takes the last six
+  // bytes, so each source keeps 26 of its base id's random bits. (Over the last eight it kept 12,
+  // and two of 16 threads starting in one millisecond now and then made the same ids.)
   const std::vector<annal::event_data>& next() {
     for (auto& e : batch) {
       e.id = base;
       const std::uint64_t n = ++counter;
-      std::memcpy(e.id.data + 8, &n, 8);
+      std::memcpy(e.id.data + 10, &n, 6);
     }
     return batch;
   }
