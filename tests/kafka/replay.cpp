@@ -14,6 +14,7 @@
 #include <annal/kafka/publisher.hpp>
 #include <annal/kafka/replay.hpp>
 
+#include "common/invalid_option.hpp"
 #include "kafka/mock_cluster.hpp"
 
 using namespace annal_test_kafka;
@@ -347,6 +348,10 @@ TEST_CASE("kafka_replay refuses bad configuration and unknown topics", "[kafka][
   options = replay_options(cluster, "events");
   options.from_offsets = {{5, 0}};
   CHECK_THROWS_WITH(annal::kafka_replay(options), Catch::Contains("names partition 5"));
+  options = replay_options(cluster, "events");
+  options.held_per_partition = 0;  // used to be raised to 1 without a word
+  CHECK_THROWS_MATCHES(annal::kafka_replay(options), annal::error,
+                       annal_test::names_invalid_option("held_per_partition", "0"));
 }
 
 TEST_CASE("kafka_replay honours a stop request and closes while the brokers are unreachable",

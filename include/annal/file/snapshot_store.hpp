@@ -101,7 +101,7 @@ inline std::string peek_stream_id(std::string_view in) {
 class file_snapshot_store {
  public:
   explicit file_snapshot_store(std::filesystem::path directory, snapshot_retention retention = {})
-      : dir_(std::move(directory)), retention_(retention) {
+      : dir_(std::move(directory)), retention_(detail::checked(retention)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec)

@@ -67,7 +67,9 @@ class kafka_replay {
       : options_(std::move(options)), dedupe_(options_.dedupe_window) {
     if (options_.topic.empty())
       throw error(errc::invalid_argument, "kafka replay: the topic name is empty");
-    options_.held_per_partition = std::max<std::size_t>(options_.held_per_partition, 1);
+    if (options_.held_per_partition == 0)
+      throw error(errc::invalid_argument,
+                  "kafka_replay_options::held_per_partition must be at least 1, not 0");
     if (options_.dedupe_by_event_id && options_.dedupe_window == 0)
       throw error(errc::invalid_argument,
                   "kafka replay: dedupe_window is 0, so dedupe_by_event_id would remember no id; "
