@@ -19,33 +19,21 @@
 
 #include <annal/file/log.hpp>
 
+#include "store/crash_writer.hpp"
 #include "store/store_test_support.hpp"
 
 namespace {
 
 using annal::event_id;
 
-// Payload, type and stream follow from the event id, so the parent can check any event it reads.
-std::string payload_for(const event_id& id) {
-  const std::string hex = boost::uuids::to_string(id);
-  // Mostly small; sometimes several pages, so that a kill can land inside one write().
-  const std::size_t size = id.data[0] < 16 ? 9000 + id.data[2] * 13 : 1 + id.data[2] % 200;
-  std::string out;
-  while (out.size() < size) out += hex;
-  out.resize(size);
-  return out;
-}
+using annal_test_store::ack;
+using annal_test_store::max_batch;
+using annal_test_store::payload_for;
+
+// The stream follows from the event id, so any process can check any event it reads.
 std::string stream_for(const event_id& id) {
   return "crash-" + std::to_string(id.data[1] % 7);
 }
-
-constexpr std::size_t max_batch = 4;
-struct ack {
-  std::uint64_t first_position;
-  std::uint32_t count;
-  std::uint8_t ids[max_batch][16];
-};
-static_assert(sizeof(ack) <= PIPE_BUF, "one ack must be one atomic pipe write");
 
 [[noreturn]] void child(const std::filesystem::path& dir, int out, int mode, unsigned seed) {
   annal::file_log_options options;
@@ -54,30 +42,7 @@ static_assert(sizeof(ack) <= PIPE_BUF, "one ack must be one atomic pipe write");
   const int threads = mode == 0 ? 1 : 4;
   try {
     annal::file_log log(dir, options);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        std::mt19937 rng(seed + static_cast<unsigned>(t));
-        for (;;) {
-          std::vector<annal::event_data> batch(1 + rng() % max_batch);
-          for (auto& e : batch) e.id = annal::new_event_id();
-          // A batch belongs to one stream: the stream of its first event.
-          const std::string stream = stream_for(batch[0].id);
-          for (auto& e : batch) {
-            e.type = "crash.test";
-            e.payload = payload_for(e.id);
-            e.meta["stream"] = stream;
-          }
-          const auto r = log.append(stream, annal::expected_version::any(), batch);
-          ack a{};
-          a.first_position = r.first_position;
-          a.count = static_cast<std::uint32_t>(batch.size());
-          for (std::size_t i = 0; i < batch.size(); ++i)
-            std::memcpy(a.ids[i], batch[i].id.data, 16);
-          if (::write(out, &a, sizeof a) != static_cast<ssize_t>(sizeof a)) ::_exit(4);
-        }
-      });
-    for (auto& th : pool) th.join();
+    annal_test_store::append_and_acknowledge(log, out, threads, seed, "crash.test", stream_for);
   } catch (const std::exception& e) {
     const std::string text = std::string("child failed: ") + e.what() + "\n";
     if (::write(2, text.data(), text.size()) < 0) ::_exit(5);

@@ -25,33 +25,21 @@
 #include <annal/file/log.hpp>
 
 #include "store/faulty_io.hpp"
+#include "store/crash_writer.hpp"
 #include "store/store_test_support.hpp"
 
 namespace {
 
 using annal::event_id;
 
-// Payload, type and stream follow from the event id, so any process can check any event it reads.
-std::string payload_for(const event_id& id) {
-  const std::string hex = boost::uuids::to_string(id);
-  // Mostly small; sometimes several pages, so that a kill or a read can land inside one write().
-  const std::size_t size = id.data[0] < 16 ? 9000 + id.data[2] * 13 : 1 + id.data[2] % 200;
-  std::string out;
-  while (out.size() < size) out += hex;
-  out.resize(size);
-  return out;
-}
+using annal_test_store::ack;
+using annal_test_store::max_batch;
+using annal_test_store::payload_for;
+
+// The stream follows from the event id, so any process can check any event it reads.
 std::string stream_for(const event_id& id) {
   return "follow-" + std::to_string(id.data[1] % 5);
 }
-
-constexpr std::size_t max_batch = 4;
-struct ack {
-  std::uint64_t first_position;
-  std::uint32_t count;
-  std::uint8_t ids[max_batch][16];
-};
-static_assert(sizeof(ack) <= PIPE_BUF, "one ack must be one atomic pipe write");
 
 // What a reader reports when it stops: the last position it read and a hash of every (position,
 // event id) it read, so the parent can check them against the log the next writer opens.
@@ -87,29 +75,7 @@ constexpr std::uint64_t hash_seed = 0xCBF29CE484222325ull;
     annal_test_store::faulty_io io;
     io.plan->sync_time = std::chrono::microseconds(300);
     annal::basic_file_log<annal_test_store::faulty_io> log(dir, options, io);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] {
-        std::mt19937 rng(seed + static_cast<unsigned>(t));
-        for (;;) {
-          std::vector<annal::event_data> batch(1 + rng() % max_batch);
-          for (auto& e : batch) e.id = annal::new_event_id();
-          const std::string stream = stream_for(batch[0].id);
-          for (auto& e : batch) {
-            e.type = "follow.test";
-            e.payload = payload_for(e.id);
-            e.meta["stream"] = stream;
-          }
-          const auto r = log.append(stream, annal::expected_version::any(), batch);
-          ack a{};
-          a.first_position = r.first_position;
-          a.count = static_cast<std::uint32_t>(batch.size());
-          for (std::size_t i = 0; i < batch.size(); ++i)
-            std::memcpy(a.ids[i], batch[i].id.data, 16);
-          if (::write(out, &a, sizeof a) != static_cast<ssize_t>(sizeof a)) ::_exit(4);
-        }
-      });
-    for (auto& th : pool) th.join();
+    annal_test_store::append_and_acknowledge(log, out, threads, seed, "follow.test", stream_for);
   } catch (const std::exception& e) {
     const std::string text = std::string("writer failed: ") + e.what() + "\n";
     if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
