@@ -25,6 +25,8 @@
 
 #include <annal/core/decider.hpp>
 #include <annal/core/error.hpp>
+#include <annal/projection/projector.hpp>
+#include <annal/projection/read_model.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/repository.hpp>
 
@@ -129,6 +131,12 @@ inline annal::decision<shelf> decide(const shelf& s, const take& c) {
   if (s.copies <= 0) return annal::reject("no copy available");
   return taken{c.by};
 }
+// A read model of the takings: a projection that lists `taken`.
+struct takings {
+  using events = annal::events<taken>;
+  int count = 0;
+  void on(const taken&) { ++count; }
+};
 }  // namespace shelf_domain
 
 }  // namespace annal_conformance
@@ -557,6 +565,31 @@ void check_event_store_conformance() {
     const auto final_state = shelves.load("book");
     CHECK(final_state.state.copies == 0);
     CHECK(final_state.version == 1 + copies);
+  }
+
+  // The read rule (docs/projection.md): what a reader lists but cannot read stops it, whatever
+  // store it reads. Here a newer program's `taken` v2 sits between two readable events.
+  SECTION("a listed event at a schema version the reader cannot read stops it, checkpoint kept") {
+    namespace shelf = ac::shelf_domain;
+    using store_t = std::remove_cvref_t<decltype(fixture.store())>;
+    annal::repository<shelf::shelf, store_t> shelves{store()};
+    REQUIRE(shelves.handle("book", shelf::stock{3}).accepted());
+    REQUIRE(shelves.handle("book", shelf::take{1}).accepted());
+    event_data newer = annal::detail::encode_event<annal::binary_codec>(shelf::taken{2},
+                                                                       annal::new_event_id(), {});
+    newer.schema_version = 2;
+    REQUIRE(store().append("book", expected_version::exact(2), std::span(&newer, 1)).ok());
+    REQUIRE(shelves.handle("other", shelf::stock{1}).accepted());
+
+    annal::memory_read_model<shelf::takings> model;
+    annal::projector projector{store(), model};
+    for (int run = 0; run < 2; ++run) {  // a second run stops at the same place
+      ac::require_error([&] { projector.catch_up(); }, errc::unknown_event_type);
+      CHECK(model.checkpoint() == 2);
+      model.read([](const shelf::takings& t, std::uint64_t) { CHECK(t.count == 1); });
+    }
+    ac::require_error([&] { (void)shelves.load("book"); }, errc::unknown_event_type);
+    CHECK(shelves.load("other").state.copies == 1);  // other streams are readable
   }
 
   SECTION("concurrent appenders to different streams: everything is stored") {
