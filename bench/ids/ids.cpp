@@ -4,7 +4,7 @@
 
 #include <boost/uuid/random_generator.hpp>
 
-#include <annal/core/new_event_id.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 #include "common/ratio_reporter.hpp"
 

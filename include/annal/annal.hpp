@@ -13,9 +13,10 @@
 #include <annal/core/event.hpp>
 #include <annal/core/event_list.hpp>
 #include <annal/core/hydrate.hpp>
-#include <annal/core/log.hpp>
-#include <annal/core/new_event_id.hpp>
 #include <annal/core/record.hpp>
+
+#include <annal/runtime/log.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/decode.hpp>

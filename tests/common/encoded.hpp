@@ -3,7 +3,7 @@
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/decode.hpp>
-#include <annal/core/new_event_id.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 namespace annal_test {
 

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <annal/core/new_event_id.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <system_error>
 
-#include <annal/core/log.hpp>
 #include <annal/detail/atomic_file.hpp>
+#include <annal/runtime/log.hpp>
 
 namespace fuzz {
 

@@ -1,6 +1,7 @@
-# Fails when a header includes a layer above its own (docs/design.md draws the layers). Each header
-# belongs to the first layer whose pattern matches its path under include/annal/; each layer lists
-# the layers its headers may include. Run: cmake -DINCLUDE_DIR=<repo>/include -P check_layers.cmake
+# Fails when a header includes a layer above its own (docs/design.md draws the layers), or when a
+# header of a pure layer (core/, fwd.hpp) includes a system or I/O header. Each header belongs to the
+# first layer whose pattern matches its path under include/annal/; each layer lists the layers its
+# headers may include. Run: cmake -DINCLUDE_DIR=<repo>/include -P check_layers.cmake
 cmake_minimum_required(VERSION 3.21)
 if(NOT INCLUDE_DIR)
   message(FATAL_ERROR "usage: cmake -DINCLUDE_DIR=<repo>/include -P check_layers.cmake")
@@ -8,11 +9,13 @@ endif()
 
 # layer: path patterns (regexes over the path below include/annal/), in the order they are tried.
 set(patterns
+  "fwd:^fwd[.]hpp$"
   "umbrella:^(annal|fwd)[.]hpp$"
   "file:^file/"
   "sqlite:^sqlite/"
   "postgres:^postgres/"
   "core:^core/"
+  "runtime:^runtime/"
   "detail:^detail/"
   "codec:^codec/"
   "command:^store/repository[.]hpp$"
@@ -23,11 +26,14 @@ set(patterns
   "privacy:^privacy/"
   "testing:^testing/")
 
-# layer: the layers it may include (its own included).
-set(below_core "core")
-set(below_detail "core;detail")
-set(below_codec "core;detail;codec")
-set(below_store "core;detail;codec;store")
+# layer: the layers it may include (its own included). fwd.hpp includes no annal header, and every
+# header may include it: the defining header of a class template with a default argument must.
+set(below_fwd "")
+set(below_core "fwd;core")
+set(below_runtime "${below_core};runtime")
+set(below_detail "${below_runtime};detail")
+set(below_codec "${below_detail};codec")
+set(below_store "${below_codec};store")
 set(below_snapshot "${below_store};snapshot")
 set(below_projection "${below_store};projection")
 set(below_command "${below_store};snapshot;command")
@@ -39,6 +45,11 @@ set(below_kafka "${below_store};kafka")
 set(below_privacy "${below_codec};store;privacy")
 set(below_testing "${read_side};command;testing")
 set(below_umbrella "${read_side};command;file;sqlite;postgres;kafka;privacy;testing;umbrella")
+
+# Pure layers hold vocabulary only: no operating-system call and no I/O, so including them never
+# drags in a system header (docs/design.md). These are the standard and system headers that would.
+set(pure_layers "fwd;core")
+set(impure_header_regex "^#include <(unistd[.]h|pthread[.]h|fcntl[.]h|sys/[^>]*|stdio[.]h|cstdio|iostream|fstream)>")
 
 # Known edges that break the rule, each with why it is still here; the list only shrinks.
 set(known_exceptions "")
@@ -59,6 +70,7 @@ endfunction()
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/annal ${INCLUDE_DIR}/annal/*.hpp)
 set(violations "")
+set(impure "")
 set(unplaced "")
 set(edges 0)
 foreach(header IN LISTS headers)
@@ -66,6 +78,13 @@ foreach(header IN LISTS headers)
   if(NOT from)
     list(APPEND unplaced "${header}")
     continue()
+  endif()
+  if(from IN_LIST pure_layers)
+    file(STRINGS ${INCLUDE_DIR}/annal/${header} system_includes REGEX "${impure_header_regex}")
+    foreach(line IN LISTS system_includes)
+      string(REGEX REPLACE "^#include (<[^>]*>).*" "\\1" target "${line}")
+      list(APPEND impure "${header} (${from}) includes ${target}")
+    endforeach()
   endif()
   file(STRINGS ${INCLUDE_DIR}/annal/${header} includes REGEX "^#include <annal/")
   foreach(line IN LISTS includes)
@@ -82,9 +101,19 @@ if(unplaced)
   list(JOIN unplaced "\n  " text)
   message(FATAL_ERROR "headers in no layer (add a pattern to check_layers.cmake):\n  ${text}")
 endif()
+# Both kinds of fault are reported together, so one run names every header to fix.
+set(faults "")
 if(violations)
   list(JOIN violations "\n  " text)
-  message(FATAL_ERROR "headers that include a layer above their own:\n  ${text}")
+  string(APPEND faults "headers that include a layer above their own:\n  ${text}\n")
+endif()
+if(impure)
+  list(JOIN impure "\n  " text)
+  string(APPEND faults "headers of a pure layer that include a system or I/O header (move what "
+                       "needs it to runtime/ or higher):\n  ${text}\n")
+endif()
+if(faults)
+  message(FATAL_ERROR "${faults}")
 endif()
 list(LENGTH headers count)
 message(STATUS "layering: ${count} headers, ${edges} includes, all pointing down")

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include <annal/core/log.hpp>
+#include <annal/runtime/log.hpp>
 
 namespace test {
 

@@ -15,8 +15,8 @@
 
 #include <boost/uuid/uuid_io.hpp>
 
-#include <annal/core/new_event_id.hpp>
 #include <annal/core/record.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 namespace annal_test_store {
 

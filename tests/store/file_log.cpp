@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include <annal/core/log.hpp>
 #include <annal/file/detail/crc32c.hpp>
 #include <annal/file/log.hpp>
 #include <annal/file/salvage.hpp>
+#include <annal/runtime/log.hpp>
 
 #include "store/conformance.hpp"
 #include "store/faulty_io.hpp"

@@ -12,10 +12,10 @@
 #include <annal/codec/detail/reflect.hpp>
 #include <annal/codec/fingerprint.hpp>
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/atomic_file.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
+#include <annal/runtime/log.hpp>
 
 namespace annal {
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/atomic_file.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/runtime/log.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
 
 namespace annal {

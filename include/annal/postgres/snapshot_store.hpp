@@ -14,11 +14,11 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
-#include <annal/snapshot/snapshot_store.hpp>
 #include <annal/postgres/store.hpp>
+#include <annal/runtime/log.hpp>
+#include <annal/snapshot/snapshot_store.hpp>
 
 namespace annal {
 

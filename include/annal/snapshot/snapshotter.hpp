@@ -12,8 +12,8 @@
 #include <annal/codec/fingerprint.hpp>
 #include <annal/core/aggregate.hpp>
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/runtime/log.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
 

@@ -14,8 +14,8 @@
 #include <sqlite3.h>
 
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/runtime/log.hpp>
 #include <annal/snapshot/snapshot_store.hpp>
 
 namespace annal {

@@ -11,8 +11,8 @@
 #include <type_traits>
 #include <utility>
 
-#include <annal/core/new_event_id.hpp>
 #include <annal/core/record.hpp>
+#include <annal/runtime/new_event_id.hpp>
 
 namespace annal {
 

@@ -17,12 +17,12 @@
 #include <annal/codec/decode.hpp>
 #include <annal/codec/registry.hpp>
 #include <annal/core/aggregate.hpp>
+#include <annal/core/as_of.hpp>
 #include <annal/core/decision.hpp>
 #include <annal/core/error.hpp>
-#include <annal/core/as_of.hpp>
 #include <annal/core/hydrate.hpp>
-#include <annal/core/log.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/runtime/log.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/tombstone.hpp>

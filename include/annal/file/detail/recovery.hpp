@@ -17,11 +17,11 @@
 #include <boost/uuid/uuid_io.hpp>
 
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/reader.hpp>
 #include <annal/file/detail/walk.hpp>
 #include <annal/file/log.hpp>
+#include <annal/runtime/log.hpp>
 
 namespace annal {
 

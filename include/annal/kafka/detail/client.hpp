@@ -8,9 +8,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <annal/core/error.hpp>
-#include <annal/core/log.hpp>
 #include <annal/kafka/detail/handle.hpp>
 #include <annal/kafka/properties.hpp>
+#include <annal/runtime/log.hpp>
 
 namespace annal::detail::kafka {
 

@@ -1,4 +1,4 @@
-// Fresh event ids. Apart from envelope.hpp because hydration never needs them.
+// Fresh event ids, drawn from the operating system's entropy (so not in the pure core/).
 #pragma once
 
 #include <array>
