@@ -12,7 +12,7 @@
 
 namespace {
 // A fresh temporary file per construction; reopen() closes and opens the same file.
-template <annal::sqlite_sync Sync>
+template <annal::durability Durability>
 class sqlite_fixture {
  public:
   sqlite_fixture() { reopen(); }
@@ -20,7 +20,7 @@ class sqlite_fixture {
   void reopen() {
     store_.reset();
     annal::sqlite_options o;
-    o.sync = Sync;
+    o.sync = Durability;
     store_ = std::make_unique<annal::sqlite_store>(dir_.path() / "events.db", o);
   }
 
@@ -30,12 +30,17 @@ class sqlite_fixture {
 };
 }  // namespace
 
-TEST_CASE("sqlite store conforms (synchronous=FULL)", "[store][sqlite][conformance]") {
-  check_event_store_conformance<sqlite_fixture<annal::sqlite_sync::full>>();
+// Every durability the store accepts: durable and group are synchronous=FULL, none is NORMAL.
+TEST_CASE("sqlite store conforms (durability::durable)", "[store][sqlite][conformance]") {
+  check_event_store_conformance<sqlite_fixture<annal::durability::durable>>();
 }
 
-TEST_CASE("sqlite store conforms (synchronous=NORMAL)", "[store][sqlite][conformance]") {
-  check_event_store_conformance<sqlite_fixture<annal::sqlite_sync::normal>>();
+TEST_CASE("sqlite store conforms (durability::group)", "[store][sqlite][conformance]") {
+  check_event_store_conformance<sqlite_fixture<annal::durability::group>>();
+}
+
+TEST_CASE("sqlite store conforms (durability::none)", "[store][sqlite][conformance]") {
+  check_event_store_conformance<sqlite_fixture<annal::durability::none>>();
 }
 #endif
 

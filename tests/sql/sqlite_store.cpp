@@ -167,7 +167,7 @@ TEST_CASE("sqlite store reads in pages larger than one query", "[store][sqlite]"
 TEST_CASE("sqlite store serializes appends from threads gap-free", "[store][sqlite][concurrency]") {
   annal_test::temp_dir dir;
   sqlite_options opt;
-  opt.sync = sqlite_sync::normal;  // speed; durability is the crash test's business
+  opt.sync = durability::none;  // speed; durability is the crash test's business
   sqlite_store store(dir.path() / "events.db", opt);
   constexpr int threads = 8, per_thread = 40;
   std::atomic<int> conflicts{0}, bad_conflicts{0};
@@ -302,7 +302,7 @@ TEST_CASE("sqlite store refuses what it cannot open", "[store][sqlite][errors]")
 TEST_CASE("sqlite store keeps its WAL bounded: checkpoints catch up", "[store][sqlite]") {
   annal_test::temp_dir dir;
   sqlite_options opt;
-  opt.sync = sqlite_sync::normal;
+  opt.sync = durability::none;
   opt.checkpoint = GENERATE(sqlite_checkpoint::background, sqlite_checkpoint::in_commit);
   sqlite_store store(dir.path() / "events.db", opt);
   const std::string big(4000, 'x');  // about one page per event
@@ -322,7 +322,7 @@ TEST_CASE("sqlite store checkpoints on its own thread once the WAL passes checkp
           "[store][sqlite]") {
   annal_test::temp_dir dir;
   sqlite_options opt;
-  opt.sync = sqlite_sync::normal;
+  opt.sync = durability::none;
   opt.checkpoint_pages = 100;
   sqlite_store store(dir.path() / "events.db", opt);
   const auto db = dir.path() / "events.db";
@@ -347,7 +347,7 @@ TEST_CASE("sqlite store checkpoints on its own thread once the WAL passes checkp
 TEST_CASE("sqlite store bounds its WAL under a writer that never pauses", "[store][sqlite]") {
   annal_test::temp_dir dir;
   sqlite_options opt;
-  opt.sync = sqlite_sync::normal;
+  opt.sync = durability::none;
   opt.checkpoint_pages = 100;
   sqlite_store store(dir.path() / "events.db", opt);
   const std::string big(4000, 'x');

@@ -6,15 +6,14 @@
 #include <string>
 #include <vector>
 
+#include <annal/store/durability.hpp>
+
 namespace annal {
 
-enum class durability : std::uint8_t {
-  durable,  // append returns after fdatasync; a sync started after an append covers it too
-  group,    // as durable, one sync at a time, whose leader waits group_commit_window for company
-  none,     // append returns after write(); a machine crash may lose the newest events
-};
-
 struct file_log_options {
+  // durable: append returns after fdatasync; a sync started after an append covers it too.
+  // group: as durable, one sync at a time, whose leader waits group_commit_window for company.
+  // none: append returns after write(); a machine crash may lose the newest events.
   durability sync = durability::durable;
   // A new segment starts when the next batch would take the current one past this many bytes.
   std::uint64_t segment_size = std::uint64_t{64} << 20;

@@ -23,14 +23,10 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/sqlite/detail/connection.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/store/durability.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {
-
-// How hard a commit waits for the disk. `full` (the default) syncs the WAL at every commit: an
-// acknowledged append survives power loss. `normal` syncs only at checkpoints: an acknowledged
-// append survives a crash of the process, but the last commits may roll back on power loss.
-enum class sqlite_sync : std::uint8_t { full, normal };
 
 // Who copies the WAL back into the database file once it holds `checkpoint_pages` pages.
 // `background` (the default): a thread of the store, so no append waits for the copy and its
@@ -40,7 +36,13 @@ enum class sqlite_sync : std::uint8_t { full, normal };
 enum class sqlite_checkpoint : std::uint8_t { background, in_commit };
 
 struct sqlite_options {
-  sqlite_sync sync = sqlite_sync::full;
+  // How hard a commit waits for the disk (SQLite's PRAGMA synchronous, in WAL mode).
+  // durable: synchronous=FULL, the WAL is synced at every commit; an acknowledged append survives
+  // power loss. group: the same as durable. SQLite's write lock lets one commit in at a time, so
+  // there is no company to share a sync with; the promise is kept, the sync is not shared.
+  // none: synchronous=NORMAL, the WAL is synced only at checkpoints; an acknowledged append
+  // survives a crash of the process, but the last commits may roll back on power loss.
+  durability sync = durability::durable;
   // How long a writer waits for another process's write transaction before errc::store_locked.
   std::chrono::milliseconds busy_timeout{10000};
   std::size_t pool_size = 4;
@@ -63,8 +65,8 @@ class sqlite_store {
   explicit sqlite_store(const std::filesystem::path& file, sqlite_options options = {})
       : path_(file.string()),
         options_(checked(options)),
-        checkpointer_(path_, options.sync == sqlite_sync::full, options.checkpoint_pages),
-        pool_(path_, options.sync == sqlite_sync::full,
+        checkpointer_(path_, options.sync != durability::none, options.checkpoint_pages),
+        pool_(path_, options.sync != durability::none,
               static_cast<int>(options.busy_timeout.count()), options.pool_size,
               options.checkpoint_pages,
               options.checkpoint == sqlite_checkpoint::background && options.checkpoint_pages > 0
@@ -183,8 +185,14 @@ class sqlite_store {
   }
 
  private:
-  // A zero would read nothing forever or wait forever for a connection: refused, never raised.
   static sqlite_options checked(sqlite_options options) {
+    // A value cast from an unchecked integer would otherwise silently mean synchronous=FULL.
+    if (options.sync != durability::durable && options.sync != durability::group &&
+        options.sync != durability::none)
+      throw error(errc::invalid_argument,
+                  "sqlite_options::sync must be durability::durable, group or none, not " +
+                      std::to_string(static_cast<int>(options.sync)));
+    // A zero would read nothing forever or wait forever for a connection: refused, never raised.
     if (options.read_page == 0)
       throw error(errc::invalid_argument, "sqlite_options::read_page must be at least 1, not 0");
     if (options.pool_size == 0)
