@@ -8,8 +8,9 @@
 
 #include <boost/crc.hpp>
 
+// The SSE4.2 crc32 instruction through the compiler's builtins (GCC and Clang name them alike):
+// <immintrin.h> would make every includer parse all of x86's intrinsics, AVX-512 among them.
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #define ANNAL_CRC32C_X86 1
 #else
 #define ANNAL_CRC32C_X86 0
@@ -36,14 +37,14 @@ __attribute__((target("sse4.2"))) inline std::uint32_t crc32c_sse42(std::uint32_
   while (size >= 8) {
     std::uint64_t word;
     std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
+    c = __builtin_ia32_crc32di(c, word);
     p += 8;
     size -= 8;
   }
 #endif
   auto c32 = static_cast<std::uint32_t>(c);
   while (size > 0) {
-    c32 = _mm_crc32_u8(c32, *p);
+    c32 = __builtin_ia32_crc32qi(c32, *p);
     ++p;
     --size;
   }
@@ -71,9 +72,9 @@ __attribute__((target("sse4.2"))) inline void crc32c_sse42_x3(const char* const 
     std::memcpy(&wa, a, 8);
     std::memcpy(&wb, b, 8);
     std::memcpy(&wc, c, 8);
-    ca = _mm_crc32_u64(ca, wa);
-    cb = _mm_crc32_u64(cb, wb);
-    cc = _mm_crc32_u64(cc, wc);
+    ca = __builtin_ia32_crc32di(ca, wa);
+    cb = __builtin_ia32_crc32di(cb, wb);
+    cc = __builtin_ia32_crc32di(cc, wc);
   }
 #endif
   // The rest of each, resumed from its state (crc32c_sse42 takes a finished checksum).
