@@ -49,11 +49,13 @@ for s in $stages; do
       record configure_and_test main "" -- -DANNAL_BUILD_BENCH=ON
       ;;
     opt)
-      # Optimizers see more (and warn about more): the whole suite again at -O2, without -g.
+      # Optimizers see more (and warn about more): the whole suite again at -O2, without -g, and
+      # in the separately compiled mode (annal_add_compiled_library), so both modes are tested.
       # Compile-fail, package and header checks do not depend on the build type.
-      stage "g++ -O2: unit, conformance, crash tests and examples, optimized"
+      stage "g++ -O2, separately compiled: unit, conformance, crash tests and examples, optimized"
       record configure_and_test opt "" -E 'compile_fail|package' -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DANNAL_BUILD_BENCH=OFF -DANNAL_CHECK_HEADERS=OFF
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DANNAL_BUILD_BENCH=OFF -DANNAL_CHECK_HEADERS=OFF \
+        -DANNAL_SEPARATE_COMPILATION=ON
       ;;
     asan)
       # clang here, so annal also builds warning-free with the second compiler.

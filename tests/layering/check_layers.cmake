@@ -10,7 +10,7 @@ endif()
 # layer: path patterns (regexes over the path below include/annal/), in the order they are tried.
 set(patterns
   "fwd:^fwd[.]hpp$"
-  "umbrella:^(annal|fwd)[.]hpp$"
+  "umbrella:^(annal|fwd|src)[.]hpp$"
   "file:^file/"
   "sqlite:^sqlite/"
   "postgres:^postgres/"

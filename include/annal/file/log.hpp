@@ -139,6 +139,12 @@ class basic_file_log {
   // True once a failed sync stopped the store; reopen it to go on with what is durable.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
+  // For annal::backup (file/backup.hpp, which defines it): calls cut(position, segment, bytes)
+  // with the last published position, the number of the segment holding it and where its batch
+  // ends there, read together under the index lock.
+  template <class F>
+  void consistent_cut(F&& cut) const;
+
  private:
   static constexpr std::uint32_t no_stream = 0xFFFFFFFFu;
   static constexpr std::uint64_t no_limit = ~std::uint64_t{0};
@@ -397,11 +403,16 @@ using file_log = basic_file_log<posix_io>;
 
 }  // namespace annal
 
-// The member functions, one header per concern (as {fmt} keeps format-inl.h beside format.h). Those
-// that were defined in the class body keep `inline` there, so the compiler inlines as it did.
-#include <annal/file/detail/appending.hpp>
-#include <annal/file/detail/follower.hpp>
-#include <annal/file/detail/group_commit.hpp>
-#include <annal/file/detail/index.hpp>
+// The member functions, one header per concern (as {fmt} keeps format-inl.h beside format.h). The
+// reads templated on the visitor are needed by every includer; the rest does not depend on the
+// user's types, so with ANNAL_SEPARATE_COMPILATION it is compiled once, in the translation unit
+// that includes <annal/src.hpp>, and other translation units neither parse nor instantiate it.
 #include <annal/file/detail/reading.hpp>
-#include <annal/file/detail/recovery.hpp>
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+namespace annal {
+extern template class basic_file_log<posix_io>;
+}  // namespace annal
+#else
+#include <annal/file/detail/log_impl.hpp>
+#endif

@@ -23,7 +23,7 @@
 namespace annal {
 
 template <class IO>
-inline append_result basic_file_log<IO>::append(std::string_view stream_id, expected_version expect,
+append_result basic_file_log<IO>::append(std::string_view stream_id, expected_version expect,
                                                 std::span<const event_data> batch) {
   if (options_.read_only) throw_read_only("append");
   detail::validate_batch(stream_id, batch);
@@ -74,7 +74,7 @@ inline append_result basic_file_log<IO>::append(std::string_view stream_id, expe
 }
 
 template <class IO>
-inline void basic_file_log<IO>::check_sizes(std::string_view stream_id,
+void basic_file_log<IO>::check_sizes(std::string_view stream_id,
                                             std::span<const event_data> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const std::size_t size = detail::file_log::record_size(stream_id, batch[i]);
@@ -91,7 +91,7 @@ inline void basic_file_log<IO>::check_sizes(std::string_view stream_id,
 // a stream loaded from disk is appended to, its last record is read for its type: every record
 // of such a stream is published already.
 template <class IO>
-inline bool basic_file_log<IO>::ends_in_tombstone(std::uint32_t stream_no, std::uint64_t version) {
+bool basic_file_log<IO>::ends_in_tombstone(std::uint32_t stream_no, std::uint64_t version) {
   std::int8_t& known = streams_[stream_no].tombstoned;
   if (known < 0) {
     bool tombstone = false;
@@ -106,7 +106,7 @@ inline bool basic_file_log<IO>::ends_in_tombstone(std::uint32_t stream_no, std::
 // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
 // Called with append_mutex_ held.
 template <class IO>
-inline std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id,
+std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id,
                                                      std::uint32_t stream_no, std::uint64_t actual,
                                                      std::span<const event_data> batch) {
   namespace fl = detail::file_log;
@@ -163,7 +163,7 @@ inline std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id,
 // Writes all of `data` at the segment's end. On failure the segment is cut back to where it was,
 // so the store stays usable after ENOSPC; if even that fails, the store stops.
 template <class IO>
-inline void basic_file_log<IO>::write_or_undo(segment& seg, const char* data, std::size_t size) {
+void basic_file_log<IO>::write_or_undo(segment& seg, const char* data, std::size_t size) {
   std::size_t done = 0;
   while (done < size) {
     const std::int64_t rc = io_.pwrite(seg.fd, data + done, size - done, seg.size + done);
@@ -182,7 +182,7 @@ inline void basic_file_log<IO>::write_or_undo(segment& seg, const char* data, st
 
 // Seals the current segment (synced) and starts the next. Called with append_mutex_ held.
 template <class IO>
-inline void basic_file_log<IO>::roll() {
+void basic_file_log<IO>::roll() {
   segment& old = segments_.back();
   sync_or_fail(old.fd, "fdatasync of " + old.name);
   mark_durable(written_.load(std::memory_order_relaxed));
@@ -200,7 +200,7 @@ inline void basic_file_log<IO>::roll() {
 // Creates a segment as a temporary file with its header synced, then renames it into place and
 // syncs the directory, so a segment file never exists without a whole header.
 template <class IO>
-inline auto basic_file_log<IO>::create_segment(std::uint32_t number, std::uint64_t first_position,
+auto basic_file_log<IO>::create_segment(std::uint32_t number, std::uint64_t first_position,
                                                std::uint32_t seed) -> segment {
   namespace fl = detail::file_log;
   segment s;

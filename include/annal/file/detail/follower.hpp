@@ -25,14 +25,14 @@ namespace annal {
 // The index grows under index_mutex_ as in an append, from reads that are const to their
 // callers: what it changes is declared mutable, so this holds for a log defined const too.
 template <class IO>
-inline void basic_file_log<IO>::follow_writer() const {
+void basic_file_log<IO>::follow_writer() const {
   if (!options_.read_only) return;
   std::lock_guard guard(follow_mutex_);
   const_cast<basic_file_log&>(*this).follow(read_published_position());
 }
 
 template <class IO>
-inline std::uint64_t basic_file_log<IO>::read_published_position() const {
+std::uint64_t basic_file_log<IO>::read_published_position() const {
   return const_cast<basic_file_log&>(*this).read_published();
 }
 

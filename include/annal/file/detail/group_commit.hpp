@@ -19,7 +19,7 @@
 namespace annal {
 
 template <class IO>
-inline bool basic_file_log<IO>::wait_for_append(std::uint64_t after, time_point deadline) const {
+bool basic_file_log<IO>::wait_for_append(std::uint64_t after, time_point deadline) const {
   if (options_.read_only) {
     for (;;) {
       follow_writer();
@@ -47,7 +47,7 @@ inline bool basic_file_log<IO>::wait_for_append(std::uint64_t after, time_point 
 }
 
 template <class IO>
-inline void basic_file_log<IO>::sync() {
+void basic_file_log<IO>::sync() {
   if (options_.read_only) throw_read_only("sync");
   throw_if_failed();
   wait_durable(written_.load(std::memory_order_acquire));
@@ -56,7 +56,7 @@ inline void basic_file_log<IO>::sync() {
 // Fail-stop: after a failed sync the kernel may have dropped the dirty pages and cleared the
 // error, so a retried sync could "succeed" over lost data. Nothing is retried; every call fails.
 template <class IO>
-inline void basic_file_log<IO>::fail(const std::string& why) {
+void basic_file_log<IO>::fail(const std::string& why) {
   {
     std::lock_guard guard(sync_mutex_);
     if (!failed_.load(std::memory_order_relaxed)) {
@@ -72,18 +72,18 @@ inline void basic_file_log<IO>::fail(const std::string& why) {
 }
 
 template <class IO>
-inline void basic_file_log<IO>::sync_or_fail(int fd, const std::string& what) {
+void basic_file_log<IO>::sync_or_fail(int fd, const std::string& what) {
   if (const int rc = io_.fdatasync(fd); rc < 0) fail(what + " failed: " + errno_text(rc));
 }
 
 template <class IO>
-inline void basic_file_log<IO>::sync_dir_or_fail() {
+void basic_file_log<IO>::sync_dir_or_fail() {
   if (const int rc = io_.fsync(dir_fd_); rc < 0)
     fail("fsync of directory " + dir_.string() + " failed: " + errno_text(rc));
 }
 
 template <class IO>
-inline void basic_file_log<IO>::publish(std::uint64_t upto) {
+void basic_file_log<IO>::publish(std::uint64_t upto) {
   std::uint64_t seen = visible_.load(std::memory_order_relaxed);
   while (seen < upto && !visible_.compare_exchange_weak(seen, upto, std::memory_order_release,
                                                         std::memory_order_relaxed)) {
@@ -94,7 +94,7 @@ inline void basic_file_log<IO>::publish(std::uint64_t upto) {
 }
 
 template <class IO>
-inline void basic_file_log<IO>::mark_durable(std::uint64_t upto) {
+void basic_file_log<IO>::mark_durable(std::uint64_t upto) {
   {
     std::lock_guard guard(sync_mutex_);
     if (durable_.load(std::memory_order_relaxed) < upto)
@@ -108,7 +108,7 @@ inline void basic_file_log<IO>::mark_durable(std::uint64_t upto) {
 // read: one 16-byte pwrite per sync, which the appenders it covered find done. A failed write
 // stops the store, as a failed sync does: readers would otherwise fall behind without a word.
 template <class IO>
-inline void basic_file_log<IO>::publish_to_readers() {
+void basic_file_log<IO>::publish_to_readers() {
   std::lock_guard guard(published_mutex_);
   const std::uint64_t upto = visible_.load(std::memory_order_acquire);
   if (upto <= published_) return;
@@ -120,7 +120,7 @@ inline void basic_file_log<IO>::publish_to_readers() {
 
 // The position, then its complement: a read torn by a concurrent write shows as a mismatch.
 template <class IO>
-inline std::int64_t basic_file_log<IO>::write_published(std::uint64_t upto) {
+std::int64_t basic_file_log<IO>::write_published(std::uint64_t upto) {
   char bytes[16];
   detail::file_log::put<std::uint64_t>(bytes, upto);
   detail::file_log::put<std::uint64_t>(bytes + 8, ~upto);
@@ -136,7 +136,7 @@ inline std::int64_t basic_file_log<IO>::write_published(std::uint64_t upto) {
 //   group:   the same, but an appender about to start a sync first waits group_commit_window
 //            while others are appending, and those arriving meanwhile wait for its sync.
 template <class IO>
-inline void basic_file_log<IO>::wait_durable(std::uint64_t target) {
+void basic_file_log<IO>::wait_durable(std::uint64_t target) {
   std::unique_lock lock(sync_mutex_);
   for (;;) {
     throw_if_failed();

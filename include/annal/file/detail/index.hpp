@@ -24,7 +24,7 @@
 namespace annal {
 
 template <class IO>
-inline std::optional<detail::stored_ref> basic_file_log<IO>::lookup(const event_id& id) const {
+std::optional<detail::stored_ref> basic_file_log<IO>::lookup(const event_id& id) const {
   const auto it = ids_.find(id);
   if (it == ids_.end()) return std::nullopt;
   const slot& s = slots_[it->second - 1];
@@ -32,7 +32,7 @@ inline std::optional<detail::stored_ref> basic_file_log<IO>::lookup(const event_
 }
 
 template <class IO>
-inline std::size_t basic_file_log<IO>::visible_count(
+std::size_t basic_file_log<IO>::visible_count(
     const std::vector<std::uint64_t>& positions) const {
   const std::uint64_t visible = visible_.load(std::memory_order_acquire);
   if (positions.empty() || positions.back() <= visible) return positions.size();
@@ -41,7 +41,7 @@ inline std::size_t basic_file_log<IO>::visible_count(
 }
 
 template <class IO>
-inline auto basic_file_log<IO>::segment_refs(std::uint32_t from) const -> std::vector<segment_ref> {
+auto basic_file_log<IO>::segment_refs(std::uint32_t from) const -> std::vector<segment_ref> {
   std::vector<segment_ref> out;
   out.reserve(segments_.size() - from);
   for (std::uint32_t i = from; i < segments_.size(); ++i)
@@ -51,7 +51,7 @@ inline auto basic_file_log<IO>::segment_refs(std::uint32_t from) const -> std::v
 
 // Adds one record to the stream and position indexes (its id goes into ids_ separately).
 template <class IO>
-inline void basic_file_log<IO>::index_record(std::string_view stream_id, std::uint32_t& stream_no,
+void basic_file_log<IO>::index_record(std::string_view stream_id, std::uint32_t& stream_no,
                                              std::uint64_t version, std::uint64_t position,
                                              std::uint64_t offset, std::uint32_t segment_index) {
   if (stream_no == no_stream) {
@@ -70,7 +70,7 @@ inline void basic_file_log<IO>::index_record(std::string_view stream_id, std::ui
 // roll-over (and so the append) like any other I/O error, and the next append tries again; the
 // segment's records are durable already, and an open scans a segment whose index is missing.
 template <class IO>
-inline bool basic_file_log<IO>::write_index(const segment& seg, std::uint64_t last) {
+bool basic_file_log<IO>::write_index(const segment& seg, std::uint64_t last) {
   namespace fl = detail::file_log;
   fl::segment_index_header h;
   h.number = seg.number;
@@ -123,7 +123,7 @@ inline bool basic_file_log<IO>::write_index(const segment& seg, std::uint64_t la
 // Writes the index file of a sealed segment just scanned at open. Failing to is no reason to
 // refuse the open (the scan gave the index in memory): it is said in recovery().index_ignored.
 template <class IO>
-inline void basic_file_log<IO>::reindex(const segment& seg) {
+void basic_file_log<IO>::reindex(const segment& seg) {
   try {
     if (write_index(seg, slots_.size())) ++recovery_.segments_reindexed;
   } catch (const error& e) {

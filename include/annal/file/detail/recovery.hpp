@@ -28,7 +28,7 @@ namespace annal {
 // Where cut bytes of the file `name` are kept: "<name>.cut", or "<name>.N.cut" if earlier cuts
 // hold that name already (nothing cut is ever overwritten).
 template <class IO>
-inline std::string basic_file_log<IO>::cut_path(const std::string& name) const {
+std::string basic_file_log<IO>::cut_path(const std::string& name) const {
   std::string path = path_of(name) + ".cut";
   std::error_code ec;
   for (int n = 2; std::filesystem::exists(path, ec); ++n)

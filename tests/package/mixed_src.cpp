@@ -1,0 +1,2 @@
+// Mixing the two modes: the separately compiled part, compiled once.
+#include <annal/src.hpp>
