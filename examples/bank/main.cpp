@@ -1,7 +1,5 @@
 // The flagship example: a bank account kept as events in the embedded file log under ./data.
 // Run it twice: the second run starts from the state the first one stored.
-#include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +9,7 @@
 #include <annal/annal.hpp>
 
 #include "account.hpp"
+#include "options.hpp"
 
 namespace {
 
@@ -98,36 +97,17 @@ int run(Store& store, const std::string& command, const std::string& id, std::in
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"annal bank example: an account kept as events"};
-  std::string data = "data";
-  bool in_memory = false;
-  std::string id = "acc-42";
-  std::string owner = "Ada Lovelace";
-  std::int64_t cents = 0;
-  std::uint64_t as_of = 0;
-  app.add_option("--data", data, "directory of the file log")->capture_default_str();
-  app.add_flag("--memory", in_memory, "keep events in memory only");
-  app.add_option("--account", id, "account (stream) id")->capture_default_str();
-  app.require_subcommand(0, 1);
-  app.add_subcommand("demo", "open, deposit, withdraw, and show balance and history (default)");
-  app.add_subcommand("open", "open the account")->add_option("--owner", owner);
-  app.add_subcommand("deposit", "deposit cents")->add_option("cents", cents)->required();
-  app.add_subcommand("withdraw", "withdraw cents")->add_option("cents", cents)->required();
-  app.add_subcommand("history", "list the account's events");
-  app.add_subcommand("balance", "show the balance")
-      ->add_option("--as-of-version", as_of, "also show the balance at this version");
-  CLI11_PARSE(app, argc, argv);
-  const std::string command =
-      app.get_subcommands().empty() ? "demo" : app.get_subcommands().front()->get_name();
-
+  const bank::parsed parsed = bank::parse_options(argc, argv);
+  if (!parsed.run) return parsed.exit_code;
+  const bank::options& o = *parsed.run;
   try {
-    if (in_memory) {
+    if (o.in_memory) {
       annal::memory_store store;
-      return run(store, command, id, cents, owner, as_of);
+      return run(store, o.command, o.id, o.cents, o.owner, o.as_of);
     }
-    annal::file_log store{data};
-    std::cout << "events are kept in " << data << "/\n";
-    return run(store, command, id, cents, owner, as_of);
+    annal::file_log store{o.data};
+    std::cout << "events are kept in " << o.data << "/\n";
+    return run(store, o.command, o.id, o.cents, o.owner, o.as_of);
   } catch (const annal::error& e) {
     std::cerr << "bank: " << e.what() << "\n";
     return 1;
