@@ -4,6 +4,8 @@
 // (<annal/testing/...>) are included on their own.
 #pragma once
 
+#include <annal/fwd.hpp>
+
 #include <annal/core/aggregate.hpp>
 #include <annal/core/as_of.hpp>
 #include <annal/core/decider.hpp>

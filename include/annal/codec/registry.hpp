@@ -17,6 +17,7 @@
 #include <annal/core/error.hpp>
 #include <annal/core/event.hpp>
 #include <annal/core/event_list.hpp>
+#include <annal/fwd.hpp>
 
 namespace annal {
 
@@ -208,8 +209,8 @@ inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored
 
 // Maps stored (name, version) pairs to decoders for the events of List, their previous versions
 // (previous_versions_of) and the list's retired events (retired_events_of), with each old version's
-// upcast chain composed and checked at compile time.
-template <class List, class Codec = binary_codec>
+// upcast chain composed and checked at compile time. Codec defaults to binary_codec (fwd.hpp).
+template <class List, class Codec>
 class event_registry {
   static_assert(event_list<List>, "annal::event_registry<List, Codec> requires List to be annal::events<...>");
   static_assert(detail::list_traits<List>::all_events,

@@ -45,7 +45,7 @@ namespace annal {
 // is the I/O layer (posix_io; tests pass one that injects faults); it is called from several
 // threads at once.
 //   annal::file_log log{"./data"};
-template <class IO = posix_io>
+template <class IO>
 class basic_file_log {
   static_assert(file_io<IO>,
                 "basic_file_log<IO> requires IO to provide the calls of annal::posix_io "

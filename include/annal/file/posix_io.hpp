@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+// basic_file_log<IO = posix_io>: that default is declared once, in fwd.hpp.
+#include <annal/fwd.hpp>
+
 namespace annal {
 
 // Each call returns a non-negative result on success and -errno on failure, so that a test layer
