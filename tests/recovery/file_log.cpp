@@ -1,0 +1,471 @@
+// File log backups and restores: online and incremental backups, verification, point-in-time
+// restore, bad input, and kill -9 during both (ANNAL_CRASH_TRIALS scales the trials, default 1).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <annal/file/backup.hpp>
+#include <annal/file/log.hpp>
+#include <annal/file/restore.hpp>
+#include <annal/runtime/new_event_id.hpp>
+
+#include "common/invalid_option.hpp"
+#include "store/crash_writer.hpp"
+#include "store/store_test_support.hpp"
+
+namespace fs = std::filesystem;
+using annal_test_store::scratch_dir;
+
+namespace {
+
+annal::file_log_options small_segments() {
+  annal::file_log_options o;
+  o.segment_size = 4096;  // a roll-over every dozen events
+  o.sync = annal::durability::none;
+  return o;
+}
+
+// Appends `batches` batches of 1 to 3 events over five streams; returns the last position.
+std::uint64_t fill(annal::file_log& log, int batches, unsigned seed = 1) {
+  std::mt19937 rng(seed);
+  std::uint64_t last = 0;
+  for (int b = 0; b < batches; ++b) {
+    std::vector<annal::event_data> batch(1 + rng() % 3);
+    for (auto& e : batch) {
+      e.id = annal::new_event_id();
+      e.type = "test.happened";
+      e.payload = std::string(50 + rng() % 200, static_cast<char>('a' + b % 26));
+      e.meta["n"] = std::to_string(b);
+    }
+    last = log.append("s-" + std::to_string(rng() % 5), annal::expected_version::any(), batch)
+               .last_position;
+  }
+  return last;
+}
+
+std::vector<annal::recorded_event> all_events(const annal::file_log& log) {
+  std::vector<annal::recorded_event> out;
+  log.read_all(1, [&](const annal::recorded_event& e) { out.push_back(e); });
+  return out;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+void spill(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Every file of a directory and its bytes: "the source is untouched" is this, unchanged.
+std::map<std::string, std::string> contents(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename()] = slurp(e.path());
+  return out;
+}
+
+// The offset of position `position`'s record in its segment, from a scan of the bytes.
+std::pair<fs::path, std::uint64_t> locate(const fs::path& dir, std::uint64_t position) {
+  namespace fl = annal::detail::file_log;
+  for (std::uint32_t s = 1; fs::exists(dir / fl::segment_file(s)); ++s) {
+    const std::string bytes = slurp(dir / fl::segment_file(s));
+    for (std::size_t at = fl::segment_header_size; at + 8 <= bytes.size();) {
+      if (fl::get<std::uint64_t>(bytes.data() + at + 16) == position)
+        return {dir / fl::segment_file(s), at};
+      at += fl::get<std::uint32_t>(bytes.data() + at + 4);
+    }
+  }
+  FAIL("position " << position << " not found in " << dir);
+  return {};
+}
+
+void flip_payload_byte(const fs::path& dir, std::uint64_t position) {
+  const auto [path, offset] = locate(dir, position);
+  std::string bytes = slurp(path);
+  bytes[offset + annal::detail::file_log::record_header_size + 20] ^= 0x40;
+  spill(path, bytes);
+}
+
+bool same_events(const std::vector<annal::recorded_event>& a,
+                 const std::vector<annal::recorded_event>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].id != b[i].id || a[i].position != b[i].position ||
+        a[i].stream_version != b[i].stream_version || a[i].payload != b[i].payload ||
+        a[i].recorded_at != b[i].recorded_at || a[i].meta != b[i].meta)
+      return false;
+  return true;
+}
+
+auto error_with(annal::errc code, std::vector<std::string> parts) {
+  return Catch::Predicate<annal::error>(
+      [=](const annal::error& e) {
+        if (e.code() != annal::make_error_code(code)) return false;
+        for (const auto& p : parts)
+          if (std::string(e.what()).find(p) == std::string::npos) return false;
+        return true;
+      },
+      "an annal::error naming every expected part");
+}
+
+}  // namespace
+
+TEST_CASE("file backup: a full backup of a live log opens as the same log", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 200);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (unsigned i = 0; !stop; ++i) fill(log, 1, 1000 + i);
+  });
+  std::vector<annal::backup_progress> reports;
+  annal::backup_options options;
+  options.on_progress = [&](const annal::backup_progress& p) { reports.push_back(p); };
+  options.progress_interval = std::chrono::milliseconds(0);
+  const annal::backup_result r = annal::backup(log, dir.path() / "backup", options);
+  stop = true;
+  writer.join();
+
+  CHECK(r.last_position >= 200);
+  CHECK(r.events == r.last_position);
+  CHECK(r.new_events == r.events);
+  CHECK_FALSE(r.incremental);
+  CHECK(r.copied_bytes == r.bytes);
+  REQUIRE_FALSE(reports.empty());
+  CHECK(reports.back().done);
+  CHECK(reports.back().bytes == reports.back().target_bytes);
+  CHECK(reports.back().events == r.events);
+  CHECK(reports.back().position == r.last_position);
+
+  const annal::verified_backup v = annal::verify_backup(dir.path() / "backup");
+  CHECK(v.last_position == r.last_position);
+  CHECK(v.bytes == r.bytes);
+  CHECK(v.streams == 5);
+
+  // The backup opens as a log, read-only and then as a writer, holding the source's prefix.
+  auto source = all_events(log);
+  source.resize(r.last_position);
+  {
+    annal::file_log_options ro;
+    ro.read_only = true;
+    annal::file_log copy(dir.path() / "backup", ro);
+    CHECK(same_events(all_events(copy), source));
+  }
+  annal::file_log_options paranoid;
+  paranoid.verify_on_open = true;
+  annal::file_log copy(dir.path() / "backup", paranoid);
+  CHECK(same_events(all_events(copy), source));
+}
+
+TEST_CASE("file backup: an incremental backup copies only what is new", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 300);
+  const fs::path dest = dir.path() / "backup";
+  const annal::backup_result first = annal::backup(log, dest);
+  fill(log, 3, 7);
+  const annal::backup_result second = annal::backup(log, dest);
+  CHECK(second.incremental);
+  CHECK(second.new_events == second.events - first.events);
+  CHECK(second.new_events >= 3);
+  CHECK(second.copied_bytes < first.bytes / 10);
+  CHECK(second.bytes > first.bytes);
+
+  SECTION("nothing new: nothing copied") {
+    const annal::backup_result third = annal::backup(log, dest);
+    CHECK(third.copied_bytes == 0);
+    CHECK(third.new_events == 0);
+    CHECK(third.last_position == second.last_position);
+  }
+  SECTION("across segment roll-overs") {
+    fill(log, 100, 9);
+    const annal::backup_result third = annal::backup(log, dest);
+    CHECK(third.last_position == log.last_position());
+  }
+  CHECK(annal::verify_backup(dest).last_position == log.last_position());
+  annal::file_log_options paranoid;
+  paranoid.verify_on_open = true;
+  annal::file_log copy(dest, paranoid);
+  CHECK(same_events(all_events(copy), all_events(log)));
+}
+
+TEST_CASE("file backup: sealed segments hard-linked when asked", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 200);
+  annal::backup_options options;
+  options.hard_link = true;
+  const annal::backup_result r = annal::backup(log, dir.path() / "backup", options);
+  CHECK(r.linked_files > 3);
+  CHECK(r.copied_bytes < r.bytes);
+  CHECK(annal::verify_backup(dir.path() / "backup").last_position == log.last_position());
+}
+
+TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  const std::uint64_t last = fill(log, 100);
+  const fs::path dest = dir.path() / "backup";
+
+  SECTION("an invalid option") {
+    annal::backup_options o;
+    o.pages_per_step = 0;
+    CHECK_THROWS_MATCHES(annal::backup(log, dest, o), annal::error,
+                         annal_test::names_invalid_option("backup_options::pages_per_step", "0"));
+  }
+  SECTION("a destination that holds something else") {
+    fs::create_directories(dest);
+    spill(dest / "notes.txt", "mine");
+    CHECK_THROWS_MATCHES(annal::backup(log, dest), annal::error,
+                         error_with(annal::errc::invalid_argument, {dest.string(), "not empty"}));
+    CHECK(contents(dest).size() == 1);
+  }
+  SECTION("a backup of another log") {
+    annal::file_log other(dir.path() / "other", small_segments());
+    fill(other, 150, 5);
+    const annal::backup_result theirs = annal::backup(other, dest);
+    CHECK_THROWS_MATCHES(
+        annal::backup(log, dest), annal::error,
+        error_with(annal::errc::invalid_argument,
+                   {dest.string(), "position " + std::to_string(theirs.last_position),
+                    "ends at position " + std::to_string(last), "another log"}));
+    fill(log, 100, 3);  // now longer than theirs: the chain tells them apart
+    CHECK_THROWS_MATCHES(annal::backup(log, dest), annal::error,
+                         error_with(annal::errc::invalid_argument,
+                                    {"position " + std::to_string(theirs.last_position), "checksum",
+                                     "another log"}));
+    CHECK(annal::verify_backup(dest).last_position == theirs.last_position);
+  }
+  SECTION("a damaged record in the source") {
+    const annal::backup_result good = annal::backup(log, dest);
+    fill(log, 100, 4);
+    const std::uint64_t victim = good.last_position + 20;
+    flip_payload_byte(dir.log(), victim);
+    CHECK_THROWS_MATCHES(annal::backup(log, dir.path() / "fresh"), annal::error,
+                         error_with(annal::errc::corrupt_log,
+                                    {"source log is damaged at position " + std::to_string(victim),
+                                     "checksum mismatch"}));
+    CHECK_THROWS(annal::verify_backup(dir.path() / "fresh"));  // not marked good
+    // An incremental backup meets it too, and leaves the earlier backup to be rolled back to.
+    CHECK_THROWS_MATCHES(
+        annal::backup(log, dest), annal::error,
+        error_with(annal::errc::corrupt_log, {"position " + std::to_string(victim)}));
+    CHECK_THROWS_MATCHES(annal::verify_backup(dest), annal::error,
+                         error_with(annal::errc::corrupt_log, {"unfinished"}));
+  }
+  SECTION("a tampered backup fails verification, naming file and position") {
+    annal::backup(log, dest);
+    flip_payload_byte(dest, 42);
+    const auto [path, offset] = locate(dest, 42);
+    CHECK_THROWS_MATCHES(
+        annal::verify_backup(dest), annal::error,
+        error_with(annal::errc::corrupt_log, {path.string(), "offset " + std::to_string(offset),
+                                              "position 42", "checksum mismatch"}));
+  }
+  SECTION("a tampered marker") {
+    annal::backup(log, dest);
+    std::string marker = slurp(dest / "BACKUP");
+    marker[marker.size() - 1] ^= 1;
+    spill(dest / "BACKUP", marker);
+    CHECK_THROWS_MATCHES(annal::verify_backup(dest), annal::error,
+                         error_with(annal::errc::corrupt_log, {(dest / "BACKUP").string()}));
+  }
+  SECTION("a directory that is no backup") {
+    CHECK_THROWS_MATCHES(annal::verify_backup(dir.log()), annal::error,
+                         error_with(annal::errc::corrupt_log, {"no BACKUP file"}));
+  }
+}
+
+TEST_CASE("file backup: a full disk or an unwritable destination leaves the source untouched",
+          "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log_options one_segment;  // larger than the file size limit below
+  one_segment.sync = annal::durability::none;
+  annal::file_log log(dir.log(), one_segment);
+  fill(log, 200);
+  const auto before = contents(dir.log());
+  const fs::path dest = dir.path() / "backup";
+
+  SECTION("a write fails for want of space (RLIMIT_FSIZE makes it fail as ENOSPC would)") {
+    fs::create_directories(dest);
+    struct rlimit old;
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit tight = old;
+    tight.rlim_cur = 6000;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &tight) == 0);
+    std::optional<annal::error> failed;
+    try {
+      annal::backup(log, dest);
+    } catch (const annal::error& e) {
+      failed = e;
+    }
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+    REQUIRE(failed);
+    CHECK(failed->code() == annal::make_error_code(annal::errc::io_error));
+    CHECK_THAT(failed->what(), Catch::Contains(dest.string()) && Catch::Contains("File too large"));
+    CHECK_THROWS_MATCHES(annal::verify_backup(dest), annal::error,
+                         error_with(annal::errc::corrupt_log, {"unfinished"}));
+    // With room again, the next run finishes the job.
+    CHECK(annal::backup(log, dest).last_position == log.last_position());
+    CHECK(annal::verify_backup(dest).last_position == log.last_position());
+  }
+  SECTION("a directory nobody may write to") {
+    fs::create_directories(dest);
+    // Root writes through permission bits; the immutable attribute stops root too.
+    const int fd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    int flags = 0;
+    const bool immutable = ::geteuid() == 0 && ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+                           (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
+    if (!immutable) fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_exec);
+    if (::access(dest.c_str(), W_OK) == 0 && !immutable) {
+      ::close(fd);
+      WARN("cannot make a directory unwritable here (root without the immutable attribute)");
+      return;
+    }
+    std::optional<annal::error> failed;
+    try {
+      annal::backup(log, dest);
+    } catch (const annal::error& e) {
+      failed = e;
+    }
+    if (immutable) {
+      flags &= ~FS_IMMUTABLE_FL;
+      ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    ::close(fd);
+    fs::permissions(dest, fs::perms::owner_all);
+    REQUIRE(failed);
+    CHECK(failed->code() == annal::make_error_code(annal::errc::io_error));
+    CHECK_THAT(failed->what(), Catch::Contains(dest.string()));
+    CHECK(fs::is_empty(dest));
+  }
+  CHECK(contents(dir.log()) == before);
+}
+
+TEST_CASE("file restore: to a position, a time or the end, as a normal log", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 150);
+  const fs::path dest = dir.path() / "backup";
+  annal::backup(log, dest);
+  const auto events = all_events(log);
+  // A position that ends a batch, well inside the log.
+  std::uint64_t cut = 0;
+  annal::time_point cut_time{};
+  for (std::size_t i = events.size() / 2; i < events.size(); ++i)
+    if (events[i].recorded_at != events[i + 1].recorded_at) {
+      cut = events[i].position;
+      cut_time = events[i].recorded_at;
+      break;
+    }
+  REQUIRE(cut > 0);
+  std::vector<annal::recorded_event> prefix(events.begin(),
+                                            events.begin() + static_cast<long>(cut));
+
+  const auto check_restored = [&](const fs::path& target, std::uint64_t last) {
+    annal::file_log_options paranoid;
+    paranoid.verify_on_open = true;
+    annal::file_log restored(target, paranoid);
+    std::vector<annal::recorded_event> want(events.begin(),
+                                            events.begin() + static_cast<long>(last));
+    CHECK(same_events(all_events(restored), want));
+    // Appends go on from it: versions and the chain continue.
+    const std::uint64_t next = fill(restored, 2, 77);
+    CHECK(next > last);
+    for (int s = 0; s < 5; ++s) {
+      const std::string stream = "s-" + std::to_string(s);
+      std::uint64_t expect = 0;
+      restored.read_stream(
+          stream, 1, [&](const annal::recorded_event& e) { CHECK(e.stream_version == ++expect); });
+    }
+  };
+
+  SECTION("a position") {
+    const annal::restore_result r =
+        annal::restore(dest, dir.path() / "at-position", annal::restore_point::at_position(cut));
+    CHECK(r.last_position == cut);
+    CHECK(r.left_out == events.size() - cut);
+    check_restored(dir.path() / "at-position", cut);
+  }
+  SECTION("a time") {
+    const annal::restore_result r =
+        annal::restore(dest, dir.path() / "at-time", annal::restore_point::at_time(cut_time));
+    CHECK(r.last_position == cut);
+    CHECK(r.last_recorded_at == cut_time);
+    check_restored(dir.path() / "at-time", cut);
+  }
+  SECTION("the end, and position 0") {
+    CHECK(annal::restore(dest, dir.path() / "all", annal::restore_point::latest()).events ==
+          events.size());
+    check_restored(dir.path() / "all", events.size());
+    CHECK(annal::restore(dest, dir.path() / "none", annal::restore_point::at_position(0)).events ==
+          0);
+    check_restored(dir.path() / "none", 0);
+  }
+  SECTION("from a live log, without a backup") {
+    const annal::restore_result r =
+        annal::restore(log, dir.path() / "live", annal::restore_point::at_position(cut));
+    CHECK(r.last_position == cut);
+    check_restored(dir.path() / "live", cut);
+  }
+  SECTION("a point beyond the end, naming both") {
+    const std::uint64_t beyond = events.size() + 5;
+    CHECK_THROWS_MATCHES(
+        annal::restore(dest, dir.path() / "x", annal::restore_point::at_position(beyond)),
+        annal::error,
+        error_with(annal::errc::invalid_argument,
+                   {"position " + std::to_string(beyond),
+                    "position " + std::to_string(events.size()), dest.string()}));
+    const auto later = annal::clock::now() + std::chrono::hours(1);
+    CHECK_THROWS_MATCHES(
+        annal::restore(dest, dir.path() / "x", annal::restore_point::at_time(later)), annal::error,
+        error_with(annal::errc::invalid_argument, {annal::detail::describe_time(later),
+                                                   "position " + std::to_string(events.size())}));
+    CHECK_FALSE(fs::exists(dir.path() / "x"));
+  }
+  SECTION("a point inside a batch, naming the batch") {
+    std::size_t i = 0;
+    while (events[i].recorded_at != events[i + 1].recorded_at) ++i;  // a batch of two or more
+    CHECK_THROWS_MATCHES(
+        annal::restore(dest, dir.path() / "x", annal::restore_point::at_position(i + 1)),
+        annal::error,
+        error_with(annal::errc::invalid_argument,
+                   {"inside a batch", "positions " + std::to_string(i + 1)}));
+  }
+  SECTION("a target that exists") {
+    fs::create_directories(dir.path() / "taken");
+    CHECK_THROWS_MATCHES(
+        annal::restore(dest, dir.path() / "taken", annal::restore_point::latest()), annal::error,
+        error_with(annal::errc::invalid_argument, {(dir.path() / "taken").string(), "exists"}));
+  }
+  SECTION("a tampered backup is refused, naming the position") {
+    flip_payload_byte(dest, 10);
+    CHECK_THROWS_MATCHES(
+        annal::restore(dest, dir.path() / "x", annal::restore_point::latest()), annal::error,
+        error_with(annal::errc::corrupt_log, {"position 10", "checksum mismatch"}));
+    CHECK_FALSE(fs::exists(dir.path() / "x"));
+  }
+}
