@@ -1,13 +1,14 @@
 // The record that travels with every stored event: where it sits, who caused it, when it happened.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
 
 #include <boost/uuid/uuid.hpp>
+
+#include <annal/core/detail/chrono.hpp>
 
 namespace annal {
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -12,6 +11,8 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+
+#include <annal/core/detail/chrono.hpp>
 #endif
 
 namespace annal::detail {

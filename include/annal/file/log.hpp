@@ -2,7 +2,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +22,7 @@
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/file_write_watch.hpp>

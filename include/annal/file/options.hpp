@@ -1,11 +1,11 @@
 // How a file log syncs, sizes its segments and recovers, and the report of what opening found.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/store/durability.hpp>
 
 namespace annal {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -14,6 +13,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/kafka/detail/client.hpp>
 #include <annal/kafka/detail/handle.hpp>

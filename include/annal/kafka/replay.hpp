@@ -2,7 +2,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -12,6 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/kafka/detail/client.hpp>
 #include <annal/kafka/detail/dedupe.hpp>

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <mutex>
@@ -13,6 +12,7 @@
 #include <utility>
 
 #include <annal/codec/binary.hpp>
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>

@@ -1,12 +1,12 @@
 // The projector: runs a projection over the log from its read model's checkpoint, in batches, then live.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <stop_token>
 
 #include <annal/codec/binary.hpp>
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>

@@ -1,7 +1,6 @@
 // Reactors: side-effect handlers (send an email, call a service) that only ever see live events.
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +9,7 @@
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/decode.hpp>
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/store/checkpoint.hpp>
 #include <annal/projection/projection.hpp>

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include <annal/codec/binary.hpp>
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/projection/partitioned.hpp>
 #include <annal/projection/projection.hpp>

@@ -4,7 +4,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include <boost/uuid/uuid_io.hpp>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 

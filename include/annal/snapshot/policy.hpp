@@ -1,13 +1,13 @@
 // Snapshot policies: when a repository saves a snapshot (every N events, after a slow load, or a predicate).
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <string_view>
 #include <tuple>
 #include <utility>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 
 namespace annal {

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -17,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>

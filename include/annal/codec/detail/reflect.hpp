@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,6 +24,7 @@
 #include <boost/uuid/uuid.hpp>
 
 #include <annal/codec/detail/unsupported.hpp>
+#include <annal/core/detail/chrono.hpp>
 
 namespace annal {
 

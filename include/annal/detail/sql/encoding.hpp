@@ -1,13 +1,13 @@
 // Text forms the SQL backends share for envelope fields: uuids, metadata as JSON, times in µs.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include <boost/json.hpp>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 

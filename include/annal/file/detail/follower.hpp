@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <system_error>
 #include <thread>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/file/detail/format.hpp>

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <bit>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/file/detail/crc32c.hpp>

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/log.hpp>

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +15,7 @@
 
 #include <boost/uuid/uuid_io.hpp>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/reader.hpp>

@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/postgres/connection.hpp>
