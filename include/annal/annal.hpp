@@ -1,7 +1,8 @@
 // The umbrella header: everything annal offers that needs no optional client library.
-// The SQLite and PostgreSQL components (<annal/sqlite/...>, <annal/postgres/...>), Kafka
-// (<annal/kafka/...>), privacy (<annal/privacy/...>) and the Catch2 testing fixtures
-// (<annal/testing/...>) are included on their own.
+// Included on their own: the JSON codec (<annal/codec/json.hpp>, which parses Boost.JSON and links
+// its library; a program storing binary events does not pay for it), the SQLite and PostgreSQL
+// components (<annal/sqlite/...>, <annal/postgres/...>), Kafka (<annal/kafka/...>), privacy
+// (<annal/privacy/...>) and the Catch2 testing fixtures (<annal/testing/...>).
 #pragma once
 
 #include <annal/fwd.hpp>
@@ -23,7 +24,6 @@
 #include <annal/codec/binary.hpp>
 #include <annal/codec/decode.hpp>
 #include <annal/codec/fingerprint.hpp>
-#include <annal/codec/json.hpp>
 #include <annal/codec/registry.hpp>
 #include <annal/codec/upcast.hpp>
 

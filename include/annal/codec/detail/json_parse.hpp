@@ -98,9 +98,11 @@ struct parse_result {
   std::size_t offset = 0;  // where parsing stopped, on error
 };
 
-// Exactly one JSON value; whitespace around it is allowed, anything else is an error.
-inline parse_result parse_precise(std::string_view text) {
-  boost::json::basic_parser<precise_handler> parser(boost::json::parse_options{});
+// Exactly one JSON value; whitespace around it is allowed, anything else is an error. A template
+// only so that the parser is instantiated where a program decodes JSON, not in every includer.
+template <class Handler = precise_handler>
+parse_result parse_precise(std::string_view text) {
+  boost::json::basic_parser<Handler> parser(boost::json::parse_options{});
   parser.handler().st.reset();
   parse_result r;
   r.offset = parser.write_some(false, text.data(), text.size(), r.error);
