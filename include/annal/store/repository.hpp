@@ -1,7 +1,6 @@
 // The repository: loads an aggregate from a store, runs a command, appends with the expected version.
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <annal/core/aggregate.hpp>
 #include <annal/core/as_of.hpp>
 #include <annal/core/decision.hpp>
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/hydrate.hpp>
 #include <annal/detail/validate.hpp>
@@ -102,7 +102,7 @@ class repository {
   // after the deletion, while loads of earlier versions and times work as before.
   loaded<A> load(std::string_view stream_id) const {
     load_report report;
-    loaded<A> out = load_until(stream_id, [](const recorded_event&) { return true; }, report);
+    loaded<A> out = load_until(stream_id, report);
     if constexpr (has_snapshots) observe(stream_id, out.state, report);
     return out;
   }
@@ -111,17 +111,13 @@ class repository {
   loaded<A> load(std::string_view stream_id, at_version stop) const {
     if (stop.version == 0) return {};
     load_report report;
-    return load_until(
-        stream_id, [&](const recorded_event& e) { return e.stream_version <= stop.version; },
-        report, stop.version);
+    return load_until(stream_id, report, stop.version);
   }
 
   // State as it was at `stop.time`: every event recorded at or before it.
   loaded<A> load(std::string_view stream_id, at_time stop) const {
     load_report report;
-    return load_until(
-        stream_id, [&](const recorded_event& e) { return e.recorded_at <= stop.time; }, report,
-        unlimited, stop.time);
+    return load_until(stream_id, report, unlimited, stop.time);
   }
 
   // Every event of the stream with its envelope, decoded and upcast; a tombstone is left out.
@@ -148,7 +144,7 @@ class repository {
     for (;;) {
       ++result.attempts;
       load_report report;
-      loaded<A> current = load_until(stream_id, [](const recorded_event&) { return true; }, report);
+      loaded<A> current = load_until(stream_id, report);
       if constexpr (has_snapshots) report.snapshot_version = observe(stream_id, current.state, report);
       decision<A> d = decide_command(current.state, command);
       if (d.rejected()) {
@@ -200,14 +196,15 @@ class repository {
  private:
   static constexpr bool has_snapshots = !std::same_as<Snapshots, no_snapshots>;
 
-  // Folds the stream into state, starting from the newest usable snapshot within the bounds.
-  template <class Keep>
-  loaded<A> load_until(std::string_view stream_id, Keep&& keep, load_report& report,
+  // Folds the stream into state, starting from the newest usable snapshot within the bounds: up to
+  // version `max_count`, and events recorded at or before `max_time`. One function for every kind
+  // of load (not one per predicate), so a program instantiates the fold and its decoding once.
+  loaded<A> load_until(std::string_view stream_id, load_report& report,
                        std::size_t max_count = unlimited,
                        time_point max_time = time_point::max()) const {
     loaded<A> out;
     const auto fold = [&](const recorded_event& e) {
-      if (!keep(e)) return false;
+      if (e.stream_version > max_count || e.recorded_at > max_time) return false;
       if (e.type == tombstone_type) detail::throw_loading_deleted(e);
       detail::decode_record<events_list, Codec>(
           e, options_.unknown_events, [&](const auto& ev) { apply_event(out.state, ev); });
