@@ -197,7 +197,7 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
     throw error(errc::invalid_argument, *why);
 
   backup_result result;
-  result.incremental = base.position != 0;
+  result.incremental = base.segment != 0;
   const auto finish = [&](const fl::chain_point& p, detail::backup_reporter& report) {
     result.events = p.position;
     result.bytes = p.total_bytes;
