@@ -1,14 +1,7 @@
 # Installs annal with every backend, then configures, builds and runs a consumer project against it
 # with find_package (the commands of docs/consuming.md, through install.sh); then builds the same
 # project with add_subdirectory and with FetchContent. Inputs: SOURCE, WORK, GENERATOR.
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-macro(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}")
-  endif()
-endmacro()
+include(${CMAKE_CURRENT_LIST_DIR}/run.cmake)
 # consumer_runs(DIR): the consumer's programs in DIR run and succeed, each component's too.
 macro(consumer_runs dir)
   foreach(program consumer consumer_kafka consumer_privacy)

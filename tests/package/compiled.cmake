@@ -2,14 +2,7 @@
 # against the installed package and with add_subdirectory; its translation units hold none of the
 # file log's machinery, which the library holds once. Inputs: SOURCE, WORK, GENERATOR.
 cmake_minimum_required(VERSION 3.21)
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-macro(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}")
-  endif()
-endmacro()
+include(${CMAKE_CURRENT_LIST_DIR}/run.cmake)
 # separately_compiled(DIR): the program runs, and the file log's recovery (basic_file_log::open) is
 # defined in the library and only referenced by the program's own objects.
 macro(separately_compiled dir)

@@ -1,14 +1,7 @@
 # annal_precompile_headers(): a two-file program builds with the PCH and runs, against the
 # installed package and with add_subdirectory; a misspelt component stops the configure step with
 # a message naming it. Inputs: SOURCE, WORK, GENERATOR.
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-macro(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}")
-  endif()
-endmacro()
+include(${CMAKE_CURRENT_LIST_DIR}/run.cmake)
 # built_with_pch(DIR): the program was built with a precompiled header, and runs.
 macro(built_with_pch dir)
   file(GLOB_RECURSE pch ${dir}/*.gch ${dir}/*.pch)
