@@ -4,15 +4,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <annal/core/error.hpp>
@@ -245,7 +249,64 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
   detail::backup_reporter report(options, target_bytes, cut.position);
   fl::segment_scanner check(destination, "backup " + destination.string(), false);
   check.start_at(base);
-  for (const piece& p : pieces) {
+  // Segments are checked on a thread of their own while the next one is copied and synced: the
+  // copy waits on the disk, the check on the CPU.
+  std::mutex handed_mutex;
+  std::condition_variable handed_over;
+  std::size_t handed = 0;  // pieces copied and synced, ready to be checked
+  bool stopping = false;   // the copy stopped early: check no more
+  std::atomic<std::uint64_t> checked_bytes{0}, checked_events{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr failure;
+  const auto check_piece = [&](const piece& p) {
+    try {
+      check.scan(p.number, p.to, true, [](const fl::record_view&, std::uint64_t) { return true; });
+    } catch (const error&) {
+      // Damage in the copy is the source's own when the source's bytes fail the same check.
+      const auto spot = check.failed_at();
+      if (auto why = fl::segment_scanner::damage_at(source, spot.segment, spot.offset))
+        throw error(errc::corrupt_log,
+                    "backing up " + source.string() + " into " + destination.string() +
+                        ": the source log is damaged at position " + std::to_string(spot.position) +
+                        " (segment " + (source / fl::segment_file(spot.segment)).string() +
+                        " offset " + std::to_string(spot.offset) + "): " + *why +
+                        "; nothing was marked backed up and the source was not changed (opening it "
+                        "with file_log_options::repair cuts it there, keeping the cut bytes)");
+      throw;
+    }
+  };
+  std::thread checker([&] {
+    try {
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        {
+          std::unique_lock lock(handed_mutex);
+          handed_over.wait(lock, [&] { return handed > i || stopping; });
+          if (handed <= i) return;
+        }
+        check_piece(pieces[i]);
+        checked_bytes.fetch_add(pieces[i].to - pieces[i].from, std::memory_order_relaxed);
+        checked_events.store(check.point().position - base.position, std::memory_order_relaxed);
+      }
+    } catch (...) {
+      failure = std::current_exception();
+      failed.store(true, std::memory_order_release);
+    }
+  });
+  const auto stop_checker = [&] {
+    if (!checker.joinable()) return;
+    {
+      std::lock_guard lock(handed_mutex);
+      stopping = true;
+    }
+    handed_over.notify_all();
+    checker.join();
+  };
+  struct on_exit {
+    decltype(stop_checker)& stop;
+    ~on_exit() { stop(); }
+  } stopping_at_exit{stop_checker};
+  for (std::size_t i = 0; i < pieces.size() && !failed.load(std::memory_order_acquire); ++i) {
+    const piece& p = pieces[i];
     const std::filesystem::path from_path = source / fl::segment_file(p.number);
     const std::filesystem::path to_path = destination / fl::segment_file(p.number);
     bool linked = false;
@@ -270,24 +331,17 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
     if (p.number < cut.segment && std::filesystem::exists(source / fl::index_file(p.number), ec))
       fl::copy_file_synced(source / fl::index_file(p.number),
                            destination / fl::index_file(p.number));
-    const std::uint64_t events_before = check.point().position;
-    try {
-      check.scan(p.number, p.to, true, [&](const fl::record_view&, std::uint64_t) { return true; });
-    } catch (const error&) {
-      // Damage in the copy is the source's own when the source's bytes fail the same check.
-      const auto spot = check.failed_at();
-      if (auto why = fl::segment_scanner::damage_at(source, spot.segment, spot.offset))
-        throw error(errc::corrupt_log,
-                    "backing up " + source.string() + " into " + destination.string() +
-                        ": the source log is damaged at position " + std::to_string(spot.position) +
-                        " (segment " + (source / fl::segment_file(spot.segment)).string() +
-                        " offset " + std::to_string(spot.offset) + "): " + *why +
-                        "; nothing was marked backed up and the source was not changed (opening it "
-                        "with file_log_options::repair cuts it there, keeping the cut bytes)");
-      throw;
+    {
+      std::lock_guard lock(handed_mutex);
+      handed = i + 1;
     }
-    report.add(p.to - p.from, check.point().position - events_before, check.point().position);
+    handed_over.notify_all();
+    report.at(checked_bytes.load(std::memory_order_relaxed),
+              checked_events.load(std::memory_order_relaxed), 0);
   }
+  stop_checker();
+  if (failure) std::rethrow_exception(failure);
+  report.at(target_bytes, check.point().position - base.position, check.point().position);
   detail::fsync_directory(destination);
   if (check.point().position != cut.position)
     throw error(errc::corrupt_log, "backup " + destination.string() + " ends at position " +
@@ -329,12 +383,10 @@ inline verified_backup verify_backup(const std::filesystem::path& dir,
   detail::backup_reporter report(options, want.total_bytes, want.position);
   fl::segment_scanner check(dir, "backup " + dir.string(), true);
   for (std::uint32_t s = 1; s <= want.segment; ++s) {
-    const std::uint64_t before = check.point().total_bytes, events = check.point().position;
     const bool last = s == want.segment;
     check.scan(s, last ? std::optional<std::uint64_t>(want.segment_bytes) : std::nullopt, last,
                [](const fl::record_view&, std::uint64_t) { return true; });
-    report.add(check.point().total_bytes - before, check.point().position - events,
-               check.point().position);
+    report.at(check.point().total_bytes, check.point().position, check.point().position);
   }
   const fl::chain_point& got = check.point();
   if (got.position != want.position || got.crc != want.crc)

@@ -374,7 +374,7 @@ inline backup_result backup(const sqlite_store& store, const std::filesystem::pa
     result.last_position = last;
     result.new_events = last;
     result.last_recorded_at = sb::from_ns(checked.last_recorded_at);
-    report.add(0, last, last);
+    report.at(report.bytes(), last, last);
   }
   sb::publish_file(staging, destination);
   result.bytes = std::filesystem::file_size(destination);

@@ -147,9 +147,10 @@ class backup_reporter {
     p_.target = target;
   }
 
-  void add(std::uint64_t bytes, std::uint64_t events, std::uint64_t position) {
-    p_.bytes += bytes;
-    p_.events += events;
+  // Where the run stands: bytes and events so far, and the last position checked (0: none yet).
+  void at(std::uint64_t bytes, std::uint64_t events, std::uint64_t position) {
+    p_.bytes = bytes;
+    p_.events = events;
     if (position != 0) p_.position = position;
     report(false);
   }
@@ -159,6 +160,7 @@ class backup_reporter {
     report(false);
   }
   void finish() { report(true); }
+  std::uint64_t bytes() const noexcept { return p_.bytes; }
   std::chrono::nanoseconds elapsed() const { return std::chrono::steady_clock::now() - started_; }
 
  private:
