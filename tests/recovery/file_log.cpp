@@ -235,6 +235,19 @@ TEST_CASE("file backup: a run after an interrupted one rolls the destination bac
   CHECK(annal::verify_backup(dest).last_position == log.last_position());
 }
 
+TEST_CASE("file backup: from a read-only open beside the writer", "[recovery][file]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 120);
+  annal::file_log_options ro;
+  ro.read_only = true;
+  const annal::file_log reader(dir.log(), ro);
+  fill(log, 30, 3);
+  const annal::backup_result r = annal::backup(reader, dir.path() / "backup");
+  CHECK(r.last_position == log.last_position());
+  CHECK(annal::verify_backup(dir.path() / "backup").last_position == log.last_position());
+}
+
 TEST_CASE("file backup: sealed segments hard-linked when asked", "[recovery][file]") {
   scratch_dir dir;
   annal::file_log log(dir.log(), small_segments());
@@ -307,6 +320,23 @@ TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery]
         annal::verify_backup(dest), annal::error,
         error_with(annal::errc::corrupt_log, {path.string(), "offset " + std::to_string(offset),
                                               "position 42", "checksum mismatch"}));
+  }
+  SECTION("a tampered index file") {
+    annal::backup(log, dest);
+    namespace fl = annal::detail::file_log;
+    const fs::path idx = dest / fl::index_file(2);
+    REQUIRE(fs::exists(idx));
+    std::string bytes = slurp(idx);
+    // Another event id for the segment's first record, behind a checksum that matches.
+    fl::segment_index decoded;
+    REQUIRE_FALSE(fl::decode_segment_index(bytes.data(), bytes.size(), decoded));
+    const std::size_t first_id = static_cast<std::size_t>(decoded.entries - bytes.data()) + 20;
+    bytes[first_id] ^= 0x01;
+    fl::put<std::uint32_t>(bytes.data() + bytes.size() - 4,
+                           fl::crc32c(0, bytes.data(), bytes.size() - 4));
+    spill(idx, bytes);
+    CHECK_THROWS_MATCHES(annal::verify_backup(dest), annal::error,
+                         error_with(annal::errc::corrupt_log, {idx.string(), "disagrees"}));
   }
   SECTION("a tampered marker") {
     annal::backup(log, dest);

@@ -384,8 +384,45 @@ inline verified_backup verify_backup(const std::filesystem::path& dir,
   fl::segment_scanner check(dir, "backup " + dir.string(), true);
   for (std::uint32_t s = 1; s <= want.segment; ++s) {
     const bool last = s == want.segment;
+    // A sealed segment's index file, if there is one, must describe it record by record: opening
+    // the backup would take the segment's events from it.
+    const std::filesystem::path idx_path = dir / fl::index_file(s);
+    const std::optional<std::string> idx_bytes = detail::read_whole_file(idx_path);
+    fl::segment_index idx;
+    const auto bad_index = [&](const std::string& why) {
+      throw error(errc::corrupt_log,
+                  "backup " + dir.string() + ": index file " + idx_path.string() + " " + why +
+                      " (removing it makes opening the backup scan the segment)");
+    };
+    if (idx_bytes) {
+      if (auto why = fl::decode_segment_index(idx_bytes->data(), idx_bytes->size(), idx))
+        bad_index("is damaged: " + *why);
+      if (idx.header.number != s || idx.header.first_position != check.point().position + 1 ||
+          idx.header.chain_seed != check.point().crc)
+        bad_index("describes another segment");
+    }
+    std::uint64_t i = 0;
     check.scan(s, last ? std::optional<std::uint64_t>(want.segment_bytes) : std::nullopt, last,
-               [](const fl::record_view&, std::uint64_t) { return true; });
+               [&](const fl::record_view& r, std::uint64_t offset) {
+                 if (idx_bytes) {
+                   if (i >= idx.header.records)
+                     bad_index("lists " + std::to_string(idx.header.records) +
+                               " records; the segment holds more");
+                   const fl::segment_index_entry e = idx.entry(i);
+                   if (e.offset != offset || e.version != r.fields.stream_version ||
+                       e.stream >= idx.streams.size() || idx.streams[e.stream] != r.stream_id() ||
+                       e.id != fl::get_id(r.data + 48))
+                     bad_index("disagrees with the segment at position " +
+                               std::to_string(r.fields.position) + " (offset " +
+                               std::to_string(offset) + ")");
+                 }
+                 ++i;
+                 return true;
+               });
+    if (idx_bytes &&
+        (i != idx.header.records || idx.header.segment_bytes != check.point().segment_bytes ||
+         idx.header.last_crc != check.point().crc))
+      bad_index("disagrees with the segment's length or last record");
     report.at(check.point().total_bytes, check.point().position, check.point().position);
   }
   const fl::chain_point& got = check.point();
