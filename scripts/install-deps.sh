@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   g++ clang libclang-rt-14-dev cmake make ccache git
+  clang-format-16                           # the format check (scripts/format.sh)
   libboost1.81-dev libboost-json1.81-dev    # Hana, UUID, CRC; JSON codec
   catch2 libbenchmark-dev                   # tests and bench/
   libsqlite3-dev sqlite3                    # annal::sqlite

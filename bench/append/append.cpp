@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 
 fs::path bench_root() {
   const char* env = std::getenv("ANNAL_BENCH_DIR");
-  return fs::path(env && *env ? env : "/tmp") / ("annal-bench-append-" + std::to_string(::getpid()));
+  return fs::path(env && *env ? env : "/tmp") /
+         ("annal-bench-append-" + std::to_string(::getpid()));
 }
 
 struct scratch {
@@ -98,7 +99,8 @@ void append_floor(benchmark::State& state, bool sync) {
   const auto size = static_cast<std::size_t>(state.range(0));
   scratch dir("floor");
   fs::create_directories(dir.path);
-  const int fd = ::open((dir.path / "raw.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+  const int fd =
+      ::open((dir.path / "raw.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
   if (fd < 0) state.SkipWithError("open failed");
   const std::string bytes(event_source(size).bytes("account-1000"), 'x');
   std::vector<double> latency;
@@ -155,10 +157,17 @@ void register_appends() {
     const std::string nosync = "append_nosync_b" + std::to_string(size);
     benchmark::RegisterBenchmark((nosync + "/floor").c_str(),
                                  [](benchmark::State& s) { append_floor(s, false); })
-        ->Arg(size)->ArgName("")->UseRealTime()->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark((nosync + "/none").c_str(), [](benchmark::State& s) {
-      append_annal(s, annal::durability::none);
-    })->Arg(size)->ArgName("")->UseRealTime()->Unit(benchmark::kMicrosecond);
+        ->Arg(size)
+        ->ArgName("")
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(
+        (nosync + "/none").c_str(),
+        [](benchmark::State& s) { append_annal(s, annal::durability::none); })
+        ->Arg(size)
+        ->ArgName("")
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
   }
 }
 
@@ -180,8 +189,8 @@ void setup_log(annal::durability mode) {
 void setup_raw(const benchmark::State&) {
   shared.dir = std::make_unique<scratch>("concurrent-raw");
   fs::create_directories(shared.dir->path);
-  shared.fd = ::open((shared.dir->path / "raw.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
-                     0644);
+  shared.fd =
+      ::open((shared.dir->path / "raw.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 }
 void teardown(const benchmark::State&) {
   shared.log.reset();
@@ -190,7 +199,8 @@ void teardown(const benchmark::State&) {
   shared.dir.reset();
 }
 
-// Each thread: write() one event's bytes and fdatasync(), as an appender without group commit would.
+// Each thread: write() one event's bytes and fdatasync(), as an appender without group commit
+// would.
 void concurrent_floor(benchmark::State& state) {
   const std::string bytes(event_source(1).bytes("account-1000"), 'x');
   for (auto _ : state) {
@@ -221,15 +231,25 @@ void concurrent_annal(benchmark::State& state) {
 void register_concurrent() {
   for (int threads : {1, 4, 16}) {
     benchmark::RegisterBenchmark("concurrent_appenders/floor", concurrent_floor)
-        ->Setup(setup_raw)->Teardown(teardown)->Threads(threads)->UseRealTime()
-        ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+        ->Setup(setup_raw)
+        ->Teardown(teardown)
+        ->Threads(threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->MinTime(1.0);
     benchmark::RegisterBenchmark("concurrent_appenders/durable", concurrent_annal)
         ->Setup([](const benchmark::State&) { setup_log(annal::durability::durable); })
-        ->Teardown(teardown)->Threads(threads)->UseRealTime()->Unit(benchmark::kMicrosecond)
+        ->Teardown(teardown)
+        ->Threads(threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond)
         ->MinTime(1.0);
     benchmark::RegisterBenchmark("concurrent_appenders/group", concurrent_annal)
         ->Setup([](const benchmark::State&) { setup_log(annal::durability::group); })
-        ->Teardown(teardown)->Threads(threads)->UseRealTime()->Unit(benchmark::kMicrosecond)
+        ->Teardown(teardown)
+        ->Threads(threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond)
         ->MinTime(1.0);
   }
 }
@@ -290,7 +310,8 @@ void scan_annal(benchmark::State& state, bool verify, bool views = false) {
   for (auto _ : state) {
     std::uint64_t bytes = 0;
     if (views)
-      log.read_all_views(1, [&](const annal::recorded_event_view& e) { bytes += e.payload.size(); });
+      log.read_all_views(1,
+                         [&](const annal::recorded_event_view& e) { bytes += e.payload.size(); });
     else
       log.read_all(1, [&](const annal::recorded_event& e) { bytes += e.payload.size(); });
     benchmark::DoNotOptimize(bytes);
@@ -332,24 +353,34 @@ void open_annal(benchmark::State& state, bool scan_all) {
 const int registered = [] {
   register_appends();
   register_concurrent();
-  benchmark::RegisterBenchmark("scan/floor", scan_floor)->UseRealTime()->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("scan/floor", scan_floor)
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond);
   benchmark::RegisterBenchmark("scan/annal", [](benchmark::State& s) { scan_annal(s, true); })
-      ->UseRealTime()->Unit(benchmark::kNanosecond);
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond);
   // Checksums are checked once at open, and (by default) again on every read.
-  benchmark::RegisterBenchmark("scan/annal_unverified", [](benchmark::State& s) {
-    scan_annal(s, false);
-  })->UseRealTime()->Unit(benchmark::kNanosecond);
-  benchmark::RegisterBenchmark("scan/annal_views", [](benchmark::State& s) {
-    scan_annal(s, true, true);
-  })
-      ->UseRealTime()->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("scan/annal_unverified",
+                               [](benchmark::State& s) { scan_annal(s, false); })
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond);
+  benchmark::RegisterBenchmark("scan/annal_views",
+                               [](benchmark::State& s) { scan_annal(s, true, true); })
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond);
   benchmark::RegisterBenchmark("open/floor", open_floor)
-      ->UseRealTime()->Unit(benchmark::kNanosecond)->Iterations(3);
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond)
+      ->Iterations(3);
   benchmark::RegisterBenchmark("open/annal", [](benchmark::State& s) { open_annal(s, false); })
-      ->UseRealTime()->Unit(benchmark::kNanosecond)->Iterations(3);
-  benchmark::RegisterBenchmark("open/annal_scan_all", [](benchmark::State& s) {
-    open_annal(s, true);
-  })->UseRealTime()->Unit(benchmark::kNanosecond)->Iterations(3);
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond)
+      ->Iterations(3);
+  benchmark::RegisterBenchmark("open/annal_scan_all",
+                               [](benchmark::State& s) { open_annal(s, true); })
+      ->UseRealTime()
+      ->Unit(benchmark::kNanosecond)
+      ->Iterations(3);
   return 0;
 }();
 

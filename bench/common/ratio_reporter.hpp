@@ -22,13 +22,13 @@ class ratio_reporter : public benchmark::ConsoleReporter {
       const auto first = name.find('/');
       if (first == std::string::npos) continue;
       const auto second = name.find('/', first + 1);
-      const std::string group = name.substr(0, first) +
-                                (second == std::string::npos ? "" : name.substr(second));
-      const std::string variant = name.substr(first + 1, second == std::string::npos
-                                                             ? std::string::npos
-                                                             : second - first - 1);
-      const double per_item = run.GetAdjustedRealTime() /
-                              (run.counters.count("items") ? double(run.counters.at("items")) : 1.0);
+      const std::string group =
+          name.substr(0, first) + (second == std::string::npos ? "" : name.substr(second));
+      const std::string variant = name.substr(
+          first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+      const double per_item =
+          run.GetAdjustedRealTime() /
+          (run.counters.count("items") ? double(run.counters.at("items")) : 1.0);
       results_[group].push_back({variant, per_item, run.time_unit});
     }
   }
@@ -63,11 +63,11 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 }  // namespace annal_bench
 
 // main() for a benchmark binary that reports ratios to the floor.
-#define ANNAL_BENCH_MAIN()                                         \
-  int main(int argc, char** argv) {                                \
-    benchmark::Initialize(&argc, argv);                            \
-    annal_bench::ratio_reporter reporter;                          \
-    benchmark::RunSpecifiedBenchmarks(&reporter);                  \
-    benchmark::Shutdown();                                         \
-    return 0;                                                      \
+#define ANNAL_BENCH_MAIN()                        \
+  int main(int argc, char** argv) {               \
+    benchmark::Initialize(&argc, argv);           \
+    annal_bench::ratio_reporter reporter;         \
+    benchmark::RunSpecifiedBenchmarks(&reporter); \
+    benchmark::Shutdown();                        \
+    return 0;                                     \
   }

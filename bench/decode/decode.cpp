@@ -29,16 +29,20 @@ struct deposited_v1 {
 ANNAL_EVENT(deposited_v1, "bank.deposited", 1);
 
 struct deposited {
-  BOOST_HANA_DEFINE_STRUCT(deposited, (std::int64_t, cents), (currency, unit), (std::uint32_t, teller));
+  BOOST_HANA_DEFINE_STRUCT(deposited, (std::int64_t, cents), (currency, unit),
+                           (std::uint32_t, teller));
 };
 ANNAL_EVENT(deposited, "bank.deposited", 2);
 
 struct deposited_chained {
   using previous_versions = annal::events<deposited_v1>;
-  BOOST_HANA_DEFINE_STRUCT(deposited_chained, (std::int64_t, cents), (currency, unit), (std::uint32_t, teller));
+  BOOST_HANA_DEFINE_STRUCT(deposited_chained, (std::int64_t, cents), (currency, unit),
+                           (std::uint32_t, teller));
 };
 ANNAL_EVENT(deposited_chained, "bank.deposited", 2);
-inline deposited_chained upcast(const deposited_v1& e) { return {std::int64_t{e.euros} * 100, currency::eur, 0}; }
+inline deposited_chained upcast(const deposited_v1& e) {
+  return {std::int64_t{e.euros} * 100, currency::eur, 0};
+}
 
 struct withdrawn {
   BOOST_HANA_DEFINE_STRUCT(withdrawn, (std::int64_t, cents));
@@ -61,7 +65,10 @@ struct account {
   std::uint32_t last_teller = 0;
   std::uint32_t foreign = 0;
 
-  void apply(const opened& e) { branch = e.branch; ++events; }
+  void apply(const opened& e) {
+    branch = e.branch;
+    ++events;
+  }
   template <class D>
   void apply_deposit(const D& e) {
     balance += e.cents;
@@ -71,7 +78,10 @@ struct account {
   }
   void apply(const deposited& e) { apply_deposit(e); }
   void apply(const deposited_chained& e) { apply_deposit(e); }
-  void apply(const withdrawn& e) { balance -= e.cents; ++events; }
+  void apply(const withdrawn& e) {
+    balance -= e.cents;
+    ++events;
+  }
 };
 
 }  // namespace bank
@@ -129,7 +139,8 @@ std::string make_events(int v1_percent) {
         append_record(buffer, bank::deposited_v1{static_cast<std::int32_t>(rng() % 1000)});
       else
         append_record(buffer, bank::deposited{static_cast<std::int64_t>(rng() % 100000),
-                                              static_cast<bank::currency>(rng() % 3), static_cast<std::uint32_t>(rng() % 50)});
+                                              static_cast<bank::currency>(rng() % 3),
+                                              static_cast<std::uint32_t>(rng() % 50)});
     } else {
       append_record(buffer, bank::withdrawn{static_cast<std::int64_t>(rng() % 50000)});
     }
@@ -146,8 +157,11 @@ const std::string& events_with_v1() {
   return buffer;
 }
 
-// The floor: what one writes by hand for this layout, with the same checks (payload size, enum range).
-[[noreturn]] void hand_error() { throw std::runtime_error("bad record"); }
+// The floor: what one writes by hand for this layout, with the same checks (payload size, enum
+// range).
+[[noreturn]] void hand_error() {
+  throw std::runtime_error("bad record");
+}
 
 bank::account fold_by_hand(const std::string& buffer) {
   bank::account acc;
@@ -222,7 +236,8 @@ bank::account fold_with_registry(const std::string& buffer) {
   const char* end = p + buffer.size();
   while (p != end) {
     const record r = next_record(p);
-    if (!registry::decode(r.type, r.version, r.payload, [&](const auto& e) { acc.apply(e); })) [[unlikely]]
+    if (!registry::decode(r.type, r.version, r.payload, [&](const auto& e) { acc.apply(e); }))
+        [[unlikely]]
       hand_error();
   }
   return acc;
@@ -235,21 +250,31 @@ void run(benchmark::State& state) {
   for (auto _ : state) {
     const bank::account acc = Fold(buffer);
     benchmark::DoNotOptimize(acc);
-    if (acc.balance != expected.balance || acc.events != expected.events) state.SkipWithError("fold mismatch");
+    if (acc.balance != expected.balance || acc.events != expected.events)
+      state.SkipWithError("fold mismatch");
   }
   state.counters["items"] = static_cast<double>(event_count);
 }
 
 }  // namespace
 
-BENCHMARK(run<fold_by_hand, events_without_v1>)->Name("decode_fold/floor")->Unit(benchmark::kNanosecond);
-BENCHMARK(run<fold_with_codec, events_without_v1>)->Name("decode_fold/annal_codec_only")->Unit(benchmark::kNanosecond);
+BENCHMARK(run<fold_by_hand, events_without_v1>)
+    ->Name("decode_fold/floor")
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK(run<fold_with_codec, events_without_v1>)
+    ->Name("decode_fold/annal_codec_only")
+    ->Unit(benchmark::kNanosecond);
 BENCHMARK(run<fold_with_registry<bank::plain_events>, events_without_v1>)
-    ->Name("decode_fold/annal")->Unit(benchmark::kNanosecond);
+    ->Name("decode_fold/annal")
+    ->Unit(benchmark::kNanosecond);
 BENCHMARK(run<fold_with_registry<bank::chained_events>, events_without_v1>)
-    ->Name("decode_fold/annal_chain")->Unit(benchmark::kNanosecond);
-BENCHMARK(run<fold_by_hand, events_with_v1>)->Name("decode_fold_v1_10pct/floor")->Unit(benchmark::kNanosecond);
+    ->Name("decode_fold/annal_chain")
+    ->Unit(benchmark::kNanosecond);
+BENCHMARK(run<fold_by_hand, events_with_v1>)
+    ->Name("decode_fold_v1_10pct/floor")
+    ->Unit(benchmark::kNanosecond);
 BENCHMARK(run<fold_with_registry<bank::chained_events>, events_with_v1>)
-    ->Name("decode_fold_v1_10pct/annal_chain")->Unit(benchmark::kNanosecond);
+    ->Name("decode_fold_v1_10pct/annal_chain")
+    ->Unit(benchmark::kNanosecond);
 
 ANNAL_BENCH_MAIN();

@@ -29,12 +29,22 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return ::operator new(size); }
+void* operator new[](std::size_t size) {
+  return ::operator new(size);
+}
 // Out of line, so g++ does not see free() meet operator new and warn of a mismatch that is not one.
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace bench {
 
@@ -54,6 +64,8 @@ inline void step(tally& t, std::int32_t a, std::int32_t b) {
   t.flags ^= std::uint64_t{std::uint32_t(b)} << (K % 32);
 }
 
+// One case (or event) a macro, laid out by hand.
+// clang-format off
 #define BENCH_EVENT(n)                 \
   struct e##n {                        \
     static constexpr int kind = n;     \
@@ -67,10 +79,12 @@ BENCH_EVENT(4) BENCH_EVENT(5) BENCH_EVENT(6) BENCH_EVENT(7)
 BENCH_EVENT(8) BENCH_EVENT(9) BENCH_EVENT(10) BENCH_EVENT(11)
 BENCH_EVENT(12) BENCH_EVENT(13) BENCH_EVENT(14) BENCH_EVENT(15)
 #undef BENCH_EVENT
+    // clang-format on
 
-// --- annal ---------------------------------------------------------------------------------------
-template <class... E>
-struct account {
+    // --- annal
+    // ---------------------------------------------------------------------------------------
+    template <class... E>
+    struct account {
   using events = annal::events<E...>;
   tally t;
   template <class Event>
@@ -79,8 +93,7 @@ struct account {
   }
 };
 using account4 = account<e0, e1, e2, e3>;
-using account16 =
-    account<e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15>;
+using account16 = account<e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15>;
 static_assert(annal::check_aggregate<account4>() && annal::check_aggregate<account16>());
 
 // --- floor: what one writes by hand, an enum tag and a union, and a switch -----------------------
@@ -91,11 +104,27 @@ struct payload {
 struct tagged_event {
   std::uint8_t tag;
   union {
-    e0 v0; e1 v1; e2 v2; e3 v3; e4 v4; e5 v5; e6 v6; e7 v7;
-    e8 v8; e9 v9; e10 v10; e11 v11; e12 v12; e13 v13; e14 v14; e15 v15;
+    e0 v0;
+    e1 v1;
+    e2 v2;
+    e3 v3;
+    e4 v4;
+    e5 v5;
+    e6 v6;
+    e7 v7;
+    e8 v8;
+    e9 v9;
+    e10 v10;
+    e11 v11;
+    e12 v12;
+    e13 v13;
+    e14 v14;
+    e15 v15;
   };
 };
 
+// One case (or event) a macro, laid out by hand.
+// clang-format off
 #define BENCH_CASE(n) \
   case n:             \
     step<n>(t, e.v##n.a, e.v##n.b); \
@@ -124,6 +153,7 @@ struct tagged_event {
   return t;
 }
 #undef BENCH_CASE
+// clang-format on
 
 // --- virtual: the classic event hierarchy -------------------------------------------------------
 struct event_base {

@@ -2,8 +2,8 @@
 // hand-written read_all loop decoding with binary_codec into a map (the floor) against
 // annal::rebuild on 1 and 2 workers, over 2M events in 1000 streams.
 #include <annal/codec/binary.hpp>
-#include <annal/projection/rebuild.hpp>
 #include <annal/file/log.hpp>
+#include <annal/projection/rebuild.hpp>
 #include <annal/store/memory.hpp>
 
 #include <cstdint>
@@ -48,10 +48,11 @@ void fill(Store& store) {
       batch[j].id = annal::new_event_id();
       batch[j].type = out ? "bench.withdrawn" : "bench.deposited";
       batch[j].payload.clear();
-      annal::binary_codec::encode(deposited{static_cast<std::int64_t>((i + j) % 1000)}, batch[j].payload);
+      annal::binary_codec::encode(deposited{static_cast<std::int64_t>((i + j) % 1000)},
+                                  batch[j].payload);
     }
-    store.append("account-" + std::to_string((i / batch.size()) % streams), annal::expected_version::any(),
-                 batch);
+    store.append("account-" + std::to_string((i / batch.size()) % streams),
+                 annal::expected_version::any(), batch);
   }
 }
 
@@ -61,8 +62,8 @@ struct file_fixture {
   file_fixture() {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    log = std::make_unique<annal::file_log>(dir, annal::file_log_options{.sync = annal::durability::none,
-                                                                          .verify_reads = false});
+    log = std::make_unique<annal::file_log>(
+        dir, annal::file_log_options{.sync = annal::durability::none, .verify_reads = false});
     fill(*log);
     log->sync();
   }
@@ -109,19 +110,43 @@ void annal_rebuild(benchmark::State& state, const Store& store) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * event_count));
 }
 
-void file_floor(benchmark::State& s) { floor_loop(s, *data<file_fixture>().log); }
-void file_annal_1(benchmark::State& s) { annal_rebuild<1>(s, *data<file_fixture>().log); }
-void file_annal_2(benchmark::State& s) { annal_rebuild<2>(s, *data<file_fixture>().log); }
-void memory_floor(benchmark::State& s) { floor_loop(s, data<memory_fixture>().store); }
-void memory_annal_1(benchmark::State& s) { annal_rebuild<1>(s, data<memory_fixture>().store); }
-void memory_annal_2(benchmark::State& s) { annal_rebuild<2>(s, data<memory_fixture>().store); }
+void file_floor(benchmark::State& s) {
+  floor_loop(s, *data<file_fixture>().log);
+}
+void file_annal_1(benchmark::State& s) {
+  annal_rebuild<1>(s, *data<file_fixture>().log);
+}
+void file_annal_2(benchmark::State& s) {
+  annal_rebuild<2>(s, *data<file_fixture>().log);
+}
+void memory_floor(benchmark::State& s) {
+  floor_loop(s, data<memory_fixture>().store);
+}
+void memory_annal_1(benchmark::State& s) {
+  annal_rebuild<1>(s, data<memory_fixture>().store);
+}
+void memory_annal_2(benchmark::State& s) {
+  annal_rebuild<2>(s, data<memory_fixture>().store);
+}
 
 BENCHMARK(file_floor)->Name("rebuild_file_log/floor")->Unit(benchmark::kNanosecond)->UseRealTime();
-BENCHMARK(file_annal_1)->Name("rebuild_file_log/annal_1_worker")->Unit(benchmark::kNanosecond)->UseRealTime();
-BENCHMARK(file_annal_2)->Name("rebuild_file_log/annal_2_workers")->Unit(benchmark::kNanosecond)->UseRealTime();
+BENCHMARK(file_annal_1)
+    ->Name("rebuild_file_log/annal_1_worker")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(file_annal_2)
+    ->Name("rebuild_file_log/annal_2_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
 BENCHMARK(memory_floor)->Name("rebuild_memory/floor")->Unit(benchmark::kNanosecond)->UseRealTime();
-BENCHMARK(memory_annal_1)->Name("rebuild_memory/annal_1_worker")->Unit(benchmark::kNanosecond)->UseRealTime();
-BENCHMARK(memory_annal_2)->Name("rebuild_memory/annal_2_workers")->Unit(benchmark::kNanosecond)->UseRealTime();
+BENCHMARK(memory_annal_1)
+    ->Name("rebuild_memory/annal_1_worker")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(memory_annal_2)
+    ->Name("rebuild_memory/annal_2_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
 
 }  // namespace bench
 

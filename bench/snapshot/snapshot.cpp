@@ -61,8 +61,8 @@ struct fixture {
       for (std::size_t j = 0; j < batch.size(); ++j) {
         batch[j].id = annal::new_event_id();
         batch[j].type = "bench.deposited";
-        batch[j].payload = annal::binary_codec::encode(
-            deposited{static_cast<std::int64_t>((i + j) % 977), static_cast<std::int32_t>((i + j) % 16)});
+        batch[j].payload = annal::binary_codec::encode(deposited{
+            static_cast<std::int64_t>((i + j) % 977), static_cast<std::int32_t>((i + j) % 16)});
       }
       store.append("account-1", annal::expected_version::any(), batch);
       if (i + batch.size() == event_count - 1000) snapshot_into(tail);
@@ -96,14 +96,17 @@ void load_snapshot_1000_behind(benchmark::State& state) {
   auto& f = data();
   annal::snapshotter snap{f.tail, annal::snapshot_never{}};
   auto repo = annal::make_repository<account>(f.store, snap);
-  if (repo.load("account-1").events_replayed != 1000) state.SkipWithError("the snapshot was not used");
+  if (repo.load("account-1").events_replayed != 1000)
+    state.SkipWithError("the snapshot was not used");
   for (auto _ : state) benchmark::DoNotOptimize(repo.load("account-1").state.balance);
   state.counters["items"] = event_count;
 }
 
 BENCHMARK(load_full_replay)->Name("load_1m/floor")->Unit(benchmark::kNanosecond);
 BENCHMARK(load_snapshot_at_head)->Name("load_1m/snapshot_at_head")->Unit(benchmark::kNanosecond);
-BENCHMARK(load_snapshot_1000_behind)->Name("load_1m/snapshot_1000_behind")->Unit(benchmark::kNanosecond);
+BENCHMARK(load_snapshot_1000_behind)
+    ->Name("load_1m/snapshot_1000_behind")
+    ->Unit(benchmark::kNanosecond);
 
 }  // namespace bench
 

@@ -74,13 +74,14 @@ PGconn* floor_connection() {
   if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
   static std::once_flag created;
   std::call_once(created, [c] {
-    PQclear(PQexec(c,
-                   "CREATE TABLE IF NOT EXISTS floor_events (position bigserial PRIMARY KEY,"
-                   " stream_id text NOT NULL, stream_version bigint NOT NULL,"
-                   " event_id uuid NOT NULL UNIQUE, type text NOT NULL, schema_version int NOT NULL,"
-                   " payload jsonb NOT NULL, correlation_id uuid NOT NULL, causation_id uuid NOT NULL,"
-                   " metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL,"
-                   " UNIQUE (stream_id, stream_version))"));
+    PQclear(
+        PQexec(c,
+               "CREATE TABLE IF NOT EXISTS floor_events (position bigserial PRIMARY KEY,"
+               " stream_id text NOT NULL, stream_version bigint NOT NULL,"
+               " event_id uuid NOT NULL UNIQUE, type text NOT NULL, schema_version int NOT NULL,"
+               " payload jsonb NOT NULL, correlation_id uuid NOT NULL, causation_id uuid NOT NULL,"
+               " metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL,"
+               " UNIQUE (stream_id, stream_version))"));
   });
   PQclear(PQprepare(c, "ins",
                     "INSERT INTO floor_events (stream_id, stream_version, event_id, type,"
@@ -134,8 +135,8 @@ void pg_append_single_floor(benchmark::State& state) {
   for (auto _ : state) {
     const std::string v = std::to_string(++version);
     const std::string id = detail::sql::uuid_to_text(new_event_id());
-    const char* params[] = {stream.c_str(), v.c_str(), id.c_str(), "money_deposited",
-                            payload.c_str(), nil.c_str()};
+    const char* params[] = {stream.c_str(),    v.c_str(),       id.c_str(),
+                            "money_deposited", payload.c_str(), nil.c_str()};
     check(PQexecPrepared(c, "ins", 6, params, nullptr, nullptr, 0));
   }
   PQfinish(c);
@@ -168,8 +169,8 @@ void pg_append_single_paired(benchmark::State& state) {
     const auto run_floor = [&] {
       const auto t0 = std::chrono::steady_clock::now();
       const std::string v = std::to_string(version + 1);
-      const char* params[] = {stream.c_str(), v.c_str(), floor_id.c_str(), "money_deposited",
-                              payload.c_str(), nil.c_str()};
+      const char* params[] = {stream.c_str(),    v.c_str(),       floor_id.c_str(),
+                              "money_deposited", payload.c_str(), nil.c_str()};
       check(PQexecPrepared(c, "ins", 6, params, nullptr, nullptr, 0));
       return seconds(std::chrono::steady_clock::now() - t0).count();
     };
@@ -210,7 +211,9 @@ void append_batches(benchmark::State& state, Store& store) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 
-void pg_append_batch_annal(benchmark::State& state) { append_batches(state, pg_store()); }
+void pg_append_batch_annal(benchmark::State& state) {
+  append_batches(state, pg_store());
+}
 
 void pg_append_batch_floor(benchmark::State& state) {
   PGconn* c = floor_connection();
@@ -237,8 +240,8 @@ void pg_append_batch_floor(benchmark::State& state) {
     }
     ids += '}', types += '}', payloads += '}', cors += '}';
     const std::string v = std::to_string(version);
-    const char* params[] = {stream.c_str(), v.c_str(), ids.c_str(), types.c_str(),
-                            payloads.c_str(), cors.c_str()};
+    const char* params[] = {stream.c_str(), v.c_str(),        ids.c_str(),
+                            types.c_str(),  payloads.c_str(), cors.c_str()};
     check(PQexecPrepared(c, "ins_many", 6, params, nullptr, nullptr, 0));
     version += n;
   }
@@ -255,8 +258,8 @@ void pg_read_all_annal(benchmark::State& state) {
     store.append("fill", expected_version::any(), batch_of(1000));
   for (auto _ : state) {
     std::size_t bytes = 0;
-    store.read_all(1, [&](const recorded_event& e) { bytes += e.payload.size(); },
-                   read_events);
+    store.read_all(
+        1, [&](const recorded_event& e) { bytes += e.payload.size(); }, read_events);
     benchmark::DoNotOptimize(bytes);
   }
   state.counters["items"] = read_events;
@@ -269,7 +272,8 @@ void pg_read_all_floor(benchmark::State& state) {
   const std::string sql =
       "SELECT position, stream_id, stream_version, event_id, type, schema_version, payload,"
       " correlation_id, causation_id, metadata, recorded_at FROM bench.events"
-      " WHERE position >= 1 ORDER BY position LIMIT " + std::to_string(read_events);
+      " WHERE position >= 1 ORDER BY position LIMIT " +
+      std::to_string(read_events);
   for (auto _ : state) {
     PGresult* r = PQexec(c, sql.c_str());
     std::size_t bytes = 0;
@@ -316,15 +320,16 @@ struct sqlite_floor {
   sqlite_floor() {
     sqlite3_open((sqlite_dir() / "floor.db").c_str(), &db);
     sqlite3_busy_timeout(db, 10000);
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                 "CREATE TABLE IF NOT EXISTS events (position INTEGER PRIMARY KEY,"
-                 " stream_id TEXT NOT NULL, stream_version INTEGER NOT NULL,"
-                 " event_id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
-                 " payload BLOB NOT NULL, correlation_id BLOB NOT NULL, causation_id BLOB NOT NULL,"
-                 " metadata TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
-                 " UNIQUE (stream_id, stream_version))",
-                 nullptr, nullptr, nullptr);
+    sqlite3_exec(
+        db,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE IF NOT EXISTS events (position INTEGER PRIMARY KEY,"
+        " stream_id TEXT NOT NULL, stream_version INTEGER NOT NULL,"
+        " event_id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
+        " payload BLOB NOT NULL, correlation_id BLOB NOT NULL, causation_id BLOB NOT NULL,"
+        " metadata TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
+        " UNIQUE (stream_id, stream_version))",
+        nullptr, nullptr, nullptr);
     sqlite3_prepare_v2(db,
                        "INSERT INTO events (stream_id, stream_version, event_id, type,"
                        " schema_version, payload, correlation_id, causation_id, metadata,"
@@ -384,7 +389,9 @@ void sqlite_append_single_floor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void sqlite_append_batch_annal(benchmark::State& state) { append_batches(state, sq_store()); }
+void sqlite_append_batch_annal(benchmark::State& state) {
+  append_batches(state, sq_store());
+}
 
 // SQLite against the embedded default at the same batch size (target: SQLite ≥ 0.7× the file log's
 // rate). In this group the baseline named "floor" is the file log, durable, in the same $TMPDIR.
@@ -417,7 +424,8 @@ void sqlite_read_all_annal(benchmark::State& state) {
     store.append("fill", expected_version::any(), batch_of(1000));
   for (auto _ : state) {
     std::size_t bytes = 0;
-    store.read_all(1, [&](const recorded_event& e) { bytes += e.payload.size(); }, read_events);
+    store.read_all(
+        1, [&](const recorded_event& e) { bytes += e.payload.size(); }, read_events);
     benchmark::DoNotOptimize(bytes);
   }
   state.counters["items"] = read_events;
@@ -435,7 +443,8 @@ void sqlite_read_all_floor(benchmark::State& state) {
     std::size_t bytes = 0;
     sqlite3_bind_int64(f.sel, 1, static_cast<sqlite3_int64>(read_events));
     while (sqlite3_step(f.sel) == SQLITE_ROW)
-      for (int col = 0; col < 11; ++col) bytes += static_cast<std::size_t>(sqlite3_column_bytes(f.sel, col));
+      for (int col = 0; col < 11; ++col)
+        bytes += static_cast<std::size_t>(sqlite3_column_bytes(f.sel, col));
     sqlite3_reset(f.sel);
     benchmark::DoNotOptimize(bytes);
   }
@@ -445,8 +454,14 @@ void sqlite_read_all_floor(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(pg_append_single_annal)->Name("pg_append_single/annal")->Threads(single_threads)->UseRealTime();
-BENCHMARK(pg_append_single_floor)->Name("pg_append_single/floor")->Threads(single_threads)->UseRealTime();
+BENCHMARK(pg_append_single_annal)
+    ->Name("pg_append_single/annal")
+    ->Threads(single_threads)
+    ->UseRealTime();
+BENCHMARK(pg_append_single_floor)
+    ->Name("pg_append_single/floor")
+    ->Threads(single_threads)
+    ->UseRealTime();
 BENCHMARK(pg_append_single_annal)->Name("pg_append_single_64/annal")->Threads(64)->UseRealTime();
 BENCHMARK(pg_append_single_floor)->Name("pg_append_single_64/floor")->Threads(64)->UseRealTime();
 BENCHMARK(pg_append_single_annal)->Name("pg_append_single_1conn/annal")->UseRealTime();
@@ -458,10 +473,26 @@ BENCHMARK(pg_read_all_annal)->Name("pg_read_all/annal")->UseRealTime();
 BENCHMARK(pg_read_all_floor)->Name("pg_read_all/floor")->UseRealTime();
 BENCHMARK(sqlite_append_single_annal)->Name("sqlite_append_single/annal")->UseRealTime();
 BENCHMARK(sqlite_append_single_floor)->Name("sqlite_append_single/floor")->UseRealTime();
-BENCHMARK(sqlite_append_batch_annal)->Name("sqlite_append_batch/annal")->Arg(100)->Arg(1000)->UseRealTime();
-BENCHMARK(sqlite_append_batch_annal)->Name("sqlite_vs_file_log/sqlite")->Arg(100)->Arg(1000)->UseRealTime();
-BENCHMARK(file_log_append_batch)->Name("sqlite_vs_file_log/floor")->Arg(100)->Arg(1000)->UseRealTime();
-BENCHMARK(sqlite_append_batch_floor)->Name("sqlite_append_batch/floor")->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(sqlite_append_batch_annal)
+    ->Name("sqlite_append_batch/annal")
+    ->Arg(100)
+    ->Arg(1000)
+    ->UseRealTime();
+BENCHMARK(sqlite_append_batch_annal)
+    ->Name("sqlite_vs_file_log/sqlite")
+    ->Arg(100)
+    ->Arg(1000)
+    ->UseRealTime();
+BENCHMARK(file_log_append_batch)
+    ->Name("sqlite_vs_file_log/floor")
+    ->Arg(100)
+    ->Arg(1000)
+    ->UseRealTime();
+BENCHMARK(sqlite_append_batch_floor)
+    ->Name("sqlite_append_batch/floor")
+    ->Arg(100)
+    ->Arg(1000)
+    ->UseRealTime();
 BENCHMARK(sqlite_read_all_annal)->Name("sqlite_read_all/annal")->UseRealTime();
 BENCHMARK(sqlite_read_all_floor)->Name("sqlite_read_all/floor")->UseRealTime();
 

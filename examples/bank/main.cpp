@@ -39,12 +39,14 @@ template <class Repository>
 void print_history(const Repository& accounts, const std::string& id) {
   for (const auto& e : accounts.history(id)) {
     std::cout << "  v" << e.stream_version << "  #" << e.position << "  ";
-    std::visit([](const auto& ev) {
-      using E = std::decay_t<decltype(ev)>;
-      std::cout << annal::event_name_of<E>;
-      if constexpr (requires { ev.cents; }) std::cout << " " << money(ev.cents);
-      if constexpr (requires { ev.owner; }) std::cout << " " << ev.owner;
-    }, e.event);
+    std::visit(
+        [](const auto& ev) {
+          using E = std::decay_t<decltype(ev)>;
+          std::cout << annal::event_name_of<E>;
+          if constexpr (requires { ev.cents; }) std::cout << " " << money(ev.cents);
+          if constexpr (requires { ev.owner; }) std::cout << " " << ev.owner;
+        },
+        e.event);
     std::cout << "\n";
   }
 }

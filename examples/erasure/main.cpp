@@ -49,8 +49,7 @@ void report(const Repository& customers, Keys& keys, const std::vector<std::stri
     const auto email = annal::unseal(keys, c.email);
     std::cout << "  " << id << "  " << (name ? *name : "(erased)") << " <"
               << (email ? *email : "(erased)") << ">  " << c.orders
-              << (c.orders == 1 ? " order, " : " orders, ")
-              << money(c.spent_cents) << "\n";
+              << (c.orders == 1 ? " order, " : " orders, ") << money(c.spent_cents) << "\n";
     revenue += c.spent_cents;
   }
   std::cout << "  revenue " << money(revenue) << "\n";

@@ -37,18 +37,30 @@ struct totals {
 // Version 1 of the worker: fees were meant to be taken off, but the handler adds them.
 struct running_totals_v1 : totals {
   using events = annal::events<deposited, withdrawn, fee_charged>;
-  void on(const deposited& e, const annal::envelope_header& h) { balance[h.stream_id] += e.cents, ++applied; }
-  void on(const withdrawn& e, const annal::envelope_header& h) { balance[h.stream_id] -= e.cents, ++applied; }
-  void on(const fee_charged& e, const annal::envelope_header& h) { balance[h.stream_id] += e.cents, ++applied; }
+  void on(const deposited& e, const annal::envelope_header& h) {
+    balance[h.stream_id] += e.cents, ++applied;
+  }
+  void on(const withdrawn& e, const annal::envelope_header& h) {
+    balance[h.stream_id] -= e.cents, ++applied;
+  }
+  void on(const fee_charged& e, const annal::envelope_header& h) {
+    balance[h.stream_id] += e.cents, ++applied;
+  }
 };
 // [buggy]
 
 // [fixed]
 struct running_totals : totals {
   using events = annal::events<deposited, withdrawn, fee_charged>;
-  void on(const deposited& e, const annal::envelope_header& h) { balance[h.stream_id] += e.cents, ++applied; }
-  void on(const withdrawn& e, const annal::envelope_header& h) { balance[h.stream_id] -= e.cents, ++applied; }
-  void on(const fee_charged& e, const annal::envelope_header& h) { balance[h.stream_id] -= e.cents, ++applied; }
+  void on(const deposited& e, const annal::envelope_header& h) {
+    balance[h.stream_id] += e.cents, ++applied;
+  }
+  void on(const withdrawn& e, const annal::envelope_header& h) {
+    balance[h.stream_id] -= e.cents, ++applied;
+  }
+  void on(const fee_charged& e, const annal::envelope_header& h) {
+    balance[h.stream_id] -= e.cents, ++applied;
+  }
   // Shards of a partitioned rebuild hold disjoint accounts; event counts add up.
   void merge(running_totals&& shard) {
     balance.merge(shard.balance);

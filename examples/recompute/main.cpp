@@ -12,12 +12,12 @@
 
 #include <annal/annal.hpp>
 #include <annal/file/checkpoint.hpp>
-#include <annal/store/checkpoint.hpp>
 #include <annal/file/read_model.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
+#include <annal/store/checkpoint.hpp>
 
 #include "ledger.hpp"
 
@@ -34,15 +34,22 @@ annal::event_data encode(const E& e) {
 }
 
 // Appends `count` random account operations in batches of 100, as a busy service would.
-void write_operations(annal::file_log& log, std::size_t accounts, std::size_t count, unsigned seed) {
+void write_operations(annal::file_log& log, std::size_t accounts, std::size_t count,
+                      unsigned seed) {
   std::mt19937 random(seed);
   std::vector<annal::event_data> batch;
   for (std::size_t i = 0; i < count; ++i) {
     const std::int64_t cents = 100 + static_cast<std::int64_t>(random() % 10'000);
     switch (random() % 4) {
-      case 0: batch.push_back(encode(ledger::withdrawn{cents / 2})); break;
-      case 1: batch.push_back(encode(ledger::fee_charged{cents / 100})); break;
-      default: batch.push_back(encode(ledger::deposited{cents})); break;
+      case 0:
+        batch.push_back(encode(ledger::withdrawn{cents / 2}));
+        break;
+      case 1:
+        batch.push_back(encode(ledger::fee_charged{cents / 100}));
+        break;
+      default:
+        batch.push_back(encode(ledger::deposited{cents}));
+        break;
     }
     if (batch.size() == 100 || i + 1 == count) {
       const std::string account = "account-" + std::to_string(random() % accounts);
@@ -92,7 +99,8 @@ int main(int argc, char** argv) {
       notify.catch_up();
     }
     std::printf("buggy worker: %" PRIu64 " events projected, checkpoint %" PRIu64 "\n",
-                totals.read([](const auto& t, std::uint64_t) { return t.applied; }), totals.checkpoint());
+                totals.read([](const auto& t, std::uint64_t) { return t.applied; }),
+                totals.checkpoint());
   }
   const std::uint64_t notified_live = notifier.sent;
   std::printf("notifier: %" PRIu64 " withdrawal notices sent live\n", notified_live);
@@ -101,7 +109,8 @@ int main(int argc, char** argv) {
   // [reconcile]
   annal::file_read_model<ledger::running_totals> totals{model_path};
   const annal::reconciliation before = annal::reconcile_with_log(log, totals, {.workers = workers});
-  std::printf("digest before: read model %016" PRIx64 ", recomputed %016" PRIx64 ", %zu keys differ",
+  std::printf("digest before: read model %016" PRIx64 ", recomputed %016" PRIx64
+              ", %zu keys differ",
               before.live_digest, before.fresh_digest, before.differing_keys.size());
   for (std::size_t i = 0; i < before.differing_keys.size() && i < 3; ++i)
     std::printf("%s %s", i == 0 ? ":" : ",", before.differing_keys[i].c_str());
@@ -110,14 +119,15 @@ int main(int argc, char** argv) {
 
   // [rebuild]
   // Rebuilt beside the serving model (reads keep working meanwhile), then swapped in.
-  const annal::rebuild_result rebuilt = annal::rebuild_and_swap(
-      log, totals, {.workers = workers, .on_progress = print_progress});
+  const annal::rebuild_result rebuilt =
+      annal::rebuild_and_swap(log, totals, {.workers = workers, .on_progress = print_progress});
   // [rebuild]
   std::printf("rebuilt %" PRIu64 " events in %.3fs on %zu workers\n", rebuilt.events,
               std::chrono::duration<double>(rebuilt.elapsed).count(), workers);
 
   const annal::reconciliation after = annal::reconcile_with_log(log, totals);
-  std::printf("digest after: read model %016" PRIx64 ", recomputed %016" PRIx64 ", %zu keys differ\n",
+  std::printf("digest after: read model %016" PRIx64 ", recomputed %016" PRIx64
+              ", %zu keys differ\n",
               after.live_digest, after.fresh_digest, after.differing_keys.size());
   std::printf("digests match after rebuild: %s\n", after.matches() ? "yes" : "NO");
   notify.catch_up();

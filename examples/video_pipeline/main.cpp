@@ -39,8 +39,8 @@ video_row crud_pipeline() {
       }
       all_read.arrive_and_wait();  // the interleaving that happens under load, made certain
       mine.done.insert(step);
-      mine.status = mine.done.size() == steps.size() ? video::status::succeeded
-                                                      : video::status::processing;
+      mine.status =
+          mine.done.size() == steps.size() ? video::status::succeeded : video::status::processing;
       std::lock_guard lock(row_mutex);
       row = mine;
     });
@@ -111,7 +111,8 @@ int main() {
 
   const video_row row = crud_pipeline();
   std::cout << "CRUD row: status " << video::to_string(row.status) << ", steps done "
-            << row.done.size() << " of " << steps.size() << "  <- " << steps.size() - row.done.size()
+            << row.done.size() << " of " << steps.size() << "  <- "
+            << steps.size() - row.done.size()
             << " lost update(s): the video is stuck in 'processing' forever\n\n";
 
   annal::memory_store store;
@@ -146,9 +147,12 @@ int main() {
   int succeeded = 0, failed = 0, other = 0;
   for (int i = 0; i < video_count; ++i) {
     const auto clip = videos.load("clip-" + std::to_string(i));
-    if (clip.state.state == video::status::succeeded) ++succeeded;
-    else if (clip.state.state == video::status::failed) ++failed;
-    else ++other;
+    if (clip.state.state == video::status::succeeded)
+      ++succeeded;
+    else if (clip.state.state == video::status::failed)
+      ++failed;
+    else
+      ++other;
   }
   std::cout << video_count << " clips through a pool of 4 workers: " << succeeded << " succeeded, "
             << failed << " failed (" << videos.load("clip-7").state.failure << "), " << other

@@ -36,11 +36,16 @@ enum class status { none, uploaded, processing, succeeded, failed };
 
 inline const char* to_string(status s) {
   switch (s) {
-    case status::none: return "none";
-    case status::uploaded: return "uploaded";
-    case status::processing: return "processing";
-    case status::succeeded: return "succeeded";
-    case status::failed: return "failed";
+    case status::none:
+      return "none";
+    case status::uploaded:
+      return "uploaded";
+    case status::processing:
+      return "processing";
+    case status::succeeded:
+      return "succeeded";
+    case status::failed:
+      return "failed";
   }
   return "?";
 }

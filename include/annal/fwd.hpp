@@ -1,4 +1,5 @@
-// Declarations of annal's public types, for users' headers that name them without their definitions.
+// Declarations of annal's public types, for users' headers that name them without their
+// definitions.
 #pragma once
 
 // This header includes no annal header, so every header may include it (tests/layering checks

@@ -27,7 +27,8 @@ struct order {
   BOOST_HANA_DEFINE_STRUCT(order, (std::uint32_t, id), (std::vector<order_line>, items));
 };
 
-// Runs decode and returns the error message, failing the test when decode does not throw annal::error.
+// Runs decode and returns the error message, failing the test when decode does not throw
+// annal::error.
 template <class T>
 std::string decode_error_of(std::string_view data) {
   try {
@@ -61,17 +62,20 @@ TEST_CASE("binary layout of strings, containers and structs", "[codec][binary]")
   CHECK(binary_codec::encode(std::optional<std::uint8_t>{5}) == bytes({1, 5}));
   CHECK(binary_codec::encode(std::map<std::uint8_t, bool>{{2, true}, {1, false}}) ==
         bytes({2, 0, 0, 0, 1, 0, 2, 1}));
-  CHECK(binary_codec::encode(std::variant<std::monostate, std::uint8_t>{std::uint8_t{4}}) == bytes({1, 4}));
+  CHECK(binary_codec::encode(std::variant<std::monostate, std::uint8_t>{std::uint8_t{4}}) ==
+        bytes({1, 4}));
   CHECK(binary_codec::encode(std::variant<std::monostate, std::uint8_t>{}) == bytes({0}));
   CHECK(binary_codec::encode(std::chrono::milliseconds{258}) == bytes({2, 1, 0, 0, 0, 0, 0, 0}));
-  CHECK(binary_codec::encode(sample::money{1, sample::currency::gbp}) == bytes({1, 0, 0, 0, 0, 0, 0, 0, 2}));
+  CHECK(binary_codec::encode(sample::money{1, sample::currency::gbp}) ==
+        bytes({1, 0, 0, 0, 0, 0, 0, 0, 2}));
   boost::uuids::uuid id{};
   for (int i = 0; i < 16; ++i) id.data[i] = static_cast<std::uint8_t>(i);
   CHECK(binary_codec::encode(id) == bytes({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}));
   CHECK(binary_codec::encode(sample::empty{}).empty());
 }
 
-TEST_CASE("unordered maps are written in key order so equal values are equal bytes", "[codec][binary]") {
+TEST_CASE("unordered maps are written in key order so equal values are equal bytes",
+          "[codec][binary]") {
   std::unordered_map<std::uint32_t, std::string> a, b;
   for (std::uint32_t i = 0; i < 50; ++i) a.emplace(i, std::to_string(i));
   for (std::uint32_t i = 50; i-- > 0;) b.emplace(i, std::to_string(i));
@@ -92,7 +96,8 @@ TEST_CASE("truncated input names the byte offset and the field path", "[codec][b
   // id(4) count(4) "a"(4+1) price(8) "bc"(4+2) price(8): the last price starts at byte 27.
   REQUIRE(full.size() == 35);
   const std::string msg = decode_error_of<order>(std::string_view(full).substr(0, 32));
-  CHECK_THAT(msg, Catch::Contains("decode error at byte 27, field 'items[1].price': truncated int64 (needs 8 bytes, 5 left)"));
+  CHECK_THAT(msg, Catch::Contains("decode error at byte 27, field 'items[1].price': truncated "
+                                  "int64 (needs 8 bytes, 5 left)"));
   // Every prefix fails cleanly.
   for (std::size_t n = 0; n < full.size(); ++n) {
     INFO("prefix " << n);
@@ -102,36 +107,46 @@ TEST_CASE("truncated input names the byte offset and the field path", "[codec][b
 
 TEST_CASE("trailing bytes are an error", "[codec][binary]") {
   const std::string data = binary_codec::encode(std::uint16_t{1}) + "zz";
-  CHECK_THAT(decode_error_of<std::uint16_t>(data), Catch::Contains("byte 2, top level: 2 trailing bytes"));
+  CHECK_THAT(decode_error_of<std::uint16_t>(data),
+             Catch::Contains("byte 2, top level: 2 trailing bytes"));
 }
 
 TEST_CASE("a length past the end is refused before allocating", "[codec][binary]") {
   const std::string huge = bytes({0xFF, 0xFF, 0xFF, 0xFF, 1, 2});
-  CHECK_THAT(decode_error_of<std::vector<std::int64_t>>(huge),
-             Catch::Contains("byte 0, top level: vector length 4294967295 exceeds the 2 bytes left"));
-  CHECK_THAT(decode_error_of<std::string>(huge), Catch::Contains("string length 4294967295 exceeds"));
-  CHECK_THAT((decode_error_of<std::map<std::string, std::string>>(huge)), Catch::Contains("map length"));
+  CHECK_THAT(
+      decode_error_of<std::vector<std::int64_t>>(huge),
+      Catch::Contains("byte 0, top level: vector length 4294967295 exceeds the 2 bytes left"));
+  CHECK_THAT(decode_error_of<std::string>(huge),
+             Catch::Contains("string length 4294967295 exceeds"));
+  CHECK_THAT((decode_error_of<std::map<std::string, std::string>>(huge)),
+             Catch::Contains("map length"));
   // 3 elements of at least 8 bytes cannot fit in 16 bytes, even though 3 < 16.
   const std::string three = bytes({3, 0, 0, 0}) + std::string(16, '\0');
-  CHECK_THAT(decode_error_of<std::vector<sample::money>>(three), Catch::Contains("vector length 3 exceeds"));
+  CHECK_THAT(decode_error_of<std::vector<sample::money>>(three),
+             Catch::Contains("vector length 3 exceeds"));
   // Nested: the path says which vector lied.
   std::string nested = binary_codec::encode(order{1, {{"x", 5}}});
   nested[8] = '\x7F';  // the sku's length
-  CHECK_THAT(decode_error_of<order>(nested), Catch::Contains("byte 8, field 'items[0].sku': string length 127 exceeds"));
+  CHECK_THAT(decode_error_of<order>(nested),
+             Catch::Contains("byte 8, field 'items[0].sku': string length 127 exceeds"));
 }
 
 TEST_CASE("enum values outside the declared range are refused", "[codec][binary]") {
   CHECK(binary_codec::decode<sample::currency>(bytes({2})) == sample::currency::gbp);
-  CHECK_THAT(decode_error_of<sample::currency>(bytes({3})), Catch::Contains("invalid enum value 3 (valid: 0..2)"));
-  CHECK_THAT((decode_error_of<sample::level>(bytes({0xFE, 0xFF}))), Catch::Contains("invalid enum value -2 (valid: -1..1)"));
+  CHECK_THAT(decode_error_of<sample::currency>(bytes({3})),
+             Catch::Contains("invalid enum value 3 (valid: 0..2)"));
+  CHECK_THAT((decode_error_of<sample::level>(bytes({0xFE, 0xFF}))),
+             Catch::Contains("invalid enum value -2 (valid: -1..1)"));
   std::string money = binary_codec::encode(sample::money{5, sample::currency::usd});
   money[8] = 9;
-  CHECK_THAT(decode_error_of<sample::money>(money), Catch::Contains("byte 8, field 'unit': invalid enum value 9"));
+  CHECK_THAT(decode_error_of<sample::money>(money),
+             Catch::Contains("byte 8, field 'unit': invalid enum value 9"));
 }
 
 TEST_CASE("invalid UTF-8 is refused on decode and on encode", "[codec][binary]") {
   const std::string bad = bytes({4, 0, 0, 0, 'o', 'k', 0xC0, 0xAF});  // overlong '/'
-  CHECK_THAT(decode_error_of<std::string>(bad), Catch::Contains("byte 6, top level: invalid UTF-8"));
+  CHECK_THAT(decode_error_of<std::string>(bad),
+             Catch::Contains("byte 6, top level: invalid UTF-8"));
   const std::string surrogate = bytes({3, 0, 0, 0, 0xED, 0xA0, 0x80});
   CHECK_THAT(decode_error_of<std::string>(surrogate), Catch::Contains("invalid UTF-8"));
   order o{1, {{"\xFF", 1}}};
@@ -140,21 +155,26 @@ TEST_CASE("invalid UTF-8 is refused on decode and on encode", "[codec][binary]")
     FAIL("encode accepted invalid UTF-8");
   } catch (const annal::error& e) {
     CHECK(e.code() == annal::errc::invalid_argument);
-    CHECK_THAT(std::string(e.what()), Catch::Contains("field 'items[0].sku': invalid UTF-8 at offset 0"));
+    CHECK_THAT(std::string(e.what()),
+               Catch::Contains("field 'items[0].sku': invalid UTF-8 at offset 0"));
   }
 }
 
 TEST_CASE("bool, optional and variant tags outside their range are refused", "[codec][binary]") {
   CHECK_THAT(decode_error_of<bool>(bytes({2})), Catch::Contains("invalid bool byte 2"));
-  CHECK_THAT(decode_error_of<std::optional<bool>>(bytes({7})), Catch::Contains("invalid optional tag 7"));
+  CHECK_THAT(decode_error_of<std::optional<bool>>(bytes({7})),
+             Catch::Contains("invalid optional tag 7"));
   using choice = std::variant<std::int8_t, std::string>;
-  CHECK_THAT((decode_error_of<choice>(bytes({2, 0}))), Catch::Contains("invalid variant index 2 (the variant has 2 alternatives)"));
-  CHECK_THAT((decode_error_of<choice>(bytes({1, 9, 0, 0, 0}))), Catch::Contains("field '<1>': string length 9 exceeds"));
+  CHECK_THAT((decode_error_of<choice>(bytes({2, 0}))),
+             Catch::Contains("invalid variant index 2 (the variant has 2 alternatives)"));
+  CHECK_THAT((decode_error_of<choice>(bytes({1, 9, 0, 0, 0}))),
+             Catch::Contains("field '<1>': string length 9 exceeds"));
 }
 
 TEST_CASE("duplicate map keys are refused", "[codec][binary]") {
   const std::string dup = bytes({2, 0, 0, 0, 1, 10, 1, 11});
-  CHECK_THAT((decode_error_of<std::map<std::uint8_t, std::uint8_t>>(dup)), Catch::Contains("byte 6, field '[1]': duplicate map key"));
+  CHECK_THAT((decode_error_of<std::map<std::uint8_t, std::uint8_t>>(dup)),
+             Catch::Contains("byte 6, field '[1]': duplicate map key"));
 }
 
 TEST_CASE("a reflected struct and an adapted struct round-trip", "[codec][binary]") {
@@ -167,7 +187,8 @@ TEST_CASE("a reflected struct and an adapted struct round-trip", "[codec][binary
   CHECK(back.labels == p.labels);
 }
 
-TEST_CASE("any single corrupted byte gives a value or annal::error, nothing else", "[codec][binary]") {
+TEST_CASE("any single corrupted byte gives a value or annal::error, nothing else",
+          "[codec][binary]") {
   sample::deposited d{{12345, sample::currency::usd}, std::string("note")};
   const std::string good = binary_codec::encode(d);
   for (std::size_t i = 0; i < good.size(); ++i) {
@@ -183,7 +204,8 @@ TEST_CASE("any single corrupted byte gives a value or annal::error, nothing else
   }
 }
 
-TEST_CASE("fixed-size structs take the fast path and still report errors precisely", "[codec][binary]") {
+TEST_CASE("fixed-size structs take the fast path and still report errors precisely",
+          "[codec][binary]") {
   struct flags {
     BOOST_HANA_DEFINE_STRUCT(flags, (std::uint16_t, id), (bool, on), (sample::currency, unit));
   };
@@ -193,14 +215,19 @@ TEST_CASE("fixed-size structs take the fast path and still report errors precise
   CHECK(good.id == 0x0201);
   CHECK(good.on);
   CHECK(good.unit == sample::currency::gbp);
-  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 5, 2})), Catch::Contains("byte 2, field 'on': invalid bool byte 5"));
-  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 3})), Catch::Contains("byte 3, field 'unit': invalid enum value 3"));
-  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1})), Catch::Contains("byte 3, field 'unit': truncated uint8"));
-  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 0, 0})), Catch::Contains("byte 4, top level: 1 trailing bytes"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 5, 2})),
+             Catch::Contains("byte 2, field 'on': invalid bool byte 5"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 3})),
+             Catch::Contains("byte 3, field 'unit': invalid enum value 3"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1})),
+             Catch::Contains("byte 3, field 'unit': truncated uint8"));
+  CHECK_THAT(decode_error_of<flags>(bytes({1, 2, 1, 0, 0})),
+             Catch::Contains("byte 4, top level: 1 trailing bytes"));
   // Nested inside a variable-size value.
   std::vector<flags> many{{1, true, sample::currency::eur}, {2, false, sample::currency::usd}};
   std::string data = binary_codec::encode(many);
   CHECK(binary_codec::decode<std::vector<flags>>(data).at(1).id == 2);
   data[4 + 4 + 2] = 9;
-  CHECK_THAT(decode_error_of<std::vector<flags>>(data), Catch::Contains("byte 10, field '[1].on': invalid bool byte 9"));
+  CHECK_THAT(decode_error_of<std::vector<flags>>(data),
+             Catch::Contains("byte 10, field '[1].on': invalid bool byte 9"));
 }

@@ -10,7 +10,8 @@ struct money_renamed {
   BOOST_HANA_DEFINE_STRUCT(money_renamed, (std::int64_t, cents), (sample::currency, unit));
 };
 struct money_wider {
-  BOOST_HANA_DEFINE_STRUCT(money_wider, (std::int64_t, cents), (sample::currency, unit), (bool, pending));
+  BOOST_HANA_DEFINE_STRUCT(money_wider, (std::int64_t, cents), (sample::currency, unit),
+                           (bool, pending));
 };
 struct money_field_renamed {
   BOOST_HANA_DEFINE_STRUCT(money_field_renamed, (std::int64_t, amount), (sample::currency, unit));
@@ -22,17 +23,25 @@ struct money_narrow {
 
 TEST_CASE("schema descriptions spell out the stored layout", "[codec][fingerprint]") {
   CHECK(annal::schema_description<sample::money>() == "{cents:int64,unit:enum<uint8>}");
-  CHECK(annal::schema_description<sample::deposited>() == "{amount:{cents:int64,unit:enum<uint8>},note:optional<string>}");
-  CHECK(annal::schema_description<std::map<std::string, std::vector<std::chrono::milliseconds>>>() ==
-        "map<string,vector<duration<int64,1/1000>>>");
-  CHECK(annal::schema_description<std::variant<std::monostate, boost::uuids::uuid>>() == "variant<none,uuid>");
+  CHECK(annal::schema_description<sample::deposited>() ==
+        "{amount:{cents:int64,unit:enum<uint8>},note:optional<string>}");
+  CHECK(
+      annal::schema_description<std::map<std::string, std::vector<std::chrono::milliseconds>>>() ==
+      "map<string,vector<duration<int64,1/1000>>>");
+  CHECK(annal::schema_description<std::variant<std::monostate, boost::uuids::uuid>>() ==
+        "variant<none,uuid>");
 }
 
-TEST_CASE("schema fingerprints are compile-time FNV-1a over the description", "[codec][fingerprint]") {
-  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> == annal::schema_fingerprint_v<money_renamed>);
-  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> != annal::schema_fingerprint_v<money_wider>);
-  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> != annal::schema_fingerprint_v<money_field_renamed>);
-  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> != annal::schema_fingerprint_v<money_narrow>);
+TEST_CASE("schema fingerprints are compile-time FNV-1a over the description",
+          "[codec][fingerprint]") {
+  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> ==
+                 annal::schema_fingerprint_v<money_renamed>);
+  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> !=
+                 annal::schema_fingerprint_v<money_wider>);
+  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> !=
+                 annal::schema_fingerprint_v<money_field_renamed>);
+  STATIC_REQUIRE(annal::schema_fingerprint_v<sample::money> !=
+                 annal::schema_fingerprint_v<money_narrow>);
   // FNV-1a 64 of "{cents:int64,unit:enum<uint8>}", computed independently.
   std::uint64_t h = 14695981039346656037ull;
   for (char c : std::string("{cents:int64,unit:enum<uint8>}")) {

@@ -1,4 +1,5 @@
-// Golden bytes: records written by today's codecs must decode to the same values and re-encode byte for byte.
+// Golden bytes: records written by today's codecs must decode to the same values and re-encode byte
+// for byte.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -70,7 +71,8 @@ std::vector<golden_record> fixed_records() {
   std::vector<golden_record> r;
   const auto add = [&](const auto& e) {
     using E = std::remove_cvref_t<decltype(e)>;
-    r.push_back({std::string(annal::event_name_of<E>), annal::event_version_of<E>, Codec::encode(e)});
+    r.push_back(
+        {std::string(annal::event_name_of<E>), annal::event_version_of<E>, Codec::encode(e)});
   };
   add(opened{"ada", fixed_id()});
   add(deposited{{1234, currency::usd}, std::string("salary")});
@@ -86,7 +88,8 @@ std::vector<golden_record> fixed_records() {
 std::string write_records(const std::vector<golden_record>& records) {
   std::string out;
   for (const auto& r : records)
-    out += r.type + ' ' + std::to_string(r.version) + ' ' + std::to_string(r.payload.size()) + '\n' + r.payload + '\n';
+    out += r.type + ' ' + std::to_string(r.version) + ' ' + std::to_string(r.payload.size()) +
+           '\n' + r.payload + '\n';
   return out;
 }
 
@@ -108,7 +111,9 @@ std::vector<golden_record> read_records(const std::string& text) {
   return records;
 }
 
-std::string golden_path(const char* name) { return std::string(ANNAL_CODEC_GOLDEN_DIR) + "/" + name; }
+std::string golden_path(const char* name) {
+  return std::string(ANNAL_CODEC_GOLDEN_DIR) + "/" + name;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -134,7 +139,8 @@ void check_golden(const char* events_file, const char* everything_file) {
   using reg = annal::event_registry<bank_events, Codec>;
   std::vector<annal::event_variant_t<bank_events>> seen;
   for (const auto& r : records)
-    REQUIRE(reg::decode(r.type, r.version, r.payload, [&](const auto& e) { seen.emplace_back(e); }));
+    REQUIRE(
+        reg::decode(r.type, r.version, r.payload, [&](const auto& e) { seen.emplace_back(e); }));
   REQUIRE(seen.size() == 8);
   CHECK(std::get<opened>(seen[0]) == opened{"ada", fixed_id()});
   CHECK(std::get<deposited>(seen[1]) == deposited{{1234, currency::usd}, std::string("salary")});
@@ -183,7 +189,8 @@ TEST_CASE("golden JSON records decode and re-encode byte for byte", "[codec][gol
 TEST_CASE("generate golden files", "[.golden_generate]") {
   write_file(golden_path("bank_events.bin"), write_records(fixed_records<annal::binary_codec>()));
   write_file(golden_path("everything.bin"), annal::binary_codec::encode(fixed_everything()));
-  write_file(golden_path("bank_events.json.txt"), write_records(fixed_records<annal::json_codec>()));
+  write_file(golden_path("bank_events.json.txt"),
+             write_records(fixed_records<annal::json_codec>()));
   write_file(golden_path("everything.json"), annal::json_codec::encode(fixed_everything()));
   SUCCEED("golden files written to " ANNAL_CODEC_GOLDEN_DIR);
 }

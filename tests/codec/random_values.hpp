@@ -50,12 +50,24 @@ inline std::string random_text(rng_t& rng) {
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t cp = 0;
     switch (rng() % 6) {
-      case 0: cp = static_cast<std::uint32_t>(rng() % 0x20); break;
-      case 1: cp = "\"\\/'{}"[rng() % 6]; break;
-      case 2: cp = 0x20 + static_cast<std::uint32_t>(rng() % 0x5F); break;
-      case 3: cp = 0x80 + static_cast<std::uint32_t>(rng() % (0x800 - 0x80)); break;
-      case 4: cp = 0x800 + static_cast<std::uint32_t>(rng() % (0x10000 - 0x800)); break;
-      default: cp = 0x10000 + static_cast<std::uint32_t>(rng() % (0x110000 - 0x10000)); break;
+      case 0:
+        cp = static_cast<std::uint32_t>(rng() % 0x20);
+        break;
+      case 1:
+        cp = "\"\\/'{}"[rng() % 6];
+        break;
+      case 2:
+        cp = 0x20 + static_cast<std::uint32_t>(rng() % 0x5F);
+        break;
+      case 3:
+        cp = 0x80 + static_cast<std::uint32_t>(rng() % (0x800 - 0x80));
+        break;
+      case 4:
+        cp = 0x800 + static_cast<std::uint32_t>(rng() % (0x10000 - 0x800));
+        break;
+      default:
+        cp = 0x10000 + static_cast<std::uint32_t>(rng() % (0x110000 - 0x10000));
+        break;
     }
     if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
     append_utf8(s, cp);
@@ -70,10 +82,14 @@ template <class T>
 T random_integer(rng_t& rng) {
   using lim = std::numeric_limits<T>;
   switch (rng() % 8) {
-    case 0: return lim::min();
-    case 1: return lim::max();
-    case 2: return T{};
-    default: return static_cast<T>(rng());
+    case 0:
+      return lim::min();
+    case 1:
+      return lim::max();
+    case 2:
+      return T{};
+    default:
+      return static_cast<T>(rng());
   }
 }
 
@@ -81,13 +97,20 @@ template <class T>
 T random_float(rng_t& rng) {
   using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   switch (rng() % 10) {
-    case 0: return std::numeric_limits<T>::infinity();
-    case 1: return -std::numeric_limits<T>::infinity();
-    case 2: return std::numeric_limits<T>::quiet_NaN();
-    case 3: return T(-0.0);
-    case 4: return std::numeric_limits<T>::denorm_min();
-    case 5: return static_cast<T>(static_cast<std::int32_t>(rng()) % 100000) / T(100);
-    default: return std::bit_cast<T>(static_cast<U>(rng()));
+    case 0:
+      return std::numeric_limits<T>::infinity();
+    case 1:
+      return -std::numeric_limits<T>::infinity();
+    case 2:
+      return std::numeric_limits<T>::quiet_NaN();
+    case 3:
+      return T(-0.0);
+    case 4:
+      return std::numeric_limits<T>::denorm_min();
+    case 5:
+      return static_cast<T>(static_cast<std::int32_t>(rng()) % 100000) / T(100);
+    default:
+      return std::bit_cast<T>(static_cast<U>(rng()));
   }
 }
 
@@ -95,7 +118,9 @@ template <class V, std::size_t... I>
 V random_alternative(rng_t& rng, int depth, std::index_sequence<I...>) {
   const std::size_t pick = rng() % sizeof...(I);
   V v;
-  (void)((pick == I ? (v.template emplace<I>(random_value<std::variant_alternative_t<I, V>>(rng, depth + 1)), true)
+  (void)((pick == I ? (v.template emplace<I>(
+                           random_value<std::variant_alternative_t<I, V>>(rng, depth + 1)),
+                       true)
                     : false) ||
          ...);
   return v;
@@ -114,13 +139,15 @@ T random_value(rng_t& rng, int depth) {
   } else if constexpr (std::is_enum_v<T>) {
     const auto lo = static_cast<std::int64_t>(annal::enum_first_v<T>);
     const auto hi = static_cast<std::int64_t>(annal::enum_last_v<T>);
-    return static_cast<T>(lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)));
+    return static_cast<T>(
+        lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1)));
   } else if constexpr (is_string_v<T>) {
     return random_text(rng);
   } else if constexpr (is_vector_v<T>) {
     T v;
     const std::size_t n = rng() % (max_len + 1);
-    for (std::size_t i = 0; i < n; ++i) v.push_back(random_value<typename T::value_type>(rng, depth + 1));
+    for (std::size_t i = 0; i < n; ++i)
+      v.push_back(random_value<typename T::value_type>(rng, depth + 1));
     return v;
   } else if constexpr (is_std_array_v<T>) {
     T v{};
@@ -133,7 +160,8 @@ T random_value(rng_t& rng, int depth) {
     T m;
     const std::size_t n = rng() % (max_len + 1);
     for (std::size_t i = 0; i < n; ++i)
-      m.emplace(random_value<typename T::key_type>(rng, depth + 1), random_value<typename T::mapped_type>(rng, depth + 1));
+      m.emplace(random_value<typename T::key_type>(rng, depth + 1),
+                random_value<typename T::mapped_type>(rng, depth + 1));
     return m;
   } else if constexpr (is_variant_v<T>) {
     return random_alternative<T>(rng, depth, std::make_index_sequence<std::variant_size_v<T>>{});
@@ -150,7 +178,9 @@ T random_value(rng_t& rng, int depth) {
   } else {
     static_assert(reflected<T>);
     T v{};
-    for_each_member(v, [&](const char*, auto& m) { m = random_value<std::remove_cvref_t<decltype(m)>>(rng, depth + 1); });
+    for_each_member(v, [&](const char*, auto& m) {
+      m = random_value<std::remove_cvref_t<decltype(m)>>(rng, depth + 1);
+    });
     return v;
   }
 }
@@ -179,7 +209,11 @@ bool same(const T& a, const T& b) {
     return true;
   } else if constexpr (is_variant_v<T>) {
     return a.index() == b.index() &&
-           std::visit([&](const auto& x) { return same(x, std::get<std::remove_cvref_t<decltype(x)>>(b)); }, a);
+           std::visit(
+               [&](const auto& x) {
+                 return same(x, std::get<std::remove_cvref_t<decltype(x)>>(b));
+               },
+               a);
   } else if constexpr (is_duration_v<T>) {
     return same(a.count(), b.count());
   } else if constexpr (is_time_point_v<T>) {

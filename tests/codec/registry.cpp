@@ -1,4 +1,5 @@
-// The registry and upcasting: stored (name, version) to current events, through chains, splits and retirements.
+// The registry and upcasting: stored (name, version) to current events, through chains, splits and
+// retirements.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -21,7 +22,8 @@ template <class Registry = registry>
 std::vector<seen_event> read(std::string_view type, std::uint32_t version, std::string_view payload,
                              bool expect_known = true) {
   std::vector<seen_event> seen;
-  const bool known = Registry::decode(type, version, payload, [&](const auto& e) { seen.emplace_back(e); });
+  const bool known =
+      Registry::decode(type, version, payload, [&](const auto& e) { seen.emplace_back(e); });
   CHECK(known == expect_known);
   return seen;
 }
@@ -58,7 +60,8 @@ TEST_CASE("old versions are upcast through the whole chain", "[codec][registry][
 TEST_CASE("a renamed event may become one of several current events", "[codec][registry][upcast]") {
   const auto positive = read("bank.credited", 1, stored(credited_v1{40}));
   REQUIRE(positive.size() == 1);
-  CHECK(std::get<deposited>(positive[0]) == deposited{{40, currency::eur}, std::string("credited")});
+  CHECK(std::get<deposited>(positive[0]) ==
+        deposited{{40, currency::eur}, std::string("credited")});
   const auto negative = read("bank.credited", 1, stored(credited_v1{-40}));
   REQUIRE(negative.size() == 1);
   CHECK(std::get<withdrawn>(negative[0]) == withdrawn{{40, currency::eur}});
@@ -85,7 +88,8 @@ TEST_CASE("every reader of an event reads what upcasts into it, whatever else it
   // A positive credit becomes a deposit: known to this reader, and nothing it lists.
   CHECK(withdrawals::decode("bank.credited", 1, stored(credited_v1{5}),
                             [&](const withdrawn& w) { out.push_back(w); }));
-  CHECK(out == std::vector<withdrawn>{withdrawn{{70, currency::eur}}, withdrawn{{5, currency::eur}}});
+  CHECK(out ==
+        std::vector<withdrawn>{withdrawn{{70, currency::eur}}, withdrawn{{5, currency::eur}}});
 
   std::vector<deposited> in;
   CHECK(deposits::decode("bank.transferred", 1, stored(transferred{70, "bob"}),
@@ -147,11 +151,14 @@ TEST_CASE("decode errors name the stored event, the byte and the field", "[codec
   } catch (const annal::error& e) {
     CHECK(e.code() == annal::errc::decode_error);
     CHECK_THAT(std::string(e.what()),
-               Catch::StartsWith("event 'bank.deposited' v3: decode error at byte 8, field 'amount.unit': invalid enum value 7"));
+               Catch::StartsWith("event 'bank.deposited' v3: decode error at byte 8, field "
+                                 "'amount.unit': invalid enum value 7"));
     CHECK_THAT(std::string(e.what()), Catch::EndsWith("(valid: 0..2)"));
   }
-  CHECK_THROWS_WITH(read("bank.deposited", 1, "\x01\x02"),
-                    Catch::Contains("event 'bank.deposited' v1: decode error at byte 0, field 'euros': truncated int32"));
+  CHECK_THROWS_WITH(
+      read("bank.deposited", 1, "\x01\x02"),
+      Catch::Contains(
+          "event 'bank.deposited' v1: decode error at byte 0, field 'euros': truncated int32"));
 }
 
 TEST_CASE("upcastable_to is a constraint usable in requires clauses", "[codec][upcast]") {
@@ -161,7 +168,8 @@ TEST_CASE("upcastable_to is a constraint usable in requires clauses", "[codec][u
   STATIC_REQUIRE_FALSE(annal::upcastable_to<fee_charged, bank_events>);  // no upcast at all
   // A reader of deposits alone takes the deposits a credit may become; withdrawals are not its own.
   STATIC_REQUIRE(annal::upcastable_to<credited_v1, annal::events<deposited>>);
-  STATIC_REQUIRE_FALSE(annal::upcastable_to<deposited_v1, annal::events<opened>>);  // never an opening
+  STATIC_REQUIRE_FALSE(
+      annal::upcastable_to<deposited_v1, annal::events<opened>>);  // never an opening
 
   std::vector<seen_event> seen;
   annal::upcast_to<bank_events>(deposited_v1{1}, [&](const auto& e) { seen.emplace_back(e); });
@@ -221,10 +229,12 @@ TEST_CASE("names whose lookup hashes collide are still told apart", "[codec][reg
   CHECK(which == 3);
   CHECK_FALSE(reg::decode("shop.aaaa.X.ordered", 1, "", on));
   CHECK(reg::decode("shop.1234567.abc", 1, binary_codec::encode(hashes::sixteen{1}), on));
-  CHECK(reg::decode("shop.aaaa.catalogue.item_repriced", 2, binary_codec::encode(hashes::long_name{1}), on));
+  CHECK(reg::decode("shop.aaaa.catalogue.item_repriced", 2,
+                    binary_codec::encode(hashes::long_name{1}), on));
   CHECK_FALSE(reg::decode("shop.1234567.abd", 1, "", on));
   CHECK_FALSE(reg::decode("shop.1234567.ab", 1, "", on));
-  CHECK_FALSE(reg::decode("shop.aaaa.catalogue.item_Repriced", 2, "", on));  // differs in the middle only
+  CHECK_FALSE(
+      reg::decode("shop.aaaa.catalogue.item_Repriced", 2, "", on));  // differs in the middle only
   CHECK_FALSE(reg::decode("shop.aaaa.catalogue.item_repriced", 1, "", on));
   CHECK_FALSE(reg::decode("t", 6, "", on));
   CHECK_FALSE(reg::decode("u", 7, "", on));
@@ -234,11 +244,13 @@ TEST_CASE("the registry lists every type it reads", "[codec][registry]") {
   std::vector<std::string> names;
   registry::for_each_stored_type([&](auto type) {
     using T = typename decltype(type)::type;
-    names.push_back(std::string(annal::event_name_of<T>) + " v" + std::to_string(annal::event_version_of<T>));
+    names.push_back(std::string(annal::event_name_of<T>) + " v" +
+                    std::to_string(annal::event_version_of<T>));
   });
   std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{"bank.audit_noted v1", "bank.credited v1", "bank.deposited v1",
-                                          "bank.deposited v2", "bank.deposited v3", "bank.fee_charged v1",
-                                          "bank.interest_paid v1", "bank.opened v1", "bank.transferred v1",
-                                          "bank.withdrawn v1"});
+  CHECK(names == std::vector<std::string>{"bank.audit_noted v1", "bank.credited v1",
+                                          "bank.deposited v1", "bank.deposited v2",
+                                          "bank.deposited v3", "bank.fee_charged v1",
+                                          "bank.interest_paid v1", "bank.opened v1",
+                                          "bank.transferred v1", "bank.withdrawn v1"});
 }

@@ -1,4 +1,5 @@
-// Property tests: random values of every supported type survive encode -> decode exactly, in both codecs.
+// Property tests: random values of every supported type survive encode -> decode exactly, in both
+// codecs.
 #include <catch2/catch.hpp>
 
 #include <annal/codec/binary.hpp>
@@ -38,12 +39,14 @@ using id_map = std::unordered_map<std::uint64_t, std::string>;
 using choice = std::variant<std::monostate, double, std::string>;
 using milliseconds_f = std::chrono::duration<double, std::milli>;
 
-TEMPLATE_TEST_CASE("random values round-trip through both codecs", "[codec][roundtrip]", std::int8_t, std::int16_t,
-                   std::int32_t, std::int64_t, std::uint8_t, std::uint16_t, std::uint32_t, std::uint64_t, char,
-                   char16_t, float, double, bool, currency, level, std::string, std::vector<std::int32_t>,
-                   std::vector<std::string>, std::vector<bool>, std::vector<double>, std::optional<std::string>,
-                   float_triple, name_map, id_map, choice, std::chrono::nanoseconds, milliseconds_f, clock_point,
-                   std::chrono::sys_days, boost::uuids::uuid, sample::money, sample::deposited, sample::inner,
+TEMPLATE_TEST_CASE("random values round-trip through both codecs", "[codec][roundtrip]",
+                   std::int8_t, std::int16_t, std::int32_t, std::int64_t, std::uint8_t,
+                   std::uint16_t, std::uint32_t, std::uint64_t, char, char16_t, float, double, bool,
+                   currency, level, std::string, std::vector<std::int32_t>,
+                   std::vector<std::string>, std::vector<bool>, std::vector<double>,
+                   std::optional<std::string>, float_triple, name_map, id_map, choice,
+                   std::chrono::nanoseconds, milliseconds_f, clock_point, std::chrono::sys_days,
+                   boost::uuids::uuid, sample::money, sample::deposited, sample::inner,
                    sample::empty, sample::point, sample::everything) {
   check_round_trips<TestType, annal::binary_codec>("binary");
   check_round_trips<TestType, annal::json_codec>("json");

@@ -1,4 +1,5 @@
-// Events and values shared by the codec tests: a small bank with old versions, a split and retired events.
+// Events and values shared by the codec tests: a small bank with old versions, a split and retired
+// events.
 #pragma once
 
 #include <array>
@@ -63,7 +64,8 @@ struct credited_v1 {
 };
 ANNAL_EVENT(credited_v1, "bank.credited", 1);
 
-// Retired: transfers became a withdrawal plus a deposit; interest became a deposit when there was any.
+// Retired: transfers became a withdrawal plus a deposit; interest became a deposit when there was
+// any.
 struct transferred {
   BOOST_HANA_DEFINE_STRUCT(transferred, (std::int64_t, cents), (std::string, to));
 };
@@ -95,8 +97,12 @@ struct annal::previous_versions_of<sample::withdrawn> {
 };
 namespace sample {
 
-inline deposited_v2 upcast(const deposited_v1& e) { return {std::int64_t{e.euros} * 100}; }
-inline deposited upcast(const deposited_v2& e) { return {money{e.cents, currency::eur}, std::nullopt}; }
+inline deposited_v2 upcast(const deposited_v1& e) {
+  return {std::int64_t{e.euros} * 100};
+}
+inline deposited upcast(const deposited_v2& e) {
+  return {money{e.cents, currency::eur}, std::nullopt};
+}
 inline std::variant<deposited, withdrawn> upcast(const credited_v1& e) {
   if (e.cents >= 0) return deposited{money{e.cents, currency::eur}, std::string("credited")};
   return withdrawn{money{-e.cents, currency::eur}};
@@ -104,7 +110,8 @@ inline std::variant<deposited, withdrawn> upcast(const credited_v1& e) {
 
 // --- retired: transfers became a withdrawal plus a deposit; fees are gone, interest sometimes ---
 inline annal::upcast_result<withdrawn, deposited> upcast(const transferred& e) {
-  return {withdrawn{money{e.cents, currency::eur}}, deposited{money{e.cents, currency::eur}, "to " + e.to}};
+  return {withdrawn{money{e.cents, currency::eur}},
+          deposited{money{e.cents, currency::eur}, "to " + e.to}};
 }
 
 struct fee_charged {
@@ -122,7 +129,9 @@ struct audit_noted {
   BOOST_HANA_DEFINE_STRUCT(audit_noted, (std::string, text));
 };
 ANNAL_EVENT(audit_noted, "bank.audit_noted", 1);
-inline annal::retired_t upcast(const audit_noted&) { return annal::retired_t{}; }
+inline annal::retired_t upcast(const audit_noted&) {
+  return annal::retired_t{};
+}
 
 using bank_events = annal::events<opened, deposited, withdrawn>;
 
@@ -143,7 +152,8 @@ namespace sample {
 
 // --- every supported member type, for round trips ---
 struct inner {
-  BOOST_HANA_DEFINE_STRUCT(inner, (std::string, name), (std::vector<std::int16_t>, values), (level, lvl));
+  BOOST_HANA_DEFINE_STRUCT(inner, (std::string, name), (std::vector<std::int16_t>, values),
+                           (level, lvl));
 };
 
 struct empty {
@@ -151,18 +161,19 @@ struct empty {
 };
 
 struct everything {
-  BOOST_HANA_DEFINE_STRUCT(everything,
-    (std::int8_t, i8), (std::int16_t, i16), (std::int32_t, i32), (std::int64_t, i64),
-    (std::uint8_t, u8), (std::uint16_t, u16), (std::uint32_t, u32), (std::uint64_t, u64),
-    (char, c), (float, f32), (double, f64), (bool, flag), (currency, cur), (level, lvl),
-    (std::string, text), (std::vector<std::string>, texts), (std::vector<double>, doubles),
-    (std::vector<bool>, bits), (std::optional<std::int32_t>, maybe), (std::optional<inner>, maybe_inner),
-    (std::array<std::uint8_t, 4>, quad), (std::array<inner, 2>, pair),
-    (std::map<std::string, std::int64_t>, by_name), (std::unordered_map<std::uint32_t, std::string>, by_id),
-    (std::map<std::int32_t, std::vector<inner>>, nested),
-    (std::variant<std::monostate, std::int64_t, std::string, inner, empty>, choice),
-    (std::chrono::nanoseconds, elapsed), (std::chrono::duration<double>, seconds),
-    (std::chrono::system_clock::time_point, at), (std::chrono::sys_seconds, day_start));
+  BOOST_HANA_DEFINE_STRUCT(
+      everything, (std::int8_t, i8), (std::int16_t, i16), (std::int32_t, i32), (std::int64_t, i64),
+      (std::uint8_t, u8), (std::uint16_t, u16), (std::uint32_t, u32), (std::uint64_t, u64),
+      (char, c), (float, f32), (double, f64), (bool, flag), (currency, cur), (level, lvl),
+      (std::string, text), (std::vector<std::string>, texts), (std::vector<double>, doubles),
+      (std::vector<bool>, bits), (std::optional<std::int32_t>, maybe),
+      (std::optional<inner>, maybe_inner), (std::array<std::uint8_t, 4>, quad),
+      (std::array<inner, 2>, pair), (std::map<std::string, std::int64_t>, by_name),
+      (std::unordered_map<std::uint32_t, std::string>, by_id),
+      (std::map<std::int32_t, std::vector<inner>>, nested),
+      (std::variant<std::monostate, std::int64_t, std::string, inner, empty>, choice),
+      (std::chrono::nanoseconds, elapsed), (std::chrono::duration<double>, seconds),
+      (std::chrono::system_clock::time_point, at), (std::chrono::sys_seconds, day_start));
 };
 
 // Adapted rather than defined: a type whose definition cannot carry the macro.

@@ -42,15 +42,16 @@ class postgres_server {
       : bindir_(std::move(bindir)),
         settings_(std::move(settings)),
         environment_(std::move(environment)) {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "annal-pg-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "annal-pg-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed: " + pattern);
     dir_ = pattern;
     // PostgreSQL refuses to run as root: run it as an unprivileged user that owns the directory.
     if (::geteuid() == 0) {
       const passwd* pw = ::getpwnam("nobody");
-      if (!pw) throw std::runtime_error("running as root and there is no user 'nobody' to run "
-                                        "PostgreSQL as");
+      if (!pw)
+        throw std::runtime_error(
+            "running as root and there is no user 'nobody' to run "
+            "PostgreSQL as");
       run_as_ = "nobody";
       if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
         throw std::runtime_error("chown " + dir_.string() + " failed");
@@ -61,8 +62,8 @@ class postgres_server {
       give_away(dir_ / "pw");
     }
     run({bindir_ + "/initdb", "-D", (dir_ / "data").string(), "-U", user,
-         "--pwfile=" + (dir_ / "pw").string(), "--auth-local=trust",
-         "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"},
+         "--pwfile=" + (dir_ / "pw").string(), "--auth-local=trust", "--auth-host=scram-sha-256",
+         "-E", "UTF8", "--no-locale", "--no-sync"},
         "initdb");
     port_ = free_port();
     start();
@@ -96,8 +97,16 @@ class postgres_server {
     std::string opts = "-p " + std::to_string(port_) + " -k " + dir_.string() +
                        " -c listen_addresses=127.0.0.1 -c max_connections=300";
     for (const auto& s : settings_) opts += " -c " + s;
-    std::vector<std::string> argv = {bindir_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-l",
-                                     (dir_ / "server.log").string(), "-w", "-t", "60", "-o", opts,
+    std::vector<std::string> argv = {bindir_ + "/pg_ctl",
+                                     "-D",
+                                     (dir_ / "data").string(),
+                                     "-l",
+                                     (dir_ / "server.log").string(),
+                                     "-w",
+                                     "-t",
+                                     "60",
+                                     "-o",
+                                     opts,
                                      "start"};
     if (!environment_.empty()) {  // env NAME=value... pg_ctl ...
       argv.insert(argv.begin(), environment_.begin(), environment_.end());
@@ -145,8 +154,7 @@ class postgres_server {
     const std::string out = (dir_ / "commands.log").string();
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;

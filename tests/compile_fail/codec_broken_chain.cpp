@@ -1,4 +1,5 @@
-// A chain that stops halfway (v1 -> v2, but no v2 -> current) names the old type and where it stops.
+// A chain that stops halfway (v1 -> v2, but no v2 -> current) names the old type and where it
+// stops.
 #include <cstdint>
 
 #include <boost/hana/define_struct.hpp>
@@ -20,14 +21,19 @@ struct shipped {
 };
 ANNAL_EVENT(shipped, "shop.shipped", 3);
 
-inline shipped_v2 upcast(const shipped_v1& e) { return {e.parcel}; }
+inline shipped_v2 upcast(const shipped_v1& e) {
+  return {e.parcel};
+}
 #ifndef ANNAL_COMPILE_FAIL
-inline shipped upcast(const shipped_v2& e) { return {e.parcel, false}; }
+inline shipped upcast(const shipped_v2& e) {
+  return {e.parcel, false};
+}
 #endif
 }  // namespace shop
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<annal::events<shop::shipped>>::decode(type, version, payload, [](const auto&) {});
+  return annal::event_registry<annal::events<shop::shipped>>::decode(type, version, payload,
+                                                                     [](const auto&) {});
 }
 
 // expect: an old event version has no upcast\(\) chain to an event of the list

@@ -22,15 +22,19 @@ struct ordered {
 ANNAL_EVENT(ordered, "shop.ordered", 2);
 
 #ifdef ANNAL_COMPILE_FAIL
-inline cancelled upcast(const ordered_v1& e) { return {e.qty}; }
+inline cancelled upcast(const ordered_v1& e) {
+  return {e.qty};
+}
 #else
-inline ordered upcast(const ordered_v1& e) { return {e.qty}; }
+inline ordered upcast(const ordered_v1& e) {
+  return {e.qty};
+}
 #endif
 }  // namespace shop
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<annal::events<shop::ordered, shop::cancelled>>::decode(type, version, payload,
-                                                                                       [](const auto&) {});
+  return annal::event_registry<annal::events<shop::ordered, shop::cancelled>>::decode(
+      type, version, payload, [](const auto&) {});
 }
 
 // expect: declares_a_previous_version_that_never_becomes_it<shop::ordered, shop::ordered_v1>

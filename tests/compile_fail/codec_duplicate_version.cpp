@@ -1,4 +1,5 @@
-// Two event types stored under the same (name, version) cannot be told apart: a compile error naming both.
+// Two event types stored under the same (name, version) cannot be told apart: a compile error
+// naming both.
 #include <cstdint>
 
 #include <boost/hana/define_struct.hpp>
@@ -19,11 +20,14 @@ struct paid {
   BOOST_HANA_DEFINE_STRUCT(paid, (std::int64_t, cents));
 };
 ANNAL_EVENT(paid, "shop.paid", 2);
-inline paid upcast(const paid_v1& e) { return {e.cents}; }
+inline paid upcast(const paid_v1& e) {
+  return {e.cents};
+}
 }  // namespace shop
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<annal::events<shop::paid>>::decode(type, version, payload, [](const auto&) {});
+  return annal::event_registry<annal::events<shop::paid>>::decode(type, version, payload,
+                                                                  [](const auto&) {});
 }
 
 // expect: two event types have the same stored name and version

@@ -16,7 +16,9 @@ struct upgraded {
 };
 }  // namespace shop
 
-std::string store(const shop::upgraded& u) { return annal::json_codec::encode(u); }
+std::string store(const shop::upgraded& u) {
+  return annal::json_codec::encode(u);
+}
 
 // expect: write ANNAL_ENUM_RANGE\(type, first, last\) beside the enum
 // expect: enum_needs_a_declared_range<shop::tier>

@@ -19,12 +19,15 @@ struct ordered {
 ANNAL_EVENT(ordered, "shop.ordered", 2);
 
 #ifndef ANNAL_COMPILE_FAIL
-inline ordered upcast(const ordered_v1& e) { return {e.qty}; }
+inline ordered upcast(const ordered_v1& e) {
+  return {e.qty};
+}
 #endif
 }  // namespace shop
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<annal::events<shop::ordered>>::decode(type, version, payload, [](const auto&) {});
+  return annal::event_registry<annal::events<shop::ordered>>::decode(type, version, payload,
+                                                                     [](const auto&) {});
 }
 
 // expect: an old event version has no upcast\(\) chain to an event of the list

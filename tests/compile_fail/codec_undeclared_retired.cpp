@@ -21,7 +21,9 @@ struct withdrawn {
 };
 ANNAL_EVENT(withdrawn, "bank.withdrawn", 1);
 
-inline withdrawn upcast(const transferred& e) { return {e.cents}; }
+inline withdrawn upcast(const transferred& e) {
+  return {e.cents};
+}
 
 using account_events = annal::events<withdrawn>;
 }  // namespace bank
@@ -32,7 +34,8 @@ struct annal::retired_events_of<bank::account_events> {
 };
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<bank::account_events>::decode(type, version, payload, [](const auto&) {});
+  return annal::event_registry<bank::account_events>::decode(type, version, payload,
+                                                             [](const auto&) {});
 }
 
 // expect: a stored type upcasts into an event that does not declare it

@@ -25,12 +25,17 @@ struct shipped {
 };
 ANNAL_EVENT(shipped, "shop.shipped", 3);
 
-inline shipped_v2 upcast(const shipped_v1& e) { return {e.parcel}; }
-inline shipped upcast(const shipped_v2& e) { return {e.parcel, false}; }
+inline shipped_v2 upcast(const shipped_v1& e) {
+  return {e.parcel};
+}
+inline shipped upcast(const shipped_v2& e) {
+  return {e.parcel, false};
+}
 }  // namespace shop
 
 bool read(std::string_view type, std::uint32_t version, std::string_view payload) {
-  return annal::event_registry<annal::events<shop::shipped>>::decode(type, version, payload, [](const auto&) {});
+  return annal::event_registry<annal::events<shop::shipped>>::decode(type, version, payload,
+                                                                     [](const auto&) {});
 }
 
 // expect: a stored type upcasts into an event that does not declare it

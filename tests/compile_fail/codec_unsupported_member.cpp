@@ -19,7 +19,9 @@ struct customer {
 };
 }  // namespace shop
 
-std::string store(const shop::customer& c) { return annal::binary_codec::encode(c); }
+std::string store(const shop::customer& c) {
+  return annal::binary_codec::encode(c);
+}
 
 // expect: annal codecs cannot store this member type
 // expect: codec_cannot_store_type<shop::address>

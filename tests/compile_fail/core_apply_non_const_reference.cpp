@@ -4,11 +4,17 @@
 #include <annal/core/decision.hpp>
 
 namespace bank {
-struct deposited { long cents; };
-struct withdrawn { long cents; };
+struct deposited {
+  long cents;
+};
+struct withdrawn {
+  long cents;
+};
 ANNAL_EVENT(deposited, "bank.deposited", 1)
 ANNAL_EVENT(withdrawn, "bank.withdrawn", 1)
-struct withdraw { long cents; };
+struct withdraw {
+  long cents;
+};
 
 struct account {
   using events = annal::events<deposited, withdrawn>;
@@ -20,7 +26,9 @@ struct account {
   void apply(const withdrawn& e) { balance -= e.cents; }
 #endif
 };
-inline annal::decision<account> decide(const account&, const withdraw& c) { return withdrawn{c.cents}; }
+inline annal::decision<account> decide(const account&, const withdraw& c) {
+  return withdrawn{c.cents};
+}
 }  // namespace bank
 
 // expect: takes the event by non-const reference

@@ -1,8 +1,12 @@
 // Two events with one stored name in one aggregate's list is a compile error.
 #include <annal/core/aggregate.hpp>
 
-struct opened { int id; };
-struct renamed { int id; };
+struct opened {
+  int id;
+};
+struct renamed {
+  int id;
+};
 ANNAL_EVENT(opened, "shop.opened", 1)
 #ifdef ANNAL_COMPILE_FAIL
 ANNAL_EVENT(renamed, "shop.opened", 1)

@@ -5,8 +5,12 @@
 #include <vector>
 
 namespace bank {
-struct deposited { long cents; };
-struct withdrawn { long cents; };
+struct deposited {
+  long cents;
+};
+struct withdrawn {
+  long cents;
+};
 ANNAL_EVENT(deposited, "bank.deposited", 1)
 ANNAL_EVENT(withdrawn, "bank.withdrawn", 1)
 

@@ -2,7 +2,9 @@
 #include <annal/core/decision.hpp>
 
 namespace bank {
-struct deposited { long cents; };
+struct deposited {
+  long cents;
+};
 ANNAL_EVENT(deposited, "bank.deposited", 1)
 
 struct account {
@@ -11,11 +13,19 @@ struct account {
   void apply(const deposited& e) { balance += e.cents; }
 };
 
-struct deposit { long cents; };
-struct withdraw { long cents; };
-annal::decision<account> decide(const account&, const deposit& c) { return deposited{c.cents}; }
+struct deposit {
+  long cents;
+};
+struct withdraw {
+  long cents;
+};
+annal::decision<account> decide(const account&, const deposit& c) {
+  return deposited{c.cents};
+}
 #ifndef ANNAL_COMPILE_FAIL
-annal::decision<account> decide(const account&, const withdraw&) { return annal::reject("no"); }
+annal::decision<account> decide(const account&, const withdraw&) {
+  return annal::reject("no");
+}
 #endif
 }  // namespace bank
 

@@ -1,7 +1,9 @@
 // An aggregate must declare its events list; the error says what to add.
 #include <annal/core/aggregate.hpp>
 
-struct started { int id; };
+struct started {
+  int id;
+};
 ANNAL_EVENT(started, "job.started", 1)
 
 struct job {
@@ -11,8 +13,8 @@ struct job {
   void apply(const started&) {}
 };
 
-// expect: an aggregate must declare its events: add `using events = annal::events<your_event, ...>;`
-// expect: aggregate_declares_no_events_list<job>
+// expect: an aggregate must declare its events: add `using events = annal::events<your_event,
+// ...>;` expect: aggregate_declares_no_events_list<job>
 static_assert(annal::check_aggregate<job>());
 
 int main() {}

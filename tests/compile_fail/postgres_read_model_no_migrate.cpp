@@ -1,10 +1,13 @@
-// A PostgreSQL read model's projection without migrate() fails with a sentence saying what to write.
+// A PostgreSQL read model's projection without migrate() fails with a sentence saying what to
+// write.
 #include <annal/postgres/read_model.hpp>
 
 #include <string>
 
 namespace shop {
-struct ordered { long cents; };
+struct ordered {
+  long cents;
+};
 ANNAL_EVENT(ordered, "shop.ordered", 1)
 
 struct revenue : annal::postgres_projection {

@@ -5,17 +5,25 @@
 #include <string>
 
 namespace shop {
-struct ordered { long cents; };
-struct refunded { long cents; };
+struct ordered {
+  long cents;
+};
+struct refunded {
+  long cents;
+};
 ANNAL_EVENT(ordered, "shop.ordered", 1)
 ANNAL_EVENT(refunded, "shop.refunded", 1)
 
 struct revenue {
   using events = annal::events<ordered, refunded>;
   std::map<std::string, long> by_customer;
-  void on(const ordered& e, const annal::envelope_header& h) { by_customer[h.stream_id] += e.cents; }
+  void on(const ordered& e, const annal::envelope_header& h) {
+    by_customer[h.stream_id] += e.cents;
+  }
 #ifndef ANNAL_COMPILE_FAIL
-  void on(const refunded& e, const annal::envelope_header& h) { by_customer[h.stream_id] -= e.cents; }
+  void on(const refunded& e, const annal::envelope_header& h) {
+    by_customer[h.stream_id] -= e.cents;
+  }
 #endif
 };
 }  // namespace shop

@@ -6,9 +6,15 @@
 #include <vector>
 
 namespace shop {
-struct ordered { long cents; };
-struct refunded { long cents; };
-struct shipped { long parcel; };
+struct ordered {
+  long cents;
+};
+struct refunded {
+  long cents;
+};
+struct shipped {
+  long parcel;
+};
 ANNAL_EVENT(ordered, "shop.ordered", 1)
 ANNAL_EVENT(refunded, "shop.refunded", 1)
 ANNAL_EVENT(shipped, "shop.shipped", 1)

@@ -2,8 +2,8 @@
 // naming the aggregate: that member would vanish from snapshots and come back at its default.
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
-#include <annal/store/repository.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/repository.hpp>
 
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/hana/define_struct.hpp>

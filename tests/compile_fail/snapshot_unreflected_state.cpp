@@ -1,8 +1,9 @@
-// Snapshotting an aggregate whose members are not reflected fails with a sentence saying what to add.
+// Snapshotting an aggregate whose members are not reflected fails with a sentence saying what to
+// add.
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/snapshotter.hpp>
-#include <annal/store/repository.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/repository.hpp>
 
 #include <boost/hana/adapt_struct.hpp>
 #include <boost/hana/define_struct.hpp>

@@ -25,12 +25,15 @@ struct account {
 struct deposit {
   long cents;
 };
-inline annal::decision<account> decide(const account&, const deposit& c) { return deposited{c.cents}; }
+inline annal::decision<account> decide(const account&, const deposit& c) {
+  return deposited{c.cents};
+}
 }  // namespace bank
 
-// expect: cannot compare this type; give it operator== or declare its fields with BOOST_HANA_DEFINE_STRUCT
-// expect: type_has_neither_operator_equals_nor_hana_reflection<bank::deposited>
-// first: type_has_neither_operator_equals_nor_hana_reflection<bank::deposited>
+// expect: cannot compare this type; give it operator== or declare its fields with
+// BOOST_HANA_DEFINE_STRUCT expect:
+// type_has_neither_operator_equals_nor_hana_reflection<bank::deposited> first:
+// type_has_neither_operator_equals_nor_hana_reflection<bank::deposited>
 void scenario_under_test() {
   annal::testing::scenario<bank::account>().when(bank::deposit{1}).then(bank::deposited{1});
 }

@@ -21,7 +21,9 @@ struct account {
 struct deposit {
   long cents;
 };
-inline annal::decision<account> decide(const account&, const deposit& c) { return deposited{c.cents}; }
+inline annal::decision<account> decide(const account&, const deposit& c) {
+  return deposited{c.cents};
+}
 }  // namespace bank
 
 // expect: an expected event is not in the aggregate's `events` list

@@ -19,17 +19,25 @@ struct wallet {
 struct deposit {
   long cents;
 };
-inline annal::decision<wallet> decide(const wallet&, const deposit&) { return refusal::not_open; }
+inline annal::decision<wallet> decide(const wallet&, const deposit&) {
+  return refusal::not_open;
+}
 }  // namespace bank
 
 // expect: then_rejected\(x\) takes a value of the aggregate's rejection type or a predicate
-// expect: expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet, annal::rejection>
-// first: expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet, annal::rejection>
+// expect: expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet,
+// annal::rejection> first:
+// expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<bank::wallet,
+// annal::rejection>
 void scenario_under_test() {
 #ifdef ANNAL_COMPILE_FAIL
-  annal::testing::scenario<bank::wallet>().when(bank::deposit{1}).then_rejected(annal::reject("not open"));
+  annal::testing::scenario<bank::wallet>()
+      .when(bank::deposit{1})
+      .then_rejected(annal::reject("not open"));
 #else
-  annal::testing::scenario<bank::wallet>().when(bank::deposit{1}).then_rejected(bank::refusal::not_open);
+  annal::testing::scenario<bank::wallet>()
+      .when(bank::deposit{1})
+      .then_rejected(bank::refusal::not_open);
 #endif
 }
 

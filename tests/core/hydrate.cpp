@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <new>
 #include <random>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/bank_domain.hpp"

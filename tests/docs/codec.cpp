@@ -13,7 +13,7 @@
 
 namespace bank {
 enum class currency : std::uint8_t { eur, usd, gbp };
-ANNAL_ENUM_RANGE(currency, currency::eur, currency::gbp);   // valid values, checked on decode
+ANNAL_ENUM_RANGE(currency, currency::eur, currency::gbp);  // valid values, checked on decode
 
 struct deposited {
   BOOST_HANA_DEFINE_STRUCT(deposited, (std::int64_t, cents), (currency, unit),
@@ -26,8 +26,9 @@ ANNAL_EVENT(deposited, "bank.deposited", 3);
 TEST_CASE("docs/codec.md: encode, decode, JSON", "[docs][codec]") {
   // [codec-use]
   std::string bytes;
-  annal::binary_codec::encode(bank::deposited{250, bank::currency::usd, "salary"}, bytes);  // appends
-  auto e = annal::binary_codec::decode<bank::deposited>(bytes);       // throws annal::error on bad bytes
+  // encode appends to `bytes`; decode throws annal::error on bad bytes
+  annal::binary_codec::encode(bank::deposited{250, bank::currency::usd, "salary"}, bytes);
+  auto e = annal::binary_codec::decode<bank::deposited>(bytes);
   std::string json = annal::json_codec::encode(e);  // {"cents":250,"unit":1,"note":"salary"}
   // [codec-use]
   CHECK(e.cents == 250);
@@ -36,7 +37,13 @@ TEST_CASE("docs/codec.md: encode, decode, JSON", "[docs][codec]") {
   CHECK(json == R"({"cents":250,"unit":1,"note":"salary"})");
 
   // The byte layout the page spells out for this value.
-  const std::string expected("\xfa\0\0\0\0\0\0\0" "\x01" "\x01" "\x06\0\0\0" "salary", 20);
+  const std::string expected(
+      "\xfa\0\0\0\0\0\0\0"
+      "\x01"
+      "\x01"
+      "\x06\0\0\0"
+      "salary",
+      20);
   CHECK(bytes == expected);
 
   // Bad bytes throw annal::error.

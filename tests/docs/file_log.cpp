@@ -37,17 +37,24 @@ TEST_CASE("docs/file_log.md: append with an expected version, read back", "[docs
   std::size_t visited = 0;
 
   // [file-log]
-  annal::file_log log{"./data"};   // creates ./data if missing; durable appends by default
+  annal::file_log log{"./data"};  // creates ./data if missing; durable appends by default
 
   std::vector<annal::event_data> batch(1);
   batch[0].id = annal::new_event_id();
   batch[0].type = "bank.deposited";
   batch[0].payload = encoded_bytes;
   auto r = log.append("account-42", annal::expected_version::exact(7), batch);
-  if (r.status == annal::append_status::conflict) { /* reload at r.stream_version, decide again */ }
+  if (r.status == annal::append_status::conflict) {
+    // reload at r.stream_version, decide again
+  }
 
-  log.read_stream("account-42", 1, [&](const annal::recorded_event& e) { types.push_back(e.type); });
-  log.read_all(1, [&](const annal::recorded_event& e) { ++visited; return e.position < 5; });  // false stops
+  log.read_stream("account-42", 1,
+                  [&](const annal::recorded_event& e) { types.push_back(e.type); });
+  // A visitor returning false stops the read.
+  log.read_all(1, [&](const annal::recorded_event& e) {
+    ++visited;
+    return e.position < 5;
+  });
   // [file-log]
 
   CHECK(std::filesystem::exists(scratch.dir.path() / "data"));
@@ -62,11 +69,11 @@ TEST_CASE("docs/file_log.md: append with an expected version, read back", "[docs
   std::string user;
   // [file-log-views]
   log.read_all_views(1, [&](const annal::recorded_event_view& e) {
-    payload_bytes += e.payload.size();               // std::string_view into the read buffer
-    if (auto u = e.meta.find("user")) user = *u;     // copy what must outlive the visit
+    payload_bytes += e.payload.size();            // std::string_view into the read buffer
+    if (auto u = e.meta.find("user")) user = *u;  // copy what must outlive the visit
   });
   // [file-log-views]
-  CHECK(payload_bytes == encoded_bytes.size());      // only the deposit has a payload
+  CHECK(payload_bytes == encoded_bytes.size());  // only the deposit has a payload
   CHECK(user.empty());
 
   // The same expectation again is a conflict, a value, with the actual version.

@@ -32,30 +32,35 @@ struct example_result {
   bool woken = false;
 };
 
-example_result orders_example(const std::string& conninfo, std::span<const annal::event_data> events,
-                              std::uint64_t from, std::uint64_t last_seen) {
+example_result orders_example(const std::string& conninfo,
+                              std::span<const annal::event_data> events, std::uint64_t from,
+                              std::uint64_t last_seen) {
   example_result out;
   auto handle = [&](const annal::recorded_event& e) { out.read.push_back(e.position); };
   // [postgres]
   annal::postgres_options options;
-  options.connection = conninfo;   // e.g. "host=db.internal dbname=orders user=orders password=..."
-  options.schema = "annal";                                  // one schema per store
+  options.connection = conninfo;  // e.g. "host=db.internal dbname=orders user=orders password=..."
+  options.schema = "annal";       // one schema per store
   options.payload_format = annal::postgres_payload_format::jsonb;  // default; json or bytea also
-  annal::postgres_store store(options);                      // connects (connection_error if not)
-  store.migrate();                                           // explicit, idempotent
+  annal::postgres_store store(options);  // connects (connection_error if not)
+  store.migrate();                       // explicit, idempotent
 
   auto r = store.append("order-17", annal::expected_version::exact(3), events);
-  if (r.status == annal::append_status::conflict) { /* r.stream_version is the actual version */ }
+  if (r.status == annal::append_status::conflict) {
+    // r.stream_version is the actual version
+  }
 
   store.read_all(from, [&](const annal::recorded_event& e) { handle(e); });
-  store.wait_for_append(last_seen, annal::clock::now() + std::chrono::seconds(30));  // LISTEN/NOTIFY
+  // Sleeps on LISTEN/NOTIFY until an event after last_seen is readable, or 30 s pass.
+  store.wait_for_append(last_seen, annal::clock::now() + std::chrono::seconds(30));
 
   // A projection: its rows and its checkpoint in one transaction.
   store.transact([&](annal::postgres_transaction& tx) {
     const auto from = tx.load_checkpoint("balances") + 1;  // row-locked until commit
     std::uint64_t last = 0;
     store.read_all(from, [&](const annal::recorded_event& e) {
-      tx.exec("UPDATE balances SET amount = amount + $1 WHERE account = $2", amount(e), e.stream_id);
+      tx.exec("UPDATE balances SET amount = amount + $1 WHERE account = $2", amount(e),
+              e.stream_id);
       last = e.position;
     });
     if (last) tx.save_checkpoint("balances", last);
@@ -89,7 +94,8 @@ TEST_CASE("docs/postgres.md: append, read, wait, and a projection in one transac
     options.connection = conninfo;
     annal::postgres_store store(options);
     store.migrate();
-    REQUIRE(store.append("order-17", annal::expected_version::no_stream(), deposits({1, 2, 3})).ok());
+    REQUIRE(
+        store.append("order-17", annal::expected_version::no_stream(), deposits({1, 2, 3})).ok());
     store.transact([](annal::postgres_transaction& tx) {
       tx.exec("CREATE TABLE balances (account text PRIMARY KEY, amount bigint NOT NULL)");
       tx.exec("INSERT INTO balances VALUES ($1, 0)", std::string("order-17"));

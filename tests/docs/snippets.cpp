@@ -1,5 +1,5 @@
-// Checks that every C++ block in README.md and docs/ is an exact copy of a marked region of a compiled
-// source file, so the docs cannot drift from code that builds. A block is preceded by
+// Checks that every C++ block in README.md and docs/ is an exact copy of a marked region of a
+// compiled source file, so the docs cannot drift from code that builds. A block is preceded by
 //   <!-- snippet: path/from/repo/root.cpp#name -->
 // and the source holds the same lines between two `// [name]` marker lines (indentation of the
 // region is removed before comparing).

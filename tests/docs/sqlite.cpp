@@ -21,9 +21,10 @@ TEST_CASE("docs/sqlite.md: open, append, read", "[docs][sqlite]") {
   std::vector<std::uint64_t> versions;
 
   // [sqlite]
-  annal::sqlite_store store(file);   // creates the file and schema if needed
+  annal::sqlite_store store(file);  // creates the file and schema if needed
   auto r = store.append("order-17", annal::expected_version::no_stream(), events);
-  store.read_stream("order-17", 1, [&](const annal::recorded_event& e) { versions.push_back(e.stream_version); });
+  store.read_stream("order-17", 1,
+                    [&](const annal::recorded_event& e) { versions.push_back(e.stream_version); });
   // [sqlite]
 
   CHECK(std::filesystem::exists(file));

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/event_store.hpp>
 #include <annal/file/log.hpp>
+#include <annal/store/event_store.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/tombstone.hpp>
 
@@ -26,15 +26,17 @@ struct concept_tour {
 template <annal::event_store Store>
 concept_tour tour(Store& store, std::span<const annal::event_data> batch) {
   concept_tour t;
-  auto visitor = [](const annal::recorded_event&) {};                  // returns void: read on
-  auto until_v2 = [](const annal::recorded_event& e) { return e.stream_version < 2; };  // false stops
+  auto visitor = [](const annal::recorded_event&) {};  // returns void: read on
+  auto until_v2 = [](const annal::recorded_event& e) {
+    return e.stream_version < 2;
+  };  // false stops
   t.appended = store.append("order-17", annal::expected_version::no_stream(), batch);
-  t.visited_stream = store.read_stream("order-17", 1, visitor);       // events visited
-  t.visited_some = store.read_stream("order-17", 2, visitor, 1);      // from version 2, at most 1
-  t.visited_all = store.read_all(1, visitor);                         // from position 1
-  t.visited_until_false = store.read_all(1, until_v2);                // counts the one that said false
-  t.version = store.stream_version("order-17");                       // 0 = no stream
-  t.last = store.last_position();                                     // 0 = empty store
+  t.visited_stream = store.read_stream("order-17", 1, visitor);   // events visited
+  t.visited_some = store.read_stream("order-17", 2, visitor, 1);  // from version 2, at most 1
+  t.visited_all = store.read_all(1, visitor);                     // from position 1
+  t.visited_until_false = store.read_all(1, until_v2);            // counts the one that said false
+  t.version = store.stream_version("order-17");                   // 0 = no stream
+  t.last = store.last_position();                                 // 0 = empty store
   return t;
 }
 // [concept]
@@ -72,10 +74,13 @@ TEST_CASE("docs/store.md: the calls of the event_store concept", "[docs][store]"
 #include "store/conformance.hpp"
 
 struct my_fixture {
-  annal_test_store::scratch_dir dir;   // default construction gives a fresh, empty store
+  annal_test_store::scratch_dir dir;  // default construction gives a fresh, empty store
   std::optional<annal::file_log> s{std::in_place, dir.path(), options()};
   annal::file_log& store() { return *s; }
-  void reopen() { s.reset(); s.emplace(dir.path(), options()); }  // optional: close and reopen
+  void reopen() {
+    s.reset();
+    s.emplace(dir.path(), options());
+  }  // optional: close and reopen
   static annal::file_log_options options() {
     annal::file_log_options o;
     o.sync = annal::durability::none;
@@ -83,7 +88,9 @@ struct my_fixture {
   }
 };
 
-TEST_CASE("my_store conforms", "[store][mine]") { check_event_store_conformance<my_fixture>(); }
+TEST_CASE("my_store conforms", "[store][mine]") {
+  check_event_store_conformance<my_fixture>();
+}
 // [conformance]
 
 namespace {
@@ -101,7 +108,8 @@ TEST_CASE("docs/store.md: deleting a stream", "[docs][store][tombstone]") {
   store.append("order-17", annal::expected_version::no_stream(), three_events());
   CHECK(cancel_for_good(store, 3).stream_version == 4);
   CHECK_THROWS_MATCHES(store.append("order-17", annal::expected_version::any(), three_events()),
-                       annal::error, Catch::Matchers::Predicate<annal::error>([](const annal::error& e) {
+                       annal::error,
+                       Catch::Matchers::Predicate<annal::error>([](const annal::error& e) {
                          return e.code() == annal::errc::stream_deleted;
                        }));
   std::size_t kept = store.read_stream("order-17", 1, [](const annal::recorded_event&) {});

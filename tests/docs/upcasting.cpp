@@ -39,22 +39,30 @@ ANNAL_EVENT(withdrawn, "bank.withdrawn", 1);
 
 // [example-events]
 namespace bank {
-struct deposited_v1 { BOOST_HANA_DEFINE_STRUCT(deposited_v1, (std::int32_t, euros)); };
+struct deposited_v1 {
+  BOOST_HANA_DEFINE_STRUCT(deposited_v1, (std::int32_t, euros));
+};
 ANNAL_EVENT(deposited_v1, "bank.deposited", 1);
 
-struct deposited_v2 { BOOST_HANA_DEFINE_STRUCT(deposited_v2, (std::int64_t, cents)); };
+struct deposited_v2 {
+  BOOST_HANA_DEFINE_STRUCT(deposited_v2, (std::int64_t, cents));
+};
 ANNAL_EVENT(deposited_v2, "bank.deposited", 2);
 
-struct transferred;                                  // retired, see "Retired events"
+struct transferred;  // retired, see "Retired events"
 
-struct deposited {                                   // today's event
+struct deposited {  // today's event
   using previous_versions = annal::events<deposited_v1, deposited_v2, transferred>;
   BOOST_HANA_DEFINE_STRUCT(deposited, (money, amount), (std::optional<std::string>, note));
 };
 ANNAL_EVENT(deposited, "bank.deposited", 3);
 
-deposited_v2 upcast(const deposited_v1& e) { return {std::int64_t{e.euros} * 100}; }
-deposited upcast(const deposited_v2& e) { return {money{e.cents, currency::eur}, std::nullopt}; }
+deposited_v2 upcast(const deposited_v1& e) {
+  return {std::int64_t{e.euros} * 100};
+}
+deposited upcast(const deposited_v2& e) {
+  return {money{e.cents, currency::eur}, std::nullopt};
+}
 
 using account_events = annal::events<opened, deposited, withdrawn>;
 }  // namespace bank
@@ -79,20 +87,25 @@ ANNAL_EVENT(audit_noted, "bank.audit_noted", 1);
 
 // [split-and-retire]
 annal::upcast_result<withdrawn, deposited> upcast(const transferred& e) {
-  return {withdrawn{money{e.cents, currency::eur}}, deposited{money{e.cents, currency::eur}, "to " + e.to}};
+  return {withdrawn{money{e.cents, currency::eur}},
+          deposited{money{e.cents, currency::eur}, "to " + e.to}};
 }
-annal::retired_t upcast(const audit_noted&) { return annal::retired_t{}; }
+annal::retired_t upcast(const audit_noted&) {
+  return annal::retired_t{};
+}
 // [split-and-retire]
 }  // namespace bank
 
 // [retired-events]
 // transferred becomes a withdrawal and a deposit: each declares it (deposited does so in its
 // member list above; withdrawn, which has none, through the trait).
-template <> struct annal::previous_versions_of<bank::withdrawn> {
+template <>
+struct annal::previous_versions_of<bank::withdrawn> {
   using type = annal::events<bank::transferred>;
 };
 // fee_charged became nothing: only the account's own list needs to know it, to skip it.
-template <> struct annal::retired_events_of<bank::account_events> {
+template <>
+struct annal::retired_events_of<bank::account_events> {
   using type = annal::events<bank::fee_charged>;
 };
 // [retired-events]
@@ -129,7 +142,7 @@ struct account_state {
 
 bool read_into(account_state& state, const stored_record& record) {
   // [decode]
-  using registry = annal::event_registry<bank::account_events>;   // binary_codec by default
+  using registry = annal::event_registry<bank::account_events>;  // binary_codec by default
   bool known = registry::decode(record.type, record.schema_version, record.payload,
                                 [&](const auto& event) { state.apply(event); });
   // [decode]
@@ -138,7 +151,8 @@ bool read_into(account_state& state, const stored_record& record) {
 
 }  // namespace
 
-TEST_CASE("docs/upcasting.md: a v1 record is decoded as today's deposited, once", "[docs][upcast]") {
+TEST_CASE("docs/upcasting.md: a v1 record is decoded as today's deposited, once",
+          "[docs][upcast]") {
   account_state state;
   const stored_record v1 = store(bank::deposited_v1{12});
   CHECK(v1.type == "bank.deposited");
@@ -148,7 +162,8 @@ TEST_CASE("docs/upcasting.md: a v1 record is decoded as today's deposited, once"
 
   CHECK(read_into(state, store(bank::deposited_v2{99})));
   CHECK(read_into(state, store(bank::deposited{bank::money{5, bank::currency::usd}, "tip"})));
-  CHECK(state.seen == std::vector<std::string>{"deposited 1200", "deposited 99", "deposited 5 tip"});
+  CHECK(state.seen ==
+        std::vector<std::string>{"deposited 1200", "deposited 99", "deposited 5 tip"});
   CHECK(annal::event_info_of<bank::deposited>.version == 3);
 }
 

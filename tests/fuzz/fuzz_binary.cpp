@@ -1,4 +1,5 @@
-// libFuzzer target: the binary codec on arbitrary bytes, for a type holding every supported member kind.
+// libFuzzer target: the binary codec on arbitrary bytes, for a type holding every supported member
+// kind.
 #include <cstddef>
 #include <cstdint>
 

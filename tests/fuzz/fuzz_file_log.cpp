@@ -67,7 +67,8 @@ void records(std::string_view bytes) {
     const annal::event_data e{owned.id,      owned.type,           owned.schema_version,
                               owned.payload, owned.correlation_id, owned.causation_id,
                               owned.meta};
-    require(fl::record_size(owned.stream_id, e) == size, "a decoded record re-encodes to another size");
+    require(fl::record_size(owned.stream_id, e) == size,
+            "a decoded record re-encodes to another size");
     std::string again(size, '\0');
     fl::encode_record(again.data(), owned.stream_id, e, r.fields);
     // Bytes 8..12 hold the checksum, which was not checked here.

@@ -1,4 +1,5 @@
-// libFuzzer target: the JSON codec on arbitrary text, for a type holding every supported member kind.
+// libFuzzer target: the JSON codec on arbitrary text, for a type holding every supported member
+// kind.
 #include <cstddef>
 #include <cstdint>
 

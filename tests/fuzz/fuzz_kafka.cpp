@@ -43,7 +43,8 @@ bool decode(const std::array<std::optional<std::string>, k::header_names.size()>
     k::decode_event(header, key, payload, out, fail);
     return true;
   } catch (const annal::error& e) {
-    if (e.code() != annal::errc::decode_error) crash("decoding threw an error other than decode_error");
+    if (e.code() != annal::errc::decode_error)
+      crash("decoding threw an error other than decode_error");
     return false;
   }
 }

@@ -34,7 +34,8 @@ void check(const std::string& text) {
     const auto value = annal::unseal(keys(), annal::personal<std::string>{text});
     if (value) crash("a value opened that was never sealed under these keys");
   } catch (const annal::error& e) {
-    if (e.code() != annal::errc::decode_error) crash("unseal threw an error other than decode_error");
+    if (e.code() != annal::errc::decode_error)
+      crash("unseal threw an error other than decode_error");
   }
 }
 

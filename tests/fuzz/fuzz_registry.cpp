@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view name(reinterpret_cast<const char*>(data + 1), name_size);
   std::uint32_t version = 0;
   std::memcpy(&version, data + 1 + name_size, 4);
-  const std::string_view payload(reinterpret_cast<const char*>(data + 5 + name_size), size - 5 - name_size);
+  const std::string_view payload(reinterpret_cast<const char*>(data + 5 + name_size),
+                                 size - 5 - name_size);
   try {
     registry::decode(name, version, payload, [](const auto& e) {
       // Every delivered current event is stored again as itself and must read back unchanged.
@@ -27,18 +28,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::string bytes;
       registry::encode(e, bytes);
       int delivered = 0;
-      const bool known = registry::decode(annal::event_name_of<E>, annal::event_version_of<E>, bytes, [&](const auto& back) {
-        ++delivered;
-        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(back)>, E>) {
-          if (!test_support::same(e, back)) fuzz::fail("a current event changed on its way through the registry");
-        } else {
-          fuzz::fail("a current event decoded as another type");
-        }
-      });
+      const bool known = registry::decode(
+          annal::event_name_of<E>, annal::event_version_of<E>, bytes, [&](const auto& back) {
+            ++delivered;
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(back)>, E>) {
+              if (!test_support::same(e, back))
+                fuzz::fail("a current event changed on its way through the registry");
+            } else {
+              fuzz::fail("a current event decoded as another type");
+            }
+          });
       if (!known || delivered != 1) fuzz::fail("a current event is not read back exactly once");
     });
   } catch (const annal::error& e) {
-    if (e.code() != annal::errc::decode_error) fuzz::fail("decode threw an error other than decode_error");
+    if (e.code() != annal::errc::decode_error)
+      fuzz::fail("decode threw an error other than decode_error");
   }
   return 0;
 }

@@ -1,4 +1,5 @@
-// What every codec fuzz target checks: bad input fails with annal::error, good input round-trips exactly.
+// What every codec fuzz target checks: bad input fails with annal::error, good input round-trips
+// exactly.
 #pragma once
 
 #include <cstdio>
@@ -26,7 +27,8 @@ void check(std::string_view data) {
   try {
     value = Codec::template decode<T>(data);
   } catch (const annal::error& e) {
-    if (e.code() != annal::errc::decode_error) fail("decode threw an error other than decode_error");
+    if (e.code() != annal::errc::decode_error)
+      fail("decode threw an error other than decode_error");
     return;
   }
   const std::string once = Codec::encode(value);  // must not throw: the value came from valid bytes

@@ -38,22 +38,23 @@ constexpr bool all_complete = ((sizeof(T) > 0) && ...);
 
 // A declaration in fwd.hpp that named another entity than the definition would leave its name
 // incomplete here.
-static_assert(all_complete<
-              annal::error, annal::event_info, annal::envelope_header, annal::rejection,
-              annal::at_version, annal::at_time, annal::event_data, annal::recorded_event,
-              annal::expected_version, annal::append_result, annal::command_context,
-              annal::binary_codec, annal::json_codec, annal::memory_store,
-              annal::memory_checkpoint, annal::stream_deleted, annal::subscription_options,
-              annal::repository_options, annal::no_snapshots, annal::snapshot_record,
-              annal::snapshot_query, annal::snapshot_retention, annal::memory_snapshot_store,
-              annal::load_report, annal::snapshot_context, annal::snapshot_every,
-              annal::snapshot_when_slow, annal::snapshot_never, annal::projector_options,
-              annal::reactor_options, annal::rebuild_progress, annal::rebuild_options,
-              annal::rebuild_result, annal::reconciliation, annal::posix_io, annal::file_log,
-              annal::file_log_options, annal::file_log_recovery, annal::file_checkpoint,
-              annal::file_snapshot_store, annal::events<>, annal::snapshot_if<bool (*)()>>);
+static_assert(
+    all_complete<annal::error, annal::event_info, annal::envelope_header, annal::rejection,
+                 annal::at_version, annal::at_time, annal::event_data, annal::recorded_event,
+                 annal::expected_version, annal::append_result, annal::command_context,
+                 annal::binary_codec, annal::json_codec, annal::memory_store,
+                 annal::memory_checkpoint, annal::stream_deleted, annal::subscription_options,
+                 annal::repository_options, annal::no_snapshots, annal::snapshot_record,
+                 annal::snapshot_query, annal::snapshot_retention, annal::memory_snapshot_store,
+                 annal::load_report, annal::snapshot_context, annal::snapshot_every,
+                 annal::snapshot_when_slow, annal::snapshot_never, annal::projector_options,
+                 annal::reactor_options, annal::rebuild_progress, annal::rebuild_options,
+                 annal::rebuild_result, annal::reconciliation, annal::posix_io, annal::file_log,
+                 annal::file_log_options, annal::file_log_recovery, annal::file_checkpoint,
+                 annal::file_snapshot_store, annal::events<>, annal::snapshot_if<bool (*)()>>);
 #if defined(ANNAL_TEST_HAVE_SQLITE)
-static_assert(all_complete<annal::sqlite_options, annal::sqlite_store, annal::sqlite_snapshot_store>);
+static_assert(
+    all_complete<annal::sqlite_options, annal::sqlite_store, annal::sqlite_snapshot_store>);
 #endif
 #if defined(ANNAL_TEST_HAVE_POSTGRES)
 static_assert(all_complete<annal::postgres_options, annal::postgres_store,
@@ -61,8 +62,8 @@ static_assert(all_complete<annal::postgres_options, annal::postgres_store,
                            annal::postgres_projection, annal::postgres_read_model_options>);
 #endif
 #if defined(ANNAL_TEST_HAVE_KAFKA)
-static_assert(all_complete<annal::kafka_publisher_options, annal::kafka_replay_options,
-                           annal::kafka_replay>);
+static_assert(
+    all_complete<annal::kafka_publisher_options, annal::kafka_replay_options, annal::kafka_replay>);
 #endif
 #if defined(ANNAL_TEST_HAVE_PRIVACY)
 static_assert(all_complete<annal::data_key, annal::memory_key_store, annal::file_key_store,

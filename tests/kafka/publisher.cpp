@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <tuple>
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <annal/kafka/publisher.hpp>
@@ -15,8 +15,8 @@
 #include <annal/store/repository.hpp>
 #include <annal/store/tombstone.hpp>
 
-#include "kafka/mock_cluster.hpp"
 #include "common/encoded.hpp"
+#include "kafka/mock_cluster.hpp"
 #include "testing/library_domain.hpp"
 
 using namespace annal_test_kafka;
@@ -414,8 +414,8 @@ TEST_CASE("kafka_replay's dedupe memory is bounded per partition", "[kafka][repl
                               .dedupe_by_event_id = true,
                               .dedupe_window = 7});
   std::map<std::int32_t, std::size_t> per_partition;
-  CHECK(replay.replay_to_end([&](const annal::recorded_event&) { ++per_partition[replay.partition()]; }) ==
-        200);
+  CHECK(replay.replay_to_end(
+            [&](const annal::recorded_event&) { ++per_partition[replay.partition()]; }) == 200);
   std::size_t bound = 0;
   for (const auto& [partition, n] : per_partition) bound += std::min<std::size_t>(n, 7);
   CHECK(per_partition.size() > 1);

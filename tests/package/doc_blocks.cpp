@@ -26,7 +26,8 @@ bool extract(const fs::path& root, const std::string& ref, std::vector<std::stri
              std::string& why) {
   const auto hash = ref.find('#');
   const fs::path source = root / ref.substr(0, hash);
-  if (hash != std::string::npos) return doc_text::marked_region(source, ref.substr(hash + 1), out, why);
+  if (hash != std::string::npos)
+    return doc_text::marked_region(source, ref.substr(hash + 1), out, why);
   if (!fs::is_regular_file(source)) {
     why = "source " + source.string() + " does not exist";
     return false;

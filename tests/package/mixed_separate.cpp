@@ -17,7 +17,8 @@ int read_from_separate_file(const annal::file_log& log) {
   e.id = annal::new_event_id();
   e.type = "mixed.appended";
   e.payload = "payload";
-  const bool appended =
-      const_cast<annal::file_log&>(log).append("mixed-1", annal::expected_version::exact(1), {&e, 1}).ok();
+  const bool appended = const_cast<annal::file_log&>(log)
+                            .append("mixed-1", annal::expected_version::exact(1), {&e, 1})
+                            .ok();
   return seen == 1 && appended ? 0 : 1;
 }

@@ -3,4 +3,6 @@
 
 int odr_other();
 
-int main() { return odr_other() == 0 ? 0 : 1; }
+int main() {
+  return odr_other() == 0 ? 0 : 1;
+}

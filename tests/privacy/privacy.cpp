@@ -17,10 +17,10 @@
 #include <annal/codec/json.hpp>
 #include <annal/codec/registry.hpp>
 #include <annal/core/event.hpp>
+#include <annal/file/log.hpp>
 #include <annal/privacy/file_key_store.hpp>
 #include <annal/privacy/key_store.hpp>
 #include <annal/privacy/seal.hpp>
-#include <annal/file/log.hpp>
 
 #include "snapshot/temp_dir.hpp"
 
@@ -29,6 +29,7 @@ struct address {
   BOOST_HANA_DEFINE_STRUCT(address, (std::string, street), (std::string, city));
   friend bool operator==(const address&, const address&) = default;
 };
+// clang-format off
 // [event]
 struct customer_registered {
   BOOST_HANA_DEFINE_STRUCT(customer_registered,
@@ -40,6 +41,7 @@ struct customer_registered {
 };
 ANNAL_EVENT(customer_registered, "shop.customer_registered", 1);
 // [event]
+// clang-format on
 }  // namespace shop
 
 using annal::personal;
@@ -143,7 +145,8 @@ TEST_CASE("a value that was altered, moved or never sealed is a decode error", "
   // The subject id is authenticated with the data: under a key store that gives every subject the
   // same key, a value moved to another subject still does not open.
   one_key_store shared;
-  std::string moved_same_key = unbase64(annal::seal(shared, "customer-1", std::string("Ada")).sealed);
+  std::string moved_same_key =
+      unbase64(annal::seal(shared, "customer-1", std::string("Ada")).sealed);
   moved_same_key[3 + 9] = '2';
   CHECK_THROWS_MATCHES(annal::unseal(shared, personal<std::string>{base64(moved_same_key)}),
                        annal::error, Catch::Predicate<annal::error>([](const annal::error& e) {
@@ -178,7 +181,8 @@ TEST_CASE("a value that was altered, moved or never sealed is a decode error", "
     std::string b = i % 2 ? bytes : std::string();
     if (b.empty()) b.resize(static_cast<std::size_t>(length(random)));
     for (int k = 0; k < 1 + i % 4; ++k)
-      if (!b.empty()) b[static_cast<std::size_t>(byte(random)) % b.size()] = static_cast<char>(byte(random));
+      if (!b.empty())
+        b[static_cast<std::size_t>(byte(random)) % b.size()] = static_cast<char>(byte(random));
     try {
       (void)annal::unseal(keys, personal<std::string>{base64(b)});
     } catch (const annal::error& e) {
@@ -300,7 +304,8 @@ TEST_CASE("create_file_exclusively never replaces a file that exists", "[privacy
                       std::filesystem::directory_iterator()) == 1);
 }
 
-TEST_CASE("file_key_store hands every thread and process the same new key", "[privacy][concurrency]") {
+TEST_CASE("file_key_store hands every thread and process the same new key",
+          "[privacy][concurrency]") {
   test::temp_dir dir;
   for (int round = 0; round < 20; ++round) {
     const std::string subject = "customer-" + std::to_string(round);
@@ -337,8 +342,7 @@ TEST_CASE("file_key_store hands every thread and process the same new key", "[pr
     INFO("round " << round);
     for (std::size_t t = 0; t < sealed.size(); ++t)
       CHECK(annal::unseal(keys, sealed[t]) == std::to_string(t));
-    CHECK(annal::unseal(keys, personal<std::string>{from_child}) ==
-          std::string("from the child"));
+    CHECK(annal::unseal(keys, personal<std::string>{from_child}) == std::string("from the child"));
   }
 }
 

@@ -4,8 +4,8 @@
 #include <annal/projection/reactor.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-#include <annal/store/subscription.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/subscription.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -34,12 +34,14 @@ bool eventually(F&& done, std::chrono::milliseconds limit = 10s) {
 
 void write_deposits(annal::memory_store& store, int writer, int count) {
   for (int i = 1; i <= count; ++i)
-    proj::append(store, "acc-" + std::to_string(writer) + "-" + std::to_string(i % 7), bank::deposited{i});
+    proj::append(store, "acc-" + std::to_string(writer) + "-" + std::to_string(i % 7),
+                 bank::deposited{i});
 }
 
 }  // namespace
 
-TEST_CASE("a live projector follows concurrent writers while readers query", "[projection][concurrency]") {
+TEST_CASE("a live projector follows concurrent writers while readers query",
+          "[projection][concurrency]") {
   annal::memory_store store;
   annal::memory_read_model<proj::balances> model;
   // [live]
@@ -49,7 +51,8 @@ TEST_CASE("a live projector follows concurrent writers while readers query", "[p
 
   std::atomic<bool> writing{true};
   std::jthread reader([&] {
-    while (writing.load()) model.read([](const proj::balances& b, std::uint64_t) { return b.deposits; });
+    while (writing.load())
+      model.read([](const proj::balances& b, std::uint64_t) { return b.deposits; });
   });
   {
     std::jthread w1([&] { write_deposits(store, 1, 500); });
@@ -63,7 +66,8 @@ TEST_CASE("a live projector follows concurrent writers while readers query", "[p
   CHECK(annal::reconcile_with_log(store, model).matches());
 }
 
-TEST_CASE("a live subscription and reactor are woken by appends", "[projection][concurrency][subscription]") {
+TEST_CASE("a live subscription and reactor are woken by appends",
+          "[projection][concurrency][subscription]") {
   annal::memory_store store;
   std::atomic<std::uint64_t> delivered{0};
   annal::subscription sub{store};
@@ -83,7 +87,8 @@ TEST_CASE("a live subscription and reactor are woken by appends", "[projection][
   CHECK(mailer.sent.size() == 200);
 }
 
-TEST_CASE("a partitioned rebuild keeps each stream in order on 4 workers", "[projection][concurrency][partitioned]") {
+TEST_CASE("a partitioned rebuild keeps each stream in order on 4 workers",
+          "[projection][concurrency][partitioned]") {
   annal::memory_store store;
   {
     std::vector<std::jthread> writers;
@@ -98,7 +103,8 @@ TEST_CASE("a partitioned rebuild keeps each stream in order on 4 workers", "[pro
   CHECK(balances.model.deposits == 1600);
 }
 
-TEST_CASE("a failing handler in one partition stops the whole partitioned run", "[projection][concurrency][failure]") {
+TEST_CASE("a failing handler in one partition stops the whole partitioned run",
+          "[projection][concurrency][failure]") {
   annal::memory_store store;
   for (int i = 0; i < 2000; ++i)
     proj::append(store, "acc-" + std::to_string(i % 13), bank::deposited{i == 1500 ? 13 : 1});
@@ -118,7 +124,8 @@ TEST_CASE("rebuild and swap while the old model serves and its projector runs li
   annal::memory_read_model<proj::balances> model;
   annal::projector projector{store, model};
   projector.catch_up();
-  model.update([](proj::balances& b, std::uint64_t&) { b.balance["acc-1-3"] = -999; });  // a bug's mark
+  model.update(
+      [](proj::balances& b, std::uint64_t&) { b.balance["acc-1-3"] = -999; });  // a bug's mark
 
   std::jthread live([&](std::stop_token stop) { projector.run(stop); });
   std::atomic<bool> serving{true};
@@ -132,9 +139,10 @@ TEST_CASE("rebuild and swap while the old model serves and its projector runs li
   std::jthread writer([&] { write_deposits(store, 2, 300); });
   std::vector<annal::rebuild_progress> progress;
   const auto result = annal::rebuild_and_swap(
-      store, model, {.workers = 2, .batch_size = 64, .on_progress = [&](const annal::rebuild_progress& p) {
-                       progress.push_back(p);
-                     }});
+      store, model,
+      {.workers = 2, .batch_size = 64, .on_progress = [&](const annal::rebuild_progress& p) {
+         progress.push_back(p);
+       }});
   writer.join();
   REQUIRE(eventually([&] { return projector.checkpoint() == store.last_position(); }));
   serving = false;
@@ -143,6 +151,7 @@ TEST_CASE("rebuild and swap while the old model serves and its projector runs li
   CHECK(result.checkpoint >= 300);
   CHECK_FALSE(progress.empty());
   CHECK(reads.load() > 0);
-  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-1-3"); }) > 0);
+  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-1-3"); }) >
+        0);
   CHECK(annal::reconcile_with_log(store, model).matches());
 }

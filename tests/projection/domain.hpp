@@ -31,7 +31,9 @@ struct balances {
     balance[h.stream_id] += e.cents;
     ++deposits;
   }
-  void on(const bank::withdrawn& e, const annal::envelope_header& h) { balance[h.stream_id] -= e.cents; }
+  void on(const bank::withdrawn& e, const annal::envelope_header& h) {
+    balance[h.stream_id] -= e.cents;
+  }
   // Shards of a partitioned run hold disjoint accounts; the counts add up.
   void merge(balances&& shard) {
     balance.merge(shard.balance);

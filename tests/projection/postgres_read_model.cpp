@@ -25,7 +25,8 @@ struct balances_sql : annal::postgres_projection {
   using events = annal::events<bank::opened, bank::deposited, bank::withdrawn>;
 
   void migrate(annal::postgres_transaction& tx) {
-    tx.exec("CREATE TABLE IF NOT EXISTS balances (account text PRIMARY KEY, cents bigint NOT NULL)");
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS balances (account text PRIMARY KEY, cents bigint NOT NULL)");
   }
   void on(const bank::opened&, const annal::envelope_header& h) {
     sql().exec("INSERT INTO balances VALUES ($1, 0)", h.stream_id);
@@ -49,14 +50,16 @@ struct lines_sql : annal::postgres_projection {
   using events = annal::events<bank::opened, bank::deposited>;
 
   void migrate(annal::postgres_transaction& tx) {
-    tx.exec("CREATE TABLE IF NOT EXISTS lines (position bigint PRIMARY KEY, account text NOT NULL,"
-            " cents bigint NOT NULL)");
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS lines (position bigint PRIMARY KEY, account text NOT NULL,"
+        " cents bigint NOT NULL)");
   }
   void on(const bank::opened&, const annal::envelope_header& h) { write(h, 0); }
   void on(const bank::deposited& e, const annal::envelope_header& h) {
     write(h, e.cents);
     if (e.cents == 13 && thirteen_fails.load()) throw std::runtime_error("thirteen is unlucky");
-    if (e.cents == 13 && thirteen_crashes.load()) thirteen_crashes.exchange(nullptr)->restart("immediate");
+    if (e.cents == 13 && thirteen_crashes.load())
+      thirteen_crashes.exchange(nullptr)->restart("immediate");
   }
   void write(const annal::envelope_header& h, long cents) {
     sql().exec("INSERT INTO lines VALUES ($1, $2, $3)", h.position, h.stream_id, cents);
@@ -69,13 +72,16 @@ struct not_sql {
 };
 
 void seed(annal::postgres_store& store, int accounts, int deposits) {
-  for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
+  for (int a = 0; a < accounts; ++a)
+    proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
   for (int d = 1; d <= deposits; ++d)
-    for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
+    for (int a = 0; a < accounts; ++a)
+      proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
 }
 
 // Each test's tables in a schema of their own: the tests share one server.
-annal::postgres_read_model_options options_for(const annal_test::postgres_fixture& f, std::string name) {
+annal::postgres_read_model_options options_for(const annal_test::postgres_fixture& f,
+                                               std::string name) {
   return {.name = name, .schema = f.options().schema + "_" + name};
 }
 
@@ -146,7 +152,8 @@ TEST_CASE("a throwing handler rolls its PostgreSQL batch back, rows and checkpoi
     } catch (const annal::error& e) {
       CHECK(e.code() == annal::make_error_code(annal::errc::handler_failed));
       CHECK_THAT(e.what(), Catch::Contains("acc-0") && Catch::Contains("position 14") &&
-                               Catch::Contains("bank.deposited") && Catch::Contains("thirteen is unlucky"));
+                               Catch::Contains("bank.deposited") &&
+                               Catch::Contains("thirteen is unlucky"));
     }
     // Batches 1-5 and 6-10 committed; 11-15 wrote rows 11..14 before the throw, and none stayed.
     CHECK(projector.checkpoint() == 10);
@@ -256,7 +263,8 @@ TEST_CASE("a PostgreSQL read model rebuilds into a fresh schema and swaps it in"
   CHECK(result.events == 33);
   CHECK(model.checkpoint() == 33);
   CHECK(scalar(model, "SELECT cents FROM balances WHERE account = 'acc-1'") == 55);
-  CHECK(scalar(model, "SELECT count(*) FROM pg_namespace WHERE nspname = '" + bal.schema + "_rebuild'") == 0);
+  CHECK(scalar(model, "SELECT count(*) FROM pg_namespace WHERE nspname = '" + bal.schema +
+                          "_rebuild'") == 0);
   // The projector continues on the swapped-in tables.
   proj::append(f.store(), "acc-1", bank::deposited{1000});
   CHECK(projector.catch_up() == 1);
@@ -270,7 +278,8 @@ TEST_CASE("a PostgreSQL read model rebuilds into a fresh schema and swaps it in"
   CHECK(scalar(model, "SELECT cents FROM balances WHERE account = 'acc-1'") == 1055);
 
   options.workers = 2;
-  CHECK_THROWS_WITH(annal::rebuild_and_swap(f.store(), model, options), Catch::Contains("one worker"));
+  CHECK_THROWS_WITH(annal::rebuild_and_swap(f.store(), model, options),
+                    Catch::Contains("one worker"));
   CHECK_THROWS_WITH((annal::postgres_read_model<balances_sql>{f.store(), {.name = ""}}),
                     Catch::Contains("name"));
 }
@@ -294,9 +303,11 @@ TEST_CASE("a failed PostgreSQL rebuild leaves the serving read model as it was",
   CHECK(scalar(model, "SELECT count(*) FROM lines") == 21);
 }
 
-TEST_CASE("a PostgreSQL crash in the middle of a batch loses the batch's rows and checkpoint together",
-          "[projection][postgres][crash]") {
-  annal_test::postgres_server server;  // its own: the crash must not disturb the other tests' server
+TEST_CASE(
+    "a PostgreSQL crash in the middle of a batch loses the batch's rows and checkpoint together",
+    "[projection][postgres][crash]") {
+  annal_test::postgres_server
+      server;  // its own: the crash must not disturb the other tests' server
   annal::postgres_options o;
   o.connection = server.conninfo();
   o.schema = "crash";

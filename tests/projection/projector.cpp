@@ -3,8 +3,8 @@
 #include <annal/file/checkpoint.hpp>
 #include <annal/file/read_model.hpp>
 #include <annal/projection/projector.hpp>
-#include <annal/projection/read_model.hpp>
 #include <annal/projection/reactor.hpp>
+#include <annal/projection/read_model.hpp>
 #include <annal/store/memory.hpp>
 
 #include <catch2/catch.hpp>
@@ -28,13 +28,17 @@ struct counting {
   using events = annal::events<bank::opened, bank::closed>;
   std::uint64_t seen = 0;
   template <class E>
-  void on(const E&) { ++seen; }
+  void on(const E&) {
+    ++seen;
+  }
 };
 
 void seed(annal::memory_store& store, int accounts, int deposits) {
-  for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
+  for (int a = 0; a < accounts; ++a)
+    proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
   for (int d = 1; d <= deposits; ++d)
-    for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
+    for (int a = 0; a < accounts; ++a)
+      proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
 }
 
 }  // namespace
@@ -44,7 +48,8 @@ TEST_CASE("the projection and reactor concepts tell the kinds apart", "[projecti
   STATIC_REQUIRE(annal::projection<proj::fragile>);
   STATIC_REQUIRE_FALSE(annal::projection<proj::mailer>);
   STATIC_REQUIRE_FALSE(annal::projection<proj::confused>);
-  STATIC_REQUIRE_FALSE(annal::projection<forgetful>);  // tests/compile_fail/projection_on_unlisted_event.cpp
+  STATIC_REQUIRE_FALSE(
+      annal::projection<forgetful>);  // tests/compile_fail/projection_on_unlisted_event.cpp
   STATIC_REQUIRE(annal::projection<counting>);
   STATIC_REQUIRE(annal::reactor<proj::mailer>);
   STATIC_REQUIRE_FALSE(annal::reactor<proj::balances>);
@@ -56,7 +61,8 @@ TEST_CASE("the projection and reactor concepts tell the kinds apart", "[projecti
   STATIC_REQUIRE(annal::checkpoint_store<annal::file_checkpoint>);
 }
 
-TEST_CASE("a projector applies the log in batches and keeps its checkpoint", "[projection][projector]") {
+TEST_CASE("a projector applies the log in batches and keeps its checkpoint",
+          "[projection][projector]") {
   annal::memory_store store;
   seed(store, 3, 10);
   proj::append(store, "acc-0", bank::closed{"bye"});  // not in the projection's list: skipped
@@ -78,11 +84,13 @@ TEST_CASE("a projector applies the log in batches and keeps its checkpoint", "[p
 
   proj::append(store, "acc-2", bank::withdrawn{5});
   CHECK(projector.catch_up() == 1);
-  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-2"); }) == 50);
+  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-2"); }) ==
+        50);
 }
 
-TEST_CASE("a throwing handler stops at that event; the checkpoint stays before it; a restart retries it",
-          "[projection][projector][failure]") {
+TEST_CASE(
+    "a throwing handler stops at that event; the checkpoint stays before it; a restart retries it",
+    "[projection][projector][failure]") {
   annal::memory_store store;
   for (long cents : {1, 2, 13, 4}) proj::append(store, "acc-9", bank::deposited{cents});
   proj::armed = true;
@@ -147,7 +155,8 @@ TEST_CASE("a file read model commits model and checkpoint in one write", "[proje
   CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
 }
 
-TEST_CASE("a file read model rolls a failed batch back to its last commit", "[projection][file][failure]") {
+TEST_CASE("a file read model rolls a failed batch back to its last commit",
+          "[projection][file][failure]") {
   test::temp_dir dir;
   annal::memory_store store;
   for (long cents : {1, 2, 3, 4, 13, 6}) proj::append(store, "acc-1", bank::deposited{cents});
@@ -172,7 +181,8 @@ TEST_CASE("a file read model rolls a failed batch back to its last commit", "[pr
   proj::armed = true;
 }
 
-TEST_CASE("a corrupt read model file is reported and rebuilt from position 0", "[projection][file][corrupt]") {
+TEST_CASE("a corrupt read model file is reported and rebuilt from position 0",
+          "[projection][file][corrupt]") {
   test::temp_dir dir;
   annal::memory_store store;
   seed(store, 2, 5);
@@ -191,7 +201,8 @@ TEST_CASE("a corrupt read model file is reported and rebuilt from position 0", "
   REQUIRE(log.warnings().size() == 1);
   CHECK_THAT(log.warnings()[0], Catch::Contains("corrupt read model file"));
   annal::projector{store, model}.catch_up();
-  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-1"); }) == 15);
+  CHECK(model.read([](const proj::balances& b, std::uint64_t) { return b.balance.at("acc-1"); }) ==
+        15);
 }
 
 TEST_CASE("a file checkpoint survives reopening and refuses damage", "[projection][checkpoint]") {

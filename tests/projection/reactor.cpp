@@ -30,9 +30,11 @@ TEST_CASE("a new reactor starts from now: history sends no email", "[projection]
   CHECK(checkpoint.load() == 4u);
 }
 
-TEST_CASE("replays and rebuilds of projections never invoke a reactor", "[projection][reactor][rebuild]") {
+TEST_CASE("replays and rebuilds of projections never invoke a reactor",
+          "[projection][reactor][rebuild]") {
   annal::memory_store store;
-  for (int i = 1; i <= 50; ++i) proj::append(store, "acc-" + std::to_string(i % 5), bank::deposited{i});
+  for (int i = 1; i <= 50; ++i)
+    proj::append(store, "acc-" + std::to_string(i % 5), bank::deposited{i});
 
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
@@ -94,14 +96,16 @@ struct flaky_mailer {
 };
 }  // namespace
 
-TEST_CASE("a failing reactor stops before the event and retries it", "[projection][reactor][failure]") {
+TEST_CASE("a failing reactor stops before the event and retries it",
+          "[projection][reactor][failure]") {
   annal::memory_store store;
   flaky_mailer mailer;
   annal::memory_checkpoint checkpoint;
   annal::reactor_runner runner{store, mailer, checkpoint};
   proj::append(store, "acc-1", bank::deposited{1}, bank::deposited{2}, bank::deposited{3});
   CHECK_THROWS_WITH(runner.step(), Catch::Contains("reactor handler failed") &&
-                                       Catch::Contains("version 2") && Catch::Contains("smtp timeout"));
+                                       Catch::Contains("version 2") &&
+                                       Catch::Contains("smtp timeout"));
   CHECK(checkpoint.load() == 1u);
   runner.step();
   CHECK(mailer.sent == std::vector<long>{1, 2, 3});
@@ -110,9 +114,7 @@ TEST_CASE("a failing reactor stops before the event and retries it", "[projectio
 namespace {
 // The store comes first, as in every call that feeds something from a store (docs/api.md).
 template <class... A>
-constexpr bool runner_deduces = requires(A&... a) {
-  annal::reactor_runner{a...};
-};
+constexpr bool runner_deduces = requires(A&... a) { annal::reactor_runner{a...}; };
 }  // namespace
 
 TEST_CASE("a reactor runner takes the store first", "[projection][reactor][api]") {

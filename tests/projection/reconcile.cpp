@@ -16,18 +16,22 @@
 namespace {
 void seed(annal::memory_store& store, int accounts, int deposits) {
   for (int d = 1; d <= deposits; ++d)
-    for (int a = 0; a < accounts; ++a) proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
+    for (int a = 0; a < accounts; ++a)
+      proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
 }
 
 struct by_number {
   using events = annal::events<bank::deposited>;
   std::unordered_map<std::uint64_t, long> by_position;
-  void on(const bank::deposited& e, const annal::envelope_header& h) { by_position[h.position] = e.cents; }
+  void on(const bank::deposited& e, const annal::envelope_header& h) {
+    by_position[h.position] = e.cents;
+  }
 };
 }  // namespace
 BOOST_HANA_ADAPT_STRUCT(by_number, by_position);
 
-TEST_CASE("digests depend on content only; reconcile names the keys that differ", "[projection][reconcile]") {
+TEST_CASE("digests depend on content only; reconcile names the keys that differ",
+          "[projection][reconcile]") {
   proj::balances a;
   a.balance = {{"acc-1", 10}, {"acc-2", 20}};
   a.deposits = 2;
@@ -41,7 +45,8 @@ TEST_CASE("digests depend on content only; reconcile names the keys that differ"
   const auto r = annal::reconcile(a, b);
   CHECK_FALSE(r.matches());
   CHECK(r.live_digest != r.fresh_digest);
-  CHECK(r.differing_keys == std::vector<std::string>{"balance[acc-0]", "balance[acc-2]", "balance[acc-3]"});
+  CHECK(r.differing_keys ==
+        std::vector<std::string>{"balance[acc-0]", "balance[acc-2]", "balance[acc-3]"});
 
   by_number x, y;
   for (std::uint64_t i = 0; i < 100; ++i) x.by_position[i] = static_cast<long>(i);
@@ -67,7 +72,8 @@ TEST_CASE("reconcile_with_log recomputes up to the model's checkpoint", "[projec
   CHECK(r.differing_keys == std::vector<std::string>{"balance[acc-3]"});
 }
 
-TEST_CASE("a rebuild reports progress and matches the projector on 1 and 3 workers", "[projection][rebuild]") {
+TEST_CASE("a rebuild reports progress and matches the projector on 1 and 3 workers",
+          "[projection][rebuild]") {
   annal::memory_store store;
   seed(store, 7, 300);
   annal::memory_read_model<proj::balances> model;
@@ -75,7 +81,8 @@ TEST_CASE("a rebuild reports progress and matches the projector on 1 and 3 worke
 
   std::vector<annal::rebuild_progress> reports;
   const auto one = annal::rebuild<proj::balances>(
-      store, {.batch_size = 100, .on_progress = [&](const annal::rebuild_progress& p) { reports.push_back(p); },
+      store, {.batch_size = 100,
+              .on_progress = [&](const annal::rebuild_progress& p) { reports.push_back(p); },
               .progress_interval = std::chrono::milliseconds{0}});
   CHECK(one.checkpoint == store.last_position());
   CHECK(one.events == store.last_position());
@@ -100,7 +107,8 @@ TEST_CASE("a rebuild reports progress and matches the projector on 1 and 3 worke
 TEST_CASE("a partitioned rebuild without merge is refused; a failing handler stops it",
           "[projection][rebuild][failure]") {
   annal::memory_store store;
-  for (long cents : {1, 2, 13, 4}) proj::append(store, "acc-" + std::to_string(cents), bank::deposited{cents});
+  for (long cents : {1, 2, 13, 4})
+    proj::append(store, "acc-" + std::to_string(cents), bank::deposited{cents});
   proj::armed = true;
   CHECK_THROWS_WITH(annal::rebuild<proj::fragile>(store, {.workers = 2}), Catch::Contains("merge"));
   CHECK_THROWS_WITH(annal::rebuild<proj::fragile>(store), Catch::Contains("'acc-13'"));
@@ -122,9 +130,7 @@ TEST_CASE("a rebuild refuses zero workers and a zero batch size, naming the opti
 namespace {
 // The store comes first, as in every call that feeds something from a store (docs/api.md).
 template <class A, class B>
-constexpr bool reconciles = requires(const A& a, const B& b) {
-  annal::reconcile_with_log(a, b);
-};
+constexpr bool reconciles = requires(const A& a, const B& b) { annal::reconcile_with_log(a, b); };
 }  // namespace
 
 TEST_CASE("reconcile_with_log takes the store first", "[projection][reconcile][api]") {

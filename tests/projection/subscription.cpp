@@ -1,7 +1,7 @@
 // Tests for projection/subscription.hpp: bounded batches over a huge log, catch-up, live wake-ups.
 #include <annal/projection/projector.hpp>
-#include <annal/store/subscription.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/subscription.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -18,15 +18,18 @@ class synthetic_store {
  public:
   static constexpr std::uint64_t size = 100'000'000;
 
-  annal::append_result append(std::string_view, annal::expected_version, std::span<const annal::event_data>) {
+  annal::append_result append(std::string_view, annal::expected_version,
+                              std::span<const annal::event_data>) {
     throw annal::error(annal::errc::invalid_argument, "synthetic store is read-only");
   }
   template <class F>
-  std::size_t read_stream(std::string_view, std::uint64_t, F&&, std::size_t = annal::unlimited) const {
+  std::size_t read_stream(std::string_view, std::uint64_t, F&&,
+                          std::size_t = annal::unlimited) const {
     return 0;
   }
   template <class F>
-  std::size_t read_all(std::uint64_t from, F&& visit, std::size_t max_count = annal::unlimited) const {
+  std::size_t read_all(std::uint64_t from, F&& visit,
+                       std::size_t max_count = annal::unlimited) const {
     largest_request = std::max(largest_request, max_count);
     annal::recorded_event e;
     e.type = std::string(annal::event_name_of<bank::deposited>);
@@ -50,7 +53,8 @@ static_assert(annal::event_store<synthetic_store>);
 
 }  // namespace
 
-TEST_CASE("a subscription over 100M events never holds more than one batch", "[projection][subscription][memory]") {
+TEST_CASE("a subscription over 100M events never holds more than one batch",
+          "[projection][subscription][memory]") {
   synthetic_store store;
   annal::subscription sub{store, 1, {.batch_size = 512}};
   std::uint64_t seen = 0;
@@ -74,7 +78,8 @@ TEST_CASE("a subscription resumes from a position and stops where its handler th
   for (int i = 1; i <= 10; ++i) proj::append(store, "s", bank::deposited{i});
   annal::subscription sub{store, 4, {.batch_size = 3}};
   std::vector<std::uint64_t> positions;
-  CHECK(sub.catch_up([&](const annal::recorded_event& e) { positions.push_back(e.position); }) == 7);
+  CHECK(sub.catch_up([&](const annal::recorded_event& e) { positions.push_back(e.position); }) ==
+        7);
   CHECK(positions.front() == 4);
   CHECK(positions.back() == 10);
   CHECK(sub.poll([](const annal::recorded_event&) {}) == 0);

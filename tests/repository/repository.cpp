@@ -10,9 +10,9 @@
 
 #include <annal/codec/binary.hpp>
 #include <annal/file/log.hpp>
-#include <annal/store/memory.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/read_model.hpp>
+#include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
 #include <annal/store/tombstone.hpp>
 
@@ -33,7 +33,8 @@ annal::event_data raw_event(std::string type, std::uint32_t version, std::string
 
 template <class E>
 annal::event_data encoded(const E& e) {
-  annal::event_data d = raw_event(std::string(annal::event_name_of<E>), annal::event_version_of<E>, "");
+  annal::event_data d =
+      raw_event(std::string(annal::event_name_of<E>), annal::event_version_of<E>, "");
   annal::binary_codec::encode(e, d.payload);
   return d;
 }
@@ -43,7 +44,8 @@ annal::event_data encoded(const E& e) {
 template <class F>
 class interfering_store {
  public:
-  interfering_store(annal::memory_store& inner, F interfere) : inner_(&inner), interfere_(interfere) {}
+  interfering_store(annal::memory_store& inner, F interfere)
+      : inner_(&inner), interfere_(interfere) {}
   annal::append_result append(std::string_view id, annal::expected_version expect,
                               std::span<const annal::event_data> batch) {
     interfere_(*inner_, id);
@@ -166,8 +168,7 @@ TEST_CASE("one command may append several events atomically", "[store][repositor
   CHECK_FALSE(r.state.is_open);
 }
 
-TEST_CASE("a conflict reloads, decides again on the new state and appends",
-          "[store][repository]") {
+TEST_CASE("a conflict reloads, decides again on the new state and appends", "[store][repository]") {
   annal::memory_store store;
   annal::repository<bank::account, annal::memory_store>{store}.handle("acc-1", bank::open{"acc-1"});
   annal::repository<bank::account, annal::memory_store>{store}.handle("acc-1", bank::deposit{100});
@@ -300,9 +301,8 @@ TEST_CASE("state as of a version or a time", "[store][repository]") {
 TEST_CASE("unknown stored event types: an error naming them, or skipped by policy",
           "[store][repository]") {
   annal::memory_store store;
-  const std::vector<annal::event_data> batch{encoded(bank::opened{"acc-1"}),
-                                             raw_event("bank.frozen", 1, ""),
-                                             encoded(bank::deposited{9})};
+  const std::vector<annal::event_data> batch{
+      encoded(bank::opened{"acc-1"}), raw_event("bank.frozen", 1, ""), encoded(bank::deposited{9})};
   store.append("acc-1", annal::expected_version::no_stream(), batch);
 
   accounts_t strict{store};
@@ -339,8 +339,8 @@ TEST_CASE("bad stream ids are refused before anything is appended", "[store][rep
 
 TEST_CASE("the repository works the same over the file log, across a reopen",
           "[store][repository][file_log]") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("annal-repository-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("annal-repository-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   {
     annal::file_log log{dir};
@@ -383,8 +383,8 @@ TEST_CASE("a deleted stream: loads and commands refuse it, its past stays readab
   accounts.handle("acc-1", bank::deposit{100});
   const annal::time_point before = annal::clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  const auto deleted = annal::delete_stream(accounts, "acc-1", annal::expected_version::exact(2),
-                                            "customer asked");
+  const auto deleted =
+      annal::delete_stream(accounts, "acc-1", annal::expected_version::exact(2), "customer asked");
   CHECK(deleted.status == annal::append_status::appended);
   CHECK(deleted.stream_version == 3);
   CHECK(annal::is_deleted(store, "acc-1"));
@@ -394,8 +394,8 @@ TEST_CASE("a deleted stream: loads and commands refuse it, its past stays readab
                 {"'acc-1'", "version 3", "tombstone", "at_version{2}"});
   require_error([&] { accounts.handle("acc-1", bank::deposit{5}); }, annal::errc::stream_deleted,
                 {"'acc-1'", "version 3"});
-  require_error([&] { accounts.load("acc-1", annal::at_version{3}); },
-                annal::errc::stream_deleted, {"'acc-1'"});
+  require_error([&] { accounts.load("acc-1", annal::at_version{3}); }, annal::errc::stream_deleted,
+                {"'acc-1'"});
   require_error([&] { accounts.load("acc-1", annal::at_time{annal::clock::now()}); },
                 annal::errc::stream_deleted, {"'acc-1'"});
   // Time travel to before the deletion, and the history, work as before.

@@ -4,8 +4,8 @@
 #include <annal/snapshot/memory_snapshot_store.hpp>
 #include <annal/snapshot/policy.hpp>
 #include <annal/snapshot/snapshotter.hpp>
-#include <annal/store/repository.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/repository.hpp>
 
 #include <catch2/catch.hpp>
 

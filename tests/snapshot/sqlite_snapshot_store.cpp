@@ -1,9 +1,9 @@
 // Tests for snapshot/sqlite_snapshot_store.hpp: the snapshot store laws, reopening, a repository on
 // it.
 #include <annal/snapshot/snapshotter.hpp>
-#include <annal/store/repository.hpp>
 #include <annal/sqlite/snapshot_store.hpp>
 #include <annal/store/memory.hpp>
+#include <annal/store/repository.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -38,8 +38,8 @@ TEST_CASE("postgres: wrong credentials are a connection_error", "[store][postgre
     FAIL("connected with a wrong password");
   } catch (const error& e) {
     CHECK(e.code() == errc::connection_error);
-    CHECK_THAT(e.what(), Catch::Contains("password authentication failed") &&
-                             Catch::Contains("user annal"));
+    CHECK_THAT(e.what(),
+               Catch::Contains("password authentication failed") && Catch::Contains("user annal"));
     CHECK_THAT(e.what(), !Catch::Contains("password=wrong"));
   }
 }
@@ -116,11 +116,11 @@ TEST_CASE("postgres: a server restarted mid-append loses nothing acknowledged",
   for (auto& t : pool) t.join();
 
   REQUIRE(unexpected == "");
-  REQUIRE(!errors.empty());  // the restart was felt...
+  REQUIRE(!errors.empty());       // the restart was felt...
   for (const auto& msg : errors)  // ...and every error says what failed
     CHECK_THAT(msg, Catch::Contains("lost the connection") || Catch::Contains("cannot connect"));
-  CHECK_THAT(errors.front(), Catch::Contains("append to stream") ||
-                                 Catch::Contains("cannot connect"));
+  CHECK_THAT(errors.front(),
+             Catch::Contains("append to stream") || Catch::Contains("cannot connect"));
 
   // Every acknowledged event is there, and every stored batch is whole.
   std::map<std::string, std::size_t> stored;

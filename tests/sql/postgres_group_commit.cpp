@@ -209,20 +209,19 @@ TEST_CASE("postgres group commit: appends to deleted streams are refused inside 
        one("new", expected_version::no_stream(), ending_in_tombstone(3, 3)),
        one("other", expected_version::any(), make_batch(2, 4))},
       before));
-  CHECK(group_matches_appends_alone(
-      {one("other", expected_version::any(), make_batch(1, 5)),
-       one("gone", expected_version::no_stream(), gone),
-       one("new", expected_version::exact(2), make_batch(2, 6))},
-      before));
+  CHECK(group_matches_appends_alone({one("other", expected_version::any(), make_batch(1, 5)),
+                                     one("gone", expected_version::no_stream(), gone),
+                                     one("new", expected_version::exact(2), make_batch(2, 6))},
+                                    before));
   // A stream named twice (call by call): deleted by one call, refused to the next.
-  CHECK(group_matches_appends_alone(
-      {one("a", expected_version::any(), make_batch(2, 7)),
-       one("a", expected_version::exact(2), ending_in_tombstone(1, 8)),
-       one("a", expected_version::any(), make_batch(2, 9)),
-       one("b", expected_version::any(), make_batch(1, 10)),
-       one("a", expected_version::exact(3), make_batch(1, 11)),
-       one("gone", expected_version::exact(2), make_batch(1, 12))},
-      before));
+  CHECK(
+      group_matches_appends_alone({one("a", expected_version::any(), make_batch(2, 7)),
+                                   one("a", expected_version::exact(2), ending_in_tombstone(1, 8)),
+                                   one("a", expected_version::any(), make_batch(2, 9)),
+                                   one("b", expected_version::any(), make_batch(1, 10)),
+                                   one("a", expected_version::exact(3), make_batch(1, 11)),
+                                   one("gone", expected_version::exact(2), make_batch(1, 12))},
+                                  before));
 }
 
 TEST_CASE("postgres group commit: a group the server refuses leaves nothing behind",

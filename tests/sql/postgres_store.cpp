@@ -71,7 +71,8 @@ TEST_CASE("postgres store appends, reads and keeps envelopes", "[store][postgres
         3);
   CHECK(positions == std::vector<std::uint64_t>{2, 3, 4});
   CHECK(f.store().read_all(1, [](const recorded_event&) { return false; }) == 1);
-  CHECK(f.store().read_all(1, [](const recorded_event&) {}, 2) == 2);
+  CHECK(f.store().read_all(
+            1, [](const recorded_event&) {}, 2) == 2);
 
   // A single event (annal_append_one takes scalars, not array elements) keeps the same envelope.
   auto one = make_batch(1, 5);
@@ -150,10 +151,9 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     // The server's own refusal (jsonb cannot hold \u0000) is an error too, and nothing is stored.
     batch = make_batch(2);
     batch[1].payload = "\"\\u0000\"";
-    CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), batch), error,
-                         Catch::Predicate<error>([](const error& e) {
-                           return e.code() == errc::invalid_argument;
-                         }));
+    CHECK_THROWS_MATCHES(
+        f.store().append("j", expected_version::any(), batch), error,
+        Catch::Predicate<error>([](const error& e) { return e.code() == errc::invalid_argument; }));
     CHECK(f.store().last_position() == 0);
     // The same for a single event, which goes through annal_append_one.
     auto one = make_batch(1);
@@ -161,17 +161,16 @@ TEST_CASE("postgres payload formats", "[store][postgres]") {
     CHECK_THROWS_WITH(f.store().append("j", expected_version::any(), one),
                       Catch::Contains("event 0") && Catch::Contains("not valid JSON"));
     one[0].payload = "\"\\u0000\"";
-    CHECK_THROWS_MATCHES(f.store().append("j", expected_version::any(), one), error,
-                         Catch::Predicate<error>([](const error& e) {
-                           return e.code() == errc::invalid_argument;
-                         }));
+    CHECK_THROWS_MATCHES(
+        f.store().append("j", expected_version::any(), one), error,
+        Catch::Predicate<error>([](const error& e) { return e.code() == errc::invalid_argument; }));
     CHECK(f.store().last_position() == 0);
     // And the payload is queryable as JSON.
     f.store().append("q", expected_version::any(), make_batch(3, 42));
     const auto tagged = f.store().transact([](postgres_transaction& tx) {
-      return tx.exec("SELECT count(*) FROM " + tx.schema() +
-                         ".events WHERE payload @> $1::jsonb",
-                     std::string("{\"tag\":42}"))
+      return tx
+          .exec("SELECT count(*) FROM " + tx.schema() + ".events WHERE payload @> $1::jsonb",
+                std::string("{\"tag\":42}"))
           .get_int(0, 0);
     });
     CHECK(tagged == 3);
@@ -215,9 +214,8 @@ TEST_CASE("postgres store refuses what its columns cannot hold, naming the event
     batch.back().schema_version = 2147483647u;
     store.append("t" + std::to_string(n), expected_version::no_stream(), batch);
     std::uint32_t got = 0;
-    store.read_stream("t" + std::to_string(n), 1, [&](const recorded_event& e) {
-      got = e.schema_version;
-    });
+    store.read_stream("t" + std::to_string(n), 1,
+                      [&](const recorded_event& e) { got = e.schema_version; });
     CHECK(got == 2147483647u);
   }
   CHECK(store.last_position() == 4);
@@ -235,14 +233,12 @@ TEST_CASE("postgres store applies the idempotency rule", "[store][postgres]") {
   CHECK(again.stream_version == 2);
   auto partial = make_batch(1);
   partial.push_back(batch[0]);
-  CHECK_THROWS_MATCHES(store.append("s", expected_version::any(), partial), error,
-                       Catch::Predicate<error>([](const error& e) {
-                         return e.code() == errc::duplicate_event_id;
-                       }));
-  CHECK_THROWS_MATCHES(store.append("elsewhere", expected_version::any(), batch), error,
-                       Catch::Predicate<error>([](const error& e) {
-                         return e.code() == errc::duplicate_event_id;
-                       }));
+  CHECK_THROWS_MATCHES(
+      store.append("s", expected_version::any(), partial), error,
+      Catch::Predicate<error>([](const error& e) { return e.code() == errc::duplicate_event_id; }));
+  CHECK_THROWS_MATCHES(
+      store.append("elsewhere", expected_version::any(), batch), error,
+      Catch::Predicate<error>([](const error& e) { return e.code() == errc::duplicate_event_id; }));
   CHECK(store.last_position() == 2);
 }
 
@@ -305,9 +301,9 @@ TEST_CASE("postgres store reads in pages and lets visitors append", "[store][pos
   std::uint64_t expect = 1;
   CHECK(store.read_all(1, [&](const recorded_event& e) { CHECK(e.position == expect++); }) == 50);
   expect = 4;
-  CHECK(store.read_stream("s", 4, [&](const recorded_event& e) {
-    CHECK(e.stream_version == expect++);
-  }, 20) == 20);
+  CHECK(store.read_stream(
+            "s", 4, [&](const recorded_event& e) { CHECK(e.stream_version == expect++); }, 20) ==
+        20);
   store.read_all(1, [&](const recorded_event& e) {
     if (e.position == 1) store.append("b", expected_version::any(), make_batch(1));
   });
@@ -375,8 +371,9 @@ TEST_CASE("postgres event rows in binary form: a field of the wrong shape names 
   CHECK(e.payload == "{}");
   CHECK(e.meta.at("k") == "v");
   // 2000-01-01, PostgreSQL's epoch for binary times.
-  CHECK(std::chrono::duration_cast<std::chrono::seconds>(e.recorded_at.time_since_epoch())
-            .count() == 946684800);
+  CHECK(
+      std::chrono::duration_cast<std::chrono::seconds>(e.recorded_at.time_since_epoch()).count() ==
+      946684800);
   const auto fails_naming = [&](std::size_t col, std::string_view value, const char* words) {
     auto bad = row;
     bad[col] = value;

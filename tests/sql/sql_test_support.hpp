@@ -42,8 +42,8 @@ inline annal::event_data make_event(std::string type, std::string payload) {
 inline std::vector<annal::event_data> make_batch(std::size_t n, std::size_t tag = 0) {
   std::vector<annal::event_data> out;
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back(make_event("counted", "{\"tag\":" + std::to_string(tag) +
-                                            ",\"i\":" + std::to_string(i) + "}"));
+    out.push_back(make_event(
+        "counted", "{\"tag\":" + std::to_string(tag) + ",\"i\":" + std::to_string(i) + "}"));
   return out;
 }
 

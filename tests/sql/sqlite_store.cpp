@@ -7,8 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <annal/sqlite/store.hpp>
@@ -68,7 +68,8 @@ TEST_CASE("sqlite store appends, reads and keeps envelopes", "[store][sqlite]") 
   CHECK(store.read_all(2, [&](const recorded_event& e) { positions.push_back(e.position); }) == 3);
   CHECK(positions == std::vector<std::uint64_t>{2, 3, 4});
   CHECK(store.read_all(1, [](const recorded_event&) { return false; }) == 1);
-  CHECK(store.read_all(1, [](const recorded_event&) {}, 2) == 2);
+  CHECK(store.read_all(
+            1, [](const recorded_event&) {}, 2) == 2);
 }
 
 TEST_CASE("sqlite store applies the idempotency rule", "[store][sqlite]") {
@@ -83,10 +84,9 @@ TEST_CASE("sqlite store applies the idempotency rule", "[store][sqlite]") {
   CHECK(again.stream_version == 2);
   auto partial = make_batch(1);
   partial.push_back(batch[0]);
-  CHECK_THROWS_MATCHES(store.append("s", expected_version::any(), partial), error,
-                       Catch::Predicate<error>([](const error& e) {
-                         return e.code() == errc::duplicate_event_id;
-                       }));
+  CHECK_THROWS_MATCHES(
+      store.append("s", expected_version::any(), partial), error,
+      Catch::Predicate<error>([](const error& e) { return e.code() == errc::duplicate_event_id; }));
   CHECK(store.last_position() == 2);
 }
 
@@ -131,9 +131,8 @@ TEST_CASE("sqlite store inserts large batches row for row in multi-row statement
     auto reuse = make_batch(45);
     reuse[at].id = batch[7].id;
     CHECK_THROWS_MATCHES(store.append("s", expected_version::any(), reuse), error,
-                         Catch::Predicate<error>([](const error& e) {
-                           return e.code() == errc::duplicate_event_id;
-                         }));
+                         Catch::Predicate<error>(
+                             [](const error& e) { return e.code() == errc::duplicate_event_id; }));
   }
   // A conflicting version with new ids is a conflict, and nothing was written by the refusals.
   CHECK(store.append("s", expected_version::exact(3), make_batch(40)).status ==
@@ -151,9 +150,9 @@ TEST_CASE("sqlite store reads in pages larger than one query", "[store][sqlite]"
   std::uint64_t expect = 1;
   CHECK(store.read_all(1, [&](const recorded_event& e) { CHECK(e.position == expect++); }) == 50);
   expect = 4;
-  CHECK(store.read_stream("s", 4, [&](const recorded_event& e) {
-    CHECK(e.stream_version == expect++);
-  }, 20) == 20);
+  CHECK(store.read_stream(
+            "s", 4, [&](const recorded_event& e) { CHECK(e.stream_version == expect++); }, 20) ==
+        20);
   // A visitor may append to the store it reads without deadlocking on the pool.
   opt.pool_size = 1;
   sqlite_store single(dir.path() / "other.db", opt);
@@ -177,17 +176,17 @@ TEST_CASE("sqlite store serializes appends from threads gap-free", "[store][sqli
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       try {
-      for (int i = 0; i < per_thread; ++i) {
-        store.append("own-" + std::to_string(t), expected_version::exact(i), make_batch(1));
-        // All threads race on one stream too: each conflict must report the real version.
-        for (;;) {
-          const auto v = store.stream_version("shared");
-          const auto r = store.append("shared", expected_version::exact(v), make_batch(1));
-          if (r) break;
-          ++conflicts;
-          if (r.stream_version <= v) ++bad_conflicts;
+        for (int i = 0; i < per_thread; ++i) {
+          store.append("own-" + std::to_string(t), expected_version::exact(i), make_batch(1));
+          // All threads race on one stream too: each conflict must report the real version.
+          for (;;) {
+            const auto v = store.stream_version("shared");
+            const auto r = store.append("shared", expected_version::exact(v), make_batch(1));
+            if (r) break;
+            ++conflicts;
+            if (r.stream_version <= v) ++bad_conflicts;
+          }
         }
-      }
       } catch (const std::exception& e) {
         std::lock_guard lock(failure_mutex);
         failure = e.what();
@@ -328,7 +327,7 @@ TEST_CASE("sqlite store checkpoints on its own thread once the WAL passes checkp
   const auto db = dir.path() / "events.db";
   const std::uintmax_t empty = std::filesystem::file_size(db);
   const std::string big(4000, 'x');  // about one page per event
-  for (int i = 0; i < 15; ++i) {  // about 150 pages: past 100, short of the commits' own 400
+  for (int i = 0; i < 15; ++i) {     // about 150 pages: past 100, short of the commits' own 400
     std::vector<event_data> batch;
     for (int j = 0; j < 10; ++j) batch.push_back(make_event("big", big));
     store.append("s", expected_version::any(), batch);

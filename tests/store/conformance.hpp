@@ -82,9 +82,7 @@ void require_error(F&& f, annal::errc code) {
 }
 
 template <class Fixture>
-concept reopenable = requires(Fixture& f) {
-  f.reopen();
-};
+concept reopenable = requires(Fixture& f) { f.reopen(); };
 
 template <class Store>
 concept waitable = requires(const Store& s, std::uint64_t after, annal::time_point deadline) {
@@ -151,9 +149,7 @@ void check_event_store_conformance() {
   using annal::expected_version;
   using annal::recorded_event;
   Fixture fixture;
-  const auto store = [&]() -> auto& {
-    return fixture.store();
-  };
+  const auto store = [&]() -> auto& { return fixture.store(); };
   static_assert(annal::event_store<std::remove_cvref_t<decltype(fixture.store())>>,
                 "a conformance fixture's store() must return a model of annal::event_store");
 
@@ -576,7 +572,7 @@ void check_event_store_conformance() {
     REQUIRE(shelves.handle("book", shelf::stock{3}).accepted());
     REQUIRE(shelves.handle("book", shelf::take{1}).accepted());
     event_data newer = annal::detail::encode_event<annal::binary_codec>(shelf::taken{2},
-                                                                       annal::new_event_id(), {});
+                                                                        annal::new_event_id(), {});
     newer.schema_version = 2;
     REQUIRE(store().append("book", expected_version::exact(2), std::span(&newer, 1)).ok());
     REQUIRE(shelves.handle("other", shelf::stock{1}).accepted());

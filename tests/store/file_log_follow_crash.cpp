@@ -24,8 +24,8 @@
 
 #include <annal/file/log.hpp>
 
-#include "store/faulty_io.hpp"
 #include "store/crash_writer.hpp"
+#include "store/faulty_io.hpp"
 #include "store/store_test_support.hpp"
 
 namespace {

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include <annal/store/subscription.hpp>
 #include <annal/file/log.hpp>
+#include <annal/store/subscription.hpp>
 
 #include "store/conformance.hpp"
 #include "store/faulty_io.hpp"

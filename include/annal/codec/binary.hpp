@@ -1,4 +1,5 @@
-// The binary codec: a fixed little-endian layout derived member by member from Boost.Hana reflection.
+// The binary codec: a fixed little-endian layout derived member by member from Boost.Hana
+// reflection.
 #pragma once
 
 #include <algorithm>
@@ -40,7 +41,8 @@ constexpr U byteswap_if_big_endian(U v) noexcept {
     return v;
   } else {
     U r = 0;
-    for (std::size_t i = 0; i < sizeof(U); ++i) r = static_cast<U>((r << 8) | ((v >> (8 * i)) & 0xFF));
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+      r = static_cast<U>((r << 8) | ((v >> (8 * i)) & 0xFF));
     return r;
   }
 }
@@ -48,7 +50,8 @@ constexpr U byteswap_if_big_endian(U v) noexcept {
 template <std::size_t N>
 using uint_of_size = std::conditional_t<
     N == 1, std::uint8_t,
-    std::conditional_t<N == 2, std::uint16_t, std::conditional_t<N == 4, std::uint32_t, std::uint64_t>>>;
+    std::conditional_t<N == 2, std::uint16_t,
+                       std::conditional_t<N == 4, std::uint32_t, std::uint64_t>>>;
 
 // The fewest bytes a value of T can take: a count larger than the bytes left divided by this is
 // refused before anything is allocated.
@@ -78,7 +81,8 @@ consteval std::size_t min_size() {
     return 0;
   } else if constexpr (reflected<T>) {
     std::size_t total = 0;
-    for_each_member_type<T>([&](const char*, auto type) { total += min_size<typename decltype(type)::type>(); });
+    for_each_member_type<T>(
+        [&](const char*, auto type) { total += min_size<typename decltype(type)::type>(); });
     return total;
   } else {
     return 0;
@@ -148,12 +152,14 @@ inline T get_scalar(reader& r, const field_path& path) {
 // Lengths and counts: uint32. Anything longer cannot be written, so that it can always be read.
 inline void put_count(std::string& out, std::size_t n, const field_path& path) {
   if (n > std::numeric_limits<std::uint32_t>::max()) [[unlikely]]
-    throw_encode_error(path, "length " + std::to_string(n) + " exceeds the 2^32-1 limit of the format");
+    throw_encode_error(path,
+                       "length " + std::to_string(n) + " exceeds the 2^32-1 limit of the format");
   put_scalar(out, static_cast<std::uint32_t>(n));
 }
 
 // Reads a count of elements that each take at least `min_bytes`, refusing one that cannot fit.
-inline std::size_t get_count(reader& r, const field_path& path, std::size_t min_bytes, const char* what) {
+inline std::size_t get_count(reader& r, const field_path& path, std::size_t min_bytes,
+                             const char* what) {
   const std::size_t at = r.offset();
   if (r.remaining() < 4) [[unlikely]]
     fail_truncated<std::uint32_t>(r, path, "length");
@@ -252,7 +258,8 @@ inline bool get_fixed(const char*& p, T& v) noexcept {
 }
 
 template <class Variant, std::size_t... I>
-void get_alternative(reader& r, Variant& v, std::size_t index, const field_path& path, std::index_sequence<I...>) {
+void get_alternative(reader& r, Variant& v, std::size_t index, const field_path& path,
+                     std::index_sequence<I...>) {
   const field_path alt(path, index, field_path::step::alternative);
   (void)((index == I ? (get(r, v.template emplace<I>(), alt), true) : false) || ...);
 }
@@ -274,7 +281,8 @@ void put(std::string& out, const T& v, const field_path& path) {
     put_count(out, v.size(), path);
     using E = typename T::value_type;
     if constexpr ((codec_integer<E> && sizeof(E) == 1) ||
-                  (std::endian::native == std::endian::little && (codec_integer<E> || codec_float<E>))) {
+                  (std::endian::native == std::endian::little &&
+                   (codec_integer<E> || codec_float<E>))) {
       if (!v.empty()) out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(E));
     } else {
       std::size_t i = 0;
@@ -288,11 +296,16 @@ void put(std::string& out, const T& v, const field_path& path) {
   } else if constexpr (is_map_v<T>) {
     put_map(out, v, path);
   } else if constexpr (is_variant_v<T>) {
-    static_assert(std::variant_size_v<T> <= 255, "a variant stored by annal has at most 255 alternatives");
+    static_assert(std::variant_size_v<T> <= 255,
+                  "a variant stored by annal has at most 255 alternatives");
     if (v.valueless_by_exception()) [[unlikely]]
       throw_encode_error(path, "the variant is valueless (an assignment threw)");
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(v.index())));
-    std::visit([&](const auto& alt) { put(out, alt, field_path(path, v.index(), field_path::step::alternative)); }, v);
+    std::visit(
+        [&](const auto& alt) {
+          put(out, alt, field_path(path, v.index(), field_path::step::alternative));
+        },
+        v);
   } else if constexpr (is_duration_v<T>) {
     put(out, v.count(), path);
   } else if constexpr (is_time_point_v<T>) {
@@ -302,7 +315,8 @@ void put(std::string& out, const T& v, const field_path& path) {
   } else if constexpr (is_monostate_v<T>) {
     // std::monostate (an empty variant alternative) takes no bytes.
   } else if constexpr (reflected<T>) {
-    for_each_member(v, [&](const char* name, const auto& member) { put(out, member, field_path(path, name)); });
+    for_each_member(
+        v, [&](const char* name, const auto& member) { put(out, member, field_path(path, name)); });
   } else {
     ANNAL_CODEC_REJECT_TYPE(T);
   }
@@ -310,7 +324,8 @@ void put(std::string& out, const T& v, const field_path& path) {
 
 template <class T>
 void get_members(reader& r, T& v, const field_path& path) {
-  for_each_member(v, [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
+  for_each_member(v,
+                  [&](const char* name, auto& member) { get(r, member, field_path(path, name)); });
 }
 
 // Out of line so that the fast path of a fixed-size struct stays small enough to inline.
@@ -324,7 +339,8 @@ void get(reader& r, T& v, const field_path& path) {
   if constexpr (std::is_same_v<T, bool>) {
     const auto b = get_scalar<std::uint8_t>(r, path);
     if (b > 1) [[unlikely]]
-      throw_decode_error(r.offset() - 1, path, "invalid bool byte " + std::to_string(b) + " (must be 0 or 1)");
+      throw_decode_error(r.offset() - 1, path,
+                         "invalid bool byte " + std::to_string(b) + " (must be 0 or 1)");
     v = b != 0;
   } else if constexpr (codec_integer<T> || codec_float<T>) {
     v = get_scalar<T>(r, path);
@@ -333,8 +349,9 @@ void get(reader& r, T& v, const field_path& path) {
     const U raw = get_scalar<U>(r, path);
     if (raw < enum_first_v<T> || raw > enum_last_v<T>) [[unlikely]]
       throw_decode_error(r.offset() - sizeof(U), path,
-                         "invalid enum value " + std::to_string(raw) + " (valid: " +
-                             std::to_string(enum_first_v<T>) + ".." + std::to_string(enum_last_v<T>) + ")");
+                         "invalid enum value " + std::to_string(raw) +
+                             " (valid: " + std::to_string(enum_first_v<T>) + ".." +
+                             std::to_string(enum_last_v<T>) + ")");
     v = static_cast<T>(raw);
   } else if constexpr (is_string_v<T>) {
     const std::size_t n = get_count(r, path, 1, "string");
@@ -348,7 +365,8 @@ void get(reader& r, T& v, const field_path& path) {
     static_assert(min_size<E>() > 0, "vector elements must encode to at least one byte");
     const std::size_t n = get_count(r, path, min_size<E>(), "vector");
     if constexpr ((codec_integer<E> && sizeof(E) == 1) ||
-                  (std::endian::native == std::endian::little && (codec_integer<E> || codec_float<E>))) {
+                  (std::endian::native == std::endian::little &&
+                   (codec_integer<E> || codec_float<E>))) {
       v.resize(n);
       if (n != 0) std::memcpy(v.data(), r.pos, n * sizeof(E));
       r.pos += n * sizeof(E);
@@ -366,7 +384,8 @@ void get(reader& r, T& v, const field_path& path) {
   } else if constexpr (is_optional_v<T>) {
     const auto tag = get_scalar<std::uint8_t>(r, path);
     if (tag > 1) [[unlikely]]
-      throw_decode_error(r.offset() - 1, path, "invalid optional tag " + std::to_string(tag) + " (must be 0 or 1)");
+      throw_decode_error(r.offset() - 1, path,
+                         "invalid optional tag " + std::to_string(tag) + " (must be 0 or 1)");
     if (tag == 0) {
       v.reset();
     } else {
@@ -391,7 +410,9 @@ void get(reader& r, T& v, const field_path& path) {
     v = T(typename T::duration(count));
   } else if constexpr (is_uuid_v<T>) {
     if (r.remaining() < 16) [[unlikely]]
-      throw_decode_error(r.offset(), path, "truncated uuid (needs 16 bytes, " + std::to_string(r.remaining()) + " left)");
+      throw_decode_error(
+          r.offset(), path,
+          "truncated uuid (needs 16 bytes, " + std::to_string(r.remaining()) + " left)");
     std::memcpy(v.data, r.pos, 16);
     r.pos += 16;
   } else if constexpr (is_monostate_v<T>) {
@@ -415,18 +436,20 @@ void get(reader& r, T& v, const field_path& path) {
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void fail_trailing(const reader& r) {
-  throw_decode_error(r.offset(), field_path{}, std::to_string(r.remaining()) + " trailing bytes after the value");
+  throw_decode_error(r.offset(), field_path{},
+                     std::to_string(r.remaining()) + " trailing bytes after the value");
 }
 
 }  // namespace detail::binary
 
-// Encodes any reflected struct (and the member types listed in docs/codec.md) as fixed little-endian
-// bytes with no per-type code. There is no header: the stored (name, version) says what the bytes are.
+// Encodes any reflected struct (and the member types listed in docs/codec.md) as fixed
+// little-endian bytes with no per-type code. There is no header: the stored (name, version) says
+// what the bytes are.
 struct binary_codec {
   static constexpr std::string_view name = "binary";
 
-  // Appends the encoding of `value` to `out`; throws annal::error(invalid_argument) for a value that
-  // could not be read back (a string that is not UTF-8, a container over 2^32-1 elements).
+  // Appends the encoding of `value` to `out`; throws annal::error(invalid_argument) for a value
+  // that could not be read back (a string that is not UTF-8, a container over 2^32-1 elements).
   template <class T>
   static void encode(const T& value, std::string& out) {
     detail::binary::put(out, value, detail::field_path{});
@@ -444,12 +467,14 @@ struct binary_codec {
   template <class T>
   static T decode(std::string_view bytes) {
     static_assert(std::is_default_constructible_v<T>,
-                  "annal::binary_codec::decode<T> builds T member by member: T must be default-constructible");
+                  "annal::binary_codec::decode<T> builds T member by member: T must be "
+                  "default-constructible");
     T value{};
     if constexpr (detail::binary::fixed_size<T>() != detail::binary::variable) {
       // Fast path for events of fixed-size members: one size check, no field paths.
       const char* p = bytes.data();
-      if (bytes.size() == detail::binary::fixed_size<T>() && detail::binary::get_fixed(p, value)) [[likely]]
+      if (bytes.size() == detail::binary::fixed_size<T>() && detail::binary::get_fixed(p, value))
+          [[likely]]
         return value;
     }
     detail::binary::reader r{bytes.data(), bytes.data(), bytes.data() + bytes.size()};

@@ -1,4 +1,5 @@
-// How a codec knows which values of an enum are valid: a declared contiguous range, checked on decode.
+// How a codec knows which values of an enum are valid: a declared contiguous range, checked on
+// decode.
 #pragma once
 
 #include <concepts>
@@ -17,14 +18,15 @@ struct enum_range {
 // by argument-dependent lookup):
 //   enum class side : std::uint8_t { buy, sell };
 //   ANNAL_ENUM_RANGE(side, side::buy, side::sell);
-#define ANNAL_ENUM_RANGE(type, first_value, last_value)                                       \
+#define ANNAL_ENUM_RANGE(type, first_value, last_value)                                         \
   [[maybe_unused]] constexpr ::annal::enum_range<type> annal_enum_range(const type*) noexcept { \
-    return ::annal::enum_range<type>{first_value, last_value};                                \
+    return ::annal::enum_range<type>{first_value, last_value};                                  \
   }
 
 // For an enum you cannot change, specialize:
 //   template <> struct annal::enum_traits<their::color> {
-//     static constexpr annal::enum_range<their::color> range{their::color::red, their::color::blue}; };
+//     static constexpr annal::enum_range<their::color> range{their::color::red,
+//     their::color::blue}; };
 template <class E>
 struct enum_traits {};
 
@@ -49,7 +51,8 @@ consteval enum_range<E> find_enum_range() {
 
 // An enum the codecs can store: its valid range is declared, so a stray value is refused on decode.
 template <class E>
-concept codec_enum = std::is_enum_v<E> && (detail::has_traits_enum_range<E> || detail::has_adl_enum_range<E>);
+concept codec_enum =
+    std::is_enum_v<E> && (detail::has_traits_enum_range<E> || detail::has_adl_enum_range<E>);
 
 template <codec_enum E>
 inline constexpr std::underlying_type_t<E> enum_first_v =

@@ -1,4 +1,5 @@
-// A reflected type's schema as data: member names and types, a readable description and a 64-bit fingerprint.
+// A reflected type's schema as data: member names and types, a readable description and a 64-bit
+// fingerprint.
 #pragma once
 
 #include <array>
@@ -151,7 +152,8 @@ std::string schema_description() {
 }
 
 // 64-bit FNV-1a of schema_description<T>(): member names and stored types, recursively. Equal
-// fingerprints mean the same stored layout (binary and JSON); renaming the C++ type does not change it.
+// fingerprints mean the same stored layout (binary and JSON); renaming the C++ type does not change
+// it.
 template <class T>
 inline constexpr std::uint64_t schema_fingerprint_v = detail::schema::fingerprint<T>();
 
@@ -163,7 +165,8 @@ inline constexpr auto member_names_v = detail::schema::member_names<T>();
 // usable in constant expressions.
 template <detail::reflected T, class F>
 constexpr void for_each_member_type(F&& f) {
-  detail::for_each_member_type<T>([&](const char* name, auto type) { f(std::string_view(name), type); });
+  detail::for_each_member_type<T>(
+      [&](const char* name, auto type) { f(std::string_view(name), type); });
 }
 
 }  // namespace annal

@@ -1,4 +1,5 @@
-// The JSON codec on Boost.JSON: member names from reflection, for jsonb columns, inspectors and interop.
+// The JSON codec on Boost.JSON: member names from reflection, for jsonb columns, inspectors and
+// interop.
 #pragma once
 
 #include <cmath>
@@ -30,19 +31,27 @@ namespace bj = boost::json;
 
 inline const char* kind_name(const bj::value& j) noexcept {
   switch (j.kind()) {
-    case bj::kind::null: return "null";
-    case bj::kind::bool_: return "a bool";
+    case bj::kind::null:
+      return "null";
+    case bj::kind::bool_:
+      return "a bool";
     case bj::kind::int64:
-    case bj::kind::uint64: return "an integer";
-    case bj::kind::double_: return "a number with a fraction or exponent";
-    case bj::kind::string: return "a string";
-    case bj::kind::array: return "an array";
-    case bj::kind::object: return "an object";
+    case bj::kind::uint64:
+      return "an integer";
+    case bj::kind::double_:
+      return "a number with a fraction or exponent";
+    case bj::kind::string:
+      return "a string";
+    case bj::kind::array:
+      return "an array";
+    case bj::kind::object:
+      return "an object";
   }
   return "an unknown JSON value";
 }
 
-[[noreturn]] inline void fail_expected(const field_path& path, std::string_view expected, const bj::value& j) {
+[[noreturn]] inline void fail_expected(const field_path& path, std::string_view expected,
+                                       const bj::value& j) {
   throw_json_shape_error(path, "expected " + std::string(expected) + ", found " + kind_name(j));
 }
 
@@ -104,7 +113,10 @@ inline bj::value uuid_to_json(const boost::uuids::uuid& id) {
 inline void uuid_from_json(const bj::value& j, boost::uuids::uuid& id, const field_path& path) {
   if (!j.is_string()) fail_expected(path, "a UUID string", j);
   const bj::string& s = j.get_string();
-  const auto bad = [&]() { throw_json_shape_error(path, "expected a UUID as 36 characters: 8-4-4-4-12 hex digits with dashes"); };
+  const auto bad = [&]() {
+    throw_json_shape_error(path,
+                           "expected a UUID as 36 characters: 8-4-4-4-12 hex digits with dashes");
+  };
   if (s.size() != 36) bad();
   const auto hex = [&](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
@@ -157,12 +169,14 @@ bj::value to_json(const T& v, const field_path& path) {
     bj::array a;
     a.reserve(v.size());
     std::size_t i = 0;
-    for (const auto& e : v) a.push_back(to_json(static_cast<const typename T::value_type&>(e), field_path(path, i++)));
+    for (const auto& e : v)
+      a.push_back(to_json(static_cast<const typename T::value_type&>(e), field_path(path, i++)));
     return a;
   } else if constexpr (is_optional_v<T>) {
-    static_assert(!is_optional_v<typename T::value_type>,
-                  "annal::json_codec cannot tell an empty outer std::optional from an empty inner one "
-                  "(both are null): use one optional, or std::variant");
+    static_assert(
+        !is_optional_v<typename T::value_type>,
+        "annal::json_codec cannot tell an empty outer std::optional from an empty inner one "
+        "(both are null): use one optional, or std::variant");
     return v ? to_json(*v, path) : bj::value(nullptr);
   } else if constexpr (is_map_v<T>) {
     if constexpr (is_string_v<typename T::key_type>) {
@@ -182,7 +196,8 @@ bj::value to_json(const T& v, const field_path& path) {
       std::size_t i = 0;
       for_each_entry_in_order(v, [&](const auto& key, const auto& value) {
         const field_path entry(path, i++);
-        a.push_back(bj::array{to_json(key, field_path(entry, "key")), to_json(value, field_path(entry, "value"))});
+        a.push_back(bj::array{to_json(key, field_path(entry, "key")),
+                              to_json(value, field_path(entry, "value"))});
       });
       return a;
     }
@@ -202,7 +217,9 @@ bj::value to_json(const T& v, const field_path& path) {
     return bj::value(nullptr);
   } else if constexpr (reflected<T>) {
     bj::object o;
-    for_each_member(v, [&](const char* name, const auto& member) { o.emplace(name, to_json(member, field_path(path, name))); });
+    for_each_member(v, [&](const char* name, const auto& member) {
+      o.emplace(name, to_json(member, field_path(path, name)));
+    });
     return o;
   } else {
     ANNAL_CODEC_REJECT_TYPE(T);
@@ -219,17 +236,27 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
   } else if constexpr (codec_float<T>) {
     if (j.is_string()) {
       const bj::string& s = j.get_string();
-      if (s == "NaN") v = std::numeric_limits<T>::quiet_NaN();
-      else if (s == "Infinity") v = std::numeric_limits<T>::infinity();
-      else if (s == "-Infinity") v = -std::numeric_limits<T>::infinity();
-      else throw_json_shape_error(path, "expected a number, found a string other than \"NaN\", \"Infinity\", \"-Infinity\"");
+      if (s == "NaN")
+        v = std::numeric_limits<T>::quiet_NaN();
+      else if (s == "Infinity")
+        v = std::numeric_limits<T>::infinity();
+      else if (s == "-Infinity")
+        v = -std::numeric_limits<T>::infinity();
+      else
+        throw_json_shape_error(
+            path,
+            "expected a number, found a string other than \"NaN\", \"Infinity\", \"-Infinity\"");
       return;
     }
     double d = 0;
-    if (j.is_double()) d = j.get_double();
-    else if (j.is_int64()) d = static_cast<double>(j.get_int64());
-    else if (j.is_uint64()) d = static_cast<double>(j.get_uint64());
-    else fail_expected(path, "a number", j);
+    if (j.is_double())
+      d = j.get_double();
+    else if (j.is_int64())
+      d = static_cast<double>(j.get_int64());
+    else if (j.is_uint64())
+      d = static_cast<double>(j.get_uint64());
+    else
+      fail_expected(path, "a number", j);
     if constexpr (sizeof(T) == 4) {
       if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
         throw_json_shape_error(path, "number out of range for float32");
@@ -239,8 +266,9 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
     using U = std::underlying_type_t<T>;
     const U raw = to_integer<U>(j, path);
     if (raw < enum_first_v<T> || raw > enum_last_v<T>) [[unlikely]]
-      throw_json_shape_error(path, "invalid enum value " + std::to_string(raw) + " (valid: " +
-                                       std::to_string(enum_first_v<T>) + ".." + std::to_string(enum_last_v<T>) + ")");
+      throw_json_shape_error(path, "invalid enum value " + std::to_string(raw) +
+                                       " (valid: " + std::to_string(enum_first_v<T>) + ".." +
+                                       std::to_string(enum_last_v<T>) + ")");
     v = static_cast<T>(raw);
   } else if constexpr (is_string_v<T>) {
     if (!j.is_string()) fail_expected(path, "a string", j);
@@ -259,8 +287,8 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
     if (!j.is_array()) fail_expected(path, "an array", j);
     const bj::array& a = j.get_array();
     if (a.size() != v.size())
-      throw_json_shape_error(path, "expected an array of " + std::to_string(v.size()) + " elements, found " +
-                                       std::to_string(a.size()));
+      throw_json_shape_error(path, "expected an array of " + std::to_string(v.size()) +
+                                       " elements, found " + std::to_string(a.size()));
     for (std::size_t i = 0; i < a.size(); ++i) from_json(a[i], v[i], field_path(path, i));
   } else if constexpr (is_optional_v<T>) {
     if (j.is_null()) {
@@ -286,12 +314,14 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
       const bj::array& a = j.get_array();
       for (std::size_t i = 0; i < a.size(); ++i) {
         const field_path entry(path, i);
-        if (!a[i].is_array() || a[i].get_array().size() != 2) fail_expected(entry, "a [key, value] pair", a[i]);
+        if (!a[i].is_array() || a[i].get_array().size() != 2)
+          fail_expected(entry, "a [key, value] pair", a[i]);
         K key{};
         from_json(a[i].get_array()[0], key, field_path(entry, "key"));
         V value{};
         from_json(a[i].get_array()[1], value, field_path(entry, "value"));
-        if (!v.emplace(std::move(key), std::move(value)).second) throw_json_shape_error(entry, "duplicate map key");
+        if (!v.emplace(std::move(key), std::move(value)).second)
+          throw_json_shape_error(entry, "duplicate map key");
       }
     }
   } else if constexpr (is_variant_v<T>) {
@@ -300,10 +330,12 @@ void from_json(const bj::value& j, T& v, const field_path& path) {
     const bj::value* index = o.if_contains("index");
     const bj::value* value = o.if_contains("value");
     if (index == nullptr || value == nullptr || o.size() != 2)
-      throw_json_shape_error(path, "expected an object with exactly the members \"index\" and \"value\"");
+      throw_json_shape_error(path,
+                             "expected an object with exactly the members \"index\" and \"value\"");
     const auto i = to_integer<std::uint8_t>(*index, path);
     if (i >= std::variant_size_v<T>)
-      throw_json_shape_error(path, "invalid variant index " + std::to_string(i) + " (the variant has " +
+      throw_json_shape_error(path, "invalid variant index " + std::to_string(i) +
+                                       " (the variant has " +
                                        std::to_string(std::variant_size_v<T>) + " alternatives)");
     variant_from_json(*value, v, i, path, std::make_index_sequence<std::variant_size_v<T>>{});
   } else if constexpr (is_duration_v<T>) {
@@ -352,8 +384,9 @@ struct json_codec {
 
   template <class T>
   static T from_value(const boost::json::value& json) {
-    static_assert(std::is_default_constructible_v<T>,
-                  "annal::json_codec::decode<T> builds T member by member: T must be default-constructible");
+    static_assert(
+        std::is_default_constructible_v<T>,
+        "annal::json_codec::decode<T> builds T member by member: T must be default-constructible");
     T value{};
     detail::json::from_json(json, value, detail::field_path{});
     return value;
@@ -379,7 +412,8 @@ struct json_codec {
     detail::json::parse_result parsed = detail::json::parse_precise(text);
     if (parsed.error) [[unlikely]]
       throw error(errc::decode_error, "decode error at byte " + std::to_string(parsed.offset) +
-                                          ", top level: invalid JSON (" + parsed.error.message() + ")");
+                                          ", top level: invalid JSON (" + parsed.error.message() +
+                                          ")");
     return from_value<T>(parsed.value);
   }
 };

@@ -1,4 +1,5 @@
-// The per-list registry: maps a stored (name, version) to its decoder and upcast chain, built at compile time.
+// The per-list registry: maps a stored (name, version) to its decoder and upcast chain, built at
+// compile time.
 #pragma once
 
 #include <array>
@@ -41,7 +42,8 @@ struct join<events<A...>, events<>> {
 };
 template <class... A, class H, class... B>
 struct join<events<A...>, events<H, B...>>
-    : join<std::conditional_t<(std::is_same_v<A, H> || ...), events<A...>, events<A..., H>>, events<B...>> {};
+    : join<std::conditional_t<(std::is_same_v<A, H> || ...), events<A...>, events<A..., H>>,
+           events<B...>> {};
 
 template <class List>
 struct as_tuple;
@@ -61,7 +63,8 @@ struct name_probe {
 
 constexpr std::uint64_t load_le(std::string_view s, std::size_t at, std::size_t n) noexcept {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+  for (std::size_t i = 0; i < n; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
   return v;
 }
 
@@ -111,7 +114,9 @@ struct table<events<T...>> {
       bool distinct = true;
       for (std::size_t i = 0; i < size && distinct; ++i)
         for (std::size_t j = i + 1; j < size && distinct; ++j)
-          distinct = ((hash_of(keys[i].probe, keys[i].version) ^ hash_of(keys[j].probe, keys[j].version)) & (n - 1)) != 0;
+          distinct =
+              ((hash_of(keys[i].probe, keys[i].version) ^ hash_of(keys[j].probe, keys[j].version)) &
+               (n - 1)) != 0;
       if (distinct) return n;
     }
     return smallest;
@@ -142,8 +147,10 @@ struct table<events<T...>> {
     std::size_t at = hash_of(p, version) & mask;
     for (std::uint32_t slot = slots[at]; slot != 0; slot = slots[at = (at + 1) & mask]) {
       const key& k = keys[slot - 1];
-      if (k.probe.head == p.head && k.probe.tail == p.tail && k.probe.size == p.size && k.version == version &&
-          (p.size <= 16 || std::memcmp(name.data() + 8, k.name.data() + 8, p.size - 16) == 0)) [[likely]]
+      if (k.probe.head == p.head && k.probe.tail == p.tail && k.probe.size == p.size &&
+          k.version == version &&
+          (p.size <= 16 || std::memcmp(name.data() + 8, k.name.data() + 8, p.size - 16) == 0))
+          [[likely]]
         return slot - 1;
     }
     return size;
@@ -151,14 +158,15 @@ struct table<events<T...>> {
 };
 
 template <class T, class CurrentAndOld, class Retired>
-inline constexpr bool is_retired_v = list_traits<Retired>::template contains<T> &&
-                                     !list_traits<CurrentAndOld>::template contains<T>;
+inline constexpr bool is_retired_v =
+    list_traits<Retired>::template contains<T> && !list_traits<CurrentAndOld>::template contains<T>;
 
 template <class List, class CurrentAndOld, class Retired, class Stored, class T>
 consteval bool check_stored_type() {
-  static_assert(event<T>,
-                "annal::event_registry: a type named in previous_versions or retired_events_of is not "
-                "an event; declare its stored name and version with ANNAL_EVENT");
+  static_assert(
+      event<T>,
+      "annal::event_registry: a type named in previous_versions or retired_events_of is not "
+      "an event; declare its stored name and version with ANNAL_EVENT");
   if constexpr (list_contains_v<List, T> ||
                 (is_retired_v<T, CurrentAndOld, Retired> && !upcasting::has_upcast<T>))
     return true;
@@ -172,8 +180,9 @@ consteval bool check_keys() {
   constexpr auto dup = stored_table::duplicate();
   if constexpr (dup.first != stored_table::size) {
     using tuple = typename as_tuple<Stored>::type;
-    (void)sizeof(two_event_types_share_a_stored_name_and_version<std::tuple_element_t<dup.first, tuple>,
-                                                                  std::tuple_element_t<dup.second, tuple>>);
+    (void)sizeof(
+        two_event_types_share_a_stored_name_and_version<std::tuple_element_t<dup.first, tuple>,
+                                                        std::tuple_element_t<dup.second, tuple>>);
     static_assert(always_false_v<List>,
                   "annal::event_registry: two event types have the same stored name and version; "
                   "give the newer one a higher version (see docs/upcasting.md)");
@@ -200,9 +209,12 @@ consteval bool check_all() {
 template <class List, class CurrentAndOld, class Retired, class Stored>
 inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored>();
 
-// "bank.deposited v1: decode error at byte 3, ...": the record's identity before the codec's message.
-[[noreturn]] inline void rethrow_with_identity(const error& e, std::string_view name, std::uint32_t version) {
-  throw error(e.code(), "event '" + std::string(name) + "' v" + std::to_string(version) + ": " + e.what());
+// "bank.deposited v1: decode error at byte 3, ...": the record's identity before the codec's
+// message.
+[[noreturn]] inline void rethrow_with_identity(const error& e, std::string_view name,
+                                               std::uint32_t version) {
+  throw error(e.code(),
+              "event '" + std::string(name) + "' v" + std::to_string(version) + ": " + e.what());
 }
 
 }  // namespace detail::registry
@@ -212,9 +224,11 @@ inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored
 // upcast chain composed and checked at compile time. Codec defaults to binary_codec (fwd.hpp).
 template <class List, class Codec>
 class event_registry {
-  static_assert(event_list<List>, "annal::event_registry<List, Codec> requires List to be annal::events<...>");
-  static_assert(detail::list_traits<List>::all_events,
-                "annal::event_registry<List, Codec>: every type of List must be an event (ANNAL_EVENT)");
+  static_assert(event_list<List>,
+                "annal::event_registry<List, Codec> requires List to be annal::events<...>");
+  static_assert(
+      detail::list_traits<List>::all_events,
+      "annal::event_registry<List, Codec>: every type of List must be an event (ANNAL_EVENT)");
 
   using current_and_old = typename detail::registry::closure<List>::type;
   using retired = typename detail::registry::closure<retired_events_of_t<List>>::type;
@@ -228,7 +242,8 @@ class event_registry {
   static constexpr bool is_retired_v = detail::registry::is_retired_v<T, current_and_old, retired>;
 
   template <class T, class F>
-  static void decode_and_deliver(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
+  static void decode_and_deliver(std::string_view name, std::uint32_t version,
+                                 std::string_view payload, F& on_event) {
     T value = [&] {
       try {
         return Codec::template decode<T>(payload);
@@ -242,8 +257,8 @@ class event_registry {
   // Old and retired records take an out-of-line path, so that declaring history leaves the code
   // for current records exactly as it was.
   template <class T, class F>
-  [[gnu::noinline]] static void decode_old(std::string_view name, std::uint32_t version, std::string_view payload,
-                                           F& on_event) {
+  [[gnu::noinline]] static void decode_old(std::string_view name, std::uint32_t version,
+                                           std::string_view payload, F& on_event) {
     if constexpr (is_retired_v<T> && !detail::upcasting::has_upcast<T>) {
       // Skipped unread: a retired event's old layout may no longer even be known.
     } else {
@@ -252,7 +267,8 @@ class event_registry {
   }
 
   template <class T, class F>
-  static void decode_one(std::string_view name, std::uint32_t version, std::string_view payload, F& on_event) {
+  static void decode_one(std::string_view name, std::uint32_t version, std::string_view payload,
+                         F& on_event) {
     if constexpr (list_contains_v<List, T>)
       decode_and_deliver<T>(name, version, payload, on_event);
     else
@@ -260,9 +276,11 @@ class event_registry {
   }
 
   template <class F, std::size_t... I>
-  static void dispatch(std::size_t index, std::string_view name, std::uint32_t version, std::string_view payload,
-                       F& on_event, std::index_sequence<I...>) {
-    (void)((index == I ? (decode_one<stored_at<I>>(name, version, payload, on_event), true) : false) || ...);
+  static void dispatch(std::size_t index, std::string_view name, std::uint32_t version,
+                       std::string_view payload, F& on_event, std::index_sequence<I...>) {
+    (void)((index == I ? (decode_one<stored_at<I>>(name, version, payload, on_event), true)
+                       : false) ||
+           ...);
   }
 
  public:
@@ -277,7 +295,8 @@ class event_registry {
   // calls nothing, when (type, version) is unknown: the caller knows the stream and its policy.
   // Throws annal::error(decode_error) for bad bytes, naming the record, byte offset and field.
   template <class F>
-  static bool decode(std::string_view type, std::uint32_t version, std::string_view payload, F&& on_event) {
+  static bool decode(std::string_view type, std::uint32_t version, std::string_view payload,
+                     F&& on_event) {
     static_assert(detail::registry::checked_v<List, current_and_old, retired, stored>);
     const std::size_t index = table::find(type, version);
     if (index == table::size) return false;
@@ -297,7 +316,8 @@ class event_registry {
   static std::string versions_of(std::string_view type) {
     std::string out;
     for (std::size_t i = 0; i < table::size; ++i)
-      if (table::keys[i].name == type) out += (out.empty() ? "" : ", ") + std::to_string(table::keys[i].version);
+      if (table::keys[i].name == type)
+        out += (out.empty() ? "" : ", ") + std::to_string(table::keys[i].version);
     return out;
   }
 
@@ -311,7 +331,8 @@ class event_registry {
   template <class E>
   static void encode(const E& e, std::string& out) {
     static_assert(list_contains_v<List, E>,
-                  "annal::event_registry::encode(e): new records are written only as current events of the list");
+                  "annal::event_registry::encode(e): new records are written only as current "
+                  "events of the list");
     Codec::encode(e, out);
   }
 

@@ -1,4 +1,5 @@
-// Typed upcasting: old event versions are types, upcast() functions link them, the chain is checked at compile time.
+// Typed upcasting: old event versions are types, upcast() functions link them, the chain is checked
+// at compile time.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,8 @@ struct retired_t {
 };
 
 // What an upcast returns to split one old event into several current ones, delivered in order:
-//   annal::upcast_result<opened, deposited> upcast(const opened_v1& e) { return {opened{...}, deposited{...}}; }
+//   annal::upcast_result<opened, deposited> upcast(const opened_v1& e) { return {opened{...},
+//   deposited{...}}; }
 template <class... E>
 struct upcast_result {
   std::tuple<E...> events;
@@ -136,8 +138,9 @@ struct collect<events<A...>> {
 };
 template <class... A, class H, class... R>
 struct collect<events<A...>, H, R...> {
-  using type = typename std::conditional_t<(std::is_same_v<A, H> || ...), collect<events<A...>, R...>,
-                                           collect_expand<events<A..., H>, previous_versions_of_t<H>, R...>>::type;
+  using type = typename std::conditional_t<
+      (std::is_same_v<A, H> || ...), collect<events<A...>, R...>,
+      collect_expand<events<A..., H>, previous_versions_of_t<H>, R...>>::type;
 };
 template <class Acc, class... P, class... R>
 struct collect_expand<Acc, events<P...>, R...> : collect<Acc, R..., P...> {};
@@ -231,14 +234,16 @@ consteval auto find_problem() {
   }
 }
 
-// Whether some path from T yields an event of List (or retired_t, for a chain that ends in nothing).
+// Whether some path from T yields an event of List (or retired_t, for a chain that ends in
+// nothing).
 template <class List, class T, int Depth>
 consteval bool may_reach() {
   if constexpr (list_contains_v<List, T> || std::is_same_v<T, retired_t>) {
     return true;
   } else if constexpr (parts<T>::value) {
-    return []<class... X>(events<X...>) { return (may_reach<List, X, Depth>() || ...); }(
-        typename parts<T>::list{});
+    return []<class... X>(events<X...>) {
+      return (may_reach<List, X, Depth>() || ...);
+    }(typename parts<T>::list{});
   } else if constexpr (is_optional_v<T>) {
     return may_reach<List, typename T::value_type, Depth>();
   } else if constexpr (Depth < max_chain_length && has_upcast<T>) {
@@ -259,7 +264,8 @@ consteval bool report(std::type_identity<Old>, dead_end_at<Stop>) {
 }
 template <class Old, class Source, class Event>
 consteval bool report(std::type_identity<Old>, undeclared_source<Source, Event>) {
-  (void)sizeof(upcasts_into_an_event_that_does_not_declare_it<Source, event_version_of<Source>, Event>);
+  (void)sizeof(
+      upcasts_into_an_event_that_does_not_declare_it<Source, event_version_of<Source>, Event>);
   static_assert(always_false_v<Source>,
                 "a stored type upcasts into an event that does not declare it: add it to the "
                 "event's `using previous_versions = annal::events<...>` (the error names the type, "
@@ -294,7 +300,8 @@ consteval bool check_declared_versions() {
                       "the type out of its previous_versions");
         return false;
       }
-    }(std::type_identity<Old>{}) && ...);
+    }(std::type_identity<Old>{}) &&
+            ...);
   }(previous_versions_of_t<Event>{});
 }
 
@@ -331,9 +338,10 @@ constexpr void deliver(T&& value, F& f) {
 template <class T, class List>
 concept upcastable_to =
     event_list<List> && detail::upcasting::may_reach<List, T, 0>() &&
-    std::is_same_v<typename decltype(detail::upcasting::find_problem<
-                                      List, detail::upcasting::closure_t<List>, events<>, T, 0>())::type,
-                   detail::upcasting::no_problem>;
+    std::is_same_v<
+        typename decltype(detail::upcasting::find_problem<List, detail::upcasting::closure_t<List>,
+                                                          events<>, T, 0>())::type,
+        detail::upcasting::no_problem>;
 
 // Runs the upcast chain on an old event and calls on_event(const E&) for each current event of List
 // it turns into: one, several (a split), or none (retired, or only parts List does not hold).

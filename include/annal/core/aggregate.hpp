@@ -18,8 +18,8 @@ namespace annal {
 // State `A` can take event `E`: through a member `void apply(const E&)`, or through a free function
 // `A evolve(A, const E&)` found by argument-dependent lookup (the functional, decider style).
 namespace detail {
-// Named, so that the overload resolution among the aggregate's apply() overloads runs once per event
-// (a concept's satisfaction is cached) for the check and for apply_event below.
+// Named, so that the overload resolution among the aggregate's apply() overloads runs once per
+// event (a concept's satisfaction is cached) for the check and for apply_event below.
 template <class A, class E>
 concept has_member_apply = requires(A& state, const E& e) { state.apply(e); };
 }  // namespace detail
@@ -242,7 +242,8 @@ constexpr bool check_aggregate() {
     return false;
   } else if constexpr (!list_traits<typename A::events>::types_unique()) {
     (void)sizeof(diagnostic::aggregate_lists_an_event_twice<A>);
-    static_assert(always_false<A>, "annal: an event type appears twice in the aggregate's `events` list");
+    static_assert(always_false<A>,
+                  "annal: an event type appears twice in the aggregate's `events` list");
     return false;
   } else if constexpr (!list_traits<typename A::events>::names_unique()) {
     (void)sizeof(typename shared_name_diagnostic<A, typename A::events>::type);

@@ -21,7 +21,9 @@ struct rejection {
   friend bool operator==(const rejection&, const rejection&) = default;
 };
 
-inline rejection reject(std::string reason) { return rejection{std::move(reason)}; }
+inline rejection reject(std::string reason) {
+  return rejection{std::move(reason)};
+}
 
 namespace detail {
 template <class A>
@@ -114,11 +116,13 @@ class decision {
 // `decide(state, command)`: a free function found by argument-dependent lookup, or a member
 // `state.decide(command)`. It must be pure: state in, decision out.
 template <class A, class C>
-concept decider_for = aggregate<A> && (requires(const A& s, const C& c) {
-                        { decide(s, c) } -> std::convertible_to<decision<A>>;
-                      } || requires(const A& s, const C& c) {
-                        { s.decide(c) } -> std::convertible_to<decision<A>>;
-                      });
+concept decider_for = aggregate<A> && (
+                                          requires(const A& s, const C& c) {
+                                            { decide(s, c) } -> std::convertible_to<decision<A>>;
+                                          } ||
+                                          requires(const A& s, const C& c) {
+                                            { s.decide(c) } -> std::convertible_to<decision<A>>;
+                                          });
 
 namespace diagnostic {
 template <class Aggregate, class Command>

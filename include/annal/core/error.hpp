@@ -30,18 +30,30 @@ class error_category_impl : public std::error_category {
   const char* name() const noexcept override { return "annal"; }
   std::string message(int code) const override {
     switch (static_cast<errc>(code)) {
-      case errc::invalid_stream_id: return "invalid stream id";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::duplicate_event_id: return "duplicate event id";
-      case errc::decode_error: return "decode error";
-      case errc::unknown_event_type: return "unknown event type";
-      case errc::io_error: return "I/O error";
-      case errc::corrupt_log: return "corrupt log";
-      case errc::store_failed: return "store failed";
-      case errc::store_locked: return "store locked by another process";
-      case errc::connection_error: return "connection error";
-      case errc::handler_failed: return "handler failed";
-      case errc::stream_deleted: return "stream deleted";
+      case errc::invalid_stream_id:
+        return "invalid stream id";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::duplicate_event_id:
+        return "duplicate event id";
+      case errc::decode_error:
+        return "decode error";
+      case errc::unknown_event_type:
+        return "unknown event type";
+      case errc::io_error:
+        return "I/O error";
+      case errc::corrupt_log:
+        return "corrupt log";
+      case errc::store_failed:
+        return "store failed";
+      case errc::store_locked:
+        return "store locked by another process";
+      case errc::connection_error:
+        return "connection error";
+      case errc::handler_failed:
+        return "handler failed";
+      case errc::stream_deleted:
+        return "stream deleted";
     }
     return "unknown annal error";
   }
@@ -61,7 +73,8 @@ inline std::error_code make_error_code(errc e) noexcept {
 // std::system_error, which appends the category's text); code() says which kind of failure it is.
 class error : public std::runtime_error {
  public:
-  error(errc code, const std::string& what) : std::runtime_error(what), code_(make_error_code(code)) {}
+  error(errc code, const std::string& what)
+      : std::runtime_error(what), code_(make_error_code(code)) {}
   error(std::error_code code, const std::string& what) : std::runtime_error(what), code_(code) {}
 
   const std::error_code& code() const noexcept { return code_; }

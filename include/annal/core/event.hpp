@@ -18,16 +18,17 @@ struct event_info {
 // (it defines a function found by argument-dependent lookup):
 //   struct deposited { ... };
 //   ANNAL_EVENT(deposited, "bank.deposited", 1);
-#define ANNAL_EVENT(type, stored_name, schema_version)                              \
+#define ANNAL_EVENT(type, stored_name, schema_version)                                    \
   [[maybe_unused]] constexpr ::annal::event_info annal_event_info(const type*) noexcept { \
-    return ::annal::event_info{stored_name, schema_version};                         \
+    return ::annal::event_info{stored_name, schema_version};                              \
   }
 
 // The customization point; rarely needed by hand. Specialize it for a type you cannot change:
 //   template <> struct annal::event_traits<their::thing> {
 //     static constexpr annal::event_info info{"their.thing", 1}; };
 // The primary template finds, in order: the ANNAL_EVENT declaration, or the members
-// `static constexpr std::string_view event_name` and `static constexpr std::uint32_t event_version`.
+// `static constexpr std::string_view event_name` and `static constexpr std::uint32_t
+// event_version`.
 template <class E>
 struct event_traits {};
 

@@ -13,7 +13,8 @@
 
 namespace annal {
 
-// The list of events an aggregate, projection or registry knows: `annal::events<opened, deposited>`.
+// The list of events an aggregate, projection or registry knows: `annal::events<opened,
+// deposited>`.
 template <class... E>
 struct events {
   static constexpr std::size_t size = sizeof...(E);

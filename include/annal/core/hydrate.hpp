@@ -3,9 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <new>
 #include <optional>
-#include <iterator>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -71,8 +71,8 @@ struct variant_alternatives<std::variant<T...>> {
   using type = alternatives_by_index<std::index_sequence_for<T...>, T...>;
 };
 template <std::size_t I, class V>
-using alternative_t =
-    typename decltype(select_alternative<I>(std::declval<const typename variant_alternatives<V>::type&>()))::type;
+using alternative_t = typename decltype(select_alternative<I>(
+    std::declval<const typename variant_alternatives<V>::type&>()))::type;
 
 #if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION) || defined(_MSVC_STL_VERSION)
 #define ANNAL_DETAIL_VARIANT_STORAGE_AT_OFFSET_0 1
@@ -109,8 +109,11 @@ ANNAL_DETAIL_ALWAYS_INLINE constexpr const alternative_t<I, V>& alternative(cons
 // Always inlined, with apply_any: together they are the loop body of a fold, and g++ would
 // otherwise make a call per event once the switch passes its inlining limit (at 16 alternatives).
 template <std::size_t Base, class A, class V>
-ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_alternative(A& state, const V& v, std::size_t index) {
+ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_alternative(A& state, const V& v,
+                                                            std::size_t index) {
   constexpr std::size_t size = std::variant_size_v<V>;
+// One case a macro, laid out by hand.
+// clang-format off
 #define ANNAL_DETAIL_APPLY_CASE(i)                                                \
   case i:                                                                         \
     if constexpr (Base + i < size) apply_event(state, alternative<Base + i>(v));  \
@@ -128,6 +131,7 @@ ANNAL_DETAIL_ALWAYS_INLINE constexpr void apply_alternative(A& state, const V& v
       return;
   }
 #undef ANNAL_DETAIL_APPLY_CASE
+  // clang-format on
 }
 }  // namespace detail
 

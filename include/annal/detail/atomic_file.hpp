@@ -1,4 +1,5 @@
-// Whole-file replacement that survives crashes (temp + fsync + rename + directory fsync), with a checksum.
+// Whole-file replacement that survives crashes (temp + fsync + rename + directory fsync), with a
+// checksum.
 #pragma once
 
 #include <atomic>
@@ -42,7 +43,8 @@ inline std::uint64_t get_le(std::string_view in, std::size_t at, std::size_t byt
   return v;
 }
 
-[[noreturn]] inline void throw_io(const std::string& what, const std::filesystem::path& path, int err) {
+[[noreturn]] inline void throw_io(const std::string& what, const std::filesystem::path& path,
+                                  int err) {
   throw error(errc::io_error, what + " " + path.string() + ": " + std::strerror(err));
 }
 

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include <annal/core/error.hpp>
-#include <annal/detail/validate.hpp>
 #include <annal/core/record.hpp>
+#include <annal/detail/validate.hpp>
 
 namespace annal::detail {
 

@@ -2,17 +2,17 @@
 // with the same words.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <string>
 #include <string_view>
-#include <algorithm>
 #include <vector>
 
 #include <boost/uuid/uuid_io.hpp>
 
 #include <annal/core/error.hpp>
-#include <annal/detail/utf8.hpp>
 #include <annal/core/record.hpp>
+#include <annal/detail/utf8.hpp>
 
 namespace annal::detail {
 
@@ -28,9 +28,9 @@ inline std::string quoted_prefix(std::string_view s) {
 inline void validate_stream_id(std::string_view id) {
   if (id.empty()) throw error(errc::invalid_stream_id, "stream id is empty");
   if (id.size() > max_stream_id_size)
-    throw error(errc::invalid_stream_id, "stream id " + quoted_prefix(id) + " is " +
-                                             std::to_string(id.size()) + " bytes long; the limit is " +
-                                             std::to_string(max_stream_id_size));
+    throw error(errc::invalid_stream_id,
+                "stream id " + quoted_prefix(id) + " is " + std::to_string(id.size()) +
+                    " bytes long; the limit is " + std::to_string(max_stream_id_size));
   if (const auto nul = id.find('\0'); nul != std::string_view::npos)
     throw error(errc::invalid_stream_id,
                 "stream id holds a NUL byte at offset " + std::to_string(nul));
@@ -47,11 +47,12 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& e = batch[i];
     if (e.id.is_nil())
-      throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
-                                              quoted_prefix(stream_id) +
-                                              " has a nil event id; use annal::new_event_id()");
+      throw error(errc::invalid_argument,
+                  "event " + std::to_string(i) + " of the batch for stream " +
+                      quoted_prefix(stream_id) + " has a nil event id; use annal::new_event_id()");
     if (e.type.empty())
-      throw error(errc::invalid_argument, "event " + std::to_string(i) + " of the batch for stream " +
+      throw error(errc::invalid_argument, "event " + std::to_string(i) +
+                                              " of the batch for stream " +
                                               quoted_prefix(stream_id) + " has an empty type name");
     if (e.type == tombstone_type && i + 1 != batch.size())
       throw error(errc::invalid_argument,

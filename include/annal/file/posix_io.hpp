@@ -34,8 +34,12 @@ struct posix_io {
   std::int64_t pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset) {
     return retry([&] { return ::pwrite(fd, data, size, static_cast<off_t>(offset)); });
   }
-  int fdatasync(int fd) { return retry([&] { return ::fdatasync(fd); }); }
-  int fsync(int fd) { return retry([&] { return ::fsync(fd); }); }
+  int fdatasync(int fd) {
+    return retry([&] { return ::fdatasync(fd); });
+  }
+  int fsync(int fd) {
+    return retry([&] { return ::fsync(fd); });
+  }
   int ftruncate(int fd, std::uint64_t size) {
     return retry([&] { return ::ftruncate(fd, static_cast<off_t>(size)); });
   }
@@ -47,7 +51,9 @@ struct posix_io {
   int rename(const char* from, const char* to) { return ::rename(from, to) == 0 ? 0 : -errno; }
   int unlink(const char* path) { return ::unlink(path) == 0 ? 0 : -errno; }
   int mkdir(const char* path) { return ::mkdir(path, 0755) == 0 ? 0 : -errno; }
-  int lock(int fd) { return retry([&] { return ::flock(fd, LOCK_EX | LOCK_NB); }); }
+  int lock(int fd) {
+    return retry([&] { return ::flock(fd, LOCK_EX | LOCK_NB); });
+  }
 
  private:
   template <class F>

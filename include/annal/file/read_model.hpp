@@ -25,11 +25,11 @@ inline constexpr std::string_view read_model_file_magic = "ANNMODL1";
 
 // The whole model (encoded with binary_codec, so P must be Hana-reflected), its schema fingerprint
 // and its checkpoint are written as one file, replaced atomically (temp file, fsync, rename,
-// directory fsync) after every batch: a crash leaves the model of the last committed batch with that
-// batch's checkpoint, so no event is applied twice or skipped. When a handler throws, the batch is
-// rolled back by reloading the file. A damaged file is reported through annal::log, a file of
-// another schema of P through an info message; either way the model starts empty at checkpoint 0,
-// to be rebuilt from the log. Suits models that are cheap to rewrite per batch; raise the
+// directory fsync) after every batch: a crash leaves the model of the last committed batch with
+// that batch's checkpoint, so no event is applied twice or skipped. When a handler throws, the
+// batch is rolled back by reloading the file. A damaged file is reported through annal::log, a file
+// of another schema of P through an info message; either way the model starts empty at checkpoint
+// 0, to be rebuilt from the log. Suits models that are cheap to rewrite per batch; raise the
 // projector's batch size to commit less often.
 template <class P>
 class file_read_model : public detail::locked_model<P> {
@@ -87,8 +87,9 @@ class file_read_model : public detail::locked_model<P> {
     std::string reason = file.reason;
     if (file.status == detail::checked_file::state::ok) {
       if (file.body.size() >= 16 && detail::get_le(file.body, 8, 8) != schema_fingerprint_v<P>) {
-        log(log_level::info, "read model file " + path_.string() +
-                                 " holds another schema of the projection; it restarts from position 0");
+        log(log_level::info,
+            "read model file " + path_.string() +
+                " holds another schema of the projection; it restarts from position 0");
         return;
       }
       if (file.body.size() >= 16) {

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include <annal/core/error.hpp>
+#include <annal/detail/validate.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/reader.hpp>
 #include <annal/file/detail/walk.hpp>
-#include <annal/detail/validate.hpp>
-#include <annal/store/event_store.hpp>
 #include <annal/file/posix_io.hpp>
+#include <annal/store/event_store.hpp>
 
 namespace annal {
 

@@ -20,8 +20,8 @@
 #include <annal/kafka/detail/record.hpp>
 #include <annal/kafka/properties.hpp>
 #include <annal/store/checkpoint.hpp>
-#include <annal/store/subscription.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/subscription.hpp>
 
 namespace annal {
 
@@ -112,7 +112,9 @@ class kafka_publisher {
 
   // Publishes what is stored, then follows the store live until `stop` is requested; on stop it
   // waits for the outstanding deliveries and saves the checkpoint before returning.
-  void run(std::stop_token stop) requires waitable_store<S> {
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
     check_running();
     while (!stop.stop_requested()) {
       const std::size_t produced = produce_batch();

@@ -132,7 +132,8 @@ class connection {
       throw error(errc::connection_error, "cannot connect to " + describe(conn_.get()) + ": " +
                                               trimmed(PQerrorMessage(conn_.get())));
     // Notices ("relation already exists, skipping") are for interactive sessions, not stderr.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);
   }
 
   PGconn* handle() const noexcept { return conn_.get(); }
@@ -152,8 +153,9 @@ class connection {
   [[noreturn]] void fail(PGresult* raw, std::string_view what) const {
     const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     const std::string_view sqlstate = state ? state : "";
-    const std::string msg = trimmed(raw && *PQresultErrorMessage(raw) ? PQresultErrorMessage(raw)
-                                                                      : PQerrorMessage(conn_.get()));
+    const std::string msg =
+        trimmed(raw && *PQresultErrorMessage(raw) ? PQresultErrorMessage(raw)
+                                                  : PQerrorMessage(conn_.get()));
     if (PQstatus(conn_.get()) != CONNECTION_OK || sqlstate.starts_with("08") ||
         sqlstate.starts_with("57P"))
       throw error(errc::connection_error, "lost the connection to " + describe(conn_.get()) +
@@ -164,9 +166,9 @@ class connection {
     if (sqlstate.starts_with("22"))
       throw error(errc::invalid_argument,
                   "PostgreSQL refused the data of " + std::string(what) + ": " + msg);
-    throw error(errc::io_error, std::string(what) + " failed on " + describe(conn_.get()) + ": " +
-                                    msg + (sqlstate.empty() ? "" : " [SQLSTATE " +
-                                                                       std::string(sqlstate) + "]"));
+    throw error(errc::io_error,
+                std::string(what) + " failed on " + describe(conn_.get()) + ": " + msg +
+                    (sqlstate.empty() ? "" : " [SQLSTATE " + std::string(sqlstate) + "]"));
   }
 
   postgres_rows exec(const std::string& sql, std::string_view what) const {

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include <annal/store/event_store.hpp>
-#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/detail/pool.hpp>
+#include <annal/store/event_store.hpp>
 
 namespace annal {
 

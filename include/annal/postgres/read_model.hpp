@@ -1,5 +1,5 @@
-// A read model in PostgreSQL tables: the projection's rows and its checkpoint commit in one transaction.
-// Needs the annal::postgres CMake component (libpq).
+// A read model in PostgreSQL tables: the projection's rows and its checkpoint commit in one
+// transaction. Needs the annal::postgres CMake component (libpq).
 #pragma once
 
 #include <algorithm>
@@ -14,12 +14,12 @@
 #include <annal/codec/binary.hpp>
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
+#include <annal/postgres/store.hpp>
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/store/event_store.hpp>
-#include <annal/postgres/store.hpp>
 
 namespace annal {
 
@@ -96,12 +96,12 @@ constexpr bool check_postgres_read_model_projection() {
 }  // namespace detail
 
 // A read_model_store over postgres_store::transact. Each projector batch is one transaction: it
-// locks the checkpoint row (SELECT ... FOR UPDATE), applies the events through the projection's SQL,
-// saves the checkpoint and commits. A crash or a throwing handler commits nothing, so an event is
-// never applied twice or skipped, and a restart retries the batch. Two instances of one projection
-// (threads or processes) serialize on the row lock: the second waits, then continues from the
-// first's checkpoint. The tables live in their own schema so that rebuild_and_swap can build a
-// fresh copy beside them and swap it in with a rename.
+// locks the checkpoint row (SELECT ... FOR UPDATE), applies the events through the projection's
+// SQL, saves the checkpoint and commits. A crash or a throwing handler commits nothing, so an event
+// is never applied twice or skipped, and a restart retries the batch. Two instances of one
+// projection (threads or processes) serialize on the row lock: the second waits, then continues
+// from the first's checkpoint. The tables live in their own schema so that rebuild_and_swap can
+// build a fresh copy beside them and swap it in with a rename.
 //   annal::postgres_read_model<balances> model{store, {.name = "balances"}};
 //   model.migrate();
 //   annal::projector projector{store, model};
@@ -120,9 +120,9 @@ class postgres_read_model {
       throw error(errc::invalid_argument, "postgres_read_model_options::name must not be empty");
     // The rebuild schema adds a suffix; PostgreSQL truncates names past 63 bytes.
     if (options_.schema.size() > 63 - rebuild_suffix.size())
-      throw error(errc::invalid_argument, "PostgreSQL read model schema '" + options_.schema +
-                                              "' is longer than " +
-                                              std::to_string(63 - rebuild_suffix.size()) + " bytes");
+      throw error(errc::invalid_argument,
+                  "PostgreSQL read model schema '" + options_.schema + "' is longer than " +
+                      std::to_string(63 - rebuild_suffix.size()) + " bytes");
   }
   postgres_read_model(const postgres_read_model&) = delete;
   postgres_read_model& operator=(const postgres_read_model&) = delete;
@@ -135,7 +135,8 @@ class postgres_read_model {
   void migrate() {
     std::unique_lock lock(mutex_);
     store_->transact([&](postgres_transaction& tx) {
-      tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))", "read model:" + options_.schema);
+      tx.exec("SELECT pg_advisory_xact_lock(7061726, hashtext($1))",
+              "read model:" + options_.schema);
       tx.exec("CREATE SCHEMA IF NOT EXISTS " + detail::pg::quote_ident(options_.schema));
       use_schema(tx, options_.schema);
       const bound b(model_, tx);
@@ -201,9 +202,10 @@ class postgres_read_model {
   template <class Codec = binary_codec, event_store S>
   rebuild_result rebuild_and_swap(const S& events, rebuild_options options) {
     if (options.workers != 1)
-      throw error(errc::invalid_argument, "postgres_read_model '" + options_.name +
-                                              "' rebuilds on one worker: its handlers write through "
-                                              "one transaction (rebuild_options::workers must be 1)");
+      throw error(errc::invalid_argument,
+                  "postgres_read_model '" + options_.name +
+                      "' rebuilds on one worker: its handlers write through "
+                      "one transaction (rebuild_options::workers must be 1)");
     if (options.batch_size == 0)
       throw error(errc::invalid_argument, "rebuild_options::batch_size must be at least 1, not 0");
     const auto started = std::chrono::steady_clock::now();
@@ -221,7 +223,8 @@ class postgres_read_model {
     });
 
     std::uint64_t position = 0, count = 0;
-    // One transaction per batch; a batch that reads nothing new, or reaches the target, is the last.
+    // One transaction per batch; a batch that reads nothing new, or reaches the target, is the
+    // last.
     bool more = position < target;
     while (more) {
       more = store_->transact([&](postgres_transaction& tx) {

@@ -17,9 +17,12 @@ enum class postgres_payload_format : std::uint8_t { jsonb, json, bytea };
 
 inline constexpr std::string_view to_string(postgres_payload_format f) noexcept {
   switch (f) {
-    case postgres_payload_format::jsonb: return "jsonb";
-    case postgres_payload_format::json: return "json";
-    case postgres_payload_format::bytea: return "bytea";
+    case postgres_payload_format::jsonb:
+      return "jsonb";
+    case postgres_payload_format::json:
+      return "json";
+    case postgres_payload_format::bytea:
+      return "bytea";
   }
   return "jsonb";
 }
@@ -66,16 +69,20 @@ struct statements {
     for (const std::string_view c : event_row_columns)
       columns.append(columns.empty() ? "" : ", ").append(c);  // as event_row.hpp reads them
     append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
-             s + ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" +
-             payload_type + "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
-    append_one = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
-                 s + ".annal_append_one($1, $2, $3, $4::uuid, $5, $6::int4, $7::" + payload_type +
-                 ", $8::uuid, $9::uuid, $10::jsonb, $11)";
+             s +
+             ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" + payload_type +
+             "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
+    append_one =
+        "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " + s +
+        ".annal_append_one($1, $2, $3, $4::uuid, $5, $6::int4, $7::" + payload_type +
+        ", $8::uuid, $9::uuid, $10::jsonb, $11)";
     append_group =
-        "SELECT r_call, r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
-        s + ".annal_append_group($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::uuid[],"
-            " $6::text[], $7::int4[], $8::" + payload_type +
-        "[], $9::uuid[], $10::uuid[], $11::jsonb[], $12)";
+        "SELECT r_call, r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last "
+        "FROM " +
+        s +
+        ".annal_append_group($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::uuid[],"
+        " $6::text[], $7::int4[], $8::" +
+        payload_type + "[], $9::uuid[], $10::uuid[], $11::jsonb[], $12)";
     read_all = "SELECT " + columns + " FROM " + s +
                ".events WHERE position >= $1 ORDER BY position LIMIT $2";
     read_stream = "SELECT " + columns + " FROM " + s +
@@ -100,10 +107,12 @@ struct statements {
   std::string migrate() const {
     return "CREATE SCHEMA IF NOT EXISTS " + s +
            ";\n"
-           "CREATE TABLE IF NOT EXISTS " + s +
+           "CREATE TABLE IF NOT EXISTS " +
+           s +
            ".schema_info (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL,"
            " payload_format text NOT NULL);\n"
-           "CREATE TABLE IF NOT EXISTS " + s +
+           "CREATE TABLE IF NOT EXISTS " +
+           s +
            ".events (\n"
            "  position bigint PRIMARY KEY,\n"
            "  stream_id text NOT NULL,\n"
@@ -111,22 +120,27 @@ struct statements {
            "  event_id uuid NOT NULL CONSTRAINT annal_event_id_unique UNIQUE,\n"
            "  type text NOT NULL,\n"
            "  schema_version integer NOT NULL,\n"
-           "  payload " + payload_type + " NOT NULL,\n"
+           "  payload " +
+           payload_type +
+           " NOT NULL,\n"
            "  correlation_id uuid NOT NULL,\n"
            "  causation_id uuid NOT NULL,\n"
            "  metadata jsonb NOT NULL DEFAULT '{}',\n"
            "  recorded_at timestamptz NOT NULL,\n"
            "  UNIQUE (stream_id, stream_version));\n"
            // The single row whose lock hands out positions in commit order (docs/postgres.md).
-           "CREATE TABLE IF NOT EXISTS " + s +
+           "CREATE TABLE IF NOT EXISTS " +
+           s +
            ".head (id int PRIMARY KEY CHECK (id = 1));\n"
-           "INSERT INTO " + s + ".head VALUES (1) ON CONFLICT DO NOTHING;\n"
-           "CREATE TABLE IF NOT EXISTS " + s +
+           "INSERT INTO " +
+           s +
+           ".head VALUES (1) ON CONFLICT DO NOTHING;\n"
+           "CREATE TABLE IF NOT EXISTS " +
+           s +
            ".checkpoints (name text PRIMARY KEY, position bigint NOT NULL,"
            " updated_at timestamptz NOT NULL);\n" +
-           append_function() + ";\n" + append_one_function() + ";\n" +
-           append_group_function() + ";\n" +
-           "INSERT INTO " + s + ".schema_info VALUES (1, " +
+           append_function() + ";\n" + append_one_function() + ";\n" + append_group_function() +
+           ";\n" + "INSERT INTO " + s + ".schema_info VALUES (1, " +
            std::to_string(postgres_schema_version) + ", " + quote_literal(payload_type) +
            ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
   }
@@ -138,7 +152,8 @@ struct statements {
   std::string append_function() const {
     return "CREATE OR REPLACE FUNCTION " + s +
            ".annal_append(p_stream text, p_kind int, p_expected bigint, p_ids uuid[],"
-           " p_types text[], p_schema_versions int[], p_payloads " + payload_type +
+           " p_types text[], p_schema_versions int[], p_payloads " +
+           payload_type +
            "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)\n"
            "RETURNS TABLE (r_status int, r_event_id uuid, r_stream_id text,"
            " r_stream_version bigint, r_first bigint, r_last bigint)\n"
@@ -155,22 +170,25 @@ struct statements {
            "  v_id uuid;\n"
            "  v_hit boolean := false;\n"
            "  v_constraint text;\n"
-           "BEGIN\n"
-           + lock_and_check_expectation() +
+           "BEGIN\n" +
+           lock_and_check_expectation() +
            // A retried batch is a duplicate even when the expectation no longer holds.
            find_ids() +
            "    IF NOT v_hit THEN\n"
-           "      RETURN QUERY SELECT CASE WHEN v_deleted THEN 3 ELSE 2 END, NULL::uuid, NULL::text,"
+           "      RETURN QUERY SELECT CASE WHEN v_deleted THEN 3 ELSE 2 END, NULL::uuid, "
+           "NULL::text,"
            " v_actual, 0::bigint, 0::bigint;\n"
            "    END IF;\n"
            "    RETURN;\n"
            "  END IF;\n"
-           "  SELECT e.position, e.recorded_at INTO v_last, v_last_time FROM " + s +
+           "  SELECT e.position, e.recorded_at INTO v_last, v_last_time FROM " +
+           s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
            "  v_last := coalesce(v_last, 0);\n"
            // Stored ids are found by the unique index while inserting: no scan up front.
            "  BEGIN\n"
-           "    INSERT INTO " + s +
+           "    INSERT INTO " +
+           s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "    SELECT v_last + u.ord, p_stream, v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c, u.k,"
@@ -180,11 +198,13 @@ struct statements {
            " p_causations, p_metadata) WITH ORDINALITY AS u(id, t, sv, p, c, k, m, ord);\n"
            "  EXCEPTION WHEN unique_violation THEN\n"
            "    GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;\n"
-           "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n"
-           + find_ids() +
+           "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n" +
+           find_ids() +
            "    RETURN;\n"
            "  END;\n"
-           "  PERFORM pg_notify(" + quote_literal(schema) + ", (v_last + v_n)::text);\n"
+           "  PERFORM pg_notify(" +
+           quote_literal(schema) +
+           ", (v_last + v_n)::text);\n"
            "  RETURN QUERY SELECT 0, NULL::uuid, NULL::text, v_actual + v_n, v_last + 1,"
            " v_last + v_n;\n"
            "END\n"
@@ -197,7 +217,8 @@ struct statements {
   std::string append_one_function() const {
     return "CREATE OR REPLACE FUNCTION " + s +
            ".annal_append_one(p_stream text, p_kind int, p_expected bigint, p_id uuid,"
-           " p_type text, p_schema_version int, p_payload " + payload_type +
+           " p_type text, p_schema_version int, p_payload " +
+           payload_type +
            ", p_correlation uuid, p_causation uuid, p_metadata jsonb, p_now_us bigint,"
            " OUT r_status int, OUT r_event_id uuid, OUT r_stream_id text,"
            " OUT r_stream_version bigint, OUT r_first bigint, OUT r_last bigint)\n"
@@ -207,19 +228,21 @@ struct statements {
            "  v_deleted boolean;\n"
            "  v_last_time timestamptz;\n"
            "  v_constraint text;\n"
-           "BEGIN\n"
-           + lock_and_check_expectation() + find_one_id() +
+           "BEGIN\n" +
+           lock_and_check_expectation() + find_one_id() +
            "    IF NOT FOUND THEN\n"
            "      SELECT CASE WHEN v_deleted THEN 3 ELSE 2 END, v_actual, 0, 0"
            " INTO r_status, r_stream_version, r_first, r_last;\n"
            "    END IF;\n"
            "    RETURN;\n"
            "  END IF;\n"
-           "  SELECT e.position, e.recorded_at INTO r_last, v_last_time FROM " + s +
+           "  SELECT e.position, e.recorded_at INTO r_last, v_last_time FROM " +
+           s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
            "  r_last := coalesce(r_last, 0) + 1;\n"
            "  BEGIN\n"
-           "    INSERT INTO " + s +
+           "    INSERT INTO " +
+           s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "    VALUES (r_last, p_stream, v_actual + 1, p_id, p_type, p_schema_version, p_payload,"
@@ -227,12 +250,14 @@ struct statements {
            " interval '1 microsecond', v_last_time));\n"
            "  EXCEPTION WHEN unique_violation THEN\n"
            "    GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;\n"
-           "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n"
-           + find_one_id() +
+           "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n" +
+           find_one_id() +
            "    IF NOT FOUND THEN RAISE; END IF;\n"
            "    RETURN;\n"
            "  END;\n"
-           "  PERFORM pg_notify(" + quote_literal(schema) + ", r_last::text);\n"
+           "  PERFORM pg_notify(" +
+           quote_literal(schema) +
+           ", r_last::text);\n"
            "  SELECT 0, v_actual + 1, r_last INTO r_status, r_stream_version, r_first;\n"
            "END\n"
            "$annal$";
@@ -246,15 +271,16 @@ struct statements {
     // positions become visible in order and a reader never skips one.
     return "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n" +
            read_stream_end("p_stream") +
-           "  IF v_deleted OR (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> p_expected)"
+           "  IF v_deleted OR (p_kind = 1 AND v_actual <> 0) OR (p_kind = 2 AND v_actual <> "
+           "p_expected)"
            " THEN\n";
   }
 
   // Reads the version of the stream named by the expression `stream` into v_actual (0: none) and
   // whether its last event is a tombstone into v_deleted.
   std::string read_stream_end(const std::string& stream) const {
-    return "  SELECT e.stream_version, e.type = " + tombstone() + " INTO v_actual, v_deleted FROM " +
-           s + ".events e WHERE e.stream_id = " + stream +
+    return "  SELECT e.stream_version, e.type = " + tombstone() +
+           " INTO v_actual, v_deleted FROM " + s + ".events e WHERE e.stream_id = " + stream +
            " ORDER BY e.stream_version DESC LIMIT 1;\n"
            "  v_actual := coalesce(v_actual, 0);\n"
            "  v_deleted := coalesce(v_deleted, false);\n";
@@ -302,24 +328,32 @@ struct statements {
            "  v_added bigint;\n"
            "BEGIN\n"
            // The same lock as annal_append, held to commit: positions become visible in order.
-           "  PERFORM 1 FROM " + s + ".head WHERE id = 1 FOR UPDATE;\n"
+           "  PERFORM 1 FROM " +
+           s +
+           ".head WHERE id = 1 FOR UPDATE;\n"
            "  SELECT e.position, greatest(timestamptz 'epoch' + p_now_us * interval"
-           " '1 microsecond', e.recorded_at) INTO v_last, v_now FROM " + s +
+           " '1 microsecond', e.recorded_at) INTO v_last, v_now FROM " +
+           s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
            "  v_last := coalesce(v_last, 0);\n"
            "  v_start := v_last;\n"
-           "  v_now := coalesce(v_now, timestamptz 'epoch' + p_now_us * interval '1 microsecond');\n"
-           + distinct_streams_group() +
+           "  v_now := coalesce(v_now, timestamptz 'epoch' + p_now_us * interval '1 "
+           "microsecond');\n" +
+           distinct_streams_group() +
            "  ELSE\n"
            "  FOR i IN 1 .. cardinality(p_streams) LOOP\n"
            "    v_n := p_counts[i];\n"
-           "    v_to := v_from + v_n - 1;\n" + read_stream_end("p_streams[i]") +
+           "    v_to := v_from + v_n - 1;\n" +
+           read_stream_end("p_streams[i]") +
            "    IF v_deleted OR (p_kinds[i] = 1 AND v_actual <> 0) OR"
            " (p_kinds[i] = 2 AND v_actual <> p_expected[i]) THEN\n"
            "      v_hit := false;\n"
            "      FOREACH v_id IN ARRAY p_ids[v_from:v_to] LOOP\n"
-           "        RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version, e.position,"
-           " e.position FROM " + s + ".events e WHERE e.event_id = v_id;\n"
+           "        RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version, "
+           "e.position,"
+           " e.position FROM " +
+           s +
+           ".events e WHERE e.event_id = v_id;\n"
            "        v_hit := v_hit OR FOUND;\n"
            "      END LOOP;\n"
            "      IF NOT v_hit THEN\n"
@@ -327,7 +361,8 @@ struct statements {
            " NULL::text, v_actual, 0::bigint, 0::bigint;\n"
            "      END IF;\n"
            "    ELSE\n"
-           "      INSERT INTO " + s +
+           "      INSERT INTO " +
+           s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "      SELECT v_last + u.ord, p_streams[i], v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c,"
@@ -344,7 +379,9 @@ struct statements {
            "  END LOOP;\n"
            "  END IF;\n"
            "  IF v_last > v_start THEN\n"
-           "    PERFORM pg_notify(" + quote_literal(schema) + ", v_last::text);\n"
+           "    PERFORM pg_notify(" +
+           quote_literal(schema) +
+           ", v_last::text);\n"
            "  END IF;\n"
            "END\n"
            "$annal$";
@@ -362,10 +399,13 @@ struct statements {
            "      SELECT c.i::int AS i, c.stream, c.kind, c.expected, c.n,\n"
            "        (sum(c.n) OVER (ORDER BY c.i) - c.n + 1)::int AS f,\n"
            "        coalesce(newest.stream_version, 0) AS actual,\n"
-           "        coalesce(newest.type = " + tombstone() + ", false) AS deleted\n"
+           "        coalesce(newest.type = " +
+           tombstone() +
+           ", false) AS deleted\n"
            "      FROM unnest(p_streams, p_kinds, p_expected, p_counts) WITH ORDINALITY"
            " AS c(stream, kind, expected, n, i)\n"
-           "      LEFT JOIN LATERAL (SELECT e.stream_version, e.type FROM " + s +
+           "      LEFT JOIN LATERAL (SELECT e.stream_version, e.type FROM " +
+           s +
            ".events e WHERE e.stream_id = c.stream ORDER BY e.stream_version DESC LIMIT 1) newest"
            " ON true),\n"
            "    judged AS (\n"
@@ -375,10 +415,12 @@ struct statements {
            "      SELECT judged.*, v_last + sum(CASE WHEN ok THEN n ELSE 0 END) OVER (ORDER BY i)"
            " - CASE WHEN ok THEN n ELSE 0 END AS pos_before FROM judged),\n"
            "    accepted AS (\n"
-           "      SELECT p.stream, p.actual, p.pos_before, g.idx - p.f + 1 AS k, g.idx FROM placed p"
+           "      SELECT p.stream, p.actual, p.pos_before, g.idx - p.f + 1 AS k, g.idx FROM placed "
+           "p"
            " CROSS JOIN LATERAL generate_series(p.f, p.f + p.n - 1) AS g(idx) WHERE p.ok),\n"
            "    inserted AS (\n"
-           "      INSERT INTO " + s +
+           "      INSERT INTO " +
+           s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "      SELECT a.pos_before + a.k, a.stream, a.actual + a.k, u.id, u.t, u.sv, u.p, u.c,"
@@ -400,7 +442,8 @@ struct statements {
            "        v_hit := false;\n"
            "        FOREACH v_id IN ARRAY p_ids[v_froms[i]:v_froms[i] + p_counts[i] - 1] LOOP\n"
            "          RETURN QUERY SELECT i, 1, e.event_id, e.stream_id, e.stream_version,"
-           " e.position, e.position FROM " + s +
+           " e.position, e.position FROM " +
+           s +
            ".events e WHERE e.event_id = v_id AND e.position <= v_befores[i];\n"
            "          v_hit := v_hit OR FOUND;\n"
            "        END LOOP;\n"
@@ -418,7 +461,9 @@ struct statements {
   std::string find_ids() const {
     return "    FOREACH v_id IN ARRAY p_ids LOOP\n"
            "      RETURN QUERY SELECT 1, e.event_id, e.stream_id, e.stream_version, e.position,"
-           " e.position FROM " + s + ".events e WHERE e.event_id = v_id;\n"
+           " e.position FROM " +
+           s +
+           ".events e WHERE e.event_id = v_id;\n"
            "      v_hit := v_hit OR FOUND;\n"
            "    END LOOP;\n";
   }
@@ -427,7 +472,8 @@ struct statements {
   std::string s;  // quoted
   postgres_payload_format format;
   std::string payload_type;
-  std::string append, append_one, append_group, read_all, read_stream, stream_version, last_position;
+  std::string append, append_one, append_group, read_all, read_stream, stream_version,
+      last_position;
   std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;
 };
 

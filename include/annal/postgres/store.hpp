@@ -22,15 +22,15 @@
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
-#include <annal/store/event_store.hpp>
-#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/detail/event_row.hpp>
-#include <annal/postgres/group_commit.hpp>
 #include <annal/postgres/detail/listener.hpp>
 #include <annal/postgres/detail/pool.hpp>
+#include <annal/postgres/group_commit.hpp>
 #include <annal/postgres/schema.hpp>
 #include <annal/postgres/transaction.hpp>
+#include <annal/store/event_store.hpp>
 
 namespace annal {
 
@@ -47,8 +47,8 @@ struct postgres_options {
   // call in one transaction with one WAL flush (each keeps its own expected version and answer).
   // A lone append runs at once. Off: every append is its own transaction.
   bool group_commit = true;
-  std::size_t max_group = 128;                // appends in one transaction at most
-  std::size_t max_group_bytes = 8u << 20;     // and their encoded size
+  std::size_t max_group = 128;             // appends in one transaction at most
+  std::size_t max_group_bytes = 8u << 20;  // and their encoded size
 };
 
 class postgres_store {
@@ -121,31 +121,30 @@ class postgres_store {
                           std::size_t max_count = unlimited) const {
     detail::validate_stream_id(stream_id);
     const std::string stream(stream_id);
-    return read_pages(max_count, from_version == 0 ? 1 : from_version, visit,
-                      [&](std::uint64_t from, std::size_t n) {
-                        const std::string f = std::to_string(from), l = std::to_string(n);
-                        auto conn = pool_.acquire();
-                        return conn->exec_prepared(detail::pg::slot_read_stream,
-                                                   "annal_read_stream", sql_.read_stream,
-                                                   {stream.c_str(), f.c_str(), l.c_str()},
-                                                   "read_stream " + detail::quoted_prefix(stream),
-                                                   true);
-                      },
-                      [](const recorded_event& e) { return e.stream_version; });
+    return read_pages(
+        max_count, from_version == 0 ? 1 : from_version, visit,
+        [&](std::uint64_t from, std::size_t n) {
+          const std::string f = std::to_string(from), l = std::to_string(n);
+          auto conn = pool_.acquire();
+          return conn->exec_prepared(detail::pg::slot_read_stream, "annal_read_stream",
+                                     sql_.read_stream, {stream.c_str(), f.c_str(), l.c_str()},
+                                     "read_stream " + detail::quoted_prefix(stream), true);
+        },
+        [](const recorded_event& e) { return e.stream_version; });
   }
 
   template <class F>
   std::size_t read_all(std::uint64_t from_position, F&& visit,
                        std::size_t max_count = unlimited) const {
-    return read_pages(max_count, from_position == 0 ? 1 : from_position, visit,
-                      [&](std::uint64_t from, std::size_t n) {
-                        const std::string f = std::to_string(from), l = std::to_string(n);
-                        auto conn = pool_.acquire();
-                        return conn->exec_prepared(detail::pg::slot_read_all, "annal_read_all",
-                                                   sql_.read_all, {f.c_str(), l.c_str()},
-                                                   "read_all from position " + f, true);
-                      },
-                      [](const recorded_event& e) { return e.position; });
+    return read_pages(
+        max_count, from_position == 0 ? 1 : from_position, visit,
+        [&](std::uint64_t from, std::size_t n) {
+          const std::string f = std::to_string(from), l = std::to_string(n);
+          auto conn = pool_.acquire();
+          return conn->exec_prepared(detail::pg::slot_read_all, "annal_read_all", sql_.read_all,
+                                     {f.c_str(), l.c_str()}, "read_all from position " + f, true);
+        },
+        [](const recorded_event& e) { return e.position; });
   }
 
   std::uint64_t stream_version(std::string_view stream_id) const {
@@ -161,10 +160,10 @@ class postgres_store {
 
   std::uint64_t last_position() const {
     auto conn = pool_.acquire();
-    return static_cast<std::uint64_t>(
-        conn->exec_prepared(detail::pg::slot_last_position, "annal_last_position",
-                            sql_.last_position, {}, "last_position")
-            .get_int(0, 0));
+    return static_cast<std::uint64_t>(conn->exec_prepared(detail::pg::slot_last_position,
+                                                          "annal_last_position", sql_.last_position,
+                                                          {}, "last_position")
+                                          .get_int(0, 0));
   }
 
   // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether

@@ -11,8 +11,8 @@
 #include <type_traits>
 #include <vector>
 
-#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/append.hpp>
 #include <annal/postgres/schema.hpp>
 
 namespace annal {
@@ -31,8 +31,11 @@ template <class T>
 std::optional<std::string> to_param(const T& v) {
   if constexpr (std::is_same_v<T, std::nullopt_t>) {
     return std::nullopt;
-  } else if constexpr (requires { typename T::value_type; v.has_value(); *v; } &&
-                       !std::is_convertible_v<const T&, std::string_view>) {
+  } else if constexpr (requires {
+                         typename T::value_type;
+                         v.has_value();
+                         *v;
+                       } && !std::is_convertible_v<const T&, std::string_view>) {
     return v ? to_param(*v) : std::nullopt;
   } else if constexpr (std::is_same_v<T, postgres_bytea>) {
     return bytea_hex(v.bytes);

@@ -37,8 +37,9 @@ class file_key_store {
       std::filesystem::permissions(dir_, std::filesystem::perms::owner_all,
                                    std::filesystem::perm_options::replace, ec);
     if (ec || !std::filesystem::is_directory(dir_))
-      throw error(errc::io_error, "cannot use " + dir_.string() + " as a key store directory" +
-                                      (ec ? ": " + ec.message() : std::string(": not a directory")));
+      throw error(errc::io_error,
+                  "cannot use " + dir_.string() + " as a key store directory" +
+                      (ec ? ": " + ec.message() : std::string(": not a directory")));
   }
 
   const std::filesystem::path& directory() const noexcept { return dir_; }
@@ -55,7 +56,8 @@ class file_key_store {
     sodium_memzero(body.data(), body.size());
     if (created) return fresh;
     if (auto winner = read(e, subject)) return *winner;  // another thread or process made it
-    throw error(errc::io_error, "the key file " + e.path.string() + " of a data subject vanished while it was created");
+    throw error(errc::io_error, "the key file " + e.path.string() +
+                                    " of a data subject vanished while it was created");
   }
 
   std::optional<data_key> find_key(std::string_view subject) {
@@ -96,20 +98,19 @@ class file_key_store {
                     file.body.size() == hash_size + data_key::size &&
                     sodium_memcmp(file.body.data(), e.hash, hash_size) == 0;
     if (!ok) {
-      const std::string why = file.status != detail::checked_file::state::ok
-                                  ? file.reason
-                                  : file.body.size() != hash_size + data_key::size
-                                        ? "it holds " + std::to_string(file.body.size()) +
-                                              " bytes, not a hash and a key"
-                                        : "it belongs to another subject";
+      const std::string why =
+          file.status != detail::checked_file::state::ok ? file.reason
+          : file.body.size() != hash_size + data_key::size
+              ? "it holds " + std::to_string(file.body.size()) + " bytes, not a hash and a key"
+              : "it belongs to another subject";
       sodium_memzero(file.body.data(), file.body.size());
       throw error(errc::corrupt_log, "the key file " + e.path.string() + " of data subject '" +
                                          std::string(subject) + "' is damaged (" + why +
                                          "): values sealed under it cannot be read until it is "
                                          "restored from a backup");
     }
-    const data_key key = data_key::from_bytes(
-        reinterpret_cast<const unsigned char*>(file.body.data()) + hash_size);
+    const data_key key =
+        data_key::from_bytes(reinterpret_cast<const unsigned char*>(file.body.data()) + hash_size);
     sodium_memzero(file.body.data(), file.body.size());
     return key;
   }

@@ -21,7 +21,8 @@ namespace detail::privacy {
 inline void init_sodium() {
   // Safe to call from any thread, any number of times; it picks the fastest implementations.
   static const bool ready = sodium_init() >= 0;
-  if (!ready) throw error(errc::io_error, "libsodium could not be initialized (sodium_init failed)");
+  if (!ready)
+    throw error(errc::io_error, "libsodium could not be initialized (sodium_init failed)");
 }
 
 inline void check_subject(std::string_view subject) {

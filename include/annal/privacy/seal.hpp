@@ -56,8 +56,8 @@ inline opened_header read_header(std::string_view bytes) {
   if (bytes.size() < 3) not_sealed("it is " + std::to_string(bytes.size()) + " bytes long");
   if (static_cast<unsigned char>(bytes[0]) != sealed_format)
     not_sealed("unknown format " + std::to_string(static_cast<unsigned char>(bytes[0])));
-  const std::size_t n = static_cast<unsigned char>(bytes[1]) |
-                        std::size_t{static_cast<unsigned char>(bytes[2])} << 8;
+  const std::size_t n =
+      static_cast<unsigned char>(bytes[1]) | std::size_t{static_cast<unsigned char>(bytes[2])} << 8;
   if (n == 0 || bytes.size() < 3 + n + key_id_size + nonce_size + tag_size)
     not_sealed("it is too short for its subject id, key id, nonce and tag");
   const std::string_view subject = bytes.substr(3, n);

@@ -32,7 +32,8 @@ constexpr std::size_t partition_of(std::string_view stream_id, std::size_t parti
 // worker into this one. Partitioned rebuilds need it; only the projection knows whether its keys
 // are per stream (a plain insert) or span streams (totals to add).
 template <class P>
-concept mergeable_projection = projection<P> && requires(P& into, P&& shard) { into.merge(std::move(shard)); };
+concept mergeable_projection =
+    projection<P> && requires(P& into, P&& shard) { into.merge(std::move(shard)); };
 
 namespace diagnostic {
 template <class Projection>
@@ -47,9 +48,10 @@ constexpr bool check_mergeable() {
   } else if constexpr (!mergeable_projection<P>) {
     // An error here: a partitioned run builds one shard per worker and merges them at the end.
     (void)sizeof(diagnostic::projection_has_no_merge_so_it_cannot_run_partitioned<P>);
-    static_assert(always_false<P>,
-                  "annal: running a projection on several workers needs a member "
-                  "`void merge(Projection&& shard)` that folds another worker's shard into this one");
+    static_assert(
+        always_false<P>,
+        "annal: running a projection on several workers needs a member "
+        "`void merge(Projection&& shard)` that folds another worker's shard into this one");
     return false;
   } else {
     return true;
@@ -104,15 +106,19 @@ std::uint64_t project_partitioned(const S& store, std::vector<P>& shards, std::u
   const auto read_batches = [&](auto&& on_record) {
     bool go_on = true;
     while (go_on && position <= upto) {
-      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(batch_size, upto - position + 1));
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(batch_size, upto - position + 1));
       std::uint64_t last = 0;
       std::size_t n = 0;
-      store.read_all(position, [&](const recorded_event& e) {
-        if (!(go_on = on_record(e))) return false;
-        last = e.position;
-        ++n;
-        return true;
-      }, want);
+      store.read_all(
+          position,
+          [&](const recorded_event& e) {
+            if (!(go_on = on_record(e))) return false;
+            last = e.position;
+            ++n;
+            return true;
+          },
+          want);
       if (n == 0) break;
       position = last + 1;
       total += n;

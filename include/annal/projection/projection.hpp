@@ -1,4 +1,5 @@
-// The projection concept: a read model with a compile-time event list and an `on` handler per event.
+// The projection concept: a read model with a compile-time event list and an `on` handler per
+// event.
 #pragma once
 
 #include <concepts>
@@ -89,7 +90,8 @@ concept callable_with = requires(T& t, A&&... a) { Call{}(t, std::forward<A>(a).
 template <class Host, class Call, class Probe, class... Header>
 constexpr bool probe_finds_handler() {
   if constexpr (callable_with<Host, Call, Probe, Header...>)
-    return !std::is_same_v<std::invoke_result_t<Call, Host&, Probe, Header...>, no_unlisted_handler>;
+    return !std::is_same_v<std::invoke_result_t<Call, Host&, Probe, Header...>,
+                           no_unlisted_handler>;
   else
     return true;
 }
@@ -124,10 +126,10 @@ constexpr bool has_unlisted_react_handler() {
 // projections, and a type with `react` members would send its side effects again. Nor may it have
 // an `on` for an event it does not list: readers deliver listed events only.
 template <class P>
-concept projection = std::is_object_v<P> && std::default_initializable<P> && std::movable<P> &&
-                     detail::valid_event_list_of<P> && detail::handles_all_v<P, typename P::events> &&
-                     !detail::reacts_to_any_v<P, typename P::events> &&
-                     !detail::has_unlisted_on_handler<P>();
+concept projection =
+    std::is_object_v<P> && std::default_initializable<P> && std::movable<P> &&
+    detail::valid_event_list_of<P> && detail::handles_all_v<P, typename P::events> &&
+    !detail::reacts_to_any_v<P, typename P::events> && !detail::has_unlisted_on_handler<P>();
 
 template <projection P>
 using projection_events_t = typename P::events;
@@ -200,7 +202,8 @@ constexpr bool check_projection() {
                   "annal: a projection must declare the events it handles: add "
                   "`using events = annal::events<your_event, ...>;` to it");
     return false;
-  } else if constexpr (reacts_to_any_v<P, typename P::events> && !handles_all_v<P, typename P::events>) {
+  } else if constexpr (reacts_to_any_v<P, typename P::events> &&
+                       !handles_all_v<P, typename P::events>) {
     // An error here: a reactor was given where a projection belongs (a projector, a rebuild).
     (void)sizeof(diagnostic::a_reactor_is_never_replayed_or_rebuilt<P>);
     static_assert(always_false<P>,
@@ -218,7 +221,8 @@ constexpr bool check_projection() {
     return false;
   } else if constexpr (reacts_to_any_v<P, typename P::events>) {
     // An error here: replays and rebuilds run projections; side effects belong in a reactor.
-    (void)sizeof(diagnostic::projection_has_react_members_so_it_would_fire_side_effects_on_replay<P>);
+    (void)sizeof(
+        diagnostic::projection_has_react_members_so_it_would_fire_side_effects_on_replay<P>);
     static_assert(always_false<P>,
                   "annal: a projection must not have `react` members; move side effects into a "
                   "separate reactor type, which replays and rebuilds never run");
@@ -260,13 +264,14 @@ void invoke_handler(const char* kind, const envelope_header& h, std::string_view
   try {
     handler();
   } catch (const std::exception& e) {
-    std::throw_with_nested(error(errc::handler_failed, std::string(kind) + " handler failed at " +
-                                                           describe_position(h, type, schema_version) +
-                                                           ": " + e.what()));
+    std::throw_with_nested(error(errc::handler_failed,
+                                 std::string(kind) + " handler failed at " +
+                                     describe_position(h, type, schema_version) + ": " + e.what()));
   } catch (...) {
-    std::throw_with_nested(error(errc::handler_failed, std::string(kind) + " handler failed at " +
-                                                           describe_position(h, type, schema_version) +
-                                                           ": a non-standard exception"));
+    std::throw_with_nested(
+        error(errc::handler_failed, std::string(kind) + " handler failed at " +
+                                        describe_position(h, type, schema_version) +
+                                        ": a non-standard exception"));
   }
 }
 }  // namespace detail

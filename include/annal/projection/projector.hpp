@@ -1,4 +1,5 @@
-// The projector: runs a projection over the log from its read model's checkpoint, in batches, then live.
+// The projector: runs a projection over the log from its read model's checkpoint, in batches, then
+// live.
 #pragma once
 
 #include <cstddef>
@@ -11,8 +12,8 @@
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
-#include <annal/store/subscription.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/subscription.hpp>
 
 namespace annal {
 
@@ -45,10 +46,13 @@ class projector {
   std::size_t step() {
     std::size_t read = 0;
     model_->update([&](projection_type& p, std::uint64_t& checkpoint) {
-      read = store_->read_all(checkpoint + 1, [&](const recorded_event& e) {
-        detail::project_record<projection_type, Codec>(p, e);
-        checkpoint = e.position;
-      }, options_.batch_size);
+      read = store_->read_all(
+          checkpoint + 1,
+          [&](const recorded_event& e) {
+            detail::project_record<projection_type, Codec>(p, e);
+            checkpoint = e.position;
+          },
+          options_.batch_size);
     });
     return read;
   }

@@ -11,10 +11,10 @@
 #include <annal/codec/decode.hpp>
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
-#include <annal/store/checkpoint.hpp>
 #include <annal/projection/projection.hpp>
-#include <annal/store/subscription.hpp>
+#include <annal/store/checkpoint.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/subscription.hpp>
 
 namespace annal {
 
@@ -29,9 +29,9 @@ inline constexpr bool reacts_to_all_v<R, events<E...>> = (reacts_to<R, E> && ...
 // different kind from a projection: rebuilds and replays take projections only, so a reactor can
 // never fire during one. It runs under a reactor_runner with its own checkpoint.
 template <class R>
-concept reactor = std::is_object_v<R> && detail::valid_event_list_of<R> &&
-                  detail::reacts_to_all_v<R, typename R::events> &&
-                  !detail::has_unlisted_react_handler<R>();
+concept reactor =
+    std::is_object_v<R> && detail::valid_event_list_of<R> &&
+    detail::reacts_to_all_v<R, typename R::events> && !detail::has_unlisted_react_handler<R>();
 
 namespace diagnostic {
 template <class Reactor, class Event>
@@ -102,8 +102,9 @@ struct reactor_options {
 
 // Feeds live events to a reactor, saving the checkpoint after each batch (or each event, see
 // reactor_options): delivery is at least once (a crash between a side effect and its checkpoint
-// repeats it), so side effects should be idempotent, e.g. keyed by the event id. A throwing handler stops the runner with
-// errc::handler_failed; the checkpoint stays before the event and the next run retries it.
+// repeats it), so side effects should be idempotent, e.g. keyed by the event id. A throwing handler
+// stops the runner with errc::handler_failed; the checkpoint stays before the event and the next
+// run retries it.
 template <event_store S, class R, checkpoint_store C, class Codec = binary_codec>
 class reactor_runner {
   static_assert(detail::check_reactor<R>());
@@ -126,8 +127,8 @@ class reactor_runner {
     const std::uint64_t before = position_;
     std::size_t read = 0;
     try {
-      read = store_->read_all(position_ + 1, [&](const recorded_event& e) { handle(e); },
-                              options_.batch_size);
+      read = store_->read_all(
+          position_ + 1, [&](const recorded_event& e) { handle(e); }, options_.batch_size);
     } catch (...) {
       // The events before the failing one are done: record that, then report the failure.
       if (position_ != before) checkpoint_->save(position_);
@@ -149,7 +150,8 @@ class reactor_runner {
     requires waitable_store<S>
   {
     while (!stop.stop_requested()) {
-      if (step() == 0) store_->wait_for_append(position_, clock::now() + options_.stop_check_interval);
+      if (step() == 0)
+        store_->wait_for_append(position_, clock::now() + options_.stop_check_interval);
     }
   }
 
@@ -158,15 +160,16 @@ class reactor_runner {
  private:
   void handle(const recorded_event& e) {
     bool reacted = false;
-    detail::decode_record<typename R::events, Codec>(e, unknown_event_policy::skip, [&](const auto& ev) {
-      detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
-        if constexpr (requires { reactor_->react(ev, e); })
-          reactor_->react(ev, static_cast<const envelope_header&>(e));
-        else
-          reactor_->react(ev);
-      });
-      reacted = true;
-    });
+    detail::decode_record<typename R::events, Codec>(
+        e, unknown_event_policy::skip, [&](const auto& ev) {
+          detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
+            if constexpr (requires { reactor_->react(ev, e); })
+              reactor_->react(ev, static_cast<const envelope_header&>(e));
+            else
+              reactor_->react(ev);
+          });
+          reacted = true;
+        });
     position_ = e.position;
     if (reacted && options_.checkpoint_each_event) checkpoint_->save(position_);
   }

@@ -15,7 +15,9 @@ namespace annal {
 namespace detail {
 struct read_model_reader_archetype {
   template <class P>
-  bool operator()(const P&, std::uint64_t) const { return true; }
+  bool operator()(const P&, std::uint64_t) const {
+    return true;
+  }
 };
 struct read_model_updater_archetype {
   template <class P>
@@ -56,9 +58,9 @@ class locked_model {
 //   checkpoint() const -> uint64_t                 last global position applied (0: none)
 //   read(f) const -> f(const P&, uint64_t)         for queries, concurrent with updates
 //   update(f)                                      f(P&, uint64_t& checkpoint) applies a batch and
-//       advances the checkpoint after each event; when f returns, model and checkpoint are committed
-//       together (one atomic write for a file); when f throws, the store keeps only what it can
-//       prove consistent: never an event applied without its checkpoint, never the reverse.
+//       advances the checkpoint after each event; when f returns, model and checkpoint are
+//       committed together (one atomic write for a file); when f throws, the store keeps only what
+//       it can prove consistent: never an event applied without its checkpoint, never the reverse.
 //   replace(P, uint64_t)                           swaps in a rebuilt model and its checkpoint.
 template <class M>
 concept read_model_store =

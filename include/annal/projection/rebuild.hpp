@@ -1,4 +1,5 @@
-// Rebuild: replay the log from position 0 into a fresh read model beside the serving one, then swap.
+// Rebuild: replay the log from position 0 into a fresh read model beside the serving one, then
+// swap.
 #pragma once
 
 #include <algorithm>
@@ -20,9 +21,9 @@ namespace annal {
 
 // Where a rebuild stands, reported through rebuild_options::on_progress.
 struct rebuild_progress {
-  std::uint64_t position = 0;      // last global position read
-  std::uint64_t target = 0;        // the position the rebuild runs to
-  std::uint64_t events = 0;        // events read so far
+  std::uint64_t position = 0;  // last global position read
+  std::uint64_t target = 0;    // the position the rebuild runs to
+  std::uint64_t events = 0;    // events read so far
   double events_per_second = 0;
   std::chrono::duration<double> elapsed{};
   std::chrono::duration<double> eta{};  // at the current rate
@@ -34,11 +35,11 @@ struct rebuild_progress {
 };
 
 struct rebuild_options {
-  std::size_t workers = 1;          // >1: partitioned by stream id (needs the projection's merge)
-  std::size_t batch_size = 8192;    // events per read; bounds memory with the workers' chunks
-  std::uint64_t up_to = 0;          // last position to apply; 0: the store's last position at start
+  std::size_t workers = 1;        // >1: partitioned by stream id (needs the projection's merge)
+  std::size_t batch_size = 8192;  // events per read; bounds memory with the workers' chunks
+  std::uint64_t up_to = 0;        // last position to apply; 0: the store's last position at start
   std::function<void(const rebuild_progress&)> on_progress{};  // called on the rebuilding thread
-  std::chrono::milliseconds progress_interval{250};          // at most one report per interval
+  std::chrono::milliseconds progress_interval{250};            // at most one report per interval
 };
 
 struct rebuild_result {
@@ -70,11 +71,12 @@ class progress_reporter {
     p.target = target_;
     p.events = events;
     p.elapsed = now - started_;
-    p.events_per_second = p.elapsed.count() > 0 ? static_cast<double>(events) / p.elapsed.count() : 0;
-    p.eta = std::chrono::duration<double>(
-        p.events_per_second > 0 && target_ > position
-            ? static_cast<double>(target_ - position) / p.events_per_second
-            : 0.0);
+    p.events_per_second =
+        p.elapsed.count() > 0 ? static_cast<double>(events) / p.elapsed.count() : 0;
+    p.eta = std::chrono::duration<double>(p.events_per_second > 0 && target_ > position
+                                              ? static_cast<double>(target_ - position) /
+                                                    p.events_per_second
+                                              : 0.0);
     p.done = done;
     options_->on_progress(p);
   }

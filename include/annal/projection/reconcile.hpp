@@ -27,7 +27,8 @@ struct model_entry {
 };
 
 namespace detail {
-inline std::uint64_t fnv1a(std::string_view bytes, std::uint64_t h = 14695981039346656037ull) noexcept {
+inline std::uint64_t fnv1a(std::string_view bytes,
+                           std::uint64_t h = 14695981039346656037ull) noexcept {
   for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   return h;
 }
@@ -64,7 +65,8 @@ std::vector<model_entry> model_entries(const P& model) {
       for (const auto& [key, value] : member) {
         bytes.clear();
         binary_codec::encode(value, bytes);
-        out.push_back({std::string(name) + "[" + detail::key_text(key) + "]", detail::fnv1a(bytes)});
+        out.push_back(
+            {std::string(name) + "[" + detail::key_text(key) + "]", detail::fnv1a(bytes)});
       }
     } else {
       bytes.clear();
@@ -72,7 +74,8 @@ std::vector<model_entry> model_entries(const P& model) {
       out.push_back({name, detail::fnv1a(bytes)});
     }
   });
-  std::sort(out.begin(), out.end(), [](const model_entry& a, const model_entry& b) { return a.key < b.key; });
+  std::sort(out.begin(), out.end(),
+            [](const model_entry& a, const model_entry& b) { return a.key < b.key; });
   return out;
 }
 

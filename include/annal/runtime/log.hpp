@@ -1,4 +1,5 @@
-// The logging hook: where annal reports what it recovered from without failing (a corrupt snapshot).
+// The logging hook: where annal reports what it recovered from without failing (a corrupt
+// snapshot).
 #pragma once
 
 #include <cstdio>
@@ -14,10 +15,14 @@ enum class log_level : unsigned char { debug, info, warning, error };
 
 inline std::string_view to_string(log_level level) noexcept {
   switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warning: return "warning";
-    case log_level::error: return "error";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warning:
+      return "warning";
+    case log_level::error:
+      return "error";
   }
   return "unknown";
 }
@@ -36,9 +41,9 @@ inline log_sink& global_log_sink() {
 }
 }  // namespace detail
 
-// Replaces the handler for the whole process; an empty one restores the default (warnings and errors
-// to stderr); one that does nothing silences annal. Thread-safe; the handler is called under a lock,
-// so it must not call set_log_handler itself.
+// Replaces the handler for the whole process; an empty one restores the default (warnings and
+// errors to stderr); one that does nothing silences annal. Thread-safe; the handler is called under
+// a lock, so it must not call set_log_handler itself.
 inline void set_log_handler(log_handler handler) {
   auto& sink = detail::global_log_sink();
   std::lock_guard lock(sink.mutex);
@@ -52,8 +57,8 @@ inline void log(log_level level, std::string_view message) {
   if (sink.handler) {
     sink.handler(level, message);
   } else if (level >= log_level::warning) {
-    std::fprintf(stderr, "annal %s: %.*s\n", to_string(level).data(), static_cast<int>(message.size()),
-                 message.data());
+    std::fprintf(stderr, "annal %s: %.*s\n", to_string(level).data(),
+                 static_cast<int>(message.size()), message.data());
   }
 }
 

@@ -1,4 +1,5 @@
-// Snapshot policies: when a repository saves a snapshot (every N events, after a slow load, or a predicate).
+// Snapshot policies: when a repository saves a snapshot (every N events, after a slow load, or a
+// predicate).
 #pragma once
 
 #include <concepts>
@@ -25,17 +26,18 @@ struct load_report {
 // What a policy decides on, after a load or after a command appended events.
 struct snapshot_context {
   std::string_view stream_id;
-  std::uint64_t version = 0;           // the state's stream version now
-  std::uint64_t snapshot_version = 0;  // the newest snapshot of the stream known (0: none)
-  std::uint64_t events_replayed = 0;   // events the last load folded on top of that snapshot
+  std::uint64_t version = 0;             // the state's stream version now
+  std::uint64_t snapshot_version = 0;    // the newest snapshot of the stream known (0: none)
+  std::uint64_t events_replayed = 0;     // events the last load folded on top of that snapshot
   std::chrono::nanoseconds load_time{};  // how long the last load took
 };
 
 // A policy is a callable `bool(const snapshot_context&)`.
 template <class P>
-concept snapshot_policy = std::copy_constructible<P> && requires(const P& p, const snapshot_context& c) {
-  { p(c) } -> std::convertible_to<bool>;
-};
+concept snapshot_policy =
+    std::copy_constructible<P> && requires(const P& p, const snapshot_context& c) {
+      { p(c) } -> std::convertible_to<bool>;
+    };
 
 // Whenever the version crosses a multiple of `events`: snapshots sit at N, 2N, 3N..., which also
 // keeps time-travel loads within N events of a snapshot.
@@ -54,7 +56,8 @@ struct snapshot_when_slow {
   }
 };
 
-// When the user's predicate says so: `annal::snapshot_if{[](const annal::snapshot_context& c) {...}}`.
+// When the user's predicate says so: `annal::snapshot_if{[](const annal::snapshot_context& c)
+// {...}}`.
 template <class F>
 struct snapshot_if {
   F predicate;
@@ -70,7 +73,8 @@ struct snapshot_never {
   constexpr bool operator()(const snapshot_context&) const noexcept { return false; }
 };
 
-// When any of several policies says so: `annal::snapshot_any_of{snapshot_every{500}, snapshot_when_slow{5ms}}`.
+// When any of several policies says so: `annal::snapshot_any_of{snapshot_every{500},
+// snapshot_when_slow{5ms}}`.
 template <snapshot_policy... P>
 struct snapshot_any_of {
   std::tuple<P...> policies;

@@ -4,9 +4,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cstring>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -21,8 +21,8 @@
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
-#include <annal/sqlite/detail/connection.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/sqlite/detail/connection.hpp>
 #include <annal/store/durability.hpp>
 #include <annal/store/event_store.hpp>
 
@@ -109,28 +109,30 @@ class sqlite_store {
   std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
                           std::size_t max_count = unlimited) const {
     detail::validate_stream_id(stream_id);
-    return read_pages(max_count, from_version == 0 ? 1 : from_version, visit,
-                      [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
-                        sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_stream);
-                        bind_text(s, 1, stream_id);
-                        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(from));
-                        sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(n));
-                        return std::pair{s, detail::sql::sqlite_stmt::read_stream};
-                      },
-                      [](const recorded_event& e) { return e.stream_version; });
+    return read_pages(
+        max_count, from_version == 0 ? 1 : from_version, visit,
+        [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
+          sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_stream);
+          bind_text(s, 1, stream_id);
+          sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(from));
+          sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(n));
+          return std::pair{s, detail::sql::sqlite_stmt::read_stream};
+        },
+        [](const recorded_event& e) { return e.stream_version; });
   }
 
   template <class F>
   std::size_t read_all(std::uint64_t from_position, F&& visit,
                        std::size_t max_count = unlimited) const {
-    return read_pages(max_count, from_position == 0 ? 1 : from_position, visit,
-                      [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
-                        sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_all);
-                        sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(from));
-                        sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(n));
-                        return std::pair{s, detail::sql::sqlite_stmt::read_all};
-                      },
-                      [](const recorded_event& e) { return e.position; });
+    return read_pages(
+        max_count, from_position == 0 ? 1 : from_position, visit,
+        [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
+          sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_all);
+          sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(from));
+          sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(n));
+          return std::pair{s, detail::sql::sqlite_stmt::read_all};
+        },
+        [](const recorded_event& e) { return e.position; });
   }
 
   std::uint64_t stream_version(std::string_view stream_id) const {
@@ -234,8 +236,7 @@ class sqlite_store {
   // does not match, and an insert that meets a stored id returns nullopt, having written nothing.
   std::optional<append_result> append_locked(detail::sql::sqlite_pool::lease& conn,
                                              std::string_view stream_id, expected_version expect,
-                                             std::span<const event_data> batch,
-                                             bool ids_checked) {
+                                             std::span<const event_data> batch, bool ids_checked) {
     write_transaction tx(conn);
     std::deque<std::string> stream_names;  // stored_ref views point into these
     auto lookup = [&](const event_id& id) -> std::optional<detail::stored_ref> {
@@ -275,8 +276,8 @@ class sqlite_store {
       last_time = sqlite3_column_int64(s, 1);
     }
     // Recorded times never go backwards, across processes too, even if the clock does.
-    const std::int64_t now = std::max<std::int64_t>(clock::now().time_since_epoch().count(),
-                                                    last_time);
+    const std::int64_t now =
+        std::max<std::int64_t>(clock::now().time_since_epoch().count(), last_time);
     if (!insert_rows(*conn, stream_id, batch, last, actual, now, !ids_checked)) {
       conn->reset_all();  // no statement keeps a snapshot across the rollback
       return std::nullopt;
@@ -293,11 +294,12 @@ class sqlite_store {
                           std::span<const event_data> batch, std::uint64_t last,
                           std::uint64_t version, std::int64_t now, bool stop_at_stored_id) {
     using detail::sql::sqlite_stmt;
-    std::vector<std::string> metas;  // bound without a copy: kept, never reallocated, until the step
+    std::vector<std::string>
+        metas;  // bound without a copy: kept, never reallocated, until the step
     metas.reserve(32);
     for (std::size_t i = 0; i < batch.size();) {
       const std::size_t left = batch.size() - i;
-      const sqlite_stmt which = left >= 32 ? sqlite_stmt::insert_32
+      const sqlite_stmt which = left >= 32  ? sqlite_stmt::insert_32
                                 : left >= 8 ? sqlite_stmt::insert_8
                                             : sqlite_stmt::insert;
       const std::size_t rows = detail::sql::sqlite_insert_rows(which);
@@ -342,10 +344,10 @@ class sqlite_store {
     const int version = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     if (version > sqlite_schema_version)
-      throw error(errc::invalid_argument,
-                  "SQLite store '" + path_ + "' has schema version " + std::to_string(version) +
-                      ", newer than this annal understands (" +
-                      std::to_string(sqlite_schema_version) + ")");
+      throw error(errc::invalid_argument, "SQLite store '" + path_ + "' has schema version " +
+                                              std::to_string(version) +
+                                              ", newer than this annal understands (" +
+                                              std::to_string(sqlite_schema_version) + ")");
     if (version < sqlite_schema_version) {
       conn->exec(
           "CREATE TABLE IF NOT EXISTS annal_events ("

@@ -1,4 +1,5 @@
-// The event_store concept: what every backend provides (the vocabulary it speaks is core/record.hpp).
+// The event_store concept: what every backend provides (the vocabulary it speaks is
+// core/record.hpp).
 #pragma once
 
 #include <concepts>
@@ -46,16 +47,16 @@ bool visit_continue(F& f, const E& e) {
 //   last_position() -> the highest position stored (0 = empty)
 // A visitor is called with `const recorded_event&` and returns void or bool (false stops).
 template <class S>
-concept event_store = requires(S& s, const S& cs, std::string_view id,
-                               std::span<const event_data> batch, expected_version expect,
-                               std::uint64_t from, detail::read_visitor_archetype visit) {
-  { s.append(id, expect, batch) } -> std::same_as<append_result>;
-  { cs.read_stream(id, from, visit) } -> std::same_as<std::size_t>;
-  { cs.read_stream(id, from, visit, std::size_t{1}) } -> std::same_as<std::size_t>;
-  { cs.read_all(from, visit) } -> std::same_as<std::size_t>;
-  { cs.read_all(from, visit, std::size_t{1}) } -> std::same_as<std::size_t>;
-  { cs.stream_version(id) } -> std::same_as<std::uint64_t>;
-  { cs.last_position() } -> std::same_as<std::uint64_t>;
-};
+concept event_store =
+    requires(S& s, const S& cs, std::string_view id, std::span<const event_data> batch,
+             expected_version expect, std::uint64_t from, detail::read_visitor_archetype visit) {
+      { s.append(id, expect, batch) } -> std::same_as<append_result>;
+      { cs.read_stream(id, from, visit) } -> std::same_as<std::size_t>;
+      { cs.read_stream(id, from, visit, std::size_t{1}) } -> std::same_as<std::size_t>;
+      { cs.read_all(from, visit) } -> std::same_as<std::size_t>;
+      { cs.read_all(from, visit, std::size_t{1}) } -> std::same_as<std::size_t>;
+      { cs.stream_version(id) } -> std::same_as<std::uint64_t>;
+      { cs.last_position() } -> std::same_as<std::uint64_t>;
+    };
 
 }  // namespace annal

@@ -41,9 +41,8 @@ class memory_store {
                        std::span<const event_data> batch) {
     detail::validate_batch(stream_id, batch);
     std::unique_lock lock(mutex_);
-    if (auto dup = detail::check_stored_ids(stream_id, batch, [&](const event_id& id) {
-          return lookup(id);
-        }))
+    if (auto dup = detail::check_stored_ids(stream_id, batch,
+                                            [&](const event_id& id) { return lookup(id); }))
       return *dup;
 
     auto it = streams_.find(stream_id);

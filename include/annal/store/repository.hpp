@@ -1,4 +1,5 @@
-// The repository: loads an aggregate from a store, runs a command, appends with the expected version.
+// The repository: loads an aggregate from a store, runs a command, appends with the expected
+// version.
 #pragma once
 
 #include <concepts>
@@ -58,8 +59,8 @@ struct command_result {
   std::uint64_t version = 0;  // stream version after the command; the actual version on conflict
   std::vector<aggregate_event_t<A>> events;  // what the command appended (accepted only)
   std::optional<rejection_t<A>> rejection;   // why it was rejected
-  bool duplicate = false;      // the same command's events were stored before (see command_id)
-  std::size_t attempts = 0;    // how many times it loaded and decided
+  bool duplicate = false;    // the same command's events were stored before (see command_id)
+  std::size_t attempts = 0;  // how many times it loaded and decided
 
   bool accepted() const noexcept { return status == command_status::accepted; }
   bool rejected() const noexcept { return status == command_status::rejected; }
@@ -145,7 +146,8 @@ class repository {
       ++result.attempts;
       load_report report;
       loaded<A> current = load_until(stream_id, report);
-      if constexpr (has_snapshots) report.snapshot_version = observe(stream_id, current.state, report);
+      if constexpr (has_snapshots)
+        report.snapshot_version = observe(stream_id, current.state, report);
       decision<A> d = decide_command(current.state, command);
       if (d.rejected()) {
         result.status = command_status::rejected;
@@ -178,7 +180,8 @@ class repository {
           result.state = std::move(current.state);
           if constexpr (has_snapshots) {
             report.version = appended.stream_version;
-            observe(stream_id, result.state, report, [&] { return recorded_time(stream_id, report.version); });
+            observe(stream_id, result.state, report,
+                    [&] { return recorded_time(stream_id, report.version); });
           }
         }
         result.events = std::move(new_events);
@@ -226,10 +229,13 @@ class repository {
       } else {
         // Read the snapshot's own event again, only to prove the stream reaches that far.
         bool confirmed = false;
-        store_->read_stream(stream_id, out.version, [&](const recorded_event& e) {
-          if (!confirmed) return confirmed = true;
-          return fold(e);
-        }, max_count == unlimited ? max_count : max_count - out.version + 1);
+        store_->read_stream(
+            stream_id, out.version,
+            [&](const recorded_event& e) {
+              if (!confirmed) return confirmed = true;
+              return fold(e);
+            },
+            max_count == unlimited ? max_count : max_count - out.version + 1);
         if (!confirmed) {
           log(log_level::warning, "snapshot of stream " + detail::quoted_prefix(stream_id) +
                                       " covers version " + std::to_string(out.version) +
@@ -248,7 +254,8 @@ class repository {
   }
 
   // Gives the snapshot policy its say; returns the newest snapshot version of the stream.
-  std::uint64_t observe(std::string_view stream_id, const A& state, const load_report& report) const {
+  std::uint64_t observe(std::string_view stream_id, const A& state,
+                        const load_report& report) const {
     const time_point event_time = report.event_time;
     return observe(stream_id, state, report, [&] {
       // A load that folded nothing started from a snapshot: its time is not needed again.
@@ -264,7 +271,8 @@ class repository {
   time_point recorded_time(std::string_view stream_id, std::uint64_t version) const {
     time_point at{};
     if (version != 0)
-      store_->read_stream(stream_id, version, [&](const recorded_event& e) { at = e.recorded_at; }, 1);
+      store_->read_stream(
+          stream_id, version, [&](const recorded_event& e) { at = e.recorded_at; }, 1);
     return at;
   }
 

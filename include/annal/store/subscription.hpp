@@ -1,4 +1,5 @@
-// Subscriptions: read the log from a position in bounded batches, then follow it live, woken by appends.
+// Subscriptions: read the log from a position in bounded batches, then follow it live, woken by
+// appends.
 #pragma once
 
 #include <algorithm>
@@ -18,9 +19,10 @@ namespace annal {
 // blocks until a position above `after` is stored or the deadline passes. The in-process stores
 // (memory, file log) and the SQL stores provide it.
 template <class S>
-concept waitable_store = event_store<S> && requires(const S& s, std::uint64_t after, time_point deadline) {
-  { s.wait_for_append(after, deadline) } -> std::same_as<bool>;
-};
+concept waitable_store =
+    event_store<S> && requires(const S& s, std::uint64_t after, time_point deadline) {
+      { s.wait_for_append(after, deadline) } -> std::same_as<bool>;
+    };
 
 struct subscription_options {
   // The most events read (and so held) at once: a subscription catching up over 100M events never
@@ -37,7 +39,8 @@ struct subscription_options {
 template <event_store S>
 class subscription {
  public:
-  explicit subscription(const S& store, std::uint64_t from_position = 1, subscription_options options = {})
+  explicit subscription(const S& store, std::uint64_t from_position = 1,
+                        subscription_options options = {})
       : store_(&store), position_(std::max<std::uint64_t>(from_position, 1)), options_(options) {
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument,
@@ -49,11 +52,14 @@ class subscription {
   template <class F>
   std::size_t poll(F&& on_event) {
     std::size_t delivered = 0;
-    store_->read_all(position_, [&](const recorded_event& e) {
-      on_event(e);
-      position_ = e.position + 1;
-      ++delivered;
-    }, options_.batch_size);
+    store_->read_all(
+        position_,
+        [&](const recorded_event& e) {
+          on_event(e);
+          position_ = e.position + 1;
+          ++delivered;
+        },
+        options_.batch_size);
     largest_batch_ = std::max(largest_batch_, delivered);
     return delivered;
   }

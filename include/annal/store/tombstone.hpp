@@ -9,8 +9,8 @@
 #include <boost/uuid/name_generator_sha1.hpp>
 
 #include <annal/codec/binary.hpp>
-#include <annal/core/event.hpp>
 #include <annal/codec/decode.hpp>
+#include <annal/core/event.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {
@@ -32,10 +32,9 @@ static_assert(event_name_of<stream_deleted> == tombstone_type);
 template <class Codec = binary_codec, event_store S>
 append_result delete_stream(S& store, std::string_view stream_id, expected_version expect,
                             std::string reason = {}, const command_context& ctx = {}) {
-  const event_id id = ctx.command_id.is_nil()
-                          ? new_event_id()
-                          : boost::uuids::name_generator_sha1(ctx.command_id)(tombstone_type.data(),
-                                                                              tombstone_type.size());
+  const event_id id = ctx.command_id.is_nil() ? new_event_id()
+                                              : boost::uuids::name_generator_sha1(ctx.command_id)(
+                                                    tombstone_type.data(), tombstone_type.size());
   const event_data tombstone =
       detail::encode_event<Codec>(stream_deleted{std::move(reason)}, id, ctx);
   return store.append(stream_id, expect, std::span<const event_data>(&tombstone, 1));
@@ -49,8 +48,8 @@ bool is_deleted(const S& store, std::string_view stream_id) {
   bool deleted = false;
   if (version != 0)
     store.read_stream(
-        stream_id, version,
-        [&](const recorded_event& e) { deleted = e.type == tombstone_type; }, 1);
+        stream_id, version, [&](const recorded_event& e) { deleted = e.type == tombstone_type; },
+        1);
   return deleted;
 }
 

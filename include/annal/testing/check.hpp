@@ -57,16 +57,18 @@ constexpr bool check_expected_event() {
 // given(...) also takes a stored type that upcasts into the aggregate's events.
 template <class A, class E>
 constexpr bool check_given_event() {
-  if constexpr (list_contains_v<aggregate_events_t<A>, E> || std::is_same_v<E, aggregate_event_t<A>> ||
+  if constexpr (list_contains_v<aggregate_events_t<A>, E> ||
+                std::is_same_v<E, aggregate_event_t<A>> ||
                 upcastable_to<E, aggregate_events_t<A>>) {
     return true;
   } else {
     // An error here: given(...) names a type that is neither in the aggregate's `events` list nor
     // an old version or retired event whose upcast() chain reaches it.
     (void)sizeof(diagnostic::expected_event_is_not_in_the_aggregates_events_list<A, E>);
-    static_assert(always_false<A, E>,
-                  "annal::testing: given(...) takes events the aggregate lists, or old versions and "
-                  "retired events whose upcast() chain reaches them");
+    static_assert(
+        always_false<A, E>,
+        "annal::testing: given(...) takes events the aggregate lists, or old versions and "
+        "retired events whose upcast() chain reaches them");
     return false;
   }
 }
@@ -81,8 +83,7 @@ constexpr bool check_expected_rejection() {
     // An error here: then_rejected(x) takes the aggregate's rejection type (annal::rejection,
     // unless the aggregate declares `using rejection = ...;`) or a predicate on it.
     (void)sizeof(
-               diagnostic::expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<
-                   A, R>);
+        diagnostic::expected_rejection_is_neither_the_aggregates_rejection_nor_a_predicate<A, R>);
     static_assert(
         always_false<A, R>,
         "annal::testing: then_rejected(x) takes a value of the aggregate's rejection type "
@@ -261,7 +262,8 @@ verdict check_rejected(const decision<A>& actual, const R& expected) {
 
 // Passes when `predicate(state)` is true; the message shows the state either way.
 template <class A, class F>
-requires std::predicate<F&, const A&> verdict check_state(const A& state, F&& predicate) {
+  requires std::predicate<F&, const A&>
+verdict check_state(const A& state, F&& predicate) {
   const bool passed = predicate(state);
   return {passed, (passed ? "the state satisfies the predicate: "
                           : "the state does not satisfy the predicate: ") +

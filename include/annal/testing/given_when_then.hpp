@@ -74,7 +74,7 @@ class outcome {
 
   // Calls check(state()): a check returning bool is one assertion; a void one asserts itself.
   template <class F>
-  requires std::invocable<F&, const A&>
+    requires std::invocable<F&, const A&>
   const outcome& then_state(F check) const {
     const A after = state();
     if constexpr (std::is_same_v<std::invoke_result_t<F&, const A&>, void>)
@@ -130,7 +130,8 @@ class scenario {
     if constexpr (list_contains_v<aggregate_events_t<A>, E> || std::is_same_v<E, event_type>)
       history_.emplace_back(e);
     else
-      upcast_to<aggregate_events_t<A>>(e, [&](const auto& current) { history_.emplace_back(current); });
+      upcast_to<aggregate_events_t<A>>(
+          e, [&](const auto& current) { history_.emplace_back(current); });
   }
 
   std::vector<event_type> history_;

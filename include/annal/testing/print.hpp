@@ -30,9 +30,7 @@ template <class T>
 concept reflected = boost::hana::Struct<T>::value;
 
 template <class T>
-concept streamable = requires(std::ostream& os, const T& value) {
-  os << value;
-};
+concept streamable = requires(std::ostream& os, const T& value) { os << value; };
 
 namespace detail {
 template <class T>

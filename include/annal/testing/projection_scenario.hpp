@@ -88,7 +88,7 @@ class projection_scenario {
 
   // Calls check(state()): a check returning bool is one assertion; a void one asserts itself.
   template <class F>
-  requires std::invocable<F&, const P&>
+    requires std::invocable<F&, const P&>
   const projection_scenario& then_state(F check, const char* file = __builtin_FILE(),
                                         std::size_t line = __builtin_LINE()) const {
     if constexpr (std::is_same_v<std::invoke_result_t<F&, const P&>, void>)

@@ -24,7 +24,9 @@ struct page {
 struct write {
   std::string text;
 };
-inline annal::decision<page> decide(const page&, const write& c) { return written{c.text}; }
+inline annal::decision<page> decide(const page&, const write& c) {
+  return written{c.text};
+}
 
 // Writes `n` entries into `stream` of `log` through a repository (entries.cpp).
 void write_entries(annal::file_log& log, const std::string& stream, int n);

@@ -17,7 +17,9 @@ struct counter {
   void apply(const incremented& e) { value += e.by; }
 };
 struct increment {};
-inline annal::decision<counter> decide(const counter&, const increment&) { return incremented{1}; }
+inline annal::decision<counter> decide(const counter&, const increment&) {
+  return incremented{1};
+}
 }  // namespace counter
 
 template <class Store>

@@ -1,4 +1,5 @@
-// Where a codec is inside a value ("items[3].price"), kept on the stack and spelled out only on error.
+// Where a codec is inside a value ("items[3].price"), kept on the stack and spelled out only on
+// error.
 #pragma once
 
 #include <cstddef>
@@ -59,20 +60,25 @@ inline std::string describe_field(const field_path& path) {
 }
 
 // "decode error at byte 17, field 'items[3].price': truncated int64 (needs 8 bytes, 3 left)"
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_decode_error(std::size_t offset, const field_path& path,
-                                            std::string_view what) {
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_decode_error(std::size_t offset,
+                                                                      const field_path& path,
+                                                                      std::string_view what) {
   throw error(errc::decode_error, "decode error at byte " + std::to_string(offset) + ", " +
                                       describe_field(path) + ": " + std::string(what));
 }
 
 // JSON shape errors have no byte offset once the text is parsed: the path is the position.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_json_shape_error(const field_path& path, std::string_view what) {
-  throw error(errc::decode_error, "decode error at " + describe_field(path) + ": " + std::string(what));
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_json_shape_error(const field_path& path,
+                                                                          std::string_view what) {
+  throw error(errc::decode_error,
+              "decode error at " + describe_field(path) + ": " + std::string(what));
 }
 
 // A value that cannot be stored because it could never be read back (invalid UTF-8, oversize).
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_encode_error(const field_path& path, std::string_view what) {
-  throw error(errc::invalid_argument, "encode error at " + describe_field(path) + ": " + std::string(what));
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_encode_error(const field_path& path,
+                                                                      std::string_view what) {
+  throw error(errc::invalid_argument,
+              "encode error at " + describe_field(path) + ": " + std::string(what));
 }
 
 }  // namespace annal::detail

@@ -1,4 +1,5 @@
-// Parses JSON text into a Boost.JSON value with correctly rounded doubles, and reports where parsing stopped.
+// Parses JSON text into a Boost.JSON value with correctly rounded doubles, and reports where
+// parsing stopped.
 #pragma once
 
 #include <charconv>
@@ -13,8 +14,8 @@
 
 namespace annal::detail::json {
 
-// Boost.JSON 1.81 converts numbers with a fast algorithm that can be one unit in the last place off,
-// so a double would not survive a round trip; this handler re-reads the number's text with
+// Boost.JSON 1.81 converts numbers with a fast algorithm that can be one unit in the last place
+// off, so a double would not survive a round trip; this handler re-reads the number's text with
 // std::from_chars, which is exact. Everything else is Boost.JSON's own DOM building.
 struct precise_handler {
   static constexpr std::size_t max_object_size = boost::json::object::max_size();
@@ -74,7 +75,8 @@ struct precise_handler {
     number.append(s.data(), s.size());
     double exact = 0;
     const auto [end, err] = std::from_chars(number.data(), number.data() + number.size(), exact);
-    // Out of range (1e999): keep Boost.JSON's reading (infinity or zero), the codec rejects it later.
+    // Out of range (1e999): keep Boost.JSON's reading (infinity or zero), the codec rejects it
+    // later.
     if (err == std::errc() && end == number.data() + number.size()) d = exact;
     number.clear();
     st.push_double(d);

@@ -1,4 +1,5 @@
-// Shapes a codec understands (reflected struct, vector, optional...), shared by both codecs and the fingerprint.
+// Shapes a codec understands (reflected struct, vector, optional...), shared by both codecs and the
+// fingerprint.
 #pragma once
 
 #include <algorithm>
@@ -48,11 +49,11 @@ concept reflected = boost::hana::Struct<T>::value;
 template <class T>
 struct to_base_of {
   template <class U>
-  requires(std::is_class_v<U>&& std::is_base_of_v<U, T> && !std::is_same_v<U, T>) operator U&()
-      const noexcept;
+    requires(std::is_class_v<U> && std::is_base_of_v<U, T> && !std::is_same_v<U, T>)
+  operator U&() const noexcept;
   template <class U>
-  requires(std::is_class_v<U>&& std::is_base_of_v<U, T> && !std::is_same_v<U, T>) operator U&&()
-      const noexcept;
+    requires(std::is_class_v<U> && std::is_base_of_v<U, T> && !std::is_same_v<U, T>)
+  operator U&&() const noexcept;
 };
 
 // Initializers for any member, as Boost.PFR counts fields: an lvalue of any type for copyable
@@ -72,9 +73,7 @@ struct any_rvalue {
 template <class T, std::size_t... I>
 constexpr bool initializable_from(std::index_sequence<I...>) {
   using any = std::conditional_t<std::is_copy_constructible_v<T>, any_lvalue, any_rvalue>;
-  return requires {
-    T{(void(I), any{})...};
-  };
+  return requires { T{(void(I), any{})...}; };
 }
 
 template <class T>
@@ -140,7 +139,8 @@ constexpr void for_each_member(T& object, F&& f) {
   });
 }
 
-// Calls f(name, std::type_identity<M>{}) for each member type M of a reflected type, without an object.
+// Calls f(name, std::type_identity<M>{}) for each member type M of a reflected type, without an
+// object.
 template <class T, class F>
 constexpr void for_each_member_type(F&& f) {
   static_assert(check_every_member_reflected<T>());

@@ -23,17 +23,17 @@ inline constexpr bool always_false_v = false;
 }  // namespace annal
 
 // Used in the final `else` of a codec's dispatch on the shape of T.
-#define ANNAL_CODEC_REJECT_TYPE(T)                                                                 \
-  do {                                                                                             \
-    if constexpr (std::is_enum_v<T>) {                                                             \
-      (void)sizeof(::annal::enum_needs_a_declared_range<T>);                                       \
-      static_assert(::annal::detail::always_false_v<T>,                                            \
-                    "annal codecs store an enum only when its valid values are declared: write "   \
-                    "ANNAL_ENUM_RANGE(type, first, last) beside the enum (see docs/codec.md)");    \
-    } else {                                                                                       \
-      (void)sizeof(::annal::codec_cannot_store_type<T>);                                           \
-      static_assert(::annal::detail::always_false_v<T>,                                            \
-                    "annal codecs cannot store this member type; reflect structs with "            \
-                    "BOOST_HANA_DEFINE_STRUCT and see docs/codec.md for the supported types");     \
-    }                                                                                              \
+#define ANNAL_CODEC_REJECT_TYPE(T)                                                               \
+  do {                                                                                           \
+    if constexpr (std::is_enum_v<T>) {                                                           \
+      (void)sizeof(::annal::enum_needs_a_declared_range<T>);                                     \
+      static_assert(::annal::detail::always_false_v<T>,                                          \
+                    "annal codecs store an enum only when its valid values are declared: write " \
+                    "ANNAL_ENUM_RANGE(type, first, last) beside the enum (see docs/codec.md)");  \
+    } else {                                                                                     \
+      (void)sizeof(::annal::codec_cannot_store_type<T>);                                         \
+      static_assert(::annal::detail::always_false_v<T>,                                          \
+                    "annal codecs cannot store this member type; reflect structs with "          \
+                    "BOOST_HANA_DEFINE_STRUCT and see docs/codec.md for the supported types");   \
+    }                                                                                            \
   } while (false)

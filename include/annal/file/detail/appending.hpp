@@ -24,7 +24,7 @@ namespace annal {
 
 template <class IO>
 append_result basic_file_log<IO>::append(std::string_view stream_id, expected_version expect,
-                                                std::span<const event_data> batch) {
+                                         std::span<const event_data> batch) {
   if (options_.read_only) throw_read_only("append");
   detail::validate_batch(stream_id, batch);
   check_sizes(stream_id, batch);
@@ -75,7 +75,7 @@ append_result basic_file_log<IO>::append(std::string_view stream_id, expected_ve
 
 template <class IO>
 void basic_file_log<IO>::check_sizes(std::string_view stream_id,
-                                            std::span<const event_data> batch) {
+                                     std::span<const event_data> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const std::size_t size = detail::file_log::record_size(stream_id, batch[i]);
     if (size > detail::file_log::max_record_size)
@@ -106,9 +106,9 @@ bool basic_file_log<IO>::ends_in_tombstone(std::uint32_t stream_no, std::uint64_
 // Encodes and writes one batch at the end of the log and indexes it; returns its last position.
 // Called with append_mutex_ held.
 template <class IO>
-std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id,
-                                                     std::uint32_t stream_no, std::uint64_t actual,
-                                                     std::span<const event_data> batch) {
+std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::uint32_t stream_no,
+                                              std::uint64_t actual,
+                                              std::span<const event_data> batch) {
   namespace fl = detail::file_log;
   std::size_t total = 0;
   for (const event_data& e : batch) total += fl::record_size(stream_id, e);
@@ -201,7 +201,7 @@ void basic_file_log<IO>::roll() {
 // syncs the directory, so a segment file never exists without a whole header.
 template <class IO>
 auto basic_file_log<IO>::create_segment(std::uint32_t number, std::uint64_t first_position,
-                                               std::uint32_t seed) -> segment {
+                                        std::uint32_t seed) -> segment {
   namespace fl = detail::file_log;
   segment s;
   s.number = number;

@@ -1,4 +1,5 @@
-// CRC32C (Castagnoli) for the file log: SSE4.2 instructions where the CPU has them, a table otherwise.
+// CRC32C (Castagnoli) for the file log: SSE4.2 instructions where the CPU has them, a table
+// otherwise.
 #pragma once
 
 #include <algorithm>
@@ -19,7 +20,8 @@
 namespace annal::detail::file_log {
 
 // The portable path: Boost.CRC's table-driven CRC-32C (reflected, init and final xor all ones).
-inline std::uint32_t crc32c_portable(std::uint32_t crc, const void* data, std::size_t size) noexcept {
+inline std::uint32_t crc32c_portable(std::uint32_t crc, const void* data,
+                                     std::size_t size) noexcept {
   boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> engine;
   // Resume from a previous result: undo the final xor that `crc` carries.
   engine.reset(crc ^ 0xFFFFFFFFu);
@@ -29,8 +31,8 @@ inline std::uint32_t crc32c_portable(std::uint32_t crc, const void* data, std::s
 
 #if ANNAL_CRC32C_X86
 __attribute__((target("sse4.2"))) inline std::uint32_t crc32c_sse42(std::uint32_t crc,
-                                                                     const void* data,
-                                                                     std::size_t size) noexcept {
+                                                                    const void* data,
+                                                                    std::size_t size) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint64_t c = crc ^ 0xFFFFFFFFu;
 #if defined(__x86_64__)
@@ -93,7 +95,8 @@ inline bool crc32c_hardware() noexcept {
 #endif
 }
 
-// CRC-32C of `size` bytes, continuing from `crc` (0 to start); crc32c(crc32c(0,a),b) == crc32c(0,ab).
+// CRC-32C of `size` bytes, continuing from `crc` (0 to start); crc32c(crc32c(0,a),b) ==
+// crc32c(0,ab).
 inline std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) noexcept {
 #if ANNAL_CRC32C_X86
   if (crc32c_hardware()) return crc32c_sse42(crc, data, size);

@@ -75,9 +75,9 @@ inline std::optional<std::string> decode_segment_header(const char* in, segment_
 
 // Record layout, byte offsets:
 //   0 magic u32 | 4 length u32 (whole record) | 8 crc u32 over bytes [12, length)
-//  12 prev_crc u32 (the hash chain) | 16 position u64 | 24 synced_through u64 | 32 stream_version u64
-//  40 recorded_at i64 (ns since the Unix epoch) | 48 event id | 64 correlation id | 80 causation id
-//  96 schema_version u32 | 100 flags u16 | 102 stream id size u16 | 104 type size u32
+//  12 prev_crc u32 (the hash chain) | 16 position u64 | 24 synced_through u64 | 32 stream_version
+//  u64 40 recorded_at i64 (ns since the Unix epoch) | 48 event id | 64 correlation id | 80
+//  causation id 96 schema_version u32 | 100 flags u16 | 102 stream id size u16 | 104 type size u32
 // 108 metadata entries u32 | 112 metadata bytes u32 | 116 payload size u32
 // 120 stream id, type, metadata (key size u32, value size u32, key, value)..., payload
 struct record_fields {
@@ -100,7 +100,9 @@ inline std::size_t record_size(std::string_view stream_id, const event_data& e) 
          e.payload.size();
 }
 
-inline void put_id(char* at, const event_id& id) noexcept { std::memcpy(at, id.data, 16); }
+inline void put_id(char* at, const event_id& id) noexcept {
+  std::memcpy(at, id.data, 16);
+}
 inline event_id get_id(const char* at) noexcept {
   event_id id;
   std::memcpy(id.data, at, 16);
@@ -243,7 +245,8 @@ inline const char* view_record(const record_view& r, recorded_event_view& v) noe
     if (meta_end - q < 8) return "metadata entries overrun their bytes";
     const std::size_t k = get<std::uint32_t>(q), n = get<std::uint32_t>(q + 4);
     q += 8;
-    if (static_cast<std::size_t>(meta_end - q) < k + n) return "metadata entries overrun their bytes";
+    if (static_cast<std::size_t>(meta_end - q) < k + n)
+      return "metadata entries overrun their bytes";
     const std::string_view key(q, k);
     if (i > 0 && !(previous < key)) return "metadata keys out of order or repeated";
     previous = key;

@@ -32,8 +32,7 @@ std::optional<detail::stored_ref> basic_file_log<IO>::lookup(const event_id& id)
 }
 
 template <class IO>
-std::size_t basic_file_log<IO>::visible_count(
-    const std::vector<std::uint64_t>& positions) const {
+std::size_t basic_file_log<IO>::visible_count(const std::vector<std::uint64_t>& positions) const {
   const std::uint64_t visible = visible_.load(std::memory_order_acquire);
   if (positions.empty() || positions.back() <= visible) return positions.size();
   return static_cast<std::size_t>(std::upper_bound(positions.begin(), positions.end(), visible) -
@@ -52,8 +51,8 @@ auto basic_file_log<IO>::segment_refs(std::uint32_t from) const -> std::vector<s
 // Adds one record to the stream and position indexes (its id goes into ids_ separately).
 template <class IO>
 void basic_file_log<IO>::index_record(std::string_view stream_id, std::uint32_t& stream_no,
-                                             std::uint64_t version, std::uint64_t position,
-                                             std::uint64_t offset, std::uint32_t segment_index) {
+                                      std::uint64_t version, std::uint64_t position,
+                                      std::uint64_t offset, std::uint32_t segment_index) {
   if (stream_no == no_stream) {
     stream_no = static_cast<std::uint32_t>(streams_.size());
     streams_.push_back({std::string(stream_id), {}});

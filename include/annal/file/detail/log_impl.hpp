@@ -6,5 +6,5 @@
 #include <annal/file/detail/follower.hpp>
 #include <annal/file/detail/group_commit.hpp>
 #include <annal/file/detail/index.hpp>
-#include <annal/file/detail/recovery.hpp>
 #include <annal/file/detail/records.hpp>
+#include <annal/file/detail/recovery.hpp>

@@ -1,5 +1,6 @@
-// The file log's record fetching: one record read, checked against its checksum and position, viewed.
-// Not generic over the visitor, so compiled once in the separately compiled mode (annal/src.hpp).
+// The file log's record fetching: one record read, checked against its checksum and position,
+// viewed. Not generic over the visitor, so compiled once in the separately compiled mode
+// (annal/src.hpp).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,9 @@ namespace annal {
 // Reads and checks the record at `offset` and views it; returns its size.
 template <class IO>
 std::uint32_t basic_file_log<IO>::read_record(detail::file_log::chunk_reader<IO>& reader,
-                                                     const segment_ref& seg, std::uint64_t offset,
-                                                     std::uint64_t position,
-                                                     recorded_event_view& e) const {
+                                              const segment_ref& seg, std::uint64_t offset,
+                                              std::uint64_t position,
+                                              recorded_event_view& e) const {
   std::uint32_t size = 0;
   const char* data = fetch_record(reader, seg, offset, position, size);
   const std::uint32_t crc =
@@ -30,9 +31,8 @@ std::uint32_t basic_file_log<IO>::read_record(detail::file_log::chunk_reader<IO>
 // The whole record at `offset` (its claimed length in `size`), or an error naming the spot.
 template <class IO>
 const char* basic_file_log<IO>::fetch_record(detail::file_log::chunk_reader<IO>& reader,
-                                                    const segment_ref& seg, std::uint64_t offset,
-                                                    std::uint64_t position,
-                                                    std::uint32_t& size) const {
+                                             const segment_ref& seg, std::uint64_t offset,
+                                             std::uint64_t position, std::uint32_t& size) const {
   namespace fl = detail::file_log;
   const char* head = reader.fetch(offset, fl::record_header_size);
   size = head ? fl::claimed_size(head, fl::record_header_size) : 0;
@@ -47,9 +47,9 @@ const char* basic_file_log<IO>::fetch_record(detail::file_log::chunk_reader<IO>&
 // Checks a fetched record (against `crc`, its body's checksum, if given) and views it.
 template <class IO>
 void basic_file_log<IO>::check_and_view(const segment_ref& seg, std::uint64_t offset,
-                                               std::uint64_t position, const char* data,
-                                               std::uint32_t size, const std::uint32_t* crc,
-                                               recorded_event_view& e) const {
+                                        std::uint64_t position, const char* data,
+                                        std::uint32_t size, const std::uint32_t* crc,
+                                        recorded_event_view& e) const {
   namespace fl = detail::file_log;
   if (crc && *crc != fl::get<std::uint32_t>(data + 8))
     throw_corrupt(seg.name, offset, "checksum mismatch");

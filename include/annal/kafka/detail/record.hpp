@@ -277,10 +277,10 @@ inline void decode_message(const rd_kafka_message_t& m, std::string_view topic,
   // disengaged branch's value may be read (-Wmaybe-uninitialized), which it never is.
   std::optional<std::string_view> key;
   if (m.key) key.emplace(static_cast<const char*>(m.key), m.key_len);
-  decode_event(header, key,
-               m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len)
-                         : std::string_view(),
-               out, fail);
+  decode_event(
+      header, key,
+      m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view(),
+      out, fail);
 }
 
 }  // namespace annal::detail::kafka

@@ -21,10 +21,10 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/utf8.hpp>
 #include <annal/detail/validate.hpp>
-#include <annal/store/event_store.hpp>
-#include <annal/postgres/detail/binary_array.hpp>
 #include <annal/postgres/connection.hpp>
+#include <annal/postgres/detail/binary_array.hpp>
 #include <annal/postgres/schema.hpp>
+#include <annal/store/event_store.hpp>
 
 namespace annal::detail::pg {
 
@@ -61,9 +61,9 @@ class append_call {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const std::string& type = batch[i].type;
       if (type.find('\0') != std::string::npos || utf8_invalid_offset(type) != type.size())
-        throw error(errc::invalid_argument,
-                    event_name(i, false) + " has a type name that is not NUL-free UTF-8, as a "
-                                           "PostgreSQL text column needs");
+        throw error(errc::invalid_argument, event_name(i, false) +
+                                                " has a type name that is not NUL-free UTF-8, as a "
+                                                "PostgreSQL text column needs");
       if (batch[i].schema_version > std::uint32_t(std::numeric_limits<std::int32_t>::max()))
         throw error(errc::invalid_argument,
                     event_name(i) + " has schema version " +
@@ -129,8 +129,7 @@ class append_call {
               static_cast<std::uint64_t>(r.get_int(begin, col + 4)),
               static_cast<std::uint64_t>(r.get_int(begin, col + 5))};
     if (status == 2)
-      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0,
-              0};
+      return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0, 0};
     if (status == 3)
       throw_stream_deleted(stream_, static_cast<std::uint64_t>(r.get_int(begin, col + 3)));
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
@@ -139,12 +138,12 @@ class append_call {
       found.emplace(sql::uuid_from_text(r.get(i, col + 1)),
                     stored_ref{r.get(i, col + 2), static_cast<std::uint64_t>(r.get_int(i, col + 3)),
                                static_cast<std::uint64_t>(r.get_int(i, col + 4))});
-    const auto dup = check_stored_ids(stream_, batch_,
-                                      [&](const event_id& id) -> std::optional<stored_ref> {
-                                        const auto it = found.find(id);
-                                        if (it == found.end()) return std::nullopt;
-                                        return it->second;
-                                      });
+    const auto dup =
+        check_stored_ids(stream_, batch_, [&](const event_id& id) -> std::optional<stored_ref> {
+          const auto it = found.find(id);
+          if (it == found.end()) return std::nullopt;
+          return it->second;
+        });
     if (!dup)
       throw error(errc::io_error, what() + ": the server reported stored ids it then did not list");
     return *dup;

@@ -12,8 +12,8 @@
 
 #include <annal/core/error.hpp>
 #include <annal/detail/sql/encoding.hpp>
-#include <annal/store/event_store.hpp>
 #include <annal/postgres/schema.hpp>
+#include <annal/store/event_store.hpp>
 
 namespace annal::detail::pg {
 

@@ -1,4 +1,5 @@
-// Decodes one stored record through the registry (upcasting) and hands it to a projection's handler.
+// Decodes one stored record through the registry (upcasting) and hands it to a projection's
+// handler.
 #pragma once
 
 #include <annal/codec/decode.hpp>

@@ -23,10 +23,13 @@ namespace annal::detail::sql {
 inline errc sqlite_errc(int rc) noexcept {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return errc::store_locked;
+    case SQLITE_LOCKED:
+      return errc::store_locked;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return errc::corrupt_log;
-    default: return errc::io_error;
+    case SQLITE_NOTADB:
+      return errc::corrupt_log;
+    default:
+      return errc::io_error;
   }
 }
 
@@ -53,10 +56,14 @@ enum class sqlite_stmt : std::size_t {
 inline constexpr std::size_t sqlite_insert_columns = 11;
 inline constexpr std::size_t sqlite_insert_rows(sqlite_stmt s) noexcept {
   switch (s) {
-    case sqlite_stmt::insert: return 1;
-    case sqlite_stmt::insert_8: return 8;
-    case sqlite_stmt::insert_32: return 32;
-    default: return 0;
+    case sqlite_stmt::insert:
+      return 1;
+    case sqlite_stmt::insert_8:
+      return 8;
+    case sqlite_stmt::insert_32:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -110,10 +117,9 @@ class sqlite_connection {
  public:
   sqlite_connection(const std::string& path, bool synchronous_full, int busy_timeout_ms)
       : path_(path) {
-    const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close_v2(db_);
@@ -144,9 +150,9 @@ class sqlite_connection {
   sqlite3* handle() const noexcept { return db_; }
 
   [[noreturn]] void fail(int rc, std::string_view what) const {
-    throw error(sqlite_errc(rc), "SQLite store '" + path_ + "': " + std::string(what) + " failed: " +
-                                     sqlite3_errmsg(db_) + " (SQLite code " + std::to_string(rc) +
-                                     ")");
+    throw error(sqlite_errc(rc), "SQLite store '" + path_ + "': " + std::string(what) +
+                                     " failed: " + sqlite3_errmsg(db_) + " (SQLite code " +
+                                     std::to_string(rc) + ")");
   }
 
   // Runs SQL that returns no rows we need (pragmas, DDL).
@@ -156,8 +162,8 @@ class sqlite_connection {
     if (rc != SQLITE_OK) {
       const std::string text = msg ? msg : sqlite3_errstr(rc);
       sqlite3_free(msg);
-      throw error(sqlite_errc(rc), "SQLite store '" + path_ + "': " + std::string(what) +
-                                       " failed: " + text);
+      throw error(sqlite_errc(rc),
+                  "SQLite store '" + path_ + "': " + std::string(what) + " failed: " + text);
     }
   }
 
@@ -175,8 +181,8 @@ class sqlite_connection {
     if (!s) {
       const std::size_t rows = sqlite_insert_rows(which);
       const std::string built = rows > 0 ? sqlite_insert_sql(rows) : std::string();
-      const std::string_view sql = rows > 0 ? std::string_view(built)
-                                            : sqlite_sql[static_cast<std::size_t>(which)];
+      const std::string_view sql =
+          rows > 0 ? std::string_view(built) : sqlite_sql[static_cast<std::size_t>(which)];
       const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                         SQLITE_PREPARE_PERSISTENT, &s, nullptr);
       if (rc != SQLITE_OK) fail(rc, "preparing statement " + std::string(sqlite_stmt_name(which)));
