@@ -698,3 +698,50 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
   INFO("restores found complete " << complete << " of " << trials - backup_trials);
   CHECK(true);
 }
+
+// docs/recovery.md's file log code, run with the page's claims checked.
+TEST_CASE("docs/recovery.md: back up, verify and restore a file log", "[recovery][file][docs]") {
+  scratch_dir dir;
+  annal::file_log log(dir.log(), small_segments());
+  fill(log, 100);
+  const fs::path backup_dir = dir.path() / "backups" / "orders";
+  const fs::path restored_dir = dir.path() / "restored";
+  const fs::path copy_dir = dir.path() / "copy";
+  std::vector<double> fractions;
+
+  // [backup]
+  annal::backup_options options;
+  options.on_progress = [&](const annal::backup_progress& p) {
+    fractions.push_back(p.fraction());  // also: bytes, events, bytes_per_second, eta, done
+  };
+  annal::backup_result full = annal::backup(log, backup_dir, options);  // appends may go on
+  // ... later, into the same directory: only what is new is copied, and checked
+  annal::backup_result next = annal::backup(log, backup_dir, options);
+  annal::verified_backup v = annal::verify_backup(backup_dir);  // reads it, writes nothing
+  // [backup]
+
+  CHECK_FALSE(full.incremental);
+  CHECK(next.incremental);
+  CHECK(next.copied_bytes == 0);
+  CHECK(v.last_position == log.last_position());
+  REQUIRE_FALSE(fractions.empty());
+  CHECK(fractions.back() == 1.0);
+
+  const auto events = all_events(log);
+  std::size_t i = events.size() / 2;
+  while (events[i].recorded_at == events[i + 1].recorded_at) ++i;
+  const annal::time_point bad_deploy = events[i].recorded_at + std::chrono::nanoseconds(1);
+  const std::uint64_t checkpoint = events[i].position;
+
+  // [restore]
+  // Everything recorded up to the bad deploy, as a new log (restored_dir must not exist):
+  annal::restore(backup_dir, restored_dir, annal::restore_point::at_time(bad_deploy));
+  annal::file_log restored{restored_dir};  // a normal log: read it, append to it
+  // The same from the live log, without a backup, up to a position that ends a batch:
+  annal::restore(log, copy_dir, annal::restore_point::at_position(checkpoint));
+  // [restore]
+
+  CHECK(restored.last_position() == checkpoint);
+  annal::file_log copy(copy_dir);
+  CHECK(copy.last_position() == checkpoint);
+}
