@@ -298,6 +298,7 @@ TEST_CASE("sqlite backup and restore: kill -9 at random moments", "[recovery][sq
     annal::sqlite_store store(dir.path() / "events.db");
     annal::backup(store, dir.path() / "timing.db");
   });
+  int interrupted = 0;
   for (int trial = 0; trial < 40; ++trial) {
     INFO("trial " << trial);
     const bool restoring = trial % 2 == 1;
@@ -325,6 +326,7 @@ TEST_CASE("sqlite backup and restore: kill -9 at random moments", "[recovery][sq
     REQUIRE(::waitpid(pid, &status, 0) == pid);
     REQUIRE((WIFSIGNALED(status) || WEXITSTATUS(status) == 0));
     if (!fs::exists(target)) {
+      ++interrupted;
       if (restoring) {
         annal::restore_sqlite_backup(dir.path() / "timing.db", target,
                                      annal::restore_point::latest());
@@ -340,6 +342,7 @@ TEST_CASE("sqlite backup and restore: kill -9 at random moments", "[recovery][sq
       CHECK(annal::verify_sqlite_backup(target).last_position == last);
     }
   }
+  INFO("interrupted before the destination was in place: " << interrupted << " of 40");
   annal::sqlite_store store(dir.path() / "events.db");
   CHECK(store.last_position() == last);
 }
