@@ -486,6 +486,12 @@ TEST_CASE("file restore: to a position, a time or the end, as a normal log", "[r
     CHECK(r.last_position == cut);
     check_restored(dir.path() / "live", cut);
   }
+  SECTION("a time after the last event, before the backup was taken: everything") {
+    const auto after_last = events.back().recorded_at + std::chrono::nanoseconds(1);
+    REQUIRE(annal::verify_backup(dest).taken_at >= after_last);
+    CHECK(annal::restore(dest, dir.path() / "later", annal::restore_point::at_time(after_last))
+              .events == events.size());
+  }
   SECTION("a point beyond the end, naming both") {
     const std::uint64_t beyond = events.size() + 5;
     CHECK_THROWS_MATCHES(

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -31,25 +32,58 @@ namespace annal {
 
 // The position readers see and where its batch ends: every position up to it is published (durable
 // in durable and group modes), and the bytes before that end never change while the log is open.
+// The append lock is held too, for the time: no batch is then between reading the clock for its
+// recorded_at and entering the index, so if every written batch is published, later ones are
+// recorded at `now` or after. Writers wait for it only as long as for one append's write.
 template <class IO>
 template <class F>
 void basic_file_log<IO>::consistent_cut(F&& cut) const {
   throw_if_failed();
   follow_writer();
+  std::unique_lock<std::mutex> appending;
+  // The append lock is not mutable (appends are not const); taking it changes nothing.
+  if (!options_.read_only) appending = std::unique_lock(const_cast<std::mutex&>(append_mutex_));
   std::shared_lock lock(index_mutex_);
+  const time_point now = clock::now();
   const std::uint64_t position = visible_.load(std::memory_order_acquire);
+  // A read-only open cannot see the writer's batches in flight: their times are unknown.
+  const time_point as_of =
+      !options_.read_only && written_.load(std::memory_order_acquire) == position ? now
+                                                                                  : time_point{};
   if (position == 0) {
-    cut(position, segments_.front().number, std::uint64_t{detail::file_log::segment_header_size});
+    cut(position, segments_.front().number, std::uint64_t{detail::file_log::segment_header_size},
+        as_of);
     return;
   }
   const slot& s = slots_[position - 1];
   const std::uint64_t end = position < slots_.size() && slots_[position].segment == s.segment
                                 ? slots_[position].offset
                                 : segments_[s.segment].size;
-  cut(position, segments_[s.segment].number, end);
+  cut(position, segments_[s.segment].number, end, as_of);
 }
 
 namespace detail::file_log {
+
+// The log's consistent cut as a chain point; taken_at_ns is 0 when only the events' own times can
+// say how far the cut reaches (see take_time).
+template <class IO>
+chain_point cut_of(const basic_file_log<IO>& log) {
+  chain_point cut;
+  log.consistent_cut(
+      [&](std::uint64_t position, std::uint32_t segment, std::uint64_t bytes, time_point as_of) {
+        cut.position = position;
+        cut.segment = segment;
+        cut.segment_bytes = bytes;
+        cut.taken_at_ns = as_of == time_point{} ? 0 : to_ns(as_of);
+      });
+  return cut;
+}
+
+// When the cut was taken, as far as a restore to a time may trust it: the cut's own time, or, when
+// batches were in flight then (they may carry earlier times), the time of its last event.
+inline std::int64_t take_time(const chain_point& cut, const chain_point& scanned) {
+  return cut.taken_at_ns != 0 ? cut.taken_at_ns : scanned.recorded_at_ns;
+}
 
 // Why `destination` cannot take a backup of the log at `source_dir`, whose cut is `cut`, going on
 // from the complete backup `base` it holds; nothing when it can.
@@ -157,13 +191,7 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
                      backup_options options = {}) {
   namespace fl = detail::file_log;
   detail::check_backup_options(options);
-  fl::chain_point cut;
-  log.consistent_cut([&](std::uint64_t position, std::uint32_t segment, std::uint64_t bytes) {
-    cut.position = position;
-    cut.segment = segment;
-    cut.segment_bytes = bytes;
-  });
-  cut.taken_at_ns = fl::to_ns(clock::now());
+  const fl::chain_point cut = fl::cut_of(log);
   const std::filesystem::path source = log.directory();
 
   std::error_code ec;
@@ -217,8 +245,13 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
   // Nothing new, and nothing to roll back: the backup stands as it is.
   if (found && found->complete && base.position == cut.position && base.segment == cut.segment &&
       base.segment_bytes == cut.segment_bytes) {
+    // The backup now stands for the log as of this cut: a later time to restore to.
+    fl::chain_point now = base;
+    now.taken_at_ns = std::max(base.taken_at_ns, fl::take_time(cut, base));
+    if (now.taken_at_ns != base.taken_at_ns)
+      fl::write_marker(destination, {true, now, source.string()});
     detail::backup_reporter report(options, 0, cut.position);
-    return finish(base, report);
+    return finish(now, report);
   }
 
   fl::write_marker(destination, {false, base, source.string()});
@@ -348,7 +381,7 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
                                        std::to_string(check.point().position) + ", not at " +
                                        std::to_string(cut.position) + " where the source's cut is");
   fl::chain_point done = check.point();
-  done.taken_at_ns = cut.taken_at_ns;
+  done.taken_at_ns = fl::take_time(cut, done);
   fl::write_marker(destination, {true, done, source.string()});
   return finish(done, report);
 }

@@ -139,9 +139,9 @@ class basic_file_log {
   // True once a failed sync stopped the store; reopen it to go on with what is durable.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
-  // For annal::backup (file/backup.hpp, which defines it): calls cut(position, segment, bytes)
-  // with the last published position, the number of the segment holding it and where its batch
-  // ends there, read together under the index lock.
+  // For annal::backup (file/backup.hpp, which defines it): calls cut(position, segment, bytes,
+  // as_of) with the last published position, the number of the segment holding it, where its
+  // batch ends there, and a time no later event is recorded before (time_point{}: unknown).
   template <class F>
   void consistent_cut(F&& cut) const;
 

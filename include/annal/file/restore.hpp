@@ -159,13 +159,13 @@ template <class IO>
 restore_result restore(const basic_file_log<IO>& log, const std::filesystem::path& target,
                        restore_point to) {
   namespace fl = detail::file_log;
-  fl::chain_point cut;
-  log.consistent_cut([&](std::uint64_t position, std::uint32_t segment, std::uint64_t bytes) {
-    cut.position = position;
-    cut.segment = segment;
-    cut.segment_bytes = bytes;
-  });
-  cut.taken_at_ns = fl::to_ns(clock::now());
+  fl::chain_point cut = fl::cut_of(log);
+  if (cut.taken_at_ns == 0 && cut.position > 0) {
+    // Batches were in flight at the cut: only the last event's time is known to be covered.
+    log.read_all_views(
+        cut.position,
+        [&](const recorded_event_view& e) { cut.taken_at_ns = fl::to_ns(e.recorded_at); }, 1);
+  }
   return fl::restore_log(log.directory(), "log " + log.directory().string(), cut, target, to);
 }
 
