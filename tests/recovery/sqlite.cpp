@@ -257,6 +257,13 @@ TEST_CASE("sqlite restore: to a position, a time or the end", "[recovery][sqlite
     CHECK(r.left_out == events.size() - cut);
     check_restored(dir.path() / "p.db", cut);
   }
+  SECTION("a time after the last event, before the backup was taken: everything") {
+    const auto after_last = events.back().recorded_at + std::chrono::nanoseconds(1);
+    REQUIRE(annal::verify_sqlite_backup(dest).taken_at >= after_last);
+    CHECK(annal::restore_sqlite_backup(dest, dir.path() / "later.db",
+                                       annal::restore_point::at_time(after_last))
+              .events == events.size());
+  }
   SECTION("a time") {
     const auto r = annal::restore_sqlite_backup(
         dest, dir.path() / "t.db", annal::restore_point::at_time(events[cut - 1].recorded_at));

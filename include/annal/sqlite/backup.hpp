@@ -336,11 +336,22 @@ inline backup_result backup(const sqlite_store& store, const std::filesystem::pa
   staging += ".tmp";
   sb::remove_database(staging);
 
-  // One read transaction: the copy is of one snapshot, whatever writers do meanwhile.
-  from.exec("BEGIN", "starting a read transaction");
-  const std::int64_t taken_at = sb::to_ns(clock::now());
-  const auto last = static_cast<std::uint64_t>(from.number(
-      "SELECT coalesce(max(position), 0) FROM annal_events", "reading the last position"));
+  // One read transaction: the copy is of one snapshot, whatever writers do meanwhile. It starts
+  // while another connection holds the write lock for a moment: an append reads the clock for its
+  // recorded_at under that lock, so none is then between its clock and its commit, and every
+  // later append is recorded at `taken_at` or after.
+  std::int64_t taken_at = 0;
+  std::uint64_t last = 0;
+  {
+    sb::handle gate(source, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                    "SQLite store '" + source.string() + "'");
+    gate.exec("BEGIN IMMEDIATE", "holding appends back for the backup's snapshot");
+    from.exec("BEGIN", "starting a read transaction");
+    last = static_cast<std::uint64_t>(from.number(
+        "SELECT coalesce(max(position), 0) FROM annal_events", "reading the last position"));
+    taken_at = sb::to_ns(clock::now());
+    gate.exec("ROLLBACK", "letting appends go on");
+  }
   detail::backup_reporter report(options, 0, last);
   backup_result result;
   {
