@@ -77,11 +77,31 @@ TEST_CASE("a corrupt snapshot file is detected by its checksum and ignored with 
     std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a snapshot at all, not at all";
     CHECK(std::filesystem::file_size(path) == 33);
   }
+  std::string why = "";
+  SECTION("another stream's valid file under this stream's name") {
+    store.save(test::record("acc-2", 7));
+    std::filesystem::copy_file(store.path_of("acc-2"), path,
+                               std::filesystem::copy_options::overwrite_existing);
+    CHECK(annal::detail::read_checked_file(path, annal::detail::snapshot_file_magic).status ==
+          annal::detail::checked_file::state::ok);
+    why = "holds the snapshots of stream 'acc-2'";
+  }
+  SECTION("records out of order, checksum intact") {
+    store.save(test::record("acc-1", 20));
+    annal::detail::snapshot_file file;
+    file.stream_id = "acc-1";
+    file.snapshots = {test::record("acc-1", 20), test::record("acc-1", 10)};
+    annal::detail::write_checked_file(path, annal::detail::snapshot_file_magic,
+                                      annal::detail::encode_snapshot_file(file));
+    CHECK(annal::detail::read_checked_file(path, annal::detail::snapshot_file_magic).status ==
+          annal::detail::checked_file::state::ok);
+    why = "out of order";
+  }
   CHECK_FALSE(store.load(test::account_name, "acc-1", {}).has_value());
   REQUIRE(log.warnings().size() == 1);
-  CHECK_THAT(log.warnings().front(), Catch::Contains("corrupt snapshot file") &&
-                                         Catch::Contains("'acc-1'") &&
-                                         Catch::Contains("rebuilt from events"));
+  CHECK_THAT(log.warnings().front(),
+             Catch::Contains("corrupt snapshot file") && Catch::Contains("'acc-1'") &&
+                 Catch::Contains("rebuilt from events") && Catch::Contains(why));
   // The next save replaces the damaged file.
   store.save(test::record("acc-1", 20));
   CHECK(store.load(test::account_name, "acc-1", {})->version == 20);

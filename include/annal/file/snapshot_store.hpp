@@ -87,6 +87,17 @@ inline std::optional<snapshot_file> decode_snapshot_file(std::string_view in,
   return file;
 }
 
+// Whether the records are in the order saves keep them, by (aggregate name, version) with no
+// version twice: loads and retention rely on it.
+inline bool snapshot_records_in_order(const snapshot_file& file) {
+  const auto& r = file.snapshots;
+  for (std::size_t i = 1; i < r.size(); ++i)
+    if (r[i - 1].aggregate_name > r[i].aggregate_name ||
+        (r[i - 1].aggregate_name == r[i].aggregate_name && r[i - 1].version >= r[i].version))
+      return false;
+  return true;
+}
+
 inline std::string peek_stream_id(std::string_view in) {
   if (in.size() < 8) return {};
   const std::uint64_t size = get_le(in, 0, 8);
@@ -148,7 +159,7 @@ class file_snapshot_store {
   std::filesystem::path path_of(std::string_view stream_id) const {
     static constexpr char digits[] = "0123456789abcdef";
     std::string name;
-    if (stream_id.size() <= 100) {
+    if (stream_id.size() <= max_plain_name) {
       for (const char c : stream_id) {
         name.push_back(digits[static_cast<unsigned char>(c) >> 4]);
         name.push_back(digits[static_cast<unsigned char>(c) & 0xF]);
@@ -165,6 +176,9 @@ class file_snapshot_store {
   const std::filesystem::path& directory() const noexcept { return dir_; }
 
  private:
+  // Stream ids up to this long name their file themselves (in hex); longer ones by a hash.
+  static constexpr std::size_t max_plain_name = 100;
+
   // The stream's file, or nullopt when there is none, it is damaged (reported as a warning) or it
   // predates aggregate names (reported as info).
   std::optional<detail::snapshot_file> read(std::string_view stream_id, bool warn = true) const {
@@ -183,11 +197,18 @@ class file_snapshot_store {
     }
     std::string reason = std::move(raw.reason);
     if (raw.status == detail::checked_file::state::ok) {
-      if (auto file = detail::decode_snapshot_file(raw.body, stream_id)) return file;
-      // A long stream id whose hashed file name another stream's file took: not damage.
-      if (detail::decode_snapshot_file(raw.body, detail::peek_stream_id(raw.body)))
-        return std::nullopt;
-      reason = "snapshot records do not parse";
+      const std::string held = detail::peek_stream_id(raw.body);
+      if (auto file = detail::decode_snapshot_file(raw.body, stream_id)) {
+        if (detail::snapshot_records_in_order(*file)) return file;
+        reason = "snapshot records out of order";
+      } else if (detail::decode_snapshot_file(raw.body, held)) {
+        // A long stream id whose hashed file name another stream's file took is not damage; a
+        // short one's name is the id itself, so a file holding another id was put there.
+        if (stream_id.size() > max_plain_name) return std::nullopt;
+        reason = "the file holds the snapshots of stream " + detail::quoted_prefix(held);
+      } else {
+        reason = "snapshot records do not parse";
+      }
     }
     if (warn)
       log(log_level::warning, "corrupt snapshot file " + path.string() + " for stream " +
