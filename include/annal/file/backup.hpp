@@ -158,7 +158,8 @@ inline void roll_back(const std::filesystem::path& dest, const chain_point& base
       if (::fdatasync(fd.fd) != 0) throw_file("syncing", last, errno);
     }
   }
-  fsync_directory(dest);
+  // Only removals need the directory synced; a cut is synced with its file.
+  if (!doomed.empty()) fsync_directory(dest);
 }
 
 // Whether a directory holds nothing a backup could overwrite (a marker's temporary file aside).
@@ -375,7 +376,8 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
   stop_checker();
   if (failure) std::rethrow_exception(failure);
   report.at(target_bytes, check.point().position - base.position, check.point().position);
-  detail::fsync_directory(destination);
+  // New files' names must be durable before the marker that counts on them.
+  if (pieces.size() > 1 || pieces.front().from == 0) detail::fsync_directory(destination);
   if (check.point().position != cut.position)
     throw error(errc::corrupt_log, "backup " + destination.string() + " ends at position " +
                                        std::to_string(check.point().position) + ", not at " +
