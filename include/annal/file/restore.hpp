@@ -23,18 +23,6 @@
 namespace annal {
 namespace detail::file_log {
 
-inline std::string describe_point(const restore_point& to) {
-  switch (to.what()) {
-    case restore_point::kind::position:
-      return "position " + std::to_string(to.position());
-    case restore_point::kind::time:
-      return "time " + describe_time(to.time());
-    case restore_point::kind::latest:
-      return "the latest position";
-  }
-  return "?";
-}
-
 // Writes `target` as a new log holding the events of the log in `source` (cut at `cut`: its last
 // segment ends at cut.segment_bytes) up to `to`. Built in "<target>.restoring", every byte checked
 // as it is read (checksums, chain, positions, whole batches, stream versions) and again once
