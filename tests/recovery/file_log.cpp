@@ -279,6 +279,14 @@ TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery]
                          error_with(annal::errc::invalid_argument, {dest.string(), "not empty"}));
     CHECK(contents(dest).size() == 1);
   }
+  SECTION("a destination another backup is writing") {
+    fs::create_directories(dest);
+    const int held = annal::detail::file_log::lock_directory(dest);
+    CHECK_THROWS_MATCHES(annal::backup(log, dest), annal::error,
+                         error_with(annal::errc::store_locked, {dest.string()}));
+    ::close(held);
+    CHECK(annal::backup(log, dest).last_position == last);
+  }
   SECTION("a backup of another log") {
     annal::file_log other(dir.path() / "other", small_segments());
     fill(other, 150, 5);
