@@ -1,6 +1,7 @@
 // The umbrella header: everything annal offers that needs no optional client library.
 // Included on their own: the JSON codec (<annal/codec/json.hpp>, which parses Boost.JSON and links
-// its library; a program storing binary events does not pay for it), the SQLite and PostgreSQL
+// its library; a program storing binary events does not pay for it), backup and restore
+// (<annal/file/backup.hpp>, <annal/file/restore.hpp>: operations code), the SQLite and PostgreSQL
 // components (<annal/sqlite/...>, <annal/postgres/...>), Kafka (<annal/kafka/...>), privacy
 // (<annal/privacy/...>) and the Catch2 testing fixtures (<annal/testing/...>).
 #pragma once

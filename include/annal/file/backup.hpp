@@ -41,8 +41,7 @@ void basic_file_log<IO>::consistent_cut(F&& cut) const {
   throw_if_failed();
   follow_writer();
   std::unique_lock<std::mutex> appending;
-  // The append lock is not mutable (appends are not const); taking it changes nothing.
-  if (!options_.read_only) appending = std::unique_lock(const_cast<std::mutex&>(append_mutex_));
+  if (!options_.read_only) appending = std::unique_lock(append_mutex_);
   std::shared_lock lock(index_mutex_);
   const time_point now = clock::now();
   const std::uint64_t position = visible_.load(std::memory_order_acquire);

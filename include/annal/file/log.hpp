@@ -358,8 +358,9 @@ class basic_file_log {
   std::unique_ptr<detail::file_write_watch> watch_;
   bool opened_ = false;  // read-only: the open has indexed what was published then
 
-  // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments.
-  std::mutex append_mutex_;
+  // append_mutex_ serializes appenders: checks, encoding, the write, and rolling segments. Mutable:
+  // a backup's consistent_cut, a const read, holds it too.
+  mutable std::mutex append_mutex_;
   std::vector<char> buffer_;
   // Mutable from here on: a read-only open's const reads grow the index (see follow_writer).
   mutable time_point last_recorded_at_{};
