@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cf=${CLANG_FORMAT:-clang-format-16}
 cd "$root"
 # annal's own sources; tests/format/fixtures holds a file left unformatted on purpose.
-mapfile -t files < <(find include tests examples bench packaging test_package -type f \
+mapfile -t files < <(find include tests examples bench packaging test_package tool -type f \
   \( -name '*.hpp' -o -name '*.cpp' \) -not -path 'tests/format/fixtures/*' | sort)
 if [[ ${1:-} == --check ]]; then
   shift

@@ -1,0 +1,106 @@
+// The `annal` tool run as a program on the test PostgreSQL server: each command's output, a schema
+// that is not there (never created), a wrong password, and the password absent from every output.
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <annal/postgres/store.hpp>
+
+#include "common/postgres_server.hpp"
+#include "tool/run_tool.hpp"
+
+using annal_test_tool::run_tool;
+using annal_test_tool::tool_run;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string url_of(const annal_test::postgres_server& server, const std::string& password) {
+  return "postgresql://" + std::string(annal_test::postgres_server::user) + ":" + password +
+         "@127.0.0.1:" + std::to_string(server.port()) + "/postgres?connect_timeout=10";
+}
+
+}  // namespace
+
+TEST_CASE("annal tool: every command on PostgreSQL, the password never shown", "[tool][postgres]") {
+  auto& server = annal_test::postgres_server::shared();
+  const std::string password = annal_test::postgres_server::password;
+  {
+    annal::postgres_options o;
+    o.connection = server.conninfo();
+    o.schema = "tool_test";
+    // Binary payloads (the tombstone's, the sample's bytes) need bytea; the tool finds the format.
+    o.payload_format = annal::postgres_payload_format::bytea;
+    annal::postgres_store store{o};
+    store.migrate();
+    annal_test_tool::write_sample(store);
+  }
+  const std::string url = url_of(server, password);
+  std::deque<tool_run> runs;  // references to its elements stay good as it grows
+  const auto run = [&](std::vector<std::string> args) -> const tool_run& {
+    args.push_back("--schema");
+    args.push_back("tool_test");
+    return runs.emplace_back(run_tool(args));
+  };
+
+  const tool_run& info = run({"info", url});
+  INFO(info.err);
+  REQUIRE(info.status == 0);
+  CHECK(contains(info.out, "store:          PostgreSQL\n"));
+  CHECK(contains(info.out, "url:            postgresql://annal:***@127.0.0.1:"));
+  CHECK(contains(info.out, "last position:  5\n"));
+  CHECK(contains(info.out, "streams:        3 (1 deleted)\n"));
+  CHECK(contains(info.out, "payloads as bytea\n"));
+  CHECK(contains(info.out, "durability:     synchronous_commit=on (durability::durable)\n"));
+  const auto j = run({"info", url, "--json"}).json_lines().at(0);
+  CHECK(j.at("events").to_number<int>() == 5);
+  CHECK(j.at("size_bytes").to_number<std::int64_t>() > 0);
+
+  const tool_run& streams = run({"streams", url});
+  REQUIRE(streams.lines().size() == 4);
+  CHECK(streams.lines()[3].ends_with("Z  deleted"));
+
+  const tool_run& events = run({"events", url, "--from", "1"});
+  REQUIRE(events.lines().size() == 5);
+  CHECK(events.lines()[0].ends_with(R"(Z  {"cents":100})"));
+  CHECK(events.lines()[2].ends_with("Z  hex:0102ff"));
+  const auto stream = run({"events", url, "--stream", "order-7", "--json"}).json_lines();
+  REQUIRE(stream.size() == 2);
+  CHECK(stream[0].at("payload_text").as_string() == "hello world");
+
+  const tool_run& verify = run({"verify", url});
+  CHECK(verify.status == 0);
+  CHECK(verify.out == "clean: 5 events in 3 streams (1 deleted) read, last position 5\n");
+
+  // Bad input: exit 2, one line, nothing created.
+  const tool_run& no_schema = runs.emplace_back(run_tool({"info", url, "--schema", "absent"}));
+  CHECK(no_schema.status == 2);
+  CHECK(no_schema.err_lines() == 1);
+  CHECK(contains(no_schema.err, "holds no annal schema 'absent'"));
+  const tool_run& wrong = runs.emplace_back(run_tool({"verify", url_of(server, "wrong-pw")}));
+  CHECK(wrong.status == 2);
+  CHECK(wrong.err_lines() == 1);
+  CHECK(contains(wrong.err, "cannot connect to PostgreSQL at 'postgresql://annal:***@"));
+  CHECK(!contains(wrong.err, "wrong-pw"));
+  const tool_run& beyond = run({"events", url, "--from", "7"});
+  CHECK(beyond.status == 2);
+  CHECK(contains(beyond.err, "beyond the end"));
+  {
+    annal::postgres_options o;
+    o.connection = server.conninfo();
+    o.schema = "absent";
+    annal::postgres_store probe{o};
+    CHECK_THROWS(probe.last_position());  // the tool did not create the schema
+  }
+
+  for (const auto& r : runs) {
+    INFO(r.out << r.err);
+    CHECK(!contains(r.out, password));
+    CHECK(!contains(r.err, password));
+  }
+}

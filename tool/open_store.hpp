@@ -1,0 +1,289 @@
+// Opening the store a URL names, for reading only and never creating anything, and what the tool
+// can say about it besides its events (size, format, durability).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <annal/core/error.hpp>
+#include <annal/file/log.hpp>
+
+#include "store_url.hpp"
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+#include <sqlite3.h>
+
+#include <annal/sqlite/store.hpp>
+#endif
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+#include <libpq-fe.h>
+
+#include <annal/postgres/store.hpp>
+#endif
+
+namespace annal::tool {
+
+// What a store says about itself besides its events; empty where the store does not know.
+struct store_facts {
+  store_kind kind = store_kind::file;
+  std::string url;     // password masked
+  std::string access;  // how the tool opened it
+  std::optional<std::uint64_t> size_bytes;
+  std::string size_detail;  // what the size counts
+  std::optional<std::uint32_t> format_version;
+  std::string format;
+  std::string durability;
+};
+
+// The stores this build reads. A backend built without leaves its alternative out.
+using any_store = std::variant<std::unique_ptr<file_log>
+#ifdef ANNAL_TOOL_WITH_SQLITE
+                               ,
+                               std::unique_ptr<sqlite_store>
+#endif
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+                               ,
+                               std::unique_ptr<postgres_store>
+#endif
+                               >;
+
+struct opened_store {
+  any_store store;
+  store_facts facts;
+};
+
+struct open_settings {
+  bool verify = false;  // check every record at open and on every read (file log)
+  std::string postgres_schema = "annal";
+};
+
+namespace detail {
+
+[[noreturn]] inline void bad_input(const std::string& what) {
+  throw error(errc::invalid_argument, what);
+}
+
+[[noreturn]] inline void built_without(const store_url& url, std::string_view component) {
+  bad_input("cannot open '" + url.shown + "': this annal was built without " +
+            std::string(component));
+}
+
+inline opened_store open_file_log(const store_url& url, const open_settings& settings) {
+  namespace fs = std::filesystem;
+  const fs::path dir = url.location;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    bad_input("file log directory '" + dir.string() +
+              "' does not exist (a read command never creates one)");
+  store_facts facts;
+  facts.kind = store_kind::file;
+  facts.url = url.shown;
+  facts.access = "read-only open, beside any running writer";
+  facts.durability = "not recorded in the log (each writer's file_log_options::sync)";
+  std::uint64_t bytes = 0;
+  std::uint32_t segments = 0;
+  std::string first_segment;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    bytes += entry.file_size(ec);
+    const std::string name = entry.path().filename().string();
+    // Segments are "00000001.log", "00000002.log"...
+    if (name.size() == 12 && name.ends_with(".log") && name.find_first_not_of("0123456789") == 8) {
+      ++segments;
+      if (first_segment.empty() || name < first_segment) first_segment = name;
+    }
+  }
+  if (segments == 0)
+    bad_input("'" + dir.string() + "' holds no file log (no segment file such as 00000001.log)");
+  facts.size_bytes = bytes;
+  facts.size_detail = "every file in the directory: " + std::to_string(segments) +
+                      (segments == 1 ? " segment" : " segments") + " with index and state files";
+  // A segment starts with "ANNALLOG" and its format version (32 bits, little-endian).
+  unsigned char header[12] = {};
+  std::ifstream in(dir / first_segment, std::ios::binary);
+  if (in.read(reinterpret_cast<char*>(header), sizeof header) &&
+      std::memcmp(header, "ANNALLOG", 8) == 0) {
+    facts.format_version = static_cast<std::uint32_t>(header[8]) | header[9] << 8 |
+                           header[10] << 16 | static_cast<std::uint32_t>(header[11]) << 24;
+    facts.format = "file log segment format " + std::to_string(*facts.format_version);
+  }
+  file_log_options options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  options.verify_reads = true;
+  options.verify_on_open = settings.verify;
+  return {std::make_unique<file_log>(dir, options), std::move(facts)};
+}
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+// Looks at the file through a read-only connection before sqlite_store opens it: sqlite_store
+// creates its table in a file without one, and a read command must never write.
+inline opened_store open_sqlite(const store_url& url) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(url.location, ec))
+    bad_input("SQLite store '" + url.location +
+              "' does not exist (a read command never creates one)");
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(url.location.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  const std::unique_ptr<sqlite3, decltype(&sqlite3_close)> owned(db, &sqlite3_close);
+  if (rc != SQLITE_OK)
+    bad_input("cannot open SQLite store '" + url.location + "': " + sqlite3_errstr(rc));
+  const auto query_int = [&](const char* sql) -> std::int64_t {
+    sqlite3_stmt* s = nullptr;
+    const int prc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+    const std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt(s, &sqlite3_finalize);
+    if (prc != SQLITE_OK)
+      bad_input("'" + url.location + "' is not a SQLite database: " + sqlite3_errmsg(db));
+    if (sqlite3_step(s) != SQLITE_ROW) return 0;
+    return sqlite3_column_int64(s, 0);
+  };
+  const std::int64_t tables = query_int(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'annal_events'");
+  const std::int64_t version = query_int("PRAGMA user_version");
+  if (tables == 0 || version == 0)
+    bad_input("'" + url.location +
+              "' is a SQLite database but not an annal store (no annal_events " + "table)");
+  if (version > sqlite_schema_version)
+    bad_input("SQLite store '" + url.location + "' has schema version " + std::to_string(version) +
+              ", newer than this annal understands (" + std::to_string(sqlite_schema_version) +
+              ")");
+  store_facts facts;
+  facts.kind = store_kind::sqlite;
+  facts.url = url.shown;
+  facts.access =
+      "read-write open (sqlite_store has no read-only mode); the tool never writes to it";
+  std::uint64_t bytes = fs::file_size(url.location, ec);
+  if (ec) bytes = 0;
+  if (const auto wal = fs::file_size(url.location + "-wal", ec); !ec) bytes += wal;
+  facts.size_bytes = bytes;
+  facts.size_detail = "the database file and its WAL";
+  facts.format_version = static_cast<std::uint32_t>(version);
+  facts.format = "annal SQLite schema version " + std::to_string(version);
+  facts.durability = "not recorded in the file (each writer's sqlite_options::sync)";
+  sqlite_options options;
+  options.pool_size = 1;
+  // Checkpoints run in commits, and the tool makes none: no background thread copies the WAL.
+  options.checkpoint = sqlite_checkpoint::in_commit;
+  return {std::make_unique<sqlite_store>(url.location, options), std::move(facts)};
+}
+#endif
+
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+// Reads the schema's version and payload format through its own connection first: postgres_store
+// needs the payload format to decode rows, and a missing schema must be reported, not created.
+inline opened_store open_postgres(const store_url& url, const open_settings& settings) {
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.location.c_str(), &parse_error);
+  if (!parsed) {
+    std::string why = parse_error ? parse_error : "libpq cannot parse it";
+    if (parse_error) PQfreemem(parse_error);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    bad_input("malformed PostgreSQL connection string '" + url.shown + "': " + why);
+  }
+  PQconninfoFree(parsed);
+  const std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.location.c_str()),
+                                                          &PQfinish);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    std::string why = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    for (auto& c : why)
+      if (c == '\n') c = ' ';
+    while (!why.empty() && why.back() == ' ') why.pop_back();
+    bad_input("cannot connect to PostgreSQL at '" + url.shown + "': " + why);
+  }
+  const auto query = [&](const std::string& sql, std::vector<const char*> params = {}) {
+    PGresult* r = PQexecParams(conn.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
+                               params.data(), nullptr, nullptr, 0);
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(r, &PQclear);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+      std::string why = PQerrorMessage(conn.get());
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      throw error(errc::io_error, "reading annal's schema at '" + url.shown + "': " + why);
+    }
+    return result;
+  };
+  const std::string& schema = settings.postgres_schema;
+  const auto found = query(
+      "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = "
+      "'schema_info'",
+      {schema.c_str()});
+  if (std::string_view(PQgetvalue(found.get(), 0, 0)) == "0")
+    bad_input("PostgreSQL database at '" + url.shown + "' holds no annal schema '" + schema +
+              "' (writers create it with migrate(); this tool never does)");
+  char* quoted = PQescapeIdentifier(conn.get(), schema.c_str(), schema.size());
+  const std::string s = quoted ? quoted : schema;
+  if (quoted) PQfreemem(quoted);
+  const auto info = query("SELECT version, payload_format FROM " + s + ".schema_info");
+  if (PQntuples(info.get()) == 0)
+    bad_input("PostgreSQL schema '" + schema + "' at '" + url.shown +
+              "' has an empty schema_info table: it was never migrated");
+  const int version = std::atoi(PQgetvalue(info.get(), 0, 0));
+  const std::string payload = PQgetvalue(info.get(), 0, 1);
+  if (version > postgres_schema_version)
+    bad_input("PostgreSQL schema '" + schema + "' has annal schema version " +
+              std::to_string(version) + ", newer than this annal understands (" +
+              std::to_string(postgres_schema_version) + ")");
+  postgres_options options;
+  options.connection = url.location;
+  options.schema = schema;
+  options.pool_size = 1;
+  options.group_commit = false;
+  if (payload == "bytea")
+    options.payload_format = postgres_payload_format::bytea;
+  else if (payload == "json")
+    options.payload_format = postgres_payload_format::json;
+  else if (payload == "jsonb")
+    options.payload_format = postgres_payload_format::jsonb;
+  else
+    bad_input("PostgreSQL schema '" + schema + "' stores payloads as '" + payload +
+              "', which this annal does not read");
+
+  store_facts facts;
+  facts.kind = store_kind::postgres;
+  facts.url = url.shown;
+  facts.access = "read-only use of schema '" + schema + "' (never migrated by the tool)";
+  const auto size = query("SELECT pg_total_relation_size('" + s + ".events')");
+  facts.size_bytes = std::strtoull(PQgetvalue(size.get(), 0, 0), nullptr, 10);
+  facts.size_detail = "the events table with its indexes";
+  facts.format_version = static_cast<std::uint32_t>(version);
+  facts.format =
+      "annal PostgreSQL schema version " + std::to_string(version) + ", payloads as " + payload;
+  const auto sync = query("SHOW synchronous_commit");
+  const std::string commit = PQgetvalue(sync.get(), 0, 0);
+  facts.durability = "synchronous_commit=" + commit + " (" +
+                     (commit == "off" ? "durability::none" : "durability::durable") + ")";
+  return {std::make_unique<postgres_store>(options), std::move(facts)};
+}
+#endif
+
+}  // namespace detail
+
+// Opens the store `url` names, for reading. Throws errc::invalid_argument when the URL names no
+// store this build can open, and whatever the store throws (errc::corrupt_log on damage).
+inline opened_store open_store(const store_url& url, const open_settings& settings = {}) {
+  switch (url.kind) {
+    case store_kind::file:
+      return detail::open_file_log(url, settings);
+    case store_kind::sqlite:
+#ifdef ANNAL_TOOL_WITH_SQLITE
+      return detail::open_sqlite(url);
+#else
+      detail::built_without(url, "sqlite");
+#endif
+    case store_kind::postgres:
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+      return detail::open_postgres(url, settings);
+#else
+      detail::built_without(url, "postgres");
+#endif
+  }
+  detail::bad_input("unknown store kind in '" + url.shown + "'");
+}
+
+}  // namespace annal::tool
