@@ -150,7 +150,9 @@ int main(int argc, char** argv) {
     return run(command, a, *url);
   } catch (const annal::error& e) {
     complain(e.what(), url->secrets);
-    if (e.code() == annal::make_error_code(annal::errc::corrupt_log)) return damaged;
+    if (e.code() == annal::make_error_code(annal::errc::corrupt_log) ||
+        e.code() == annal::make_error_code(annal::errc::decode_error))
+      return damaged;
     if (e.code() == annal::make_error_code(annal::errc::invalid_argument) ||
         e.code() == annal::make_error_code(annal::errc::invalid_stream_id))
       return bad_input;

@@ -340,7 +340,10 @@ verify_report verify(const Store& store) {
       st.deleted = st.deleted || e.type == tombstone_type;
     });
   } catch (const error& e) {
-    if (e.code() != make_error_code(errc::corrupt_log)) throw;
+    // Stored data that fails its checks or does not decode is damage; anything else is not.
+    if (e.code() != make_error_code(errc::corrupt_log) &&
+        e.code() != make_error_code(errc::decode_error))
+      throw;
     r.stopped = true;
     r.add(e.what());
   }
