@@ -192,6 +192,44 @@ TEST_CASE("annal tool: verify finds a flipped byte in a file log segment and nam
   CHECK(contains(std::string(o.at("problems").as_array().at(0).as_string()), "00000001.log"));
 }
 
+TEST_CASE("annal tool: damage in a sealed segment: verify names it, other commands stop at it",
+          "[tool][verify]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  {
+    annal::file_log_options o;
+    o.segment_size = 1024;  // a few events a segment
+    annal::file_log writer{data, o};
+    for (int i = 0; i < 40; ++i) {
+      const annal::event_data e[] = {annal_test_tool::sample_event(
+          "noted", "event number " + std::to_string(i) + std::string(60, '.'))};
+      writer.append("notes", annal::expected_version::any(), e);
+    }
+  }
+  REQUIRE(fs::exists(data / "00000003.log"));
+  const std::string url = "file:" + data.string();
+  REQUIRE(run_tool({"verify", url}).status == 0);
+  const fs::path segment = data / "00000001.log";
+  std::string bytes = annal_test_tool::read_whole(segment);
+  const auto at = bytes.find("event number 1");
+  REQUIRE(at != std::string::npos);
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const tool_run r = run_tool({"verify", url});
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "segment 00000001.log offset "));
+  CHECK(contains(r.out, "checksum mismatch"));
+  // A read that meets the damage stops there, with status 1 and the same place named.
+  const tool_run events = run_tool({"events", url, "--from", "1"});
+  CHECK(events.status == 1);
+  CHECK(events.err_lines() == 1);
+  CHECK(contains(events.err, "segment 00000001.log offset "));
+}
+
 TEST_CASE("annal tool: bad input is one line on stderr and exit status 2, and creates nothing",
           "[tool][bad_input]") {
   scratch dir;
