@@ -15,6 +15,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/core/record.hpp>
+#include <annal/detail/utf8.hpp>
 #include <annal/store/event_store.hpp>
 
 #include "open_store.hpp"
@@ -45,25 +46,11 @@ inline std::string iso_time(time_point t) {
 
 // Whether `s` is well-formed UTF-8 without control characters: text that prints on one line.
 inline bool printable_text(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f) return false;
-    std::size_t n = c < 0x80           ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xe  ? 3
-                    : (c >> 3) == 0x1e ? 4
-                                       : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if (n == 2 && c < 0xc2) return false;
-    const auto c1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
-    if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return false;
-    if (n == 4 && ((c == 0xf0 && c1 < 0x90) || c > 0xf4 || (c == 0xf4 && c1 >= 0x90))) return false;
-    i += n;
   }
-  return true;
+  return annal::detail::is_valid_utf8(s);
 }
 
 inline std::string hex(std::string_view bytes) {
