@@ -30,6 +30,7 @@
 #include <annal/runtime/new_event_id.hpp>
 
 #include "common/invalid_option.hpp"
+#include "recovery/recovery_support.hpp"
 #include "store/crash_writer.hpp"
 #include "store/store_test_support.hpp"
 
@@ -38,35 +39,16 @@ using annal_test_store::scratch_dir;
 
 namespace {
 
+using recovery_test::all_events;
+using recovery_test::error_with;
+using recovery_test::fill;
+using recovery_test::same_events;
+
 annal::file_log_options small_segments() {
   annal::file_log_options o;
   o.segment_size = 4096;  // a roll-over every dozen events
   o.sync = annal::durability::none;
   return o;
-}
-
-// Appends `batches` batches of 1 to 3 events over five streams; returns the last position.
-std::uint64_t fill(annal::file_log& log, int batches, unsigned seed = 1) {
-  std::mt19937 rng(seed);
-  std::uint64_t last = 0;
-  for (int b = 0; b < batches; ++b) {
-    std::vector<annal::event_data> batch(1 + rng() % 3);
-    for (auto& e : batch) {
-      e.id = annal::new_event_id();
-      e.type = "test.happened";
-      e.payload = std::string(50 + rng() % 200, static_cast<char>('a' + b % 26));
-      e.meta["n"] = std::to_string(b);
-    }
-    last = log.append("s-" + std::to_string(rng() % 5), annal::expected_version::any(), batch)
-               .last_position;
-  }
-  return last;
-}
-
-std::vector<annal::recorded_event> all_events(const annal::file_log& log) {
-  std::vector<annal::recorded_event> out;
-  log.read_all(1, [&](const annal::recorded_event& e) { out.push_back(e); });
-  return out;
 }
 
 std::string slurp(const fs::path& p) {
@@ -105,28 +87,6 @@ void flip_payload_byte(const fs::path& dir, std::uint64_t position) {
   std::string bytes = slurp(path);
   bytes[offset + annal::detail::file_log::record_header_size + 20] ^= 0x40;
   spill(path, bytes);
-}
-
-bool same_events(const std::vector<annal::recorded_event>& a,
-                 const std::vector<annal::recorded_event>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].id != b[i].id || a[i].position != b[i].position ||
-        a[i].stream_version != b[i].stream_version || a[i].payload != b[i].payload ||
-        a[i].recorded_at != b[i].recorded_at || a[i].meta != b[i].meta)
-      return false;
-  return true;
-}
-
-auto error_with(annal::errc code, std::vector<std::string> parts) {
-  return Catch::Predicate<annal::error>(
-      [=](const annal::error& e) {
-        if (e.code() != annal::make_error_code(code)) return false;
-        for (const auto& p : parts)
-          if (std::string(e.what()).find(p) == std::string::npos) return false;
-        return true;
-      },
-      "an annal::error naming every expected part");
 }
 
 }  // namespace

@@ -1,0 +1,68 @@
+// What the backup and restore tests of every store share: filling a store, reading it back,
+// comparing two copies, and matching an error by its code and the parts of its message.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <annal/core/error.hpp>
+#include <annal/core/record.hpp>
+#include <annal/runtime/new_event_id.hpp>
+
+namespace recovery_test {
+
+// Appends `batches` batches of 1 to 3 events over five streams; returns the last position.
+template <class Store>
+std::uint64_t fill(Store& store, int batches, unsigned seed = 1) {
+  std::mt19937 rng(seed);
+  std::uint64_t last = 0;
+  for (int b = 0; b < batches; ++b) {
+    std::vector<annal::event_data> batch(1 + rng() % 3);
+    for (auto& e : batch) {
+      e.id = annal::new_event_id();
+      e.type = "test.happened";
+      e.payload = std::string(50 + rng() % 200, static_cast<char>('a' + b % 26));
+      e.meta["n"] = std::to_string(b);
+    }
+    last = store.append("s-" + std::to_string(rng() % 5), annal::expected_version::any(), batch)
+               .last_position;
+  }
+  return last;
+}
+
+template <class Store>
+std::vector<annal::recorded_event> all_events(const Store& store) {
+  std::vector<annal::recorded_event> out;
+  store.read_all(1, [&](const annal::recorded_event& e) { out.push_back(e); });
+  return out;
+}
+
+// What a copy must keep of each event: id, position, stream version, payload, time, metadata.
+inline bool same_events(const std::vector<annal::recorded_event>& a,
+                        const std::vector<annal::recorded_event>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].id != b[i].id || a[i].position != b[i].position ||
+        a[i].stream_version != b[i].stream_version || a[i].payload != b[i].payload ||
+        a[i].recorded_at != b[i].recorded_at || a[i].meta != b[i].meta)
+      return false;
+  return true;
+}
+
+inline auto error_with(annal::errc code, std::vector<std::string> parts) {
+  return Catch::Predicate<annal::error>(
+      [=](const annal::error& e) {
+        if (e.code() != annal::make_error_code(code)) return false;
+        for (const auto& p : parts)
+          if (std::string(e.what()).find(p) == std::string::npos) return false;
+        return true;
+      },
+      "an annal::error naming every expected part");
+}
+
+}  // namespace recovery_test
