@@ -143,6 +143,16 @@ void check_sample_output(const std::string& url, const std::string& kind) {
   check_bad_input(run_tool({"events", url}), "events needs --stream ID or --from POSITION");
 }
 
+// Damages a segment as a failing disk would: one bit of the first occurrence of `text` flipped.
+void flip_a_bit_of(const fs::path& segment, const std::string& text) {
+  std::string bytes = annal_test_tool::read_whole(segment);
+  const auto at = bytes.find(text);
+  REQUIRE(at != std::string::npos);
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  std::ofstream out(segment, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 }  // namespace
 
 TEST_CASE("annal tool: every command on a file log, read beside its running writer", "[tool]") {
@@ -168,15 +178,7 @@ TEST_CASE("annal tool: verify finds a flipped byte in a file log segment and nam
   const std::string url = "file:" + data.string();
   REQUIRE(run_tool({"verify", url}).status == 0);
 
-  const fs::path segment = data / "00000001.log";
-  std::string bytes = annal_test_tool::read_whole(segment);
-  const auto at = bytes.find("hello world");
-  REQUIRE(at != std::string::npos);
-  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
-  {
-    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  flip_a_bit_of(data / "00000001.log", "hello world");
   const tool_run r = run_tool({"verify", url});
   INFO(r.out << r.err);
   CHECK(r.status == 1);
@@ -209,15 +211,7 @@ TEST_CASE("annal tool: damage in a sealed segment: verify names it, other comman
   REQUIRE(fs::exists(data / "00000003.log"));
   const std::string url = "file:" + data.string();
   REQUIRE(run_tool({"verify", url}).status == 0);
-  const fs::path segment = data / "00000001.log";
-  std::string bytes = annal_test_tool::read_whole(segment);
-  const auto at = bytes.find("event number 1");
-  REQUIRE(at != std::string::npos);
-  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
-  {
-    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  flip_a_bit_of(data / "00000001.log", "event number 1");
   const tool_run r = run_tool({"verify", url});
   INFO(r.out << r.err);
   CHECK(r.status == 1);
