@@ -1,5 +1,6 @@
 // The generic `annal` tool: inspects and verifies any annal store by URL, without the user's event
 // types (docs/tool.md). Exit status: 0 done, 1 damage found, 2 bad input, 3 any other failure.
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -16,6 +17,21 @@ namespace {
 namespace tool = annal::tool;
 
 enum exit_status : int { ok = 0, damaged = 1, bad_input = 2, failed = 3 };
+
+// Set by SIGINT and SIGTERM: `events --follow` ends at the next look, with exit status 0.
+volatile std::sig_atomic_t stop_requested = 0;
+
+void request_stop(int) {
+  stop_requested = 1;
+}
+
+void stop_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 struct arguments {
   std::string url;
@@ -79,7 +95,7 @@ int run(const std::string& command, const arguments& a, const tool::store_url& u
         } else if (command == "streams") {
           tool::streams(*store, a.prefix, a.json, out);
         } else if (command == "events") {
-          tool::events(*store, a.query, a.json, out);
+          tool::events(*store, a.query, a.json, out, [] { return stop_requested != 0; });
         } else {
           const tool::verify_report r = tool::verify(*store);
           tool::print_verify(r, facts, a.json, out);
@@ -109,12 +125,18 @@ int main(int argc, char** argv) {
   add_common(*streams, a, "annal streams file:./data --prefix account-");
   streams->add_option("--prefix", a.prefix, "only streams whose id starts with this");
   CLI::App* events = app.add_subcommand("events", "one stream's events, or a range of positions");
-  add_common(*events, a, "annal events file:./data --from 100 --to 200 --type deposited --json");
+  add_common(*events, a,
+             "annal events file:./data --from 100 --to 200 --type deposited --json\n"
+             "  annal events file:./data --stream account-1 --follow");
   auto* stream = events->add_option("--stream", a.query.stream, "the stream to show");
   auto* from = events->add_option("--from", a.query.from, "the first position to show (1-based)");
   auto* to = events->add_option("--to", a.query.to, "the last position to show (default: the end)");
   events->add_option("--type", a.query.type, "only events of this stored type");
+  auto* follow = events->add_flag(
+      "-f,--follow", a.query.follow,
+      "after the last event, wait for new ones and print them as they come, until interrupted");
   stream->excludes(from)->excludes(to);
+  follow->excludes(to);
   to->needs(from);
   CLI::App* verify = app.add_subcommand(
       "verify", "read every event with every check; exit 1 when anything is damaged");
@@ -139,6 +161,7 @@ int main(int argc, char** argv) {
     complain("events needs --stream ID or --from POSITION", {});
     return bad_input;
   }
+  if (a.query.follow) stop_on_signals();
   std::optional<tool::store_url> url;
   try {
     url = tool::parse_store_url(a.url);

@@ -2,27 +2,272 @@
 // text for people or JSON for scripts. They only read.
 #pragma once
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <map>
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
-#include <boost/uuid/uuid_io.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <annal/core/error.hpp>
 #include <annal/core/record.hpp>
 #include <annal/detail/utf8.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/subscription.hpp>
 
 #include "open_store.hpp"
 
 namespace annal::tool {
 
+// ---- reading ---------------------------------------------------------------------------------
+
+// Reads with views where the store hands them out (the file log: no copy of each event's strings),
+// else with copies; `visit` takes either.
+template <event_store Store, class F>
+void read_all_events(const Store& store, std::uint64_t from, F&& visit,
+                     std::size_t max_count = unlimited) {
+  if constexpr (requires { store.read_all_views(from, visit, max_count); })
+    store.read_all_views(from, visit, max_count);
+  else
+    store.read_all(from, visit, max_count);
+}
+
+template <event_store Store, class F>
+void read_stream_events(const Store& store, std::string_view stream, F&& visit) {
+  if constexpr (requires { store.read_stream_views(stream, 1, visit); })
+    store.read_stream_views(stream, 1, visit);
+  else
+    store.read_stream(stream, 1, visit);
+}
+
+// Stream ids to what a command keeps of each, for a scan that meets every stream. A verify of a
+// million streams spends its time on this table's cache misses, so it is kept small: each id is
+// copied once into one buffer, and the table holds 8 bytes for it (where it starts, its length).
+// Events come in batches of one stream, so the last stream looked up is tried first.
+namespace detail {
+
+// a == b for short strings such as stream ids, inline: a call to memcmp per event is a tenth of
+// what verify spends per event.
+inline bool same_id(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// A hash of a short string, inline (std::hash calls out of line): 8 bytes at a time through a
+// multiply, then a finalizer whose high bits depend on every input bit, as the table wants.
+inline std::size_t hash_id(std::string_view s) noexcept {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, s.data() + i, s.size() - i);
+  h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  return static_cast<std::size_t>(h);
+}
+
+}  // namespace detail
+
+template <class T>
+class stream_table {
+  using key = std::uint64_t;  // offset in ids_ << 16 | length
+  struct ids {
+    std::string bytes;
+    std::string_view of(key k) const noexcept {
+      return {bytes.data() + (k >> 16), static_cast<std::size_t>(k & 0xffff)};
+    }
+  };
+  struct id_hash {
+    using is_transparent = void;
+    const ids* known;
+    using is_avalanching = void;
+    std::size_t operator()(std::string_view s) const noexcept { return detail::hash_id(s); }
+    std::size_t operator()(key k) const noexcept { return (*this)(known->of(k)); }
+  };
+  struct id_equal {
+    using is_transparent = void;
+    const ids* known;
+    bool operator()(key a, key b) const noexcept { return a == b; }
+    bool operator()(key a, std::string_view b) const noexcept { return known->of(a) == b; }
+    bool operator()(std::string_view a, key b) const noexcept { return a == known->of(b); }
+  };
+
+ public:
+  stream_table()
+      : ids_(std::make_unique<ids>()), table_(0, id_hash{ids_.get()}, id_equal{ids_.get()}) {}
+
+  // The entry for `id`, added if new.
+  T& at(std::string_view id) {
+    if (last_ && detail::same_id(id, last_id_)) [[likely]]
+      return *last_;
+    return find_or_add(id);
+  }
+
+  // f(id, entry) for every stream, in no order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [k, v] : table_) f(ids_->of(k), v);
+  }
+  std::size_t size() const noexcept { return table_.size(); }
+
+ private:
+  // Out of line: at() inlines into a scan's loop, and this runs once per batch of a stream.
+  [[gnu::noinline]] T& find_or_add(std::string_view id) {
+    if (id.size() > 0xffff)
+      throw error(errc::invalid_stream_id, "a stream id of " + std::to_string(id.size()) +
+                                               " bytes: longer than any store keeps");
+    // One probe: the id goes into ids_ first, and comes out again if the table knew it.
+    const std::size_t at = ids_->bytes.size();
+    ids_->bytes.append(id);
+    const auto [it, added] = table_.emplace(key{at} << 16 | id.size(), T{});
+    if (!added) ids_->bytes.resize(at);
+    last_id_ = ids_->of(it->first);  // ids_ grows only here, where this is set again
+    last_ = &it->second;
+    return *last_;
+  }
+
+  std::unique_ptr<ids> ids_;  // where the table's hash and equality find it, wherever this moves
+  boost::unordered_flat_map<key, T, id_hash, id_equal> table_;
+  std::string_view last_id_;
+  T* last_ = nullptr;
+};
+
 // ---- formatting ------------------------------------------------------------------------------
+
+namespace detail {
+
+// "2026-12-07T03:18:50" for `secs` since the epoch, into `out` (19 characters).
+inline void utc_seconds(std::int64_t secs, char* out) {
+  const std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[96];  // room for any year, as the compiler checks
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::memcpy(out, buf, 19);
+}
+
+inline void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+
+inline void append_hex(std::string& out, std::string_view bytes) {
+  const std::size_t at = out.size();
+  out.resize(at + bytes.size() * 2);
+  char* p = out.data() + at;
+  for (const char b : bytes) {
+    *p++ = hex_digits[static_cast<unsigned char>(b) >> 4];
+    *p++ = hex_digits[static_cast<unsigned char>(b) & 0xf];
+  }
+}
+
+// "01a24e88-e965-72a5-b6bb-695e2aafd8a3"
+inline void append_uuid(std::string& out, const event_id& id) {
+  char buf[36];
+  char* p = buf;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex_digits[id.data[i] >> 4];
+    *p++ = hex_digits[id.data[i] & 0xf];
+  }
+  out.append(buf, sizeof buf);
+}
+
+// `s` as a JSON string, quotes included. Bytes that are not ASCII are copied: stores keep UTF-8.
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t plain = 0;  // start of the run of bytes that need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += hex_digits[c >> 4];
+        out += hex_digits[c & 0xf];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+// A Boost.JSON parser handler that keeps nothing: the parser only checks that a payload is JSON.
+struct json_checker {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using sv = boost::json::string_view;
+  using ec = boost::json::error_code;
+  bool on_document_begin(ec&) { return true; }
+  bool on_document_end(ec&) { return true; }
+  bool on_array_begin(ec&) { return true; }
+  bool on_array_end(std::size_t, ec&) { return true; }
+  bool on_object_begin(ec&) { return true; }
+  bool on_object_end(std::size_t, ec&) { return true; }
+  bool on_string_part(sv, std::size_t, ec&) { return true; }
+  bool on_string(sv, std::size_t, ec&) { return true; }
+  bool on_key_part(sv, std::size_t, ec&) { return true; }
+  bool on_key(sv, std::size_t, ec&) { return true; }
+  bool on_number_part(sv, ec&) { return true; }
+  bool on_int64(std::int64_t, sv, ec&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec&) { return true; }
+  bool on_double(double, sv, ec&) { return true; }
+  bool on_bool(bool, ec&) { return true; }
+  bool on_null(ec&) { return true; }
+  bool on_comment_part(sv, ec&) { return true; }
+  bool on_comment(sv, ec&) { return true; }
+};
+
+}  // namespace detail
 
 // "2026-12-07T03:18:50.123456789Z": UTC, to the nanosecond a store records.
 inline std::string iso_time(time_point t) {
@@ -34,14 +279,13 @@ inline std::string iso_time(time_point t) {
     frac += 1'000'000'000;
     --secs;
   }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
+  std::string out(30, '0');
+  detail::utc_seconds(secs, out.data());
+  out[19] = '.';
+  for (int i = 28; i >= 20; --i, frac /= 10)
+    out[static_cast<std::size_t>(i)] = char('0' + frac % 10);
+  out[29] = 'Z';
+  return out;
 }
 
 // Whether `s` is well-formed UTF-8 without control characters: text that prints on one line.
@@ -54,81 +298,197 @@ inline bool printable_text(std::string_view s) {
 }
 
 inline std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char b : bytes) {
-    out += digits[static_cast<unsigned char>(b) >> 4];
-    out += digits[static_cast<unsigned char>(b) & 0xf];
-  }
+  detail::append_hex(out, bytes);
   return out;
 }
 
-// A payload as the tool shows it: JSON as JSON, other text as text, anything else as hex.
-struct shown_payload {
-  enum class as { json, text, hex } kind = as::hex;
-  boost::json::value json;
-  std::string text;  // compact JSON, the text, or the hex digits
-};
+enum class payload_kind { json, text, hex };
 
-inline shown_payload show_payload(std::string_view payload) {
-  shown_payload out;
-  if (!payload.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(payload, ec);
-    if (!ec) {
-      out.kind = shown_payload::as::json;
-      out.text = boost::json::serialize(v);
-      out.json = std::move(v);
-      return out;
+// Prints events as lines of text or JSON into one buffer that goes out in large writes: nothing
+// is allocated per event once the buffer has grown.
+class event_printer {
+ public:
+  event_printer(std::ostream& out, bool json) : out_(out), json_(json), checker_({}) {
+    line_.reserve(flush_at + 4096);
+  }
+  event_printer(const event_printer&) = delete;
+  event_printer& operator=(const event_printer&) = delete;
+  ~event_printer() { flush(); }
+
+  // A payload as the tool shows it: JSON as JSON, other text as text, anything else as hex.
+  payload_kind kind_of(std::string_view payload) {
+    if (!payload.empty()) {
+      checker_.reset();
+      boost::json::error_code ec;
+      const std::size_t used = checker_.write_some(false, payload.data(), payload.size(), ec);
+      if (!ec && used == payload.size()) return payload_kind::json;
+    }
+    return printable_text(payload) ? payload_kind::text : payload_kind::hex;
+  }
+
+  // `e`: a recorded_event or a recorded_event_view.
+  template <class Event>
+  void print(const Event& e) {
+    if (json_)
+      json_line(e);
+    else
+      text_line(e);
+    if (line_.size() >= flush_at) write_out();
+  }
+
+  // Hands what is buffered to the stream and flushes it (a follower's reader sees each batch).
+  void flush() {
+    write_out();
+    out_.flush();
+  }
+
+ private:
+  static constexpr std::size_t flush_at = 64 * 1024;
+
+  void write_out() {
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    line_.clear();
+  }
+
+  void time(time_point t) {
+    if (t == time_point{}) {
+      line_ += '-';
+      return;
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+    std::int64_t secs = ns.count() / 1'000'000'000;
+    std::int64_t frac = ns.count() % 1'000'000'000;
+    if (frac < 0) {
+      frac += 1'000'000'000;
+      --secs;
+    }
+    // Neighbouring events share their second: its calendar date is worked out once.
+    if (!second_known_ || secs != second_) {
+      detail::utc_seconds(secs, second_text_);
+      second_ = secs;
+      second_known_ = true;
+    }
+    char buf[30];
+    std::memcpy(buf, second_text_, 19);
+    buf[19] = '.';
+    for (int i = 28; i >= 20; --i, frac /= 10) buf[i] = char('0' + frac % 10);
+    buf[29] = 'Z';
+    line_.append(buf, sizeof buf);
+  }
+
+  // The payload, JSON without the whitespace between its tokens so that it stays on one line.
+  void compact_json(std::string_view payload) {
+    bool in_string = false, escaped = false;
+    for (const char c : payload) {
+      if (in_string) {
+        if (escaped)
+          escaped = false;
+        else if (c == '\\')
+          escaped = true;
+        else if (c == '"')
+          in_string = false;
+      } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+        continue;
+      } else if (c == '"') {
+        in_string = true;
+      }
+      line_ += c;
     }
   }
-  if (printable_text(payload)) {
-    out.kind = shown_payload::as::text;
-    out.text = std::string(payload);
-    return out;
-  }
-  out.text = hex(payload);
-  return out;
-}
 
-inline boost::json::object event_json(const recorded_event& e) {
-  boost::json::object o;
-  o["position"] = e.position;
-  o["stream"] = e.stream_id;
-  o["version"] = e.stream_version;
-  o["type"] = e.type;
-  o["schema_version"] = e.schema_version;
-  o["id"] = boost::uuids::to_string(e.id);
-  o["recorded_at"] = iso_time(e.recorded_at);
-  if (!e.correlation_id.is_nil()) o["correlation_id"] = boost::uuids::to_string(e.correlation_id);
-  if (!e.causation_id.is_nil()) o["causation_id"] = boost::uuids::to_string(e.causation_id);
-  if (!e.meta.empty()) {
-    boost::json::object meta;
-    for (const auto& [k, v] : e.meta) meta[k] = v;
-    o["metadata"] = std::move(meta);
+  template <class Event>
+  void text_line(const Event& e) {
+    detail::append_uint(line_, e.position);
+    line_ += "  ";
+    line_ += e.stream_id;
+    line_ += "  ";
+    detail::append_uint(line_, e.stream_version);
+    line_ += "  ";
+    line_ += e.type;
+    line_ += "  ";
+    time(e.recorded_at);
+    line_ += "  ";
+    switch (kind_of(e.payload)) {
+      case payload_kind::json:
+        compact_json(e.payload);
+        break;
+      case payload_kind::text:
+        line_ += e.payload;
+        break;
+      case payload_kind::hex:
+        line_ += "hex:";
+        detail::append_hex(line_, e.payload);
+        break;
+    }
+    line_ += '\n';
   }
-  shown_payload p = show_payload(e.payload);
-  switch (p.kind) {
-    case shown_payload::as::json:
-      o["payload"] = std::move(p.json);
-      break;
-    case shown_payload::as::text:
-      o["payload_text"] = std::move(p.text);
-      break;
-    case shown_payload::as::hex:
-      o["payload_hex"] = std::move(p.text);
-      break;
-  }
-  return o;
-}
 
-inline void print_event_line(std::ostream& out, const recorded_event& e) {
-  const shown_payload p = show_payload(e.payload);
-  out << e.position << "  " << e.stream_id << "  " << e.stream_version << "  " << e.type << "  "
-      << iso_time(e.recorded_at) << "  "
-      << (p.kind == shown_payload::as::hex ? "hex:" + p.text : p.text) << '\n';
-}
+  template <class Event>
+  void json_line(const Event& e) {
+    line_ += "{\"position\":";
+    detail::append_uint(line_, e.position);
+    line_ += ",\"stream\":";
+    detail::append_json_string(line_, e.stream_id);
+    line_ += ",\"version\":";
+    detail::append_uint(line_, e.stream_version);
+    line_ += ",\"type\":";
+    detail::append_json_string(line_, e.type);
+    line_ += ",\"schema_version\":";
+    detail::append_uint(line_, e.schema_version);
+    line_ += ",\"id\":\"";
+    detail::append_uuid(line_, e.id);
+    line_ += "\",\"recorded_at\":\"";
+    time(e.recorded_at);
+    line_ += '"';
+    if (!e.correlation_id.is_nil()) {
+      line_ += ",\"correlation_id\":\"";
+      detail::append_uuid(line_, e.correlation_id);
+      line_ += '"';
+    }
+    if (!e.causation_id.is_nil()) {
+      line_ += ",\"causation_id\":\"";
+      detail::append_uuid(line_, e.causation_id);
+      line_ += '"';
+    }
+    if (!e.meta.empty()) {
+      line_ += ",\"metadata\":{";
+      bool first = true;
+      for (const auto& [k, v] : e.meta) {
+        if (!first) line_ += ',';
+        first = false;
+        detail::append_json_string(line_, k);
+        line_ += ':';
+        detail::append_json_string(line_, v);
+      }
+      line_ += '}';
+    }
+    switch (kind_of(e.payload)) {
+      case payload_kind::json:
+        line_ += ",\"payload\":";
+        compact_json(e.payload);
+        break;
+      case payload_kind::text:
+        line_ += ",\"payload_text\":";
+        detail::append_json_string(line_, e.payload);
+        break;
+      case payload_kind::hex:
+        line_ += ",\"payload_hex\":\"";
+        detail::append_hex(line_, e.payload);
+        line_ += '"';
+        break;
+    }
+    line_ += "}\n";
+  }
+
+  std::ostream& out_;
+  bool json_;
+  boost::json::basic_parser<detail::json_checker> checker_;
+  std::string line_;
+  std::int64_t second_ = 0;
+  bool second_known_ = false;
+  char second_text_[19] = {};
+};
 
 // ---- streams ---------------------------------------------------------------------------------
 
@@ -142,26 +502,27 @@ struct store_summary {
   std::uint64_t events = 0;
   time_point first_event_at{};
   time_point last_event_at{};
-  std::map<std::string, stream_summary, std::less<>> streams;
+  stream_table<stream_summary> streams;
   std::uint64_t deleted = 0;
 };
 
-// One pass over every event; streams outside `prefix` are counted but not kept.
+// One pass over every event; streams outside `prefix` are counted but not kept. None of the stores
+// can list its streams without reading every event (and a tombstone is known by its type only), so
+// info and streams read the whole store.
 template <event_store Store>
 store_summary summarize(const Store& store, std::string_view prefix = {}) {
   store_summary s;
-  store.read_all(1, [&](const recorded_event& e) {
+  read_all_events(store, 1, [&](const auto& e) {
     ++s.events;
     if (s.first_event_at == time_point{}) s.first_event_at = e.recorded_at;
     s.last_event_at = e.recorded_at;
     if (!e.stream_id.starts_with(prefix)) return;
-    auto it = s.streams.find(e.stream_id);
-    if (it == s.streams.end()) it = s.streams.emplace(e.stream_id, stream_summary{}).first;
-    it->second.version = e.stream_version;
-    it->second.last_event_at = e.recorded_at;
-    it->second.deleted = e.type == tombstone_type;
+    stream_summary& st = s.streams.at(e.stream_id);
+    st.version = e.stream_version;
+    st.last_event_at = e.recorded_at;
+    st.deleted = e.type == tombstone_type;
   });
-  for (const auto& [id, st] : s.streams) s.deleted += st.deleted ? 1 : 0;
+  s.streams.for_each([&](std::string_view, const stream_summary& st) { s.deleted += st.deleted; });
   return s;
 }
 
@@ -208,27 +569,33 @@ void info(const Store& store, const store_facts& facts, bool json, std::ostream&
 
 template <event_store Store>
 void streams(const Store& store, std::string_view prefix, bool json, std::ostream& out) {
-  const store_summary s = summarize(store, prefix);
+  const store_summary summary = summarize(store, prefix);
+  std::vector<std::pair<std::string_view, const stream_summary*>> sorted;
+  sorted.reserve(summary.streams.size());
+  summary.streams.for_each(
+      [&](std::string_view id, const stream_summary& st) { sorted.emplace_back(id, &st); });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   if (json) {
-    for (const auto& [id, st] : s.streams) {
+    for (const auto& [id, st] : sorted) {
       boost::json::object o;
       o["stream"] = id;
-      o["version"] = st.version;
-      o["last_event_at"] = iso_time(st.last_event_at);
-      o["deleted"] = st.deleted;
+      o["version"] = st->version;
+      o["last_event_at"] = iso_time(st->last_event_at);
+      o["deleted"] = st->deleted;
       out << boost::json::serialize(o) << '\n';
     }
     return;
   }
   std::size_t width = 6;  // "STREAM"
-  for (const auto& [id, st] : s.streams) width = std::max(width, id.size());
+  for (const auto& [id, st] : sorted) width = std::max(width, id.size());
   const auto pad = [](std::string_view text, std::size_t w) {
     return std::string(text) + std::string(w > text.size() ? w - text.size() : 0, ' ');
   };
   out << pad("STREAM", width) << "  " << pad("VERSION", 7) << "  LAST EVENT AT\n";
-  for (const auto& [id, st] : s.streams)
-    out << pad(id, width) << "  " << pad(std::to_string(st.version), 7) << "  "
-        << iso_time(st.last_event_at) << (st.deleted ? "  deleted" : "") << '\n';
+  for (const auto& [id, st] : sorted)
+    out << pad(id, width) << "  " << pad(std::to_string(st->version), 7) << "  "
+        << iso_time(st->last_event_at) << (st->deleted ? "  deleted" : "") << '\n';
 }
 
 // ---- events ----------------------------------------------------------------------------------
@@ -238,40 +605,74 @@ struct event_query {
   std::uint64_t from = 0;
   std::uint64_t to = 0;  // 0: to the end
   std::string type;      // set: only events of this type
+  bool follow = false;   // after the end, wait for new events and print them as they come
 };
 
-template <event_store Store>
-std::uint64_t events(const Store& store, const event_query& q, bool json, std::ostream& out) {
+// Never asks a follower to stop: a caller without signals.
+struct never_stop {
+  bool operator()() const noexcept { return false; }
+};
+
+// Prints the events `q` asks for; returns how many. Following, it goes on until `stop()` says so,
+// looking at it at least every `stop_check_interval`.
+template <event_store Store, class Stop = never_stop>
+std::uint64_t events(const Store& store, const event_query& q, bool json, std::ostream& out,
+                     Stop stop = {}) {
+  static constexpr std::chrono::milliseconds stop_check_interval{100};
   std::uint64_t shown = 0;
-  const auto visit = [&](const recorded_event& e) {
+  event_printer printer(out, json);
+  const auto visit = [&](const auto& e) {
     if (!q.type.empty() && e.type != q.type) return;
     ++shown;
-    if (json)
-      out << boost::json::serialize(event_json(e)) << '\n';
-    else
-      print_event_line(out, e);
+    printer.print(e);
   };
+  std::uint64_t after = 0;  // the last position printed or passed over
   if (!q.stream.empty()) {
     if (store.stream_version(q.stream) == 0)
       throw error(errc::invalid_argument, "stream '" + q.stream + "' does not exist");
-    store.read_stream(q.stream, 1, visit);
-    return shown;
+    // Read before the stream's events: anything appended after them is followed from here on.
+    after = store.last_position();
+    read_stream_events(store, q.stream, [&](const auto& e) {
+      if (e.position > after) return;
+      visit(e);
+    });
+  } else {
+    const std::uint64_t last = store.last_position();
+    if (q.from == 0) throw error(errc::invalid_argument, "--from 0: positions start at 1");
+    // Following, --from may name the next position to come.
+    if (q.from > last + (q.follow ? 1 : 0))
+      throw error(errc::invalid_argument,
+                  "--from " + std::to_string(q.from) + " is beyond the end of the store (" +
+                      (last == 0 ? "it is empty" : "last position " + std::to_string(last)) + ")");
+    if (q.to != 0 && q.to > last)
+      throw error(errc::invalid_argument, "--to " + std::to_string(q.to) +
+                                              " is beyond the end of the store (last position " +
+                                              std::to_string(last) + ")");
+    if (q.to != 0 && q.to < q.from)
+      throw error(errc::invalid_argument,
+                  "--to " + std::to_string(q.to) + " is before --from " + std::to_string(q.from));
+    const std::uint64_t end = q.to == 0 ? last : q.to;
+    if (q.from <= end)
+      read_all_events(store, q.from, visit, static_cast<std::size_t>(end - q.from + 1));
+    after = std::max(end, q.from - 1);
   }
-  const std::uint64_t last = store.last_position();
-  if (q.from == 0) throw error(errc::invalid_argument, "--from 0: positions start at 1");
-  if (q.from > last)
-    throw error(errc::invalid_argument,
-                "--from " + std::to_string(q.from) + " is beyond the end of the store (" +
-                    (last == 0 ? "it is empty" : "last position " + std::to_string(last)) + ")");
-  if (q.to != 0 && q.to > last)
-    throw error(errc::invalid_argument, "--to " + std::to_string(q.to) +
-                                            " is beyond the end of the store (last position " +
-                                            std::to_string(last) + ")");
-  if (q.to != 0 && q.to < q.from)
-    throw error(errc::invalid_argument,
-                "--to " + std::to_string(q.to) + " is before --from " + std::to_string(q.from));
-  const std::uint64_t end = q.to == 0 ? last : q.to;
-  store.read_all(q.from, visit, static_cast<std::size_t>(end - q.from + 1));
+  printer.flush();
+  if (!q.follow) return shown;
+  if constexpr (waitable_store<Store>) {
+    const auto follow_visit = [&](const auto& e) {
+      after = e.position;
+      if (!q.stream.empty() && e.stream_id != q.stream) return;
+      visit(e);
+    };
+    while (!stop()) {
+      if (!store.wait_for_append(after, std::chrono::system_clock::now() + stop_check_interval))
+        continue;
+      read_all_events(store, after + 1, follow_visit, 4096);
+      printer.flush();
+    }
+  } else {
+    throw error(errc::invalid_argument, "--follow: this store cannot wait for appends");
+  }
   return shown;
 }
 
@@ -293,6 +694,13 @@ struct verify_report {
     ++problem_count;
     if (problems.size() < max_listed) problems.push_back(std::move(what));
   }
+  // A problem with one event. Out of line: verify's loop stays small, and only a problem spends
+  // time on words.
+  [[gnu::noinline]] void add_at(std::uint64_t position, std::string_view stream,
+                                std::uint64_t version, const std::string& what) {
+    add("position " + std::to_string(position) + " (stream '" + std::string(stream) + "' version " +
+        std::to_string(version) + "): " + what);
+  }
 };
 
 // Reads every event with every check the store makes on reads, and checks what every store
@@ -301,30 +709,31 @@ struct verify_report {
 template <event_store Store>
 verify_report verify(const Store& store) {
   verify_report r;
-  struct seen {
-    std::uint64_t version = 0;
-    bool deleted = false;
+  struct seen {  // 8 bytes: the table stays small (stream_table)
+    std::uint64_t version : 63 = 0;
+    std::uint64_t deleted : 1 = 0;
   };
-  std::map<std::string, seen, std::less<>> streams;
+  stream_table<seen> streams;
   std::uint64_t expected = 1;
   try {
     r.last_position = store.last_position();
-    store.read_all(1, [&](const recorded_event& e) {
+    read_all_events(store, 1, [&](const auto& e) {
       ++r.events;
-      const std::string at = "position " + std::to_string(e.position) + " (stream '" + e.stream_id +
-                             "' version " + std::to_string(e.stream_version) + ")";
-      if (e.position != expected)
-        r.add(at + ": expected position " + std::to_string(expected) +
-              (e.position > expected ? ": positions are missing" : ": positions go backwards"));
+      if (e.position != expected) [[unlikely]]
+        r.add_at(
+            e.position, e.stream_id, e.stream_version,
+            "expected position " + std::to_string(expected) +
+                (e.position > expected ? ": positions are missing" : ": positions go backwards"));
       expected = e.position + 1;
-      auto it = streams.find(e.stream_id);
-      if (it == streams.end()) it = streams.emplace(e.stream_id, seen{}).first;
-      seen& st = it->second;
-      if (e.stream_version != st.version + 1)
-        r.add(at + ": expected version " + std::to_string(st.version + 1) + " of the stream");
-      if (st.deleted) r.add(at + ": an event after the stream's tombstone");
+      auto& st = streams.at(e.stream_id);
+      if (e.stream_version != st.version + 1) [[unlikely]]
+        r.add_at(e.position, e.stream_id, e.stream_version,
+                 "expected version " + std::to_string(st.version + 1) + " of the stream");
+      if (st.deleted) [[unlikely]]
+        r.add_at(e.position, e.stream_id, e.stream_version,
+                 "an event after the stream's tombstone");
       st.version = e.stream_version;
-      st.deleted = st.deleted || e.type == tombstone_type;
+      st.deleted = st.deleted || e.type == tombstone_type ? 1 : 0;
     });
   } catch (const error& e) {
     // Stored data that fails its checks or does not decode is damage; anything else is not.
@@ -338,7 +747,7 @@ verify_report verify(const Store& store) {
     r.add("the store's last position is " + std::to_string(r.last_position) +
           " but reading every event ended at " + std::to_string(expected - 1));
   r.streams = streams.size();
-  for (const auto& [id, st] : streams) r.deleted += st.deleted ? 1 : 0;
+  streams.for_each([&](std::string_view, const seen& st) { r.deleted += st.deleted; });
   return r;
 }
 

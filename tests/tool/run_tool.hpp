@@ -8,12 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -84,11 +88,11 @@ inline std::string read_whole(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Runs `annal args...` with stdout and stderr in files (no pipe to fill up), waits for it.
-inline tool_run run_tool(const std::vector<std::string>& args) {
-  const scratch dir;
-  const std::string out_path = (dir.path() / "out").string(),
-                    err_path = (dir.path() / "err").string();
+namespace detail {
+
+// Starts `annal args...` with stdout and stderr in the files named.
+inline pid_t spawn_tool(const std::vector<std::string>& args, const std::string& out_path,
+                        const std::string& err_path) {
   std::vector<std::string> argv_strings{ANNAL_TOOL_PATH};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -104,14 +108,92 @@ inline tool_run run_tool(const std::vector<std::string>& args) {
   const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error(std::string("cannot run ") + ANNAL_TOOL_PATH);
+  return pid;
+}
+
+inline int exit_status(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace detail
+
+// Runs `annal args...` with stdout and stderr in files (no pipe to fill up), waits for it.
+inline tool_run run_tool(const std::vector<std::string>& args) {
+  const scratch dir;
+  const std::string out_path = (dir.path() / "out").string(),
+                    err_path = (dir.path() / "err").string();
+  const pid_t pid = detail::spawn_tool(args, out_path, err_path);
   int status = 0;
   ::waitpid(pid, &status, 0);
   tool_run r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.status = detail::exit_status(status);
   r.out = read_whole(out_path);
   r.err = read_whole(err_path);
   return r;
 }
+
+// `annal args...` left running (events --follow), its output read while it runs. The destructor
+// kills it if the test did not stop it.
+class running_tool {
+ public:
+  explicit running_tool(const std::vector<std::string>& args)
+      : out_path_((dir_.path() / "out").string()),
+        err_path_((dir_.path() / "err").string()),
+        pid_(detail::spawn_tool(args, out_path_, err_path_)) {}
+  running_tool(const running_tool&) = delete;
+  running_tool& operator=(const running_tool&) = delete;
+  ~running_tool() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+
+  // What it printed so far, as a finished run's fields (status -1: still running).
+  tool_run so_far() const {
+    tool_run r;
+    r.out = read_whole(out_path_);
+    r.err = read_whole(err_path_);
+    return r;
+  }
+
+  // Waits until what it printed satisfies `done`, or `timeout` passes; returns the output last
+  // read. The caller checks `done` again and fails with the output in hand.
+  tool_run wait_for(const std::function<bool(const tool_run&)>& done,
+                    std::chrono::seconds timeout = std::chrono::seconds(60)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      tool_run r = so_far();
+      if (done(r) || std::chrono::steady_clock::now() > deadline) return r;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        // It ended on its own: nothing more will come.
+        pid_ = 0;
+        r = so_far();
+        r.status = detail::exit_status(status);
+        return r;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  // Sends `sig` and waits for it to end; returns its exit status.
+  int stop(int sig) {
+    if (pid_ <= 0) throw std::runtime_error("the tool has ended already");
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return detail::exit_status(status);
+  }
+
+  bool running() const noexcept { return pid_ > 0; }
+
+ private:
+  scratch dir_;
+  std::string out_path_, err_path_;
+  mutable pid_t pid_ = 0;
+};
 
 inline annal::event_data sample_event(std::string type, std::string payload,
                                       annal::metadata meta = {}) {

@@ -2,6 +2,7 @@
 // and JSON output, verify's verdict on a clean and a damaged store, and every bad input's exit 2.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -165,6 +166,103 @@ TEST_CASE("annal tool: every command on a file log, read beside its running writ
   const tool_run r = run_tool({"info", "file:" + data.string()});
   CHECK(contains(r.out, "format:         file log segment format 1\n"));
   CHECK(contains(r.out, "access:         read-only open"));
+}
+
+TEST_CASE("annal tool: events --follow prints what a running writer appends until SIGTERM",
+          "[tool][follow]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string url = "file:" + data.string();
+  annal_test_tool::running_tool all({"events", url, "--from", "4", "--follow", "--json"});
+  annal_test_tool::running_tool one({"events", url, "--stream", "account-1", "--follow"});
+  const auto lines_at_least = [](std::size_t n) {
+    return [n](const tool_run& r) { return r.lines().size() >= n; };
+  };
+  // What exists first: positions 4 and 5, and account-1's two events.
+  tool_run a = all.wait_for(lines_at_least(2));
+  INFO("--from 4 printed: " << a.out << a.err);
+  REQUIRE(a.lines().size() == 2);
+  tool_run b = one.wait_for(lines_at_least(2));
+  INFO("--stream account-1 printed: " << b.out << b.err);
+  REQUIRE(b.lines().size() == 2);
+
+  const annal::event_data more[] = {annal_test_tool::sample_event("deposited", R"({"cents":7})"),
+                                    annal_test_tool::sample_event("deposited", R"({"cents":8})")};
+  writer.append("account-9", annal::expected_version::no_stream(), more);
+  const annal::event_data third[] = {annal_test_tool::sample_event("withdrawn", R"({"cents":1})")};
+  writer.append("account-1", annal::expected_version::exact(2), third);
+
+  a = all.wait_for(lines_at_least(5));
+  INFO("--from 4 printed, after the appends: " << a.out << a.err);
+  REQUIRE(a.lines().size() == 5);
+  const auto events = a.json_lines();
+  CHECK(events[2].at("position").to_number<int>() == 6);
+  CHECK(events[2].at("stream").as_string() == "account-9");
+  CHECK(events[2].at("payload").at("cents").to_number<int>() == 7);
+  CHECK(events[3].at("position").to_number<int>() == 7);
+  CHECK(events[4].at("position").to_number<int>() == 8);
+  CHECK(events[4].at("stream").as_string() == "account-1");
+  b = one.wait_for(lines_at_least(3));
+  INFO("--stream account-1 printed, after the appends: " << b.out << b.err);
+  REQUIRE(b.lines().size() == 3);
+  CHECK(b.lines()[2].rfind("8  account-1  3  withdrawn  ", 0) == 0);
+  CHECK(b.lines()[2].ends_with(R"(Z  {"cents":1})"));
+
+  // Interrupted, it ends cleanly: exit 0, nothing on stderr.
+  REQUIRE(all.running());
+  CHECK(all.stop(SIGTERM) == 0);
+  CHECK(all.so_far().err.empty());
+  REQUIRE(one.running());
+  CHECK(one.stop(SIGINT) == 0);
+  CHECK(one.so_far().err.empty());
+  CHECK(one.so_far().lines().size() == 3);
+}
+
+TEST_CASE("annal tool: events --follow takes the next position, and no --to", "[tool][follow]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string url = "file:" + data.string();
+  check_bad_input(run_tool({"events", url, "--from", "1", "--to", "2", "--follow"}), "--to");
+  check_bad_input(run_tool({"events", url, "--from", "7", "--follow"}), "beyond the end");
+  annal_test_tool::running_tool next({"events", url, "--from", "6", "--follow"});
+  const annal::event_data more[] = {annal_test_tool::sample_event("noted", "next")};
+  writer.append("log-1", annal::expected_version::no_stream(), more);
+  const tool_run r = next.wait_for([](const tool_run& t) { return !t.lines().empty(); });
+  INFO(r.out << r.err);
+  REQUIRE(r.lines().size() == 1);
+  CHECK(r.lines()[0].rfind("6  log-1  1  noted  ", 0) == 0);
+  CHECK(next.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("annal tool: events escapes what JSON needs escaped and prints JSON payloads on one line",
+          "[tool]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  annal::file_log writer{data};
+  const std::string note = "say \"hi\"\tnow\x01 \\ \xc3\xa9";
+  const annal::event_data events[] = {
+      annal_test_tool::sample_event("noted", "{ \"a\" : [1, 2],\n  \"s\": \"x y\\\" z\" }",
+                                    {{"note", note}}),
+      annal_test_tool::sample_event("quoted", "a \"quoted\" word \\ here")};
+  writer.append("odd-1", annal::expected_version::no_stream(), events);
+  const std::string url = "file:" + data.string();
+  const tool_run j = run_tool({"events", url, "--from", "1", "--json"});
+  INFO(j.out << j.err);
+  REQUIRE(j.status == 0);
+  const auto lines = j.json_lines();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].at("metadata").at("note").as_string() == note);
+  CHECK(lines[0].at("payload").at("a").as_array().size() == 2);
+  CHECK(lines[0].at("payload").at("s").as_string() == "x y\" z");
+  CHECK(lines[1].at("payload_text").as_string() == "a \"quoted\" word \\ here");
+  const tool_run t = run_tool({"events", url, "--stream", "odd-1"});
+  REQUIRE(t.lines().size() == 2);
+  CHECK(t.lines()[0].ends_with(R"(Z  {"a":[1,2],"s":"x y\" z"})"));
+  CHECK(t.lines()[1].ends_with(R"(Z  a "quoted" word \ here)"));
 }
 
 TEST_CASE("annal tool: verify finds a flipped byte in a file log segment and names it",
