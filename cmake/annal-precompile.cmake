@@ -44,7 +44,7 @@ endfunction()
 # annal_add_compiled_library(<name>): a static library holding the part of annal that does not depend
 # on a program's types (the file log's segments, index, recovery and group commit: <annal/src.hpp>),
 # compiled once. Targets that link <name> instead of annal::annal compile with
-# ANNAL_SEPARATE_COMPILATION, so each of their translation units only declares that part.
+# ANNAL_SEPARATE_COMPILATION, so none of their translation units instantiates that part again.
 function(annal_add_compiled_library name)
   if(ARGN)
     message(FATAL_ERROR "annal_add_compiled_library(${name}): unexpected arguments '${ARGN}'; "

@@ -405,15 +405,15 @@ using file_log = basic_file_log<posix_io>;
 }  // namespace annal
 
 // The member functions, one header per concern (as {fmt} keeps format-inl.h beside format.h). The
-// reads templated on the visitor are needed by every includer; the rest does not depend on the
-// user's types, so with ANNAL_SEPARATE_COMPILATION it is compiled once, in the translation unit
-// that includes <annal/src.hpp>, and other translation units neither parse nor instantiate it.
+// reads templated on the visitor depend on the caller's types; the rest does not, so with
+// ANNAL_SEPARATE_COMPILATION basic_file_log<posix_io> is an extern template: compiled once, in the
+// translation unit that includes <annal/src.hpp>, and never instantiated by the others. Another IO
+// (a test's fault injector) is instantiated where it is used, in either mode.
+#include <annal/file/detail/log_impl.hpp>
 #include <annal/file/detail/reading.hpp>
 
 #if defined(ANNAL_SEPARATE_COMPILATION)
 namespace annal {
 extern template class basic_file_log<posix_io>;
 }  // namespace annal
-#else
-#include <annal/file/detail/log_impl.hpp>
 #endif

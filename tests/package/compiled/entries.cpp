@@ -1,4 +1,4 @@
-// The consumer's second translation unit: it too only declares the file log's machinery.
+// The consumer's second translation unit: it too leaves the file log's machinery to the library.
 #include "journal.hpp"
 
 namespace journal {

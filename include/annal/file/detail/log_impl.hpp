@@ -1,5 +1,5 @@
-// Every member of basic_file_log that does not depend on a visitor: what <annal/src.hpp> compiles
-// once in the separately compiled mode, and what every includer of file/log.hpp compiles otherwise.
+// Every member of basic_file_log that does not depend on a visitor. For posix_io, <annal/src.hpp>
+// instantiates them once in the separately compiled mode; otherwise each user of the log does.
 #pragma once
 
 #include <annal/file/detail/appending.hpp>
