@@ -1,5 +1,5 @@
-// Mixing the two modes, second file: compiled with ANNAL_SEPARATE_COMPILATION, so it leaves the file
-// log's machinery to <annal/src.hpp>; a file log opened by the header-only file is used here.
+// Mixing the two modes, second file: compiled with ANNAL_SEPARATE_COMPILATION, so it leaves the
+// file log's machinery to <annal/src.hpp>; a file log opened by the header-only file is used here.
 #include <string>
 
 #include <annal/file/log.hpp>
