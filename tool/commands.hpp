@@ -51,14 +51,15 @@ void read_stream_events(const Store& store, std::string_view stream, F&& visit) 
     store.read_stream(stream, 1, visit);
 }
 
-// Stream ids to what a command keeps of each, for a scan that meets every stream. A verify of a
-// million streams spends its time on this table's cache misses, so it is kept small: each id is
+// Stream ids to what a command keeps of each, for a scan that meets every stream. With many short
+// streams, what verify spends beyond the store's scan goes mostly to this table's cache misses, so
+// it is kept small: each id is
 // copied once into one buffer, and the table holds 8 bytes for it (where it starts, its length).
 // Events come in batches of one stream, so the last stream looked up is tried first.
 namespace detail {
 
-// a == b for short strings such as stream ids, inline: a call to memcmp per event is a tenth of
-// what verify spends per event.
+// a == b for short strings such as stream ids, inline: a call to memcmp per event took 8% of
+// verify's time.
 inline bool same_id(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   std::size_t i = 0;
@@ -295,12 +296,6 @@ inline bool printable_text(std::string_view s) {
     if (c < 0x20 || c == 0x7f) return false;
   }
   return annal::detail::is_valid_utf8(s);
-}
-
-inline std::string hex(std::string_view bytes) {
-  std::string out;
-  detail::append_hex(out, bytes);
-  return out;
 }
 
 enum class payload_kind { json, text, hex };

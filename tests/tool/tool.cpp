@@ -375,6 +375,27 @@ TEST_CASE("annal tool: --help on every command shows an example", "[tool]") {
 }
 
 #ifdef ANNAL_TOOL_WITH_SQLITE
+TEST_CASE("annal tool: events --follow on a SQLite file sees another process's appends",
+          "[tool][follow]") {
+  scratch dir;
+  const fs::path file = dir.path() / "events.db";
+  annal::sqlite_store writer{file};
+  annal_test_tool::write_sample(writer);
+  annal_test_tool::running_tool follower(
+      {"events", "sqlite:" + file.string(), "--from", "5", "--follow", "--json"});
+  tool_run r = follower.wait_for([](const tool_run& t) { return !t.lines().empty(); });
+  INFO(r.out << r.err);
+  REQUIRE(r.lines().size() == 1);
+  const annal::event_data more[] = {annal_test_tool::sample_event("noted", "later")};
+  writer.append("log-1", annal::expected_version::no_stream(), more);
+  r = follower.wait_for([](const tool_run& t) { return t.lines().size() >= 2; });
+  INFO(r.out << r.err);
+  REQUIRE(r.lines().size() == 2);
+  CHECK(r.json_lines()[1].at("position").to_number<int>() == 6);
+  CHECK(r.json_lines()[1].at("payload_text").as_string() == "later");
+  CHECK(follower.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("annal tool: every command on a SQLite file; verify finds a missing row", "[tool]") {
   scratch dir;
   const fs::path file = dir.path() / "events.db";
