@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/uuid/uuid_io.hpp>
+
+#include <annal/core/detail/event_id.hpp>
 #include <annal/runtime/new_event_id.hpp>
 
 namespace {
@@ -81,4 +84,24 @@ TEST_CASE("new_event_id: a forked child does not repeat its parent's ids", "[cor
   CHECK(WIFEXITED(status));
   // The time prefix may match; the 74 random bits must not.
   CHECK(!std::equal(mine.data + 6, mine.data + 16, childs.data + 6));
+}
+
+TEST_CASE("an event id's text is Boost's canonical form, and its hash spreads every byte",
+          "[core][event_id]") {
+  annal::event_id id{};
+  CHECK(annal::detail::id_text(id) == "00000000-0000-0000-0000-000000000000");
+  for (int i = 0; i < 16; ++i) id.data[i] = static_cast<std::uint8_t>(0x10 * i + 0xF - i);
+  CHECK(annal::detail::id_text(id) == boost::uuids::to_string(id));
+  for (int n = 0; n < 100; ++n) {
+    const annal::event_id fresh = annal::new_event_id();
+    CHECK(annal::detail::id_text(fresh) == boost::uuids::to_string(fresh));
+  }
+  // A change in any one byte changes the hash (its table position depends on every bit).
+  const annal::detail::event_id_hash hash;
+  const std::size_t base = hash(id);
+  for (int i = 0; i < 16; ++i) {
+    annal::event_id other = id;
+    other.data[i] ^= 1;
+    CHECK(hash(other) != base);
+  }
 }

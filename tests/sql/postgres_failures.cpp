@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/uuid/uuid_io.hpp>
+
 #include <annal/postgres/store.hpp>
 
 #include "common/postgres_server.hpp"

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <boost/uuid/uuid_io.hpp>
+
 #include <annal/postgres/store.hpp>
 
 #include "sql/postgres_fixture.hpp"

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include <boost/uuid/uuid_io.hpp>
+
 #include <annal/codec/json.hpp>
 #include <annal/postgres/store.hpp>
 #include <annal/store/tombstone.hpp>

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <boost/hana/define_struct.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 #include <annal/core/decider.hpp>
 #include <annal/core/error.hpp>

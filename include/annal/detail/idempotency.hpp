@@ -38,14 +38,14 @@ std::optional<append_result> check_stored_ids(std::string_view stream_id,
       const auto& ref = found ? *found : *first;
       if (!first) {
         throw error(errc::duplicate_event_id,
-                    "event id " + boost::uuids::to_string(batch[i].id) + " (event " +
-                        std::to_string(i) + " of the batch for stream " + quoted_prefix(stream_id) +
+                    "event id " + detail::id_text(batch[i].id) + " (event " + std::to_string(i) +
+                        " of the batch for stream " + quoted_prefix(stream_id) +
                         ") is already stored in stream " + quoted_prefix(ref.stream_id) +
                         " at version " + std::to_string(ref.stream_version));
       }
       throw error(errc::duplicate_event_id,
                   "the batch for stream " + quoted_prefix(stream_id) + " reuses event id " +
-                      boost::uuids::to_string(batch[culprit].id) + " stored in stream " +
+                      detail::id_text(batch[culprit].id) + " stored in stream " +
                       quoted_prefix(ref.stream_id) + " at version " +
                       std::to_string(ref.stream_version) +
                       ", but is not a retry of the batch stored there");

@@ -8,8 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/uuid/uuid_io.hpp>
-
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/record.hpp>
 #include <annal/detail/utf8.hpp>
@@ -63,7 +62,7 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
   // Ids repeated inside the batch: pairwise for small batches (no allocation on the common path),
   // sorted copies for large ones.
   const auto duplicate = [&](const event_id& id) {
-    throw error(errc::duplicate_event_id, "event id " + boost::uuids::to_string(id) +
+    throw error(errc::duplicate_event_id, "event id " + detail::id_text(id) +
                                               " appears twice in one batch for stream " +
                                               quoted_prefix(stream_id));
   };

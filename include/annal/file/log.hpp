@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
-#include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <annal/core/detail/chrono.hpp>
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/file_write_watch.hpp>
@@ -181,24 +181,8 @@ class basic_file_log {
     std::uint64_t offset;
     std::uint32_t segment;
   };
-  // Event ids are mostly random (version 4), but need not be: mix both halves through a finalizer
-  // whose high bits depend on every input bit. The table takes its position from those high bits
-  // unmixed (is_avalanching), which lets opening insert ids in table order (see load_index).
-  struct id_hash {
-    using is_avalanching = void;
-    std::size_t operator()(const event_id& id) const noexcept {
-      std::uint64_t a, b;
-      std::memcpy(&a, id.data, 8);
-      std::memcpy(&b, id.data + 8, 8);
-      std::uint64_t h = a ^ (b * 0x9E3779B97F4A7C15ull) ^ (b >> 29);
-      h ^= h >> 33;
-      h *= 0xFF51AFD7ED558CCDull;
-      h ^= h >> 33;
-      h *= 0xC4CEB9FE1A85EC53ull;
-      h ^= h >> 33;
-      return static_cast<std::size_t>(h);
-    }
-  };
+  // Ids in the table order the file log inserts them in when it opens (see load_index).
+  using id_hash = detail::event_id_hash;
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {

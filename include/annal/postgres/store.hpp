@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/container_hash/hash.hpp>
 #include <boost/json.hpp>
 
 #include <annal/core/error.hpp>

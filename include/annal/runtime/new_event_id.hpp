@@ -11,8 +11,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <boost/uuid/uuid_io.hpp>
-
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/envelope.hpp>
 #include <annal/core/error.hpp>

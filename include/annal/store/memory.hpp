@@ -14,8 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/container_hash/hash.hpp>
-
+#include <annal/core/detail/event_id.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
@@ -159,7 +158,7 @@ class memory_store {
   mutable std::shared_mutex mutex_;
   std::deque<recorded_event> log_;
   std::unordered_map<std::string, stream_events, detail::string_hash, std::equal_to<>> streams_;
-  std::unordered_map<event_id, const recorded_event*, boost::hash<event_id>> ids_;
+  std::unordered_map<event_id, const recorded_event*, detail::event_id_hash> ids_;
   time_point last_recorded_at_{};
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable appended_;

@@ -13,9 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/uuid/uuid_io.hpp>
-
 #include <annal/core/detail/chrono.hpp>
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/error.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/reader.hpp>
@@ -249,7 +248,7 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
                  " of its stream where " + std::to_string(version) + " belongs");
     const event_id id = fl::get_id(rec + 48);
     if (!ids_.emplace(id, position).second)
-      return bad("event id " + boost::uuids::to_string(id) + " is stored twice");
+      return bad("event id " + detail::id_text(id) + " is stored twice");
     batch_ids.push_back(id);
     batch.push_back({offset, version});
     chain = r.crc;

@@ -5,8 +5,7 @@
 #include <deque>
 #include <unordered_set>
 
-#include <boost/container_hash/hash.hpp>
-
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/envelope.hpp>
 
 namespace annal::detail::kafka {
@@ -37,7 +36,7 @@ class dedupe_window {
 
  private:
   std::size_t per_partition_;
-  std::unordered_set<event_id, boost::hash<event_id>> seen_;
+  std::unordered_set<event_id, detail::event_id_hash> seen_;
 };
 
 }  // namespace annal::detail::kafka

@@ -13,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/container_hash/hash.hpp>
 #include <boost/json.hpp>
 
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/error.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
@@ -133,7 +133,7 @@ class append_call {
     if (status == 3)
       throw_stream_deleted(stream_, static_cast<std::uint64_t>(r.get_int(begin, col + 3)));
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
-    std::unordered_map<event_id, stored_ref, boost::hash<event_id>> found;
+    std::unordered_map<event_id, stored_ref, detail::event_id_hash> found;
     for (int i = begin; i < end; ++i)
       found.emplace(sql::uuid_from_text(r.get(i, col + 1)),
                     stored_ref{r.get(i, col + 2), static_cast<std::uint64_t>(r.get_int(i, col + 3)),
