@@ -20,6 +20,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <annal/core/detail/event_id.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/record.hpp>
 #include <annal/detail/utf8.hpp>
@@ -191,18 +192,6 @@ inline void append_hex(std::string& out, std::string_view bytes) {
     *p++ = hex_digits[static_cast<unsigned char>(b) >> 4];
     *p++ = hex_digits[static_cast<unsigned char>(b) & 0xf];
   }
-}
-
-// "01a24e88-e965-72a5-b6bb-695e2aafd8a3"
-inline void append_uuid(std::string& out, const event_id& id) {
-  char buf[36];
-  char* p = buf;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = hex_digits[id.data[i] >> 4];
-    *p++ = hex_digits[id.data[i] & 0xf];
-  }
-  out.append(buf, sizeof buf);
 }
 
 // `s` as a JSON string, quotes included. Bytes that are not ASCII are copied: stores keep UTF-8.
@@ -432,18 +421,18 @@ class event_printer {
     line_ += ",\"schema_version\":";
     detail::append_uint(line_, e.schema_version);
     line_ += ",\"id\":\"";
-    detail::append_uuid(line_, e.id);
+    annal::detail::append_id_text(line_, e.id);
     line_ += "\",\"recorded_at\":\"";
     time(e.recorded_at);
     line_ += '"';
     if (!e.correlation_id.is_nil()) {
       line_ += ",\"correlation_id\":\"";
-      detail::append_uuid(line_, e.correlation_id);
+      annal::detail::append_id_text(line_, e.correlation_id);
       line_ += '"';
     }
     if (!e.causation_id.is_nil()) {
       line_ += ",\"causation_id\":\"";
-      detail::append_uuid(line_, e.causation_id);
+      annal::detail::append_id_text(line_, e.causation_id);
       line_ += '"';
     }
     if (!e.meta.empty()) {

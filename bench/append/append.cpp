@@ -23,15 +23,14 @@
 #include <annal/file/log.hpp>
 
 #include "common/ratio_reporter.hpp"
+#include "common/scratch_root.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 fs::path bench_root() {
-  const char* env = std::getenv("ANNAL_BENCH_DIR");
-  return fs::path(env && *env ? env : "/tmp") /
-         ("annal-bench-append-" + std::to_string(::getpid()));
+  return annal_bench::bench_root("append");
 }
 
 struct scratch {
@@ -384,12 +383,7 @@ const int registered = [] {
   return 0;
 }();
 
-struct remove_root {
-  ~remove_root() {
-    std::error_code ignored;  // best effort, as for each scratch directory
-    fs::remove_all(bench_root(), ignored);
-  }
-} remove_root_at_exit;
+annal_bench::remove_at_exit remove_root_at_exit{bench_root()};
 
 }  // namespace
 

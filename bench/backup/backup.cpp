@@ -21,15 +21,14 @@
 #include <annal/runtime/new_event_id.hpp>
 
 #include "common/ratio_reporter.hpp"
+#include "common/scratch_root.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 fs::path bench_root() {
-  const char* env = std::getenv("ANNAL_BENCH_DIR");
-  return fs::path(env && *env ? env : "/tmp") /
-         ("annal-bench-backup-" + std::to_string(::getpid()));
+  return annal_bench::bench_root("backup");
 }
 
 std::uint64_t log_bytes() {
@@ -178,12 +177,7 @@ const int registered = [] {
   return 0;
 }();
 
-struct remove_root {
-  ~remove_root() {
-    std::error_code ignored;  // best effort: leftovers under the bench root harm nothing
-    fs::remove_all(bench_root(), ignored);
-  }
-} remove_root_at_exit;
+annal_bench::remove_at_exit remove_root_at_exit{bench_root()};
 
 }  // namespace
 

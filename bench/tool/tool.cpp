@@ -23,6 +23,7 @@
 #include <annal/file/log.hpp>
 
 #include "common/ratio_reporter.hpp"
+#include "common/scratch_root.hpp"
 #include "tool/commands.hpp"
 #include "tool/open_store.hpp"
 
@@ -41,8 +42,7 @@ std::size_t stream_events() {
 }
 
 fs::path bench_root() {
-  const char* env = std::getenv("ANNAL_BENCH_DIR");
-  return fs::path(env && *env ? env : "/tmp") / ("annal-bench-tool-" + std::to_string(::getpid()));
+  return annal_bench::bench_root("tool");
 }
 
 // Built once per process: accounts of stream_events() events each, a ~30-byte JSON payload and one
@@ -170,12 +170,7 @@ const int registered = [] {
   return 0;
 }();
 
-struct remove_root {
-  ~remove_root() {
-    std::error_code ignored;  // best effort: leftovers under the bench root harm nothing
-    fs::remove_all(bench_root(), ignored);
-  }
-} remove_root_at_exit;
+annal_bench::remove_at_exit remove_root_at_exit{bench_root()};
 
 }  // namespace
 

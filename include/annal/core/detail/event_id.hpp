@@ -32,16 +32,23 @@ struct event_id_hash {
   }
 };
 
-// "0f8fad5b-d9cb-469f-a165-70867728950e": the canonical form, as boost::uuids::to_string writes it.
-inline std::string id_text(const event_id& id) {
+// Appends "0f8fad5b-d9cb-469f-a165-70867728950e": the canonical form, as boost::uuids::to_string
+// writes it.
+inline void append_id_text(std::string& out, const event_id& id) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  char text[36];
+  char* p = text;
   for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(digits[id.data[i] >> 4]);
-    out.push_back(digits[id.data[i] & 0xF]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = digits[id.data[i] >> 4];
+    *p++ = digits[id.data[i] & 0xF];
   }
+  out.append(text, sizeof text);
+}
+
+inline std::string id_text(const event_id& id) {
+  std::string out;
+  append_id_text(out, id);
   return out;
 }
 
