@@ -32,12 +32,8 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
                                   const chain_point& cut, const std::filesystem::path& target,
                                   const restore_point& to) {
   const auto started = std::chrono::steady_clock::now();
+  refuse_existing_restore_target(target);
   std::error_code ec;
-  if (std::filesystem::symlink_status(target, ec).type() != std::filesystem::file_type::not_found)
-    throw error(errc::invalid_argument,
-                "restore target " + target.string() +
-                    " exists: a restore writes a new log and never overwrites one; remove it or "
-                    "choose another");
   if (to.what() == restore_point::kind::position && to.position() > cut.position)
     throw error(errc::invalid_argument, "restore point position " + std::to_string(to.position()) +
                                             " is beyond the end of " + what + ", position " +

@@ -435,12 +435,7 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
                                             const std::filesystem::path& target, restore_point to) {
   namespace sb = detail::sqlite_backup;
   const auto started = std::chrono::steady_clock::now();
-  std::error_code ec;
-  if (std::filesystem::symlink_status(target, ec).type() != std::filesystem::file_type::not_found)
-    throw error(errc::invalid_argument,
-                "restore target '" + target.string() +
-                    "' exists: a restore writes a new store and never overwrites one; remove it "
-                    "or choose another");
+  detail::refuse_existing_restore_target(target);
   const verified_backup v = verify_sqlite_backup(backup_file);
   const std::string what = "backup '" + backup_file.string() + "'";
   if (to.what() == restore_point::kind::position && to.position() > v.last_position)
@@ -533,12 +528,7 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
 // it; appends go on meanwhile.
 inline restore_result restore(const sqlite_store& store, const std::filesystem::path& target,
                               restore_point to) {
-  std::error_code ec;
-  if (std::filesystem::symlink_status(target, ec).type() != std::filesystem::file_type::not_found)
-    throw error(errc::invalid_argument,
-                "restore target '" + target.string() +
-                    "' exists: a restore writes a new store and never overwrites one; remove it "
-                    "or choose another");
+  detail::refuse_existing_restore_target(target);
   std::filesystem::path copy = target;
   copy += ".backup";
   detail::sqlite_backup::remove_database(copy);

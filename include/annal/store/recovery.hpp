@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -125,6 +126,17 @@ inline std::string describe_time(time_point t) {
       static_cast<long long>(rest / 3600000000), static_cast<long long>(rest / 60000000 % 60),
       static_cast<long long>(rest / 1000000 % 60), static_cast<long long>(rest % 1000000));
   return text;
+}
+
+// A restore writes a new store and never overwrites one: a target that exists (a file, a
+// directory, even a dangling link) is refused before anything is read.
+inline void refuse_existing_restore_target(const std::filesystem::path& target) {
+  std::error_code ec;
+  if (std::filesystem::symlink_status(target, ec).type() != std::filesystem::file_type::not_found)
+    throw error(errc::invalid_argument,
+                "restore target '" + target.string() +
+                    "' exists: a restore writes a new store and never overwrites one; remove it "
+                    "or choose another");
 }
 
 inline void check_backup_options(const backup_options& o) {
