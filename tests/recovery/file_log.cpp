@@ -356,30 +356,19 @@ TEST_CASE("file backup: a full disk or an unwritable destination leaves the sour
   }
   SECTION("a directory nobody may write to") {
     fs::create_directories(dest);
-    // Root writes through permission bits; the immutable attribute stops root too.
-    const int fd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY);
-    REQUIRE(fd >= 0);
-    int flags = 0;
-    const bool immutable = ::geteuid() == 0 && ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
-                           (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
-    if (!immutable) fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_exec);
-    if (::access(dest.c_str(), W_OK) == 0 && !immutable) {
-      ::close(fd);
-      WARN("cannot make a directory unwritable here (root without the immutable attribute)");
-      return;
-    }
     std::optional<annal::error> failed;
-    try {
-      annal::backup(log, dest);
-    } catch (const annal::error& e) {
-      failed = e;
+    {
+      recovery_test::unwritable_directory lock(dest);
+      if (!lock.locked()) {
+        WARN("cannot make a directory unwritable here (root without the immutable attribute)");
+        return;
+      }
+      try {
+        annal::backup(log, dest);
+      } catch (const annal::error& e) {
+        failed = e;
+      }
     }
-    if (immutable) {
-      flags &= ~FS_IMMUTABLE_FL;
-      ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
-    }
-    ::close(fd);
-    fs::permissions(dest, fs::perms::owner_all);
     REQUIRE(failed);
     CHECK(failed->code() == annal::make_error_code(annal::errc::io_error));
     CHECK_THAT(failed->what(), Catch::Contains(dest.string()));

@@ -4,8 +4,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -64,5 +70,38 @@ inline auto error_with(annal::errc code, std::vector<std::string> parts) {
       },
       "an annal::error naming every expected part");
 }
+
+// Makes an existing directory unwritable for as long as it lives. Root writes through permission
+// bits, so as root the immutable attribute is set instead; `locked()` is false where neither
+// works (then the caller skips, with a warning).
+class unwritable_directory {
+ public:
+  explicit unwritable_directory(const std::filesystem::path& dir)
+      : dir_(dir), fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY)) {
+    REQUIRE(fd_ >= 0);
+    immutable_ = ::geteuid() == 0 && ::ioctl(fd_, FS_IOC_GETFLAGS, &flags_) == 0 &&
+                 (flags_ |= FS_IMMUTABLE_FL, ::ioctl(fd_, FS_IOC_SETFLAGS, &flags_) == 0);
+    if (!immutable_)
+      std::filesystem::permissions(
+          dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  }
+  unwritable_directory(const unwritable_directory&) = delete;
+  unwritable_directory& operator=(const unwritable_directory&) = delete;
+  ~unwritable_directory() {
+    if (immutable_) {
+      flags_ &= ~FS_IMMUTABLE_FL;
+      ::ioctl(fd_, FS_IOC_SETFLAGS, &flags_);
+    }
+    ::close(fd_);
+    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  }
+  bool locked() const { return immutable_ || ::access(dir_.c_str(), W_OK) != 0; }
+
+ private:
+  std::filesystem::path dir_;
+  int fd_;
+  int flags_ = 0;
+  bool immutable_ = false;
+};
 
 }  // namespace recovery_test

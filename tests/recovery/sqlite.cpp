@@ -164,25 +164,15 @@ TEST_CASE("sqlite backup: bad input is refused, naming what is wrong", "[recover
   SECTION("an unwritable destination leaves the source untouched") {
     const fs::path locked = dir.path() / "locked";
     fs::create_directories(locked);
-    const int fd = ::open(locked.c_str(), O_RDONLY | O_DIRECTORY);
-    REQUIRE(fd >= 0);
-    int flags = 0;
-    const bool immutable = ::geteuid() == 0 && ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
-                           (flags |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
-    if (!immutable) fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
-    if (::access(locked.c_str(), W_OK) == 0 && !immutable) {
-      ::close(fd);
-      WARN("cannot make a directory unwritable here");
-      return;
+    {
+      recovery_test::unwritable_directory lock(locked);
+      if (!lock.locked()) {
+        WARN("cannot make a directory unwritable here");
+        return;
+      }
+      CHECK_THROWS_MATCHES(annal::backup(store, locked / "b.db"), annal::error,
+                           error_with(annal::errc::io_error, {(locked / "b.db.tmp").string()}));
     }
-    CHECK_THROWS_MATCHES(annal::backup(store, locked / "b.db"), annal::error,
-                         error_with(annal::errc::io_error, {(locked / "b.db.tmp").string()}));
-    if (immutable) {
-      flags &= ~FS_IMMUTABLE_FL;
-      ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
-    }
-    ::close(fd);
-    fs::permissions(locked, fs::perms::owner_all);
     CHECK(fs::is_empty(locked));
     CHECK(store.last_position() == last);
     CHECK(fill(store, 1, 8) > last);  // and still takes appends
