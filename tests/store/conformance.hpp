@@ -469,6 +469,63 @@ void check_event_store_conformance() {
     CHECK(events.front().recorded_at.time_since_epoch().count() > 0);
   }
 
+  SECTION("a copy keeps the recorded_at it brings; an earlier one or a mixed batch is refused") {
+    // Whole microseconds: the coarsest clock a store keeps (PostgreSQL's timestamptz).
+    const annal::time_point t1{std::chrono::microseconds(1577836800123456)};
+    const annal::time_point t2 = t1 + std::chrono::seconds(90);
+    auto copied = ac::make_batch(2, "copy");
+    for (auto& e : copied) e.recorded_at = t1;
+    CHECK(store().append("a", expected_version::no_stream(), copied).status ==
+          append_status::appended);
+    auto same_instant = ac::make_batch(1, "same");
+    same_instant[0].recorded_at = t1;  // not earlier: allowed
+    store().append("b", expected_version::no_stream(), same_instant);
+    auto later = ac::make_batch(1, "later");
+    later[0].recorded_at = t2;
+    store().append("a", expected_version::exact(2), later);
+    auto events = ac::all_events(store());
+    REQUIRE(events.size() == 4);
+    CHECK(events[0].recorded_at == t1);
+    CHECK(events[1].recorded_at == t1);
+    CHECK(events[2].recorded_at == t1);
+    CHECK(events[3].recorded_at == t2);
+
+    auto earlier = ac::make_batch(1, "earlier");
+    earlier[0].recorded_at = t1;
+    ac::require_error([&] { store().append("c", expected_version::any(), earlier); },
+                      errc::invalid_argument);
+    auto mixed = ac::make_batch(2, "mixed");
+    mixed[0].recorded_at = t2;
+    mixed[1].recorded_at = t2 + std::chrono::seconds(1);
+    ac::require_error([&] { store().append("c", expected_version::any(), mixed); },
+                      errc::invalid_argument);
+    mixed[1].recorded_at = {};  // one set, one not: mixed as well
+    ac::require_error([&] { store().append("c", expected_version::any(), mixed); },
+                      errc::invalid_argument);
+    CHECK(store().last_position() == 4);
+    CHECK(store().stream_version("c") == 0);
+
+    // An event without a time of its own is recorded now, which is after t2.
+    store().append("c", expected_version::any(), ac::make_batch(1, "now"));
+    events = ac::all_events(store());
+    REQUIRE(events.size() == 5);
+    CHECK(events[4].recorded_at > t2);
+  }
+
+  SECTION("a copy from the future moves the store's clock forward, never back") {
+    const annal::time_point ahead =
+        std::chrono::time_point_cast<std::chrono::microseconds>(annal::clock::now()) +
+        std::chrono::hours(1);
+    auto copied = ac::make_batch(1, "ahead");
+    copied[0].recorded_at = ahead;
+    store().append("a", expected_version::any(), copied);
+    store().append("a", expected_version::any(), ac::make_batch(1, "now"));
+    const auto events = ac::all_events(store());
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].recorded_at == ahead);
+    CHECK(events[1].recorded_at == ahead);
+  }
+
   SECTION("concurrent appenders to one stream: each version is won exactly once") {
     constexpr int threads = 4, per_thread = 12;
     std::atomic<int> conflicts{0};
@@ -691,6 +748,20 @@ void check_event_store_conformance() {
       const auto events = ac::all_events(store());
       for (std::size_t i = 1; i < events.size(); ++i)
         CHECK(events[i].recorded_at >= events[i - 1].recorded_at);
+    }
+
+    SECTION("after a reopen, a copy earlier than the last recorded event is still refused") {
+      const annal::time_point t1{std::chrono::microseconds(1577836800123456)};
+      auto copied = ac::make_batch(1, "copy");
+      copied[0].recorded_at = t1 + std::chrono::seconds(5);
+      store().append("a", expected_version::any(), copied);
+      fixture.reopen();
+      auto earlier = ac::make_batch(1, "earlier");
+      earlier[0].recorded_at = t1;
+      ac::require_error([&] { store().append("a", expected_version::any(), earlier); },
+                        errc::invalid_argument);
+      CHECK(store().last_position() == 1);
+      CHECK(ac::all_events(store()).front().recorded_at == t1 + std::chrono::seconds(5));
     }
 
     SECTION("an empty store reopens empty") {

@@ -21,6 +21,11 @@ struct event_data {
   event_id correlation_id{};
   event_id causation_id{};
   metadata meta;
+  // When the event was recorded, for copies of stored events (replication, migration): left at
+  // the epoch, the store records its own clock's time. A batch is recorded at one instant, so
+  // every event of a batch carries the same value, and it may not be earlier than the store's
+  // last recorded event: recorded times never go backwards.
+  time_point recorded_at{};
 };
 
 // One stored event as read back.
@@ -38,6 +43,13 @@ struct recorded_event : envelope_header {
 inline event_data as_event_data(const recorded_event& e) {
   return event_data{e.id,           e.type, e.schema_version, e.payload, e.correlation_id,
                     e.causation_id, e.meta};
+}
+
+// The same, recorded at the time the original was: what a replica or a migrated store holds.
+inline event_data as_recorded_event_data(const recorded_event& e) {
+  event_data d = as_event_data(e);
+  d.recorded_at = e.recorded_at;
+  return d;
 }
 
 // What the writer believes the stream's version to be; checked atomically with the append.

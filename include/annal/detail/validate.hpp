@@ -53,6 +53,12 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
       throw error(errc::invalid_argument, "event " + std::to_string(i) +
                                               " of the batch for stream " +
                                               quoted_prefix(stream_id) + " has an empty type name");
+    if (e.recorded_at != batch.front().recorded_at)
+      throw error(errc::invalid_argument,
+                  "event " + std::to_string(i) + " of the batch for stream " +
+                      quoted_prefix(stream_id) +
+                      " has a different recorded_at from event 0; a batch is recorded at one "
+                      "instant, so its events share one recorded_at (or all leave it unset)");
     if (e.type == tombstone_type && i + 1 != batch.size())
       throw error(errc::invalid_argument,
                   "event " + std::to_string(i) + " of the batch for stream " +
@@ -77,6 +83,27 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
     std::sort(ids.begin(), ids.end());
     if (const auto it = std::adjacent_find(ids.begin(), ids.end()); it != ids.end()) duplicate(*it);
   }
+}
+
+// The time a batch is recorded at: its own recorded_at when a copy brings one (refused when it
+// is earlier than `last`, the store's latest, so recorded times never go backwards), otherwise
+// the clock's time, or `last` if the clock is behind it.
+inline time_point batch_recorded_at(std::string_view stream_id, std::span<const event_data> batch,
+                                    time_point last, time_point now) {
+  const time_point given = batch.front().recorded_at;
+  if (given == time_point{}) return std::max(now, last);
+  if (given < last)
+    throw error(errc::invalid_argument,
+                "the batch for stream " + quoted_prefix(stream_id) + " is recorded at " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       given.time_since_epoch())
+                                       .count()) +
+                    " ns since the epoch, earlier than the store's last event (" +
+                    std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       last.time_since_epoch())
+                                       .count()) +
+                    " ns); recorded times never go backwards");
+  return given;
 }
 
 }  // namespace annal::detail

@@ -277,7 +277,10 @@ class sqlite_store {
     }
     // Recorded times never go backwards, across processes too, even if the clock does.
     const std::int64_t now =
-        std::max<std::int64_t>(clock::now().time_since_epoch().count(), last_time);
+        detail::batch_recorded_at(stream_id, batch, time_point(clock::duration(last_time)),
+                                  clock::now())
+            .time_since_epoch()
+            .count();
     if (!insert_rows(*conn, stream_id, batch, last, actual, now, !ids_checked)) {
       conn->reset_all();  // no statement keeps a snapshot across the rollback
       return std::nullopt;

@@ -52,7 +52,8 @@ class memory_store {
     if (it == streams_.end()) it = streams_.emplace(std::string(stream_id), stream_events{}).first;
 
     // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
-    const time_point now = std::max(clock::now(), last_recorded_at_);
+    const time_point now =
+        detail::batch_recorded_at(stream_id, batch, last_recorded_at_, clock::now());
     last_recorded_at_ = now;
     const std::uint64_t first_position = log_.size() + 1;
     for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -110,6 +110,9 @@ std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::u
                                               std::uint64_t actual,
                                               std::span<const event_data> batch) {
   namespace fl = detail::file_log;
+  // Before anything is written: a copy's time earlier than the log's last is refused.
+  const time_point recorded_at =
+      detail::batch_recorded_at(stream_id, batch, last_recorded_at_, clock::now());
   std::size_t total = 0;
   for (const event_data& e : batch) total += fl::record_size(stream_id, e);
   if (segments_.back().size > fl::segment_header_size &&
@@ -118,7 +121,7 @@ std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::u
 
   segment& seg = segments_.back();
   // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
-  last_recorded_at_ = std::max(clock::now(), last_recorded_at_);
+  last_recorded_at_ = recorded_at;
   const std::uint64_t first = written_.load(std::memory_order_relaxed) + 1;
   const std::uint64_t synced = durable_.load(std::memory_order_acquire);
   buffer_.resize(total);
