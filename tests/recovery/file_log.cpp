@@ -42,6 +42,8 @@ namespace {
 using recovery_test::all_events;
 using recovery_test::error_with;
 using recovery_test::fill;
+using recovery_test::fork_and_kill;
+using recovery_test::killed_child;
 using recovery_test::same_events;
 
 annal::file_log_options small_segments() {
@@ -513,39 +515,6 @@ std::string crash_stream_for(const annal::event_id& id) {
     if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
     ::_exit(3);
   }
-}
-
-struct killed_child {
-  std::vector<char> bytes;  // what it wrote to its pipe
-  bool exited = false;      // it finished before the kill
-};
-
-// Forks `run(write_end)`, kills it after `delay`, and gathers what it wrote.
-template <class Run>
-killed_child fork_and_kill(std::chrono::microseconds delay, Run run) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    run(fds[1]);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::this_thread::sleep_for(delay);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  INFO("child exit status " << status);
-  REQUIRE((WIFSIGNALED(status) ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0));
-  killed_child out;
-  out.exited = WIFEXITED(status);
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
-    out.bytes.insert(out.bytes.end(), buffer, buffer + n);
-  ::close(fds[0]);
-  return out;
 }
 
 }  // namespace

@@ -6,14 +6,18 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <annal/core/error.hpp>
@@ -103,5 +107,38 @@ class unwritable_directory {
   int flags_ = 0;
   bool immutable_ = false;
 };
+
+struct killed_child {
+  std::vector<char> bytes;  // what it wrote to its pipe
+  bool exited = false;      // it finished before the kill
+};
+
+// Forks `run(write_end)`, kills it after `delay`, and gathers what it wrote.
+template <class Run>
+killed_child fork_and_kill(std::chrono::microseconds delay, Run run) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    run(fds[1]);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::this_thread::sleep_for(delay);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("child exit status " << status);
+  REQUIRE((WIFSIGNALED(status) ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0));
+  killed_child out;
+  out.exited = WIFEXITED(status);
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+    out.bytes.insert(out.bytes.end(), buffer, buffer + n);
+  ::close(fds[0]);
+  return out;
+}
 
 }  // namespace recovery_test

@@ -22,6 +22,7 @@ enum class errc {
   connection_error,       // a database server could not be reached or went away
   handler_failed,         // a user handler threw while processing an event
   stream_deleted,         // the stream ends in a tombstone: it takes no more appends
+  diverged,               // a standby's history differs from its primary's
 };
 
 namespace detail {
@@ -54,6 +55,8 @@ class error_category_impl : public std::error_category {
         return "handler failed";
       case errc::stream_deleted:
         return "stream deleted";
+      case errc::diverged:
+        return "histories diverge";
     }
     return "unknown annal error";
   }
