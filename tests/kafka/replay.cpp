@@ -13,6 +13,7 @@
 #include <annal/kafka/detail/record.hpp>
 #include <annal/kafka/publisher.hpp>
 #include <annal/kafka/replay.hpp>
+#include <annal/store/replication.hpp>
 
 #include "common/invalid_option.hpp"
 #include "kafka/mock_cluster.hpp"
@@ -223,6 +224,38 @@ TEST_CASE("kafka_replay in position order hands a bounded replay over in the sto
   REQUIRE(followed.size() == 54);
   CHECK(*followed.begin() == 31);
   CHECK(*followed.rbegin() == 84);
+}
+
+// Log shipping through Kafka: the publisher puts the primary's log on a topic, a replay in position
+// order hands it to a replica_writer, and the standby holds the same log; a second replay from the
+// topic's start copies only what the standby lacks.
+TEST_CASE("a standby fed through Kafka holds the primary's log, and resumes", "[kafka][replay]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("shipped", 4);
+  annal::memory_store primary;
+  annal::memory_checkpoint checkpoint;
+  append_events(primary, 5, 6);
+  publish(cluster, primary, checkpoint, "shipped");
+
+  annal::memory_store standby;
+  annal::replica_writer writer(standby);
+  const auto ship = [&] {
+    auto options = replay_options(cluster, "shipped");
+    options.in_position_order = true;
+    annal::kafka_replay replay(options);
+    std::size_t written = 0;
+    replay.replay_to_end(
+        [&](const annal::recorded_event& e) { written += writer.write(std::span(&e, 1)); });
+    return written;
+  };
+  CHECK(ship() == 30);
+  CHECK(stored(standby) == stored(primary));
+
+  append_events(primary, 5, 2, 6);
+  publish(cluster, primary, checkpoint, "shipped");
+  CHECK(ship() == 10);  // the first 30 are on the standby already: skipped, not refused
+  CHECK(stored(standby) == stored(primary));
+  CHECK(writer.next_position() == 41);
 }
 
 TEST_CASE("kafka_replay of an empty topic ends at once", "[kafka][replay]") {
