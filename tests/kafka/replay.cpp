@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -238,14 +239,18 @@ TEST_CASE("a standby fed through Kafka holds the primary's log, and resumes", "[
   publish(cluster, primary, checkpoint, "shipped");
 
   annal::memory_store standby;
-  annal::replica_writer writer(standby);
+  std::optional<annal::replica_writer<annal::memory_store>> kept;
   const auto ship = [&] {
     auto options = replay_options(cluster, "shipped");
     options.in_position_order = true;
-    annal::kafka_replay replay(options);
     std::size_t written = 0;
+    // [ship]
+    annal::replica_writer writer(standby);
+    annal::kafka_replay replay(options);  // options.in_position_order = true
     replay.replay_to_end(
         [&](const annal::recorded_event& e) { written += writer.write(std::span(&e, 1)); });
+    // [ship]
+    kept.emplace(writer);
     return written;
   };
   CHECK(ship() == 30);
@@ -255,7 +260,7 @@ TEST_CASE("a standby fed through Kafka holds the primary's log, and resumes", "[
   publish(cluster, primary, checkpoint, "shipped");
   CHECK(ship() == 10);  // the first 30 are on the standby already: skipped, not refused
   CHECK(stored(standby) == stored(primary));
-  CHECK(writer.next_position() == 41);
+  CHECK(kept->next_position() == 41);
 }
 
 TEST_CASE("kafka_replay of an empty topic ends at once", "[kafka][replay]") {

@@ -627,8 +627,10 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
     fs::remove_all(target);
     fs::remove_all(fs::path(target.string() + ".restoring"));
   }
+  // Most kills land mid-restore (delays run to 1.5 times a restore's length): a run where every
+  // restore finished would not have tested an interrupted one.
   INFO("restores found complete " << complete << " of " << trials - backup_trials);
-  CHECK(true);
+  if (trials - backup_trials >= 20) CHECK(complete < trials - backup_trials);
 }
 
 // docs/recovery.md's file log code, run with the page's claims checked.

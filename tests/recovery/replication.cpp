@@ -445,3 +445,36 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
                                           << "; events behind in all: " << behind_total);
   CHECK(caught_up_at_kill < trials);  // the kills landed while shipping was under way
 }
+
+// docs/recovery.md's log shipping code, run with the page's claims checked.
+TEST_CASE("docs/recovery.md: ship a log to a standby, then promote it", "[recovery][docs]") {
+  annal_test_store::scratch_dir dir;
+  annal::file_log primary(dir.path() / "primary", small_segments());
+  annal::file_log copy(dir.path() / "copy", small_segments());
+  fill(primary, 50);
+  const fs::path standby_dir = dir.path() / "standby";
+  const std::vector<annal::event_data> batch = batch_of(2);
+  {
+    // [replicate]
+    annal::replicator replicator(primary, copy);  // any store to any store
+    replicator.catch_up();                        // everything the primary holds now
+    std::jthread follower([&](std::stop_token stop) { replicator.run(stop); });  // then live
+    annal::replication_lag lag = replicator.lag();  // positions_behind, time_behind
+    // [replicate]
+    CHECK(lag.standby_position >= 1);
+  }
+  require_same_log(primary, copy);
+
+  // [standby]
+  annal::standby<annal::file_log, annal::file_log> standby(primary, {}, standby_dir);
+  const annal::file_log& reads = standby.store();  // follows the primary, reads only
+  // Optional: acknowledge appends only once the standby holds them.
+  annal::synchronous_primary shipped(primary, standby);
+  annal::append_result r = shipped.append("order-7", expected_version::no_stream(), batch);
+  // ... the primary's disk is lost:
+  annal::file_log& promoted = standby.promote();  // stops following; now it takes appends
+  // [standby]
+  CHECK(reads.last_position() >= r.last_position);
+  CHECK(promoted.stream_version("order-7") == 2);
+  require_same_log(primary, promoted);
+}
