@@ -50,6 +50,8 @@ inline postgres_rows run_group_call(connection& conn, std::span<const append_cal
 // runs them in one transaction and hands each its answer, while the next group gathers; then the
 // first call in the queue leads the next group. A thread
 // appending alone leads a group of one and runs its call directly, as without group commit.
+// A call with its own recorded_at (a copy) is a group of one in its turn in the queue: a group
+// shares one recorded time.
 class group_commit {
  public:
   // One append's answer, or the error it raised.
@@ -78,11 +80,13 @@ class group_commit {
       std::vector<member*> group;
       std::size_t bytes = 0;
       while (!queue_.empty() && group.size() < max_calls_ &&
-             (group.empty() || bytes + queue_.front()->call->wire_size() <= max_bytes_)) {
+             (group.empty() || (bytes + queue_.front()->call->wire_size() <= max_bytes_ &&
+                                !queue_.front()->call->exact()))) {
         bytes += queue_.front()->call->wire_size();
         queue_.front()->queued = false;
         group.push_back(queue_.front());
         queue_.pop_front();
+        if (group.back()->call->exact()) break;
       }
       lock.unlock();
       const bool together = lead(connections, group);
@@ -159,10 +163,13 @@ class group_commit {
 
  public:
   // Runs several calls in one transaction and reads each one's answer (or the error reading it
-  // raised). nullopt if the group did not commit, or no connection could be had: each call must
-  // then run alone, where it meets its own error.
+  // raised). nullopt if the group did not commit, or no connection could be had, or a call brings
+  // its own recorded_at (annal_append_group records every call at one time): each call must then
+  // run alone, where it meets its own error.
   static std::optional<std::vector<outcome>> run_together(
       pool& connections, std::span<const append_call* const> calls) {
+    for (const append_call* call : calls)
+      if (call->exact()) return std::nullopt;
     std::optional<pool::lease> conn;
     postgres_rows rows;
     try {

@@ -31,7 +31,9 @@ inline constexpr std::string_view to_string(postgres_payload_format f) noexcept 
 // 2: annal_append_group, which runs many appends in one call.
 // 3: annal_append_one, a single-event append with scalar arguments.
 // 4: the append functions refuse a stream whose last event is a tombstone (status 3).
-inline constexpr int postgres_schema_version = 4;
+// 5: annal_append and annal_append_one take p_exact: record p_now_us as given (a copy's time),
+//    refused with status 4 when earlier than the last event; migrate() drops the old overloads.
+inline constexpr int postgres_schema_version = 5;
 
 namespace detail::pg {
 
@@ -71,11 +73,11 @@ struct statements {
     append = "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " +
              s +
              ".annal_append($1, $2, $3, $4::uuid[], $5::text[], $6::int4[], $7::" + payload_type +
-             "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11)";
+             "[], $8::uuid[], $9::uuid[], $10::jsonb[], $11, $12)";
     append_one =
         "SELECT r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last FROM " + s +
         ".annal_append_one($1, $2, $3, $4::uuid, $5, $6::int4, $7::" + payload_type +
-        ", $8::uuid, $9::uuid, $10::jsonb, $11)";
+        ", $8::uuid, $9::uuid, $10::jsonb, $11, $12)";
     append_group =
         "SELECT r_call, r_status, r_event_id, r_stream_id, r_stream_version, r_first, r_last "
         "FROM " +
@@ -139,22 +141,24 @@ struct statements {
            s +
            ".checkpoints (name text PRIMARY KEY, position bigint NOT NULL,"
            " updated_at timestamptz NOT NULL);\n" +
-           append_function() + ";\n" + append_one_function() + ";\n" + append_group_function() +
-           ";\n" + "INSERT INTO " + s + ".schema_info VALUES (1, " +
+           drop_old_functions() + append_function() + ";\n" + append_one_function() + ";\n" +
+           append_group_function() + ";\n" + "INSERT INTO " + s + ".schema_info VALUES (1, " +
            std::to_string(postgres_schema_version) + ", " + quote_literal(payload_type) +
            ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
   }
 
   // One call = one round trip: checks ids and the expected version, then inserts the batch.
   // r_status: 0 appended, 1 some ids are stored (rows list them), 2 version conflict, 3 the stream
-  // ends in a tombstone at version r_stream_version.
+  // ends in a tombstone at version r_stream_version, 4 p_exact's time is earlier than the last
+  // event's, which r_first holds (microseconds since the epoch).
   // Versions are checked before ids, so a conflicting retry looks its ids up before answering.
   std::string append_function() const {
     return "CREATE OR REPLACE FUNCTION " + s +
            ".annal_append(p_stream text, p_kind int, p_expected bigint, p_ids uuid[],"
            " p_types text[], p_schema_versions int[], p_payloads " +
            payload_type +
-           "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)\n"
+           "[], p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint,"
+           " p_exact boolean)\n"
            "RETURNS TABLE (r_status int, r_event_id uuid, r_stream_id text,"
            " r_stream_version bigint, r_first bigint, r_last bigint)\n"
            // Every statement below is an equality or ordered probe of a unique index, whose cached
@@ -166,6 +170,7 @@ struct statements {
            "  v_deleted boolean;\n"
            "  v_last bigint;\n"
            "  v_last_time timestamptz;\n"
+           "  v_time timestamptz;\n"
            "  v_n int := cardinality(p_ids);\n"
            "  v_id uuid;\n"
            "  v_hit boolean := false;\n"
@@ -184,7 +189,15 @@ struct statements {
            "  SELECT e.position, e.recorded_at INTO v_last, v_last_time FROM " +
            s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
-           "  v_last := coalesce(v_last, 0);\n"
+           "  v_last := coalesce(v_last, 0);\n" +
+           recorded_time() + find_ids() +
+           "    IF NOT v_hit THEN\n"
+           "      RETURN QUERY SELECT 4, NULL::uuid, NULL::text, v_actual, " +
+           last_time_us() +
+           ", 0::bigint;\n"
+           "    END IF;\n"
+           "    RETURN;\n"
+           "  END IF;\n"
            // Stored ids are found by the unique index while inserting: no scan up front.
            "  BEGIN\n"
            "    INSERT INTO " +
@@ -192,8 +205,7 @@ struct statements {
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "    SELECT v_last + u.ord, p_stream, v_actual + u.ord, u.id, u.t, u.sv, u.p, u.c, u.k,"
-           " u.m, greatest(timestamptz 'epoch' + p_now_us * interval '1 microsecond',"
-           " v_last_time)\n"
+           " u.m, v_time\n"
            "    FROM unnest(p_ids, p_types, p_schema_versions, p_payloads, p_correlations,"
            " p_causations, p_metadata) WITH ORDINALITY AS u(id, t, sv, p, c, k, m, ord);\n"
            "  EXCEPTION WHEN unique_violation THEN\n"
@@ -220,13 +232,14 @@ struct statements {
            " p_type text, p_schema_version int, p_payload " +
            payload_type +
            ", p_correlation uuid, p_causation uuid, p_metadata jsonb, p_now_us bigint,"
-           " OUT r_status int, OUT r_event_id uuid, OUT r_stream_id text,"
+           " p_exact boolean, OUT r_status int, OUT r_event_id uuid, OUT r_stream_id text,"
            " OUT r_stream_version bigint, OUT r_first bigint, OUT r_last bigint)\n"
            "LANGUAGE plpgsql AS $annal$\n"
            "DECLARE\n"
            "  v_actual bigint;\n"
            "  v_deleted boolean;\n"
            "  v_last_time timestamptz;\n"
+           "  v_time timestamptz;\n"
            "  v_constraint text;\n"
            "BEGIN\n" +
            lock_and_check_expectation() + find_one_id() +
@@ -239,15 +252,22 @@ struct statements {
            "  SELECT e.position, e.recorded_at INTO r_last, v_last_time FROM " +
            s +
            ".events e ORDER BY e.position DESC LIMIT 1;\n"
-           "  r_last := coalesce(r_last, 0) + 1;\n"
+           "  r_last := coalesce(r_last, 0) + 1;\n" +
+           recorded_time() + find_one_id() +
+           "    IF NOT FOUND THEN\n"
+           "      SELECT 4, v_actual, " +
+           last_time_us() +
+           ", 0 INTO r_status, r_stream_version, r_first, r_last;\n"
+           "    END IF;\n"
+           "    RETURN;\n"
+           "  END IF;\n"
            "  BEGIN\n"
            "    INSERT INTO " +
            s +
            ".events (position, stream_id, stream_version, event_id, type, schema_version,"
            " payload, correlation_id, causation_id, metadata, recorded_at)\n"
            "    VALUES (r_last, p_stream, v_actual + 1, p_id, p_type, p_schema_version, p_payload,"
-           " p_correlation, p_causation, p_metadata, greatest(timestamptz 'epoch' + p_now_us *"
-           " interval '1 microsecond', v_last_time));\n"
+           " p_correlation, p_causation, p_metadata, v_time);\n"
            "  EXCEPTION WHEN unique_violation THEN\n"
            "    GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;\n"
            "    IF v_constraint IS DISTINCT FROM 'annal_event_id_unique' THEN RAISE; END IF;\n" +
@@ -261,6 +281,34 @@ struct statements {
            "  SELECT 0, v_actual + 1, r_last INTO r_status, r_stream_version, r_first;\n"
            "END\n"
            "$annal$";
+  }
+
+  // Sets v_time, the time the batch is recorded at: p_now_us, or the last event's time
+  // v_last_time if that is later, or with p_exact p_now_us as given (a copy's time). Opens an IF
+  // whose body runs when an exact time is earlier than v_last_time; decided here, under the
+  // position lock, so no append can come between the check and the insert. The body looks the
+  // ids up first: a retried copy is a duplicate, not a refusal, though later events came since.
+  static std::string recorded_time() {
+    return "  v_time := timestamptz 'epoch' + p_now_us * interval '1 microsecond';\n"
+           "  IF NOT p_exact THEN\n"
+           "    v_time := greatest(v_time, v_last_time);\n"
+           "  ELSIF v_time < v_last_time THEN\n";
+  }
+
+  // v_last_time in microseconds since the epoch: status 4's answer, for the client's message.
+  static std::string last_time_us() {
+    return "(extract(epoch FROM v_last_time) * 1000000)::bigint";
+  }
+
+  // The functions of schema version 4 and earlier, whose argument lists differ from today's:
+  // CREATE OR REPLACE would add an overload beside each, not replace it.
+  std::string drop_old_functions() const {
+    return "DROP FUNCTION IF EXISTS " + s +
+           ".annal_append(text, int, bigint, uuid[], text[], int[], " + payload_type +
+           "[], uuid[], uuid[], jsonb[], bigint);\n"
+           "DROP FUNCTION IF EXISTS " +
+           s + ".annal_append_one(text, int, bigint, uuid, text, int, " + payload_type +
+           ", uuid, uuid, jsonb, bigint);\n";
   }
 
   // Takes the position lock, reads the stream's version into v_actual and whether its last event

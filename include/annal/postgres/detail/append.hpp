@@ -75,24 +75,34 @@ class append_call {
             : expect.what() == expected_version::kind::no_stream ? 1
                                                                  : 2;
     expected_ = static_cast<std::int64_t>(expect.version());
+    // validate_batch saw every event share the first one's time.
+    exact_ = batch.front().recorded_at != time_point{};
     wire_size_ = stream_.size();
     for (const auto& e : batch) wire_size_ += 3 * 20 + e.type.size() + e.payload.size() + 16;
   }
 
   append_result run(connection& conn) const {
-    const std::string now = now_param(), kind = std::to_string(kind_),
-                      expected = std::to_string(expected_);
-    if (single()) return run_single(conn, now, kind, expected);
+    const std::string now = exact_ ? std::to_string(sql::to_micros(batch_.front().recorded_at))
+                                   : now_param(),
+                      kind = std::to_string(kind_), expected = std::to_string(expected_);
+    const char* exact = exact_ ? "t" : "f";
+    if (single()) return run_single(conn, now, exact, kind, expected);
     event_columns c(sql_.format);
     add_events(c);
     std::vector<wire_param> params = {{stream_.c_str()}, {kind.c_str()}, {expected.c_str()}};
     for (const binary_array* a : c.all()) params.push_back(binary(*a));
     params.push_back({now.c_str()});
+    params.push_back({exact});
     return read_answer(
         conn.exec_prepared_wire(slot_append, "annal_append", sql_.append, params, what()));
   }
 
+  // The clock's time in microseconds, rounded up: the server stores the later of it and the last
+  // event's time.
   static std::string now_param() { return std::to_string(sql::to_micros_ceil(clock::now())); }
+  // Whether the batch brings its own recorded_at (a copy), which the server stores as given,
+  // truncated to microseconds. Such a call never joins a group: a group shares one time.
+  bool exact() const noexcept { return exact_; }
   static wire_param binary(const binary_array& a) noexcept {
     return {a.wire().data(), static_cast<int>(a.wire().size()), 1};
   }
@@ -132,6 +142,7 @@ class append_call {
       return {append_status::conflict, static_cast<std::uint64_t>(r.get_int(begin, col + 3)), 0, 0};
     if (status == 3)
       throw_stream_deleted(stream_, static_cast<std::uint64_t>(r.get_int(begin, col + 3)));
+    if (status == 4) throw_earlier_than_last(sql::from_micros(r.get_int(begin, col + 4)));
     // Some ids are stored already: the shared rule decides between "a retry" and "misuse".
     std::unordered_map<event_id, stored_ref, detail::event_id_hash> found;
     for (int i = begin; i < end; ++i)
@@ -172,12 +183,22 @@ class append_call {
     }
   }
 
+  // The server found the batch's time earlier than the store's last event, `last`: refused with the
+  // message every store gives.
+  [[noreturn]] void throw_earlier_than_last(time_point last) const {
+    batch_recorded_at(stream_, batch_, last, clock::now());
+    throw error(errc::io_error, what() + ": the server refused recorded_at " +
+                                    std::to_string(sql::to_micros(batch_.front().recorded_at)) +
+                                    " us as earlier than the last event's, " +
+                                    std::to_string(sql::to_micros(last)) + " us");
+  }
+
   // A batch of one event goes to annal_append_one, whose arguments are text scalars.
   bool single() const noexcept { return batch_.size() == 1; }
 
   // Encoded here, not up front: a single event that joins a group travels in its arrays instead.
-  append_result run_single(connection& conn, const std::string& now, const std::string& kind,
-                           const std::string& expected) const {
+  append_result run_single(connection& conn, const std::string& now, const char* exact,
+                           const std::string& kind, const std::string& expected) const {
     const event_data& e = batch_[0];
     const std::string id = sql::uuid_to_text(e.id), version = std::to_string(e.schema_version),
                       hex =
@@ -190,7 +211,7 @@ class append_call {
         {stream_.c_str(), kind.c_str(), expected.c_str(), id.c_str(), e.type.c_str(),
          version.c_str(),
          sql_.format == postgres_payload_format::bytea ? hex.c_str() : e.payload.c_str(),
-         correlation.c_str(), causation.c_str(), meta.c_str(), now.c_str()},
+         correlation.c_str(), causation.c_str(), meta.c_str(), now.c_str(), exact},
         what()));
   }
 
@@ -217,6 +238,7 @@ class append_call {
   std::span<const event_data> batch_;
   int kind_ = 0;
   std::int64_t expected_ = 0;
+  bool exact_ = false;
   std::size_t wire_size_ = 0;
 };
 
