@@ -23,10 +23,13 @@ inline annal::postgres_options fresh_postgres_options(
   return o;
 }
 
-template <annal::postgres_payload_format Format>
+template <annal::postgres_payload_format Format, bool GroupCommit = true>
 class basic_postgres_fixture {
  public:
-  basic_postgres_fixture() : options_(fresh_postgres_options(Format)) { reopen(); }
+  basic_postgres_fixture() : options_(fresh_postgres_options(Format)) {
+    options_.group_commit = GroupCommit;
+    reopen();
+  }
   annal::postgres_store& store() { return *store_; }
   // A new store object on the same schema: what survives is what the server holds.
   void reopen() {
@@ -43,6 +46,8 @@ class basic_postgres_fixture {
 
 // bytea keeps payload bytes exact, whatever they are: what the conformance suite compares.
 using postgres_fixture = basic_postgres_fixture<annal::postgres_payload_format::bytea>;
+using postgres_no_group_fixture =
+    basic_postgres_fixture<annal::postgres_payload_format::bytea, false>;
 using postgres_jsonb_fixture = basic_postgres_fixture<annal::postgres_payload_format::jsonb>;
 
 }  // namespace annal_test

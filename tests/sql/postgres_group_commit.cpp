@@ -310,3 +310,87 @@ TEST_CASE("postgres group commit: concurrent appends each get their own answer",
   INFO("appends " << stats.appends << " in " << stats.transactions << " transactions");
   CHECK(stats.transactions < stats.appends);  // some appends shared a transaction
 }
+
+// annal_append_group records a whole group at one time, so a copy bringing its own time never
+// runs in one: run_together declines a group holding one, and the queue gives it a group of its
+// own.
+TEST_CASE("postgres group commit: a copy with its own recorded_at is never grouped",
+          "[store][postgres][group][copy]") {
+  const postgres_options o = annal_test::fresh_postgres_options();
+  postgres_store store(o);
+  store.migrate();
+  const detail::pg::statements sql(o.schema, o.payload_format);
+  const time_point ahead =
+      std::chrono::time_point_cast<std::chrono::microseconds>(clock::now()) + std::chrono::hours(1);
+  auto copied = make_batch(2);
+  for (auto& e : copied) e.recorded_at = ahead;
+  const std::vector<event_data> plain1 = make_batch(1), plain2 = make_batch(1);
+  const detail::pg::append_call c1(sql, "plain-1", expected_version::any(), plain1);
+  const detail::pg::append_call c2(sql, "copy", expected_version::any(), copied);
+  const detail::pg::append_call c3(sql, "plain-2", expected_version::any(), plain2);
+  const detail::pg::append_call* calls[] = {&c1, &c2, &c3};
+  detail::pg::pool pool(o.connection, 1);
+  CHECK_FALSE(detail::pg::group_commit::run_together(pool, calls));
+  CHECK(store.last_position() == 0);
+}
+
+TEST_CASE("postgres group commit: concurrent copies keep their recorded_at among grouped appends",
+          "[store][postgres][group][copy][concurrency]") {
+  postgres_options o = annal_test::fresh_postgres_options();
+  o.pool_size = 4;
+  postgres_store store(o);
+  store.migrate();
+  // A writer's i-th append, when it is a copy, is at ahead + i seconds: times of copies differ,
+  // and one is refused when another writer has already stored a later one.
+  const time_point ahead =
+      std::chrono::time_point_cast<std::chrono::microseconds>(clock::now()) + std::chrono::hours(1);
+  constexpr int writers = 16, appends_each = 30;
+  std::atomic<int> wrong{0};
+  std::vector<std::vector<std::pair<event_id, time_point>>> copied(writers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      const std::string stream = "w-" + std::to_string(w);
+      std::uint64_t version = 0;
+      for (int i = 0; i < appends_each; ++i) {
+        auto batch = make_batch(1 + i % 2);
+        const bool copy = (w + i) % 3 == 0;
+        const time_point at = ahead + std::chrono::seconds(i);
+        if (copy)
+          for (auto& e : batch) e.recorded_at = at;
+        try {
+          const auto r = store.append(stream, expected_version::exact(version), batch);
+          if (r.status != append_status::appended || r.stream_version != version + batch.size())
+            ++wrong;
+          version = r.stream_version;
+          if (copy)
+            for (const auto& e : batch) copied[w].emplace_back(e.id, at);
+        } catch (const error& e) {
+          if (!copy || e.code() != errc::invalid_argument) ++wrong;
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
+  std::map<event_id, time_point> copy_times;
+  for (const auto& list : copied)
+    for (const auto& [id, at] : list) copy_times.emplace(id, at);
+  std::uint64_t expect_position = 1;
+  time_point previous{};
+  std::size_t copies = 0, wrong_time = 0;
+  store.read_all(1, [&](const recorded_event& e) {
+    CHECK(e.position == expect_position++);
+    if (const auto it = copy_times.find(e.id); it != copy_times.end()) {
+      ++copies;
+      if (e.recorded_at != it->second) ++wrong_time;
+    }
+    CHECK(e.recorded_at >= previous);
+    previous = e.recorded_at;
+  });
+  CHECK(copies == copy_times.size());
+  CHECK(copies > 0);
+  CHECK(wrong_time == 0);
+  const auto stats = store.append_stats();
+  INFO("appends " << stats.appends << " in " << stats.transactions << " transactions");
+  CHECK(stats.transactions < stats.appends);  // the plain appends still shared transactions
+}

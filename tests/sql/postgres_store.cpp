@@ -293,6 +293,169 @@ TEST_CASE("postgres store migrates a version 2 schema", "[store][postgres]") {
   CHECK(r.last_position == 5);
 }
 
+namespace {
+std::int64_t nanos(time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::vector<recorded_event> all_events(postgres_store& store) {
+  std::vector<recorded_event> out;
+  store.read_all(1, [&](const recorded_event& e) { out.push_back(e); });
+  return out;
+}
+
+std::vector<event_data> copied_batch(std::size_t n, time_point at) {
+  auto batch = make_batch(n);
+  for (auto& e : batch) e.recorded_at = at;
+  return batch;
+}
+
+// The refusal of a copy earlier than the last event: invalid_argument naming the stream and
+// both times, as every store words it.
+auto earlier_copy_refusal(const std::string& stream, time_point given, time_point last) {
+  return Catch::Predicate<error>(
+      [=](const error& e) {
+        const std::string what = e.what();
+        return e.code() == errc::invalid_argument &&
+               what.find("'" + stream + "'") != std::string::npos &&
+               what.find(std::to_string(nanos(given)) + " ns") != std::string::npos &&
+               what.find(std::to_string(nanos(last)) + " ns") != std::string::npos;
+      },
+      "invalid_argument naming stream '" + stream + "', " + std::to_string(nanos(given)) +
+          " ns and " + std::to_string(nanos(last)) + " ns");
+}
+}  // namespace
+
+// A copy (replication, migration) brings its recorded_at: single events and batches, with group
+// commit on and off, keep it to the microsecond, the resolution of timestamptz.
+TEST_CASE("postgres store records a copy at the time it brings, truncated to microseconds",
+          "[store][postgres][copy]") {
+  auto o = annal_test::fresh_postgres_options(postgres_payload_format::bytea);
+  o.group_commit = GENERATE(true, false);
+  postgres_store store(o);
+  store.migrate();
+  const time_point t1{std::chrono::microseconds(1577836800123456) + std::chrono::nanoseconds(789)};
+  const time_point t1_us{std::chrono::microseconds(1577836800123456)};
+  store.append("one", expected_version::no_stream(), copied_batch(1, t1));
+  store.append("many", expected_version::no_stream(),
+               copied_batch(3, t1 + std::chrono::seconds(1)));
+  const auto events = all_events(store);
+  REQUIRE(events.size() == 4);
+  CHECK(nanos(events[0].recorded_at) == nanos(t1_us));
+  for (std::size_t i = 1; i < 4; ++i)
+    CHECK(nanos(events[i].recorded_at) == nanos(t1_us + std::chrono::seconds(1)));
+}
+
+// The server decides under the position lock, looking the ids up first: a copy retried after
+// later events is a duplicate, a new one earlier than the last event is refused and stores nothing.
+TEST_CASE("postgres store refuses a copy earlier than its last event, but not a retried one",
+          "[store][postgres][copy]") {
+  auto o = annal_test::fresh_postgres_options(postgres_payload_format::bytea);
+  o.group_commit = GENERATE(true, false);
+  postgres_store store(o);
+  store.migrate();
+  const time_point t1{std::chrono::microseconds(1577836800123456)};
+  const auto one = copied_batch(1, t1);
+  const auto many = copied_batch(3, t1);
+  const auto first_one = store.append("one", expected_version::no_stream(), one);
+  const auto first_many = store.append("many", expected_version::no_stream(), many);
+  store.append("now", expected_version::any(), make_batch(1));  // recorded at the clock's time
+  const time_point last = all_events(store).back().recorded_at;
+  REQUIRE(last > t1);
+
+  for (const auto expect : {expected_version::any(), expected_version::exact(0)}) {
+    const auto again_one = store.append("one", expect, one);
+    CHECK(again_one.status == append_status::duplicate);
+    CHECK(again_one.first_position == first_one.first_position);
+    const auto again_many = store.append("many", expect, many);
+    CHECK(again_many.status == append_status::duplicate);
+    CHECK(again_many.last_position == first_many.last_position);
+  }
+  // One stored id among new ones is misuse, as for any batch, not a question of time.
+  auto partial = copied_batch(1, t1);
+  partial.push_back(many[0]);
+  CHECK_THROWS_MATCHES(
+      store.append("many", expected_version::any(), partial), error,
+      Catch::Predicate<error>([](const error& e) { return e.code() == errc::duplicate_event_id; }));
+
+  const time_point late = t1 + std::chrono::seconds(2);
+  CHECK_THROWS_MATCHES(store.append("late-1", expected_version::any(), copied_batch(1, late)),
+                       error, earlier_copy_refusal("late-1", late, last));
+  CHECK_THROWS_MATCHES(store.append("late-3", expected_version::any(), copied_batch(3, late)),
+                       error, earlier_copy_refusal("late-3", late, last));
+  CHECK(store.last_position() == 5);
+  CHECK(store.stream_version("late-1") == 0);
+  CHECK(store.stream_version("late-3") == 0);
+
+  // Inside a transaction the refusal is an answer, not a server error: the transaction goes on.
+  store.transact([&](postgres_transaction& tx) {
+    CHECK_THROWS_MATCHES(tx.append("late-1", expected_version::any(), copied_batch(1, late)), error,
+                         earlier_copy_refusal("late-1", late, last));
+    CHECK(tx.append("late-1", expected_version::any(), copied_batch(1, last)).status ==
+          append_status::appended);
+  });
+  CHECK(store.stream_version("late-1") == 1);
+}
+
+// A schema of version 4 has annal_append and annal_append_one without p_exact; CREATE OR REPLACE
+// alone would add the new ones beside them. migrate() drops them, so each name has one function.
+TEST_CASE("postgres store migrates a version 4 schema to one append function of each name",
+          "[store][postgres]") {
+  const auto o = annal_test::fresh_postgres_options();
+  {
+    postgres_store old(o);
+    old.migrate();
+    old.append("s", expected_version::any(), make_batch(2));
+    old.transact([](postgres_transaction& tx) {
+      const std::string& s = tx.schema();
+      tx.exec("DROP FUNCTION " + s + ".annal_append");
+      tx.exec("DROP FUNCTION " + s + ".annal_append_one");
+      // Version 4's argument lists; bodies that say so if they ever run.
+      tx.exec("CREATE FUNCTION " + s +
+              ".annal_append(p_stream text, p_kind int, p_expected bigint, p_ids uuid[],"
+              " p_types text[], p_schema_versions int[], p_payloads jsonb[],"
+              " p_correlations uuid[], p_causations uuid[], p_metadata jsonb[], p_now_us bigint)"
+              " RETURNS TABLE (r_status int, r_event_id uuid, r_stream_id text,"
+              " r_stream_version bigint, r_first bigint, r_last bigint) LANGUAGE plpgsql AS"
+              " $$BEGIN RAISE EXCEPTION 'version 4 annal_append ran'; END$$");
+      tx.exec("CREATE FUNCTION " + s +
+              ".annal_append_one(p_stream text, p_kind int, p_expected bigint, p_id uuid,"
+              " p_type text, p_schema_version int, p_payload jsonb, p_correlation uuid,"
+              " p_causation uuid, p_metadata jsonb, p_now_us bigint, OUT r_status int,"
+              " OUT r_event_id uuid, OUT r_stream_id text, OUT r_stream_version bigint,"
+              " OUT r_first bigint, OUT r_last bigint) LANGUAGE plpgsql AS"
+              " $$BEGIN RAISE EXCEPTION 'version 4 annal_append_one ran'; END$$");
+      tx.exec("UPDATE " + s + ".schema_info SET version = 4");
+    });
+  }
+  postgres_store store(o);
+  CHECK_THROWS_WITH(store.append("s", expected_version::exact(2), make_batch(1)),
+                    Catch::Contains("call migrate() first"));
+  store.migrate();
+  const auto functions = [&](const char* name) {
+    return store.transact([&](postgres_transaction& tx) {
+      return tx
+          .exec(
+              "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n"
+              " ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = $2",
+              o.schema, std::string(name))
+          .get_int(0, 0);
+    });
+  };
+  CHECK(functions("annal_append") == 1);
+  CHECK(functions("annal_append_one") == 1);
+  CHECK(functions("annal_append_group") == 1);
+  CHECK(store.transact([](postgres_transaction& tx) {
+    return tx.exec("SELECT version FROM " + tx.schema() + ".schema_info").get_int(0, 0);
+  }) == postgres_schema_version);
+  CHECK(store.append("s", expected_version::exact(2), make_batch(1)).last_position == 3);
+  CHECK(store.append("s", expected_version::exact(3), make_batch(2)).last_position == 5);
+  const time_point ahead =
+      std::chrono::time_point_cast<std::chrono::microseconds>(clock::now()) + std::chrono::hours(1);
+  CHECK(store.append("s", expected_version::exact(5), copied_batch(2, ahead)).last_position == 7);
+  CHECK(all_events(store).back().recorded_at == ahead);
+}
+
 TEST_CASE("postgres store reads in pages and lets visitors append", "[store][postgres]") {
   auto o = annal_test::fresh_postgres_options(postgres_payload_format::bytea);
   o.read_page = 7;

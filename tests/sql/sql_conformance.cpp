@@ -52,4 +52,9 @@ TEST_CASE("postgres store conforms (bytea payloads, fresh schema per section)",
           "[store][postgres][conformance]") {
   check_event_store_conformance<annal_test::postgres_fixture>();
 }
+
+// Both ways an append reaches the server: through group commit (above) and on its own.
+TEST_CASE("postgres store conforms (group commit off)", "[store][postgres][conformance]") {
+  check_event_store_conformance<annal_test::postgres_no_group_fixture>();
+}
 #endif
