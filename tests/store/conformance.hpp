@@ -512,6 +512,20 @@ void check_event_store_conformance() {
     CHECK(events[4].recorded_at > t2);
   }
 
+  SECTION("a retried copy is a duplicate, though later events were recorded since") {
+    const annal::time_point t1{std::chrono::microseconds(1577836800123456)};
+    auto copied = ac::make_batch(2, "copy");
+    for (auto& e : copied) e.recorded_at = t1;
+    const auto first = store().append("a", expected_version::no_stream(), copied);
+    store().append("b", expected_version::any(), ac::make_batch(1, "now"));
+    for (const auto expect : {expected_version::any(), expected_version::no_stream()}) {
+      const auto again = store().append("a", expect, copied);
+      CHECK(again.status == append_status::duplicate);
+      CHECK(again.first_position == first.first_position);
+    }
+    CHECK(store().last_position() == 3);
+  }
+
   SECTION("a copy from the future moves the store's clock forward, never back") {
     const annal::time_point ahead =
         std::chrono::time_point_cast<std::chrono::microseconds>(annal::clock::now()) +

@@ -275,6 +275,12 @@ class sqlite_store {
       last = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
       last_time = sqlite3_column_int64(s, 1);
     }
+    // A copy earlier than the last event may be a retry of a stored one, which is a duplicate:
+    // the attempt that looks ids up first answers it.
+    const time_point copied_at = batch.front().recorded_at;
+    if (!ids_checked && copied_at != time_point{} &&
+        copied_at < time_point(clock::duration(last_time)))
+      return std::nullopt;
     // Recorded times never go backwards, across processes too, even if the clock does.
     const std::int64_t now =
         detail::batch_recorded_at(stream_id, batch, time_point(clock::duration(last_time)),
