@@ -1,5 +1,6 @@
-// Opening the store a URL names, for reading only and never creating anything, and what the tool
-// can say about it besides its events (size, format, durability).
+// Opening the store a URL names: for reading only and never creating anything (every read command),
+// or for writing, created when missing (copy, replicate); and what the tool can say about it
+// besides its events (size, format, durability).
 #pragma once
 
 #include <cstdint>
@@ -56,11 +57,19 @@ using any_store = std::variant<std::unique_ptr<file_log>
 struct opened_store {
   any_store store;
   store_facts facts;
+  bool created = false;  // a writable open made a new store
 };
 
 struct open_settings {
   bool verify = false;  // check every record at open and on every read (file log)
   std::string postgres_schema = "annal";
+  // Open for appending, creating the store when there is none (a file log's directory, a SQLite
+  // file, a PostgreSQL schema). A store that exists must be annal's: nothing else is written to.
+  bool writable = false;
+  durability sync = durability::durable;  // a writable file log's or SQLite file's
+  // How a new PostgreSQL schema stores payloads: bytea keeps any payload byte for byte, as a copy
+  // must (json and jsonb refuse binary payloads such as a tombstone's; jsonb reformats JSON).
+  std::string new_payload_format = "bytea";
 };
 
 namespace detail {
@@ -74,8 +83,54 @@ namespace detail {
             std::string(component));
 }
 
+// A store that another process holds for writing is bad input for the tool, named as the store
+// names it (with the holder's pid where it knows it).
+template <class F>
+auto unless_locked(F&& open) {
+  try {
+    return open();
+  } catch (const error& e) {
+    if (e.code() != make_error_code(errc::store_locked)) throw;
+    bad_input(e.what());
+  }
+}
+
+// Whether `dir` holds a file log segment ("00000001.log", "00000002.log"...).
+inline bool is_segment_name(const std::string& name) {
+  return name.size() == 12 && name.ends_with(".log") && name.find_first_not_of("0123456789") == 8;
+}
+
+// A file log to append to: an existing log, or a new one in a missing or empty directory.
+inline opened_store open_file_log_for_writing(const store_url& url, const open_settings& settings) {
+  namespace fs = std::filesystem;
+  const fs::path dir = url.location;
+  std::error_code ec;
+  const bool exists = fs::exists(dir, ec);
+  if (exists && !fs::is_directory(dir, ec))
+    bad_input("'" + dir.string() + "' is not a directory: a file log is a directory");
+  bool log = false, empty = true;
+  if (exists)
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      empty = false;
+      log = log || is_segment_name(entry.path().filename().string());
+    }
+  if (!empty && !log)
+    bad_input("'" + dir.string() +
+              "' is not empty and holds no file log (no segment file such as 00000001.log): "
+              "write into a new or empty directory, or a file log");
+  store_facts facts;
+  facts.kind = store_kind::file;
+  facts.url = url.shown;
+  facts.access = "writable open";
+  file_log_options options;
+  options.sync = settings.sync;
+  auto log_store = unless_locked([&] { return std::make_unique<file_log>(dir, options); });
+  return {std::move(log_store), std::move(facts), empty};
+}
+
 inline opened_store open_file_log(const store_url& url, const open_settings& settings) {
   namespace fs = std::filesystem;
+  if (settings.writable) return open_file_log_for_writing(url, settings);
   const fs::path dir = url.location;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -93,8 +148,7 @@ inline opened_store open_file_log(const store_url& url, const open_settings& set
     if (!entry.is_regular_file(ec)) continue;
     bytes += entry.file_size(ec);
     const std::string name = entry.path().filename().string();
-    // Segments are "00000001.log", "00000002.log"...
-    if (name.size() == 12 && name.ends_with(".log") && name.find_first_not_of("0123456789") == 8) {
+    if (is_segment_name(name)) {
       ++segments;
       if (first_segment.empty() || name < first_segment) first_segment = name;
     }
@@ -124,9 +178,24 @@ inline opened_store open_file_log(const store_url& url, const open_settings& set
 #ifdef ANNAL_TOOL_WITH_SQLITE
 // Looks at the file through a read-only connection before sqlite_store opens it: sqlite_store
 // creates its table in a file without one, and a read command must never write.
-inline opened_store open_sqlite(const store_url& url) {
+// A writable open creates a missing file (in a directory that exists).
+inline opened_store open_sqlite(const store_url& url, const open_settings& settings) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (settings.writable && !fs::exists(url.location, ec)) {
+    const fs::path parent = fs::path(url.location).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec))
+      bad_input("cannot create SQLite store '" + url.location + "': directory '" + parent.string() +
+                "' does not exist");
+    store_facts facts;
+    facts.kind = store_kind::sqlite;
+    facts.url = url.shown;
+    facts.access = "writable open of a new file";
+    sqlite_options options;
+    options.sync = settings.sync;
+    options.pool_size = 1;
+    return {std::make_unique<sqlite_store>(url.location, options), std::move(facts), true};
+  }
   if (!fs::is_regular_file(url.location, ec))
     bad_input("SQLite store '" + url.location +
               "' does not exist (a read command never creates one)");
@@ -169,13 +238,44 @@ inline opened_store open_sqlite(const store_url& url) {
   facts.durability = "not recorded in the file (each writer's sqlite_options::sync)";
   sqlite_options options;
   options.pool_size = 1;
-  // Checkpoints run in commits, and the tool makes none: no background thread copies the WAL.
+  options.sync = settings.sync;
+  // Checkpoints run in commits, and a read command makes none: no background thread copies the
+  // WAL.
   options.checkpoint = sqlite_checkpoint::in_commit;
-  return {std::make_unique<sqlite_store>(url.location, options), std::move(facts)};
+  if (settings.writable) facts.access = "writable open";
+  return {unless_locked([&] { return std::make_unique<sqlite_store>(url.location, options); }),
+          std::move(facts)};
 }
 #endif
 
 #ifdef ANNAL_TOOL_WITH_POSTGRES
+// A new schema for a writable open, its payloads stored as settings.new_payload_format says.
+inline opened_store create_postgres(const store_url& url, const open_settings& settings) {
+  postgres_options options;
+  options.connection = url.location;
+  options.schema = settings.postgres_schema;
+  options.pool_size = 1;
+  options.group_commit = false;
+  const std::string& payload = settings.new_payload_format;
+  if (payload == "bytea")
+    options.payload_format = postgres_payload_format::bytea;
+  else if (payload == "json")
+    options.payload_format = postgres_payload_format::json;
+  else if (payload == "jsonb")
+    options.payload_format = postgres_payload_format::jsonb;
+  else
+    bad_input("--payload-format '" + payload + "': write bytea, json or jsonb");
+  auto store = std::make_unique<postgres_store>(options);
+  store->migrate();
+  store_facts facts;
+  facts.kind = store_kind::postgres;
+  facts.url = url.shown;
+  facts.access = "writable use of schema '" + options.schema + "', created";
+  facts.format = "annal PostgreSQL schema version " + std::to_string(postgres_schema_version) +
+                 ", payloads as " + payload;
+  return {std::move(store), std::move(facts), true};
+}
+
 // Reads the schema's version and payload format through its own connection first: postgres_store
 // needs the payload format to decode rows, and a missing schema must be reported, not created.
 inline opened_store open_postgres(const store_url& url, const open_settings& settings) {
@@ -213,9 +313,12 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
       "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = "
       "'schema_info'",
       {schema.c_str()});
-  if (std::string_view(PQgetvalue(found.get(), 0, 0)) == "0")
-    bad_input("PostgreSQL database at '" + url.shown + "' holds no annal schema '" + schema +
-              "' (writers create it with migrate(); this tool never does)");
+  if (std::string_view(PQgetvalue(found.get(), 0, 0)) == "0") {
+    if (!settings.writable)
+      bad_input("PostgreSQL database at '" + url.shown + "' holds no annal schema '" + schema +
+                "' (writers create it with migrate(); a read command never does)");
+    return create_postgres(url, settings);
+  }
   char* quoted = PQescapeIdentifier(conn.get(), schema.c_str(), schema.size());
   const std::string s = quoted ? quoted : schema;
   if (quoted) PQfreemem(quoted);
@@ -247,7 +350,9 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
   store_facts facts;
   facts.kind = store_kind::postgres;
   facts.url = url.shown;
-  facts.access = "read-only use of schema '" + schema + "' (never migrated by the tool)";
+  facts.access = settings.writable
+                     ? "writable use of schema '" + schema + "'"
+                     : "read-only use of schema '" + schema + "' (never migrated by the tool)";
   const auto size = query("SELECT pg_total_relation_size('" + s + ".events')");
   facts.size_bytes = std::strtoull(PQgetvalue(size.get(), 0, 0), nullptr, 10);
   facts.size_detail = "the events table with its indexes";
@@ -272,7 +377,7 @@ inline opened_store open_store(const store_url& url, const open_settings& settin
       return detail::open_file_log(url, settings);
     case store_kind::sqlite:
 #ifdef ANNAL_TOOL_WITH_SQLITE
-      return detail::open_sqlite(url);
+      return detail::open_sqlite(url, settings);
 #else
       detail::built_without(url, "sqlite");
 #endif

@@ -1,0 +1,383 @@
+// The `annal` tool's writing commands run as a program: copy between a file log and SQLite both
+// ways (proved by digest and by reading every field back), replicate once and --follow until
+// SIGTERM, backup (full, then incremental) and restore to a position and a time; and each bad input
+// a one-line error with exit status 2 that writes nothing.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <annal/file/log.hpp>
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+#include <sqlite3.h>
+
+#include <annal/sqlite/store.hpp>
+#endif
+
+#include "tool/run_tool.hpp"
+
+using annal_test_tool::run_tool;
+using annal_test_tool::scratch;
+using annal_test_tool::tool_run;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Exit 2, one line on stderr naming `what`, nothing on stdout.
+void check_bad_input(const tool_run& r, const std::string& what) {
+  INFO("stderr: " << r.err << "stdout: " << r.out);
+  CHECK(r.status == 2);
+  CHECK(r.err_lines() == 1);
+  CHECK(r.err.rfind("annal: ", 0) == 0);
+  CHECK(contains(r.err, what));
+  CHECK(r.out.empty());
+}
+
+template <class Store>
+std::vector<annal::recorded_event> all_events(const Store& store) {
+  std::vector<annal::recorded_event> out;
+  store.read_all(1, [&](const annal::recorded_event& e) { out.push_back(e); });
+  return out;
+}
+
+std::vector<annal::recorded_event> file_log_events(const fs::path& dir) {
+  annal::file_log_options o;
+  o.read_only = true;
+  o.create_if_missing = false;
+  return all_events(annal::file_log{dir, o});
+}
+
+// Every file under `dir` with its bytes: what "nothing written" compares.
+std::map<std::string, std::string> contents(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  if (fs::is_regular_file(dir)) {
+    out[dir.string()] = annal_test_tool::read_whole(dir);
+    return out;
+  }
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[e.path().string()] = annal_test_tool::read_whole(e.path());
+  return out;
+}
+
+// The sha1 a copy printed for the side named ("source" or "target").
+std::string sha1_of(const tool_run& r, const std::string& side) {
+  for (const auto& line : r.lines())
+    if (line.rfind(side + ": ", 0) == 0) return line.substr(line.find("sha1 ") + 5);
+  return {};
+}
+
+// "2026-12-07T03:18:50.123456789Z", as the tool prints times.
+std::string iso_time(annal::time_point t) {
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(ns % 1'000'000'000));
+  return buf;
+}
+
+void append_two(annal::file_log& writer) {
+  const annal::event_data more[] = {annal_test_tool::sample_event("deposited", R"({"cents":7})"),
+                                    annal_test_tool::sample_event("deposited", R"({"cents":8})")};
+  writer.append("account-9", annal::expected_version::no_stream(), more);
+}
+
+}  // namespace
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+TEST_CASE("annal tool: copy file log -> SQLite -> file log keeps every field, proved by digest",
+          "[tool][copy]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", db = dir.path() / "copy.db",
+                 back = dir.path() / "back";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string source = "file:" + data.string(), target = "sqlite:" + db.string();
+
+  const tool_run first = run_tool({"copy", source, target});
+  INFO(first.out << first.err);
+  REQUIRE(first.status == 0);
+  const auto lines = first.lines();
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] ==
+        "copied 5 events (positions 1 to 5) from " + source + " to " + target + " (created)");
+  CHECK(lines[1].rfind("source: 5 events, sha1 ", 0) == 0);
+  CHECK(lines[2].rfind("target: 5 events, sha1 ", 0) == 0);
+  CHECK(sha1_of(first, "source").size() == 40);
+  CHECK(sha1_of(first, "source") == sha1_of(first, "target"));
+  CHECK(lines[3] == "verified: the target holds the source's 5 events");
+
+  // And back into a new file log: the same digest, every field equal.
+  const tool_run again = run_tool({"copy", target, "file:" + back.string(), "--json"});
+  INFO(again.out << again.err);
+  REQUIRE(again.status == 0);
+  const auto o = again.json_lines().at(0);
+  CHECK(o.at("verified").as_bool());
+  CHECK(o.at("created").as_bool());
+  CHECK(o.at("copied").to_number<int>() == 5);
+  CHECK(o.at("times_compared_at").as_string() == "nanoseconds");
+  CHECK(o.at("source").at("sha1").as_string() == sha1_of(first, "source"));
+  CHECK(o.at("target").at("sha1").as_string() == sha1_of(first, "source"));
+  const auto original = all_events(writer);
+  REQUIRE(original.size() == 5);
+  CHECK(all_events(annal::sqlite_store{db}) == original);
+  CHECK(file_log_events(back) == original);
+
+  // Run again, the copy resumes: nothing new, then only what the source appended since.
+  const tool_run nothing = run_tool({"copy", source, target});
+  INFO(nothing.out << nothing.err);
+  CHECK(nothing.status == 0);
+  CHECK(nothing.lines().at(0) ==
+        "copied 0 events from " + source + " to " + target + " (it held positions 1 to 5 already)");
+  append_two(writer);
+  const tool_run more = run_tool({"copy", source, target});
+  INFO(more.out << more.err);
+  CHECK(more.status == 0);
+  CHECK(more.lines().at(0) == "copied 2 events (positions 6 to 7) from " + source + " to " +
+                                  target + " (it held positions 1 to 5 already)");
+  CHECK(contains(more.out, "verified: the target holds the source's 7 events"));
+  CHECK(all_events(annal::sqlite_store{db}) == all_events(writer));
+
+  // A target whose event was changed behind the store's back (its last event still continues the
+  // source): the digests differ, exit 1.
+  {
+    sqlite3* handle = nullptr;
+    REQUIRE(sqlite3_open(db.string().c_str(), &handle) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(handle,
+                         "UPDATE annal_events SET payload = '{\"cents\":999}' WHERE "
+                         "position = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(handle);
+  }
+  const tool_run mismatch = run_tool({"copy", source, target});
+  INFO(mismatch.out << mismatch.err);
+  CHECK(mismatch.status == 1);
+  CHECK(sha1_of(mismatch, "source") != sha1_of(mismatch, "target"));
+  CHECK(contains(mismatch.out,
+                 "MISMATCH: the target's events up to position 7 differ from the "
+                 "source's\n"));
+}
+
+TEST_CASE("annal tool: backup and restore of a SQLite store", "[tool][backup]") {
+  scratch dir;
+  const fs::path db = dir.path() / "events.db", bak = dir.path() / "events-backup.db",
+                 restored = dir.path() / "restored.db";
+  {
+    annal::sqlite_store store{db};
+    annal_test_tool::write_sample(store);
+  }
+  const tool_run b = run_tool({"backup", "sqlite:" + db.string(), bak.string()});
+  INFO(b.out << b.err);
+  REQUIRE(b.status == 0);
+  CHECK(b.lines().at(0).rfind("backed up sqlite:" + db.string() + " into " + bak.string() +
+                                  ": positions 1 to 5 (5 events, ",
+                              0) == 0);
+  const tool_run r = run_tool({"restore", bak.string(), restored.string(), "--to-position", "3"});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.lines().at(0).rfind("restored backup " + bak.string() +
+                                  " into sqlite:" + restored.string() +
+                                  ": positions 1 to 3 (3 events; 2 later events left out)",
+                              0) == 0);
+  const auto events = all_events(annal::sqlite_store{restored});
+  const auto original = all_events(annal::sqlite_store{db});
+  REQUIRE(events.size() == 3);
+  CHECK(events == std::vector<annal::recorded_event>(original.begin(), original.begin() + 3));
+  // A live store restores too (the library backs it up first).
+  const tool_run live =
+      run_tool({"restore", "sqlite:" + db.string(), (dir.path() / "live.db").string(), "--json"});
+  INFO(live.out << live.err);
+  REQUIRE(live.status == 0);
+  CHECK(live.json_lines().at(0).at("last_position").to_number<int>() == 5);
+  check_bad_input(run_tool({"restore", bak.string(), "file:" + (dir.path() / "x").string()}),
+                  "is a file log URL, but the store is a SQLite");
+  CHECK(!fs::exists(dir.path() / "x"));
+}
+#endif
+
+TEST_CASE("annal tool: copy refuses a target with another history, and bad input, writing nothing",
+          "[tool][copy][bad_input]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", other = dir.path() / "other";
+  {
+    annal::file_log writer{data};
+    annal_test_tool::write_sample(writer);
+    annal::file_log another{other};
+    append_two(another);
+  }
+  const std::string source = "file:" + data.string();
+  const auto before = contents(other);
+  const tool_run diverged = run_tool({"copy", source, "file:" + other.string()});
+  check_bad_input(diverged, "diverge");
+  CHECK(contents(other) == before);
+  check_bad_input(run_tool({"replicate", source, "file:" + other.string()}), "diverge");
+  CHECK(contents(other) == before);
+
+  // Missing source, unknown schemes, a target directory holding something else: nothing created.
+  const fs::path fresh = dir.path() / "fresh";
+  check_bad_input(
+      run_tool({"copy", "file:" + (dir.path() / "missing").string(), "file:" + fresh.string()}),
+      "does not exist");
+  check_bad_input(run_tool({"copy", "mysql://db/events", "file:" + fresh.string()}),
+                  "unknown store URL scheme 'mysql'");
+  check_bad_input(run_tool({"copy", source, "mysql://db/events"}),
+                  "unknown store URL scheme 'mysql'");
+  CHECK(!fs::exists(fresh));
+  fs::create_directory(dir.path() / "stuff");
+  std::ofstream(dir.path() / "stuff" / "notes.txt") << "not a log\n";
+  check_bad_input(run_tool({"copy", source, "file:" + (dir.path() / "stuff").string()}),
+                  "is not empty and holds no file log");
+  CHECK(contents(dir.path() / "stuff").size() == 1);
+  check_bad_input(run_tool({"copy", source}), "to is required");
+  check_bad_input(run_tool({"backup", "postgresql://ann:pw@h/db", (dir.path() / "b").string()}),
+                  "PostgreSQL keeps its own backups");
+  CHECK(!fs::exists(dir.path() / "b"));
+}
+
+TEST_CASE("annal tool: replicate once, then --follow until SIGTERM; the standby opens writable",
+          "[tool][replicate]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", standby = dir.path() / "standby";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string primary = "file:" + data.string(), copy = "file:" + standby.string();
+
+  const tool_run once = run_tool({"replicate", primary, copy});
+  INFO(once.out << once.err);
+  REQUIRE(once.status == 0);
+  CHECK(once.out == "replicated 5 events from " + primary + " to " + copy +
+                        " (created)\nstandby at position 5, primary at 5: caught up\n");
+
+  annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow", "--json"});
+  const auto said = [](const std::string& text) {
+    return [text](const tool_run& r) { return contains(r.err, text); };
+  };
+  tool_run r = follower.wait_for(said("until SIGINT or SIGTERM"));
+  INFO(r.err);
+  REQUIRE(contains(r.err, "lag: primary at position 5, standby at 5: 0 positions, 0.000 s behind"));
+  append_two(writer);
+  r = follower.wait_for(said("standby at 7: 0 positions"));
+  INFO(r.err);
+  REQUIRE(
+      contains(r.err, "lag: primary at position 7, standby at 7: 0 positions, 0.000 s behind\n"));
+  REQUIRE(follower.running());
+  CHECK(follower.stop(SIGTERM) == 0);
+  const auto summary = follower.so_far().json_lines();
+  REQUIRE(summary.size() == 1);
+  CHECK(summary[0].at("copied").to_number<int>() == 2);
+  CHECK(summary[0].at("followed").as_bool());
+  CHECK(summary[0].at("standby_position").to_number<int>() == 7);
+  CHECK(file_log_events(standby) == all_events(writer));
+
+  // Promotion: the stopped standby opens as a log of its own and takes appends.
+  annal::file_log promoted{standby};
+  const annal::event_data next[] = {annal_test_tool::sample_event("noted", "after promotion")};
+  CHECK(promoted.append("log-1", annal::expected_version::no_stream(), next).first_position == 8);
+}
+
+TEST_CASE("annal tool: backup (full, then incremental) and restore to a position and a time",
+          "[tool][backup]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", bak = dir.path() / "bak";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string source = "file:" + data.string();
+
+  const tool_run full = run_tool({"backup", source, bak.string()});
+  INFO(full.out << full.err);
+  REQUIRE(full.status == 0);
+  CHECK(full.lines().at(0).rfind(
+            "backed up " + source + " into " + bak.string() + ": positions 1 to 5 (5 events, ",
+            0) == 0);
+  CHECK(full.lines().at(1).rfind("full: ", 0) == 0);
+  append_two(writer);
+  const tool_run incremental = run_tool({"backup", source, bak.string(), "--json"});
+  INFO(incremental.out << incremental.err);
+  REQUIRE(incremental.status == 0);
+  const auto o = incremental.json_lines().at(0);
+  CHECK(o.at("incremental").as_bool());
+  CHECK(o.at("new_events").to_number<int>() == 2);
+  CHECK(o.at("last_position").to_number<int>() == 7);
+
+  const auto original = all_events(writer);
+  const fs::path to_position = dir.path() / "at-5";
+  const tool_run p =
+      run_tool({"restore", bak.string(), to_position.string(), "--to-position", "5"});
+  INFO(p.out << p.err);
+  REQUIRE(p.status == 0);
+  CHECK(p.out.rfind("restored backup " + bak.string() + " into file:" + to_position.string() +
+                        ": positions 1 to 5 (5 events; 2 later events left out), last event at " +
+                        iso_time(original[4].recorded_at) + "\n",
+                    0) == 0);
+  CHECK(file_log_events(to_position) ==
+        std::vector<annal::recorded_event>(original.begin(), original.begin() + 5));
+  // To a time: the instant position 5 was recorded at keeps it and leaves out what came later.
+  const fs::path to_time = dir.path() / "at-time";
+  const tool_run t = run_tool({"restore", "file:" + bak.string(), "file:" + to_time.string(),
+                               "--to-time", iso_time(original[4].recorded_at), "--json"});
+  INFO(t.out << t.err);
+  REQUIRE(t.status == 0);
+  CHECK(t.json_lines().at(0).at("last_position").to_number<int>() == 5);
+  CHECK(t.json_lines().at(0).at("left_out").to_number<int>() == 2);
+  CHECK(file_log_events(to_time).size() == 5);
+  // From the live log, without a backup: everything.
+  const fs::path live = dir.path() / "live";
+  const tool_run l = run_tool({"restore", source, live.string()});
+  INFO(l.out << l.err);
+  REQUIRE(l.status == 0);
+  CHECK(file_log_events(live) == original);
+
+  // Bad input: each one line, exit 2, nothing written.
+  const auto before = contents(to_position);
+  check_bad_input(run_tool({"restore", bak.string(), to_position.string()}), "exists");
+  CHECK(contents(to_position) == before);
+  const fs::path never = dir.path() / "never";
+  check_bad_input(
+      run_tool({"restore", bak.string(), never.string(), "--to-time", "2026-13-01T00:00:00Z"}),
+      "--to-time '2026-13-01T00:00:00Z' is not a UTC time such as "
+      "2026-12-07T10:00:00Z (no month 13)");
+  check_bad_input(run_tool({"restore", bak.string(), never.string(), "--to-time", "yesterday"}),
+                  "--to-time 'yesterday' is not a UTC time");
+  check_bad_input(
+      run_tool({"restore", bak.string(), never.string(), "--to-time", "2026-12-07T10:00:00+01:00"}),
+      "expected 'Z' at the end");
+  check_bad_input(run_tool({"restore", bak.string(), never.string(), "--to-position", "1"}),
+                  "inside a batch, positions 1 to 2");
+  check_bad_input(run_tool({"restore", bak.string(), never.string(), "--to-position", "9"}),
+                  "beyond the end");
+  check_bad_input(run_tool({"restore", (dir.path() / "nothing").string(), never.string()}),
+                  "does not exist");
+  check_bad_input(run_tool({"restore", bak.string(), never.string(), "--to-position", "2",
+                            "--to-time", "2026-12-07T10:00:00Z"}),
+                  "excludes");
+  CHECK(!fs::exists(never));
+  const fs::path stuff = dir.path() / "stuff";
+  fs::create_directory(stuff);
+  std::ofstream(stuff / "x.txt") << "x\n";
+  check_bad_input(run_tool({"backup", source, stuff.string()}), "is not empty");
+  CHECK(contents(stuff).size() == 1);
+}
+
+TEST_CASE("annal tool: --help on every writing command shows an example", "[tool]") {
+  for (const char* command : {"copy", "replicate", "backup", "restore"}) {
+    const tool_run r = run_tool({command, "--help"});
+    INFO(command);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "Example:\n  annal " + std::string(command) + " "));
+  }
+}
