@@ -1,17 +1,20 @@
 // The `annal` tool run as a program on the test PostgreSQL server: each command's output, a schema
-// that is not there (never created), a wrong password, and the password absent from every output.
+// that is not there (never created by a read), a wrong password, the password absent from every
+// output; and copy from a file log into a new schema and back, proved by digest.
 #include <catch2/catch.hpp>
 
 #include <deque>
 #include <string>
 #include <vector>
 
+#include <annal/file/log.hpp>
 #include <annal/postgres/store.hpp>
 
 #include "common/postgres_server.hpp"
 #include "tool/run_tool.hpp"
 
 using annal_test_tool::run_tool;
+using annal_test_tool::scratch;
 using annal_test_tool::tool_run;
 
 namespace {
@@ -102,5 +105,64 @@ TEST_CASE("annal tool: every command on PostgreSQL, the password never shown", "
     INFO(r.out << r.err);
     CHECK(!contains(r.out, password));
     CHECK(!contains(r.err, password));
+  }
+}
+
+TEST_CASE("annal tool: copy a file log into a new PostgreSQL schema and back, proved by digest",
+          "[tool][postgres][copy]") {
+  auto& server = annal_test::postgres_server::shared();
+  const std::string password = annal_test::postgres_server::password;
+  const std::string url = url_of(server, password);
+  scratch dir;
+  const auto data = dir.path() / "data", back = dir.path() / "back";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string source = "file:" + data.string();
+
+  const tool_run to_pg = run_tool({"copy", source, url, "--target-schema", "tool_copy", "--json"});
+  INFO(to_pg.out << to_pg.err);
+  REQUIRE(to_pg.status == 0);
+  const auto o = to_pg.json_lines().at(0);
+  CHECK(o.at("verified").as_bool());
+  CHECK(o.at("created").as_bool());
+  CHECK(o.at("copied").to_number<int>() == 5);
+  CHECK(o.at("times_compared_at").as_string() == "microseconds");
+  CHECK(o.at("to").as_string().subview().starts_with("postgresql://annal:***@127.0.0.1:"));
+  const auto sha1 = o.at("source").at("sha1").as_string();
+  CHECK(o.at("target").at("sha1").as_string() == sha1);
+
+  // The schema the copy made reads back as a store, its events those of the log to the
+  // microsecond.
+  const tool_run verify = run_tool({"verify", url, "--schema", "tool_copy"});
+  CHECK(verify.status == 0);
+  const tool_run from_pg =
+      run_tool({"copy", url, "file:" + back.string(), "--schema", "tool_copy"});
+  INFO(from_pg.out << from_pg.err);
+  REQUIRE(from_pg.status == 0);
+  CHECK(contains(from_pg.out,
+                 "verified: the target holds the source's 5 events (times at "
+                 "microseconds: PostgreSQL keeps no finer)\n"));
+  CHECK(contains(from_pg.out, "source: 5 events, sha1 " + std::string(sha1) + "\n"));
+
+  // Another log's copy into the same schema: its history differs, exit 2, nothing written.
+  const auto other = dir.path() / "other";
+  {
+    annal::file_log another{other};
+    annal_test_tool::write_sample(another);
+  }
+  const tool_run diverged =
+      run_tool({"copy", "file:" + other.string(), url, "--target-schema", "tool_copy"});
+  INFO(diverged.out << diverged.err);
+  CHECK(diverged.status == 2);
+  CHECK(diverged.err_lines() == 1);
+  CHECK(contains(diverged.err, "diverge"));
+  CHECK(run_tool({"info", url, "--schema", "tool_copy", "--json"})
+            .json_lines()
+            .at(0)
+            .at("events")
+            .to_number<int>() == 5);
+  for (const tool_run* r : {&to_pg, &from_pg, &diverged}) {
+    CHECK(!contains(r->out, password));
+    CHECK(!contains(r->err, password));
   }
 }
