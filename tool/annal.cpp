@@ -2,6 +2,7 @@
 // store by URL, without the user's event types (docs/tool.md). Exit status: 0 done, 1 damage found
 // (or a copy that does not match its source), 2 bad input, 3 any other failure.
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -189,6 +190,19 @@ int run_restore(const arguments& a) {
   const bool file = source.kind == tool::store_kind::file;
   const std::string scheme = file ? "file:" : "sqlite:";
   const std::string from = source.is_backup ? "backup " + source.path : scheme + source.path;
+  // The library builds the store in "<target>.restoring" and leaves it when it stops part-way (a
+  // point inside an append, damage), for its next run to remove; the tool's refusals leave nothing.
+  namespace fs = std::filesystem;
+  const fs::path staging = target + ".restoring";
+  std::error_code ec;
+  struct remove_staging {
+    fs::path path;
+    bool armed;
+    ~remove_staging() {
+      std::error_code ignored;
+      if (armed) fs::remove_all(path, ignored);
+    }
+  } cleanup{staging, !fs::exists(fs::symlink_status(staging, ec))};
   annal::restore_result result;
   if (source.is_backup) {
 #ifdef ANNAL_TOOL_WITH_SQLITE
@@ -208,6 +222,7 @@ int run_restore(const arguments& a) {
         },
         live.store);
   }
+  cleanup.armed = false;
   tool::print_restore(from, scheme + target, result, a.json, std::cout);
   return ok;
 }

@@ -204,6 +204,16 @@ TEST_CASE("annal tool: backup and restore of a SQLite store", "[tool][backup]") 
   INFO(live.out << live.err);
   REQUIRE(live.status == 0);
   CHECK(live.json_lines().at(0).at("last_position").to_number<int>() == 5);
+  // A point inside an append (positions 1 and 2 went in together), refused: nothing is left.
+  const fs::path never = dir.path() / "never.db";
+  check_bad_input(run_tool({"restore", bak.string(), never.string(), "--to-position", "1"}),
+                  "inside a batch, positions 1 to 2");
+  check_bad_input(
+      run_tool({"restore", "sqlite:" + db.string(), never.string(), "--to-position", "1"}),
+      "inside a batch, positions 1 to 2");
+  CHECK(!fs::exists(never));
+  CHECK(!fs::exists(dir.path() / "never.db.restoring"));
+  CHECK(!fs::exists(dir.path() / "never.db.backup"));
   check_bad_input(run_tool({"restore", bak.string(), "file:" + (dir.path() / "x").string()}),
                   "is a file log URL, but the store is a SQLite");
   CHECK(!fs::exists(dir.path() / "x"));
@@ -366,6 +376,8 @@ TEST_CASE("annal tool: backup (full, then incremental) and restore to a position
                             "--to-time", "2026-12-07T10:00:00Z"}),
                   "excludes");
   CHECK(!fs::exists(never));
+  // Not even the library's staging directory, which a restore stopped part-way leaves behind.
+  CHECK(!fs::exists(dir.path() / "never.restoring"));
   const fs::path stuff = dir.path() / "stuff";
   fs::create_directory(stuff);
   std::ofstream(stuff / "x.txt") << "x\n";
