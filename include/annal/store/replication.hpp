@@ -207,19 +207,25 @@ class replicator {
     check_once();
     const std::uint64_t from = writer_.next_position();
     if (from > through) return 0;
-    events_.clear();
+    // Copied over the last step's events, whose strings and metadata nodes are reused: no
+    // allocation per event once the buffer has grown.
+    std::size_t count = 0;
     primary_->read_all(
         from,
         [&](const recorded_event& e) {
           if (e.position > through) return false;
-          events_.push_back(e);
+          if (count < events_.size())
+            events_[count] = e;
+          else
+            events_.push_back(e);
+          ++count;
           return true;
         },
         options_.batch_events);
-    if (events_.empty()) return 0;
+    if (count == 0) return 0;
     std::size_t n = 0;
     try {
-      n = writer_.write(events_);
+      n = writer_.write(std::span<const recorded_event>(events_).first(count));
     } catch (...) {
       checked_ = false;  // a failed append is looked at afresh on the next step
       throw;
