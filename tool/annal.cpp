@@ -107,29 +107,40 @@ int run_copy(const std::string& command, const arguments& a, const tool::store_u
   if (!target) return status;
   tool::progress_line progress(std::cerr);
   tool::copy_report copied;
+  // The library speaks of a standby and its primary; the tool names the stores too.
+  const auto named = [&](const annal::error& e) {
+    return annal::error(annal::errc::diverged, "'" + to.shown + "' holds another history than '" +
+                                                   from.shown + "': " + e.what());
+  };
   tool::replicate_report replicated;
-  std::visit(
-      [&](const auto& src) {
-        std::visit(
-            [&](auto& dst) {
-              if (command == "copy") {
-                copied.from = from.shown;
-                copied.to = to.shown;
-                copied.created = target->created;
-                copied.micros = from.kind == tool::store_kind::postgres ||
-                                to.kind == tool::store_kind::postgres;
-                tool::copy_events(*src, *dst, copied, progress);
-              } else {
-                replicated.primary = from.shown;
-                replicated.standby = to.shown;
-                replicated.created = target->created;
-                tool::replicate_events(
-                    *src, *dst, a.follow, [] { return stop_requested != 0; }, replicated, progress);
-              }
-            },
-            target->store);
-      },
-      source->store);
+  try {
+    std::visit(
+        [&](const auto& src) {
+          std::visit(
+              [&](auto& dst) {
+                if (command == "copy") {
+                  copied.from = from.shown;
+                  copied.to = to.shown;
+                  copied.created = target->created;
+                  copied.micros = from.kind == tool::store_kind::postgres ||
+                                  to.kind == tool::store_kind::postgres;
+                  tool::copy_events(*src, *dst, copied, progress);
+                } else {
+                  replicated.primary = from.shown;
+                  replicated.standby = to.shown;
+                  replicated.created = target->created;
+                  tool::replicate_events(
+                      *src, *dst, a.follow, [] { return stop_requested != 0; }, replicated,
+                      progress);
+                }
+              },
+              target->store);
+        },
+        source->store);
+  } catch (const annal::error& e) {
+    if (e.code() != annal::make_error_code(annal::errc::diverged)) throw;
+    throw named(e);
+  }
   // Closed before the summary: what it says is on disk.
   target.reset();
   if (command == "copy") {
@@ -424,10 +435,12 @@ int main(int argc, char** argv) {
     if (e.code() == annal::make_error_code(annal::errc::corrupt_log) ||
         e.code() == annal::make_error_code(annal::errc::decode_error))
       return damaged;
-    // A copy's target with another history than its source is bad input too: nothing was written.
+    // So are a copy's target with another history than its source (nothing was written) and a
+    // store or backup directory that another process holds.
     if (e.code() == annal::make_error_code(annal::errc::invalid_argument) ||
         e.code() == annal::make_error_code(annal::errc::invalid_stream_id) ||
-        e.code() == annal::make_error_code(annal::errc::diverged))
+        e.code() == annal::make_error_code(annal::errc::diverged) ||
+        e.code() == annal::make_error_code(annal::errc::store_locked))
       return bad_input;
     return failed;
   } catch (const std::exception& e) {

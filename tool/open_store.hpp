@@ -83,18 +83,6 @@ namespace detail {
             std::string(component));
 }
 
-// A store that another process holds for writing is bad input for the tool, named as the store
-// names it (with the holder's pid where it knows it).
-template <class F>
-auto unless_locked(F&& open) {
-  try {
-    return open();
-  } catch (const error& e) {
-    if (e.code() != make_error_code(errc::store_locked)) throw;
-    bad_input(e.what());
-  }
-}
-
 // Whether `dir` holds a file log segment ("00000001.log", "00000002.log"...).
 inline bool is_segment_name(const std::string& name) {
   return name.size() == 12 && name.ends_with(".log") && name.find_first_not_of("0123456789") == 8;
@@ -124,8 +112,7 @@ inline opened_store open_file_log_for_writing(const store_url& url, const open_s
   facts.access = "writable open";
   file_log_options options;
   options.sync = settings.sync;
-  auto log_store = unless_locked([&] { return std::make_unique<file_log>(dir, options); });
-  return {std::move(log_store), std::move(facts), empty};
+  return {std::make_unique<file_log>(dir, options), std::move(facts), empty};
 }
 
 inline opened_store open_file_log(const store_url& url, const open_settings& settings) {
@@ -243,8 +230,7 @@ inline opened_store open_sqlite(const store_url& url, const open_settings& setti
   // WAL.
   options.checkpoint = sqlite_checkpoint::in_commit;
   if (settings.writable) facts.access = "writable open";
-  return {unless_locked([&] { return std::make_unique<sqlite_store>(url.location, options); }),
-          std::move(facts)};
+  return {std::make_unique<sqlite_store>(url.location, options), std::move(facts)};
 }
 #endif
 

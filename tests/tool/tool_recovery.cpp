@@ -233,7 +233,9 @@ TEST_CASE("annal tool: copy refuses a target with another history, and bad input
   const std::string source = "file:" + data.string();
   const auto before = contents(other);
   const tool_run diverged = run_tool({"copy", source, "file:" + other.string()});
-  check_bad_input(diverged, "diverge");
+  check_bad_input(diverged, "'file:" + other.string() + "' holds another history than '" + source +
+                                "': the standby's position 2 holds event ");
+  CHECK(contains(diverged.err, "diverge"));
   CHECK(contents(other) == before);
   check_bad_input(run_tool({"replicate", source, "file:" + other.string()}), "diverge");
   CHECK(contents(other) == before);
@@ -254,6 +256,13 @@ TEST_CASE("annal tool: copy refuses a target with another history, and bad input
                   "is not empty and holds no file log");
   CHECK(contents(dir.path() / "stuff").size() == 1);
   check_bad_input(run_tool({"copy", source}), "to is required");
+  // A log another process writes: refused, named.
+  {
+    annal::file_log held{dir.path() / "held"};
+    check_bad_input(run_tool({"copy", source, "file:" + (dir.path() / "held").string()}),
+                    "is in use");
+    CHECK(held.last_position() == 0);
+  }
   check_bad_input(run_tool({"backup", "postgresql://ann:pw@h/db", (dir.path() / "b").string()}),
                   "PostgreSQL keeps its own backups");
   CHECK(!fs::exists(dir.path() / "b"));
