@@ -4,8 +4,8 @@
 // asynchronous mode, no acknowledged event in synchronous mode. It checks every claim it prints.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cinttypes>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +18,9 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <annal/annal.hpp>
@@ -230,8 +232,8 @@ std::uint64_t count_of_type(const annal::file_log& log, std::string_view type) {
 
 void print_backup(const char* what, const annal::backup_result& b) {
   std::printf("%s: %s, copied %" PRIu64 " bytes (%" PRIu64
-              " new events) in %.1f ms; the backup "
-              "holds positions 1 to %" PRIu64 ", %" PRIu64 " bytes\n",
+              " new events) in %.1f ms; "
+              "the backup holds positions 1 to %" PRIu64 ", %" PRIu64 " bytes\n",
               what, b.incremental ? "incremental" : "full", b.copied_bytes, b.new_events,
               milliseconds(b.elapsed), b.last_position, b.bytes);
 }
