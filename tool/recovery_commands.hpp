@@ -106,8 +106,9 @@ inline time_point parse_utc_time(std::string_view text, std::string_view option)
 
 // ---- progress --------------------------------------------------------------------------------
 
-// Progress on stderr: on a terminal one line written over in place, otherwise plain lines; at most
-// one a second unless a caller says a line must go out now.
+// Progress on stderr: on a terminal one line written over in place, from the first report on;
+// otherwise plain lines, the first after a second (a short run leaves a log quiet). At most one a
+// second unless a caller says a line must go out now.
 class progress_line {
  public:
   explicit progress_line(std::ostream& out, bool terminal = ::isatty(2) == 1)
@@ -118,7 +119,7 @@ class progress_line {
 
   void show(const std::string& text, bool now = false) {
     const auto t = std::chrono::steady_clock::now();
-    if (!now && t - last_ < std::chrono::seconds(1)) return;
+    if (!now && (!terminal_ || open_) && t - last_ < std::chrono::seconds(1)) return;
     last_ = t;
     if (terminal_) {
       out_ << '\r' << text << "\x1b[K" << std::flush;

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -392,6 +393,31 @@ TEST_CASE("annal tool: backup (full, then incremental) and restore to a position
   std::ofstream(stuff / "x.txt") << "x\n";
   check_bad_input(run_tool({"backup", source, stuff.string()}), "is not empty");
   CHECK(contents(stuff).size() == 1);
+}
+
+TEST_CASE("annal tool: on a terminal, copy shows its progress on one line written over",
+          "[tool][copy]") {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) return;  // util-linux's script
+  scratch dir;
+  const fs::path data = dir.path() / "data", out = dir.path() / "typescript";
+  {
+    annal::file_log writer{data};
+    annal_test_tool::write_sample(writer);
+  }
+  // script gives the tool a pseudo-terminal and keeps what it printed there.
+  const std::string command =
+      "script -qec '" + std::string(ANNAL_TOOL_PATH) + " copy file:" + data.string() +
+      " file:" + (dir.path() / "copy").string() + "' " + out.string() + " > /dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const std::string typed = annal_test_tool::read_whole(out);
+  INFO(typed);
+  CHECK(contains(typed, "\rcopy: position 5 of 5 (100.0%)\x1b[K\r\n"));
+  CHECK(contains(typed, "verified: the target holds the source's 5 events"));
+  // Not a terminal: no progress line for a copy this short.
+  const tool_run plain =
+      run_tool({"copy", "file:" + data.string(), "file:" + (dir.path() / "plain").string()});
+  CHECK(plain.status == 0);
+  CHECK(plain.err.empty());
 }
 
 TEST_CASE("annal tool: --help on every writing command shows an example", "[tool]") {
