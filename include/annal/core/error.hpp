@@ -23,6 +23,7 @@ enum class errc {
   handler_failed,         // a user handler threw while processing an event
   stream_deleted,         // the stream ends in a tombstone: it takes no more appends
   diverged,               // a standby's history differs from its primary's
+  archived,               // the events asked for were moved to an archive
 };
 
 namespace detail {
@@ -57,6 +58,8 @@ class error_category_impl : public std::error_category {
         return "stream deleted";
       case errc::diverged:
         return "histories diverge";
+      case errc::archived:
+        return "archived";
     }
     return "unknown annal error";
   }

@@ -67,6 +67,15 @@ namespace detail::file_log {
 // say how far the cut reaches (see take_time).
 template <class IO>
 chain_point cut_of(const basic_file_log<IO>& log) {
+  // A backup or restore copies segments from the first; an archived log's first ones are in its
+  // archive, which is itself a checked backup of them.
+  if (const std::uint64_t horizon = log.archive_horizon(); horizon != 0)
+    throw error(errc::archived,
+                "file log " + log.directory().string() + " has positions 1 to " +
+                    std::to_string(horizon) + " in its archive " +
+                    log.archive_directory().string() +
+                    ": backups and restores copy a log from its first position; the archive is a "
+                    "checked backup of those positions, and a restore takes it as its source");
   chain_point cut;
   log.consistent_cut(
       [&](std::uint64_t position, std::uint32_t segment, std::uint64_t bytes, time_point as_of) {

@@ -28,6 +28,7 @@
 #include <annal/detail/file_write_watch.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
+#include <annal/file/detail/archive_marker.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/huge_page_allocator.hpp>
 #include <annal/file/detail/reader.hpp>
@@ -39,6 +40,10 @@
 #include <annal/store/event_view.hpp>
 
 namespace annal {
+
+namespace detail::file_log {
+struct archive_access;  // file/archive.hpp: moves sealed segments out
+}
 
 // A directory of segment files "00000001.log", "00000002.log"... written by one process at a time,
 // read beside it by any number of read-only opens (file_log_options::read_only). Thread-safe. `IO`
@@ -139,6 +144,16 @@ class basic_file_log {
   // True once a failed sync stopped the store; reopen it to go on with what is durable.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
+  // Positions 1 to archive_horizon() were moved to an archive (file/archive.hpp): reading them
+  // from this log throws errc::archived naming archive_directory(). 0 while nothing is archived.
+  std::uint64_t archive_horizon() const noexcept {
+    return archive_horizon_.load(std::memory_order_acquire);
+  }
+  std::filesystem::path archive_directory() const {
+    std::shared_lock lock(index_mutex_);
+    return archive_.archive;
+  }
+
   // For annal::backup (file/backup.hpp, which defines it): calls cut(position, segment, bytes,
   // as_of) with the last published position, the number of the segment holding it, where its
   // batch ends there, and a time no later event is recorded before (time_point{}: unknown).
@@ -146,6 +161,7 @@ class basic_file_log {
   void consistent_cut(F&& cut) const;
 
  private:
+  friend struct detail::file_log::archive_access;
   static constexpr std::uint32_t no_stream = 0xFFFFFFFFu;
   static constexpr std::uint64_t no_limit = ~std::uint64_t{0};
 
@@ -169,6 +185,7 @@ class basic_file_log {
     std::uint64_t first_position = 0;
     std::uint64_t size = 0;      // bytes in the file (appenders only)
     std::uint32_t last_crc = 0;  // checksum of its last record, or its chain seed (appenders only)
+    bool archived = false;       // moved to the archive: only its index file is here (fd -1)
   };
   struct segment_ref {
     std::uint32_t index;
@@ -241,6 +258,28 @@ class basic_file_log {
   bool load_index(segment& seg, std::uint64_t file_size, std::uint64_t limit = no_limit);
   void reindex(const segment& seg);
 
+  // ---- archived segments (detail/archived.hpp) ------------------------------------------------
+
+  void read_archive_marker();
+  void load_archived_segments();
+  void mark_archived_streams();
+  void retire_archived(const detail::file_log::archive_marker& m);
+  void close_retired() const;
+  [[noreturn]] void throw_archived(std::uint64_t position) const;
+  // Counts reads in flight, so that descriptors of archived segments are closed only when no read
+  // can be using them (a read copies its segments' descriptors and reads without the index lock).
+  struct read_guard {
+    explicit read_guard(const basic_file_log& log) noexcept : log_(log) {
+      log_.readers_.fetch_add(1);
+    }
+    ~read_guard() {
+      if (log_.readers_.fetch_sub(1) == 1 && log_.retired_pending_.load()) log_.close_retired();
+    }
+    read_guard(const read_guard&) = delete;
+    read_guard& operator=(const read_guard&) = delete;
+    const basic_file_log& log_;
+  };
+
   // ---- reading (detail/reading.hpp) -----------------------------------------------------------
 
   // Adapts a visitor of recorded_event to views: each view is copied into one reused event.
@@ -309,6 +348,8 @@ class basic_file_log {
     for (segment& s : segments_)
       if (s.fd >= 0) io_.close(s.fd);
     segments_.clear();
+    for (int fd : retired_fds_) io_.close(fd);
+    retired_fds_.clear();
     if (dir_fd_ >= 0) io_.close(dir_fd_);
     if (lock_fd_ >= 0) io_.close(lock_fd_);
     if (published_fd_ >= 0) io_.close(published_fd_);
@@ -382,6 +423,14 @@ class basic_file_log {
 
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable appended_;
+
+  // Archived segments (detail/archived.hpp): the marker, under index_mutex_, and its horizon.
+  detail::file_log::archive_marker archive_;
+  std::atomic<std::uint64_t> archive_horizon_{0};
+  mutable std::atomic<int> readers_{0};
+  mutable std::atomic<bool> retired_pending_{false};
+  mutable std::mutex retired_mutex_;
+  mutable std::vector<int> retired_fds_;  // descriptors of archived segments, closed once idle
 };
 
 using file_log = basic_file_log<posix_io>;

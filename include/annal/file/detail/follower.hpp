@@ -48,6 +48,8 @@ void basic_file_log<IO>::open_read_only() {
                                     ": the directory does not exist (a read-only open never "
                                     "creates it; open the writer first)");
   watch_ = std::make_unique<detail::file_write_watch>(dir_ / published_name);
+  read_archive_marker();
+  load_archived_segments();
   follow(read_published());
   opened_ = true;
   recovery_.events = slots_.size();
@@ -102,7 +104,7 @@ void basic_file_log<IO>::follow(std::uint64_t limit) {
   if (limit == known) return;
   std::unique_lock lock(index_mutex_);
   fl::chunk_reader<IO> reader(io_, 1024 * 1024);
-  bool scan_newest = !segments_.empty();
+  bool scan_newest = !segments_.empty() && !segments_.back().archived;
   while (slots_.size() < limit) {
     if (scan_newest) {
       segment& seg = segments_.back();

@@ -168,6 +168,10 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   if (auto why = fl::decode_segment_index(bytes.data(), static_cast<std::size_t>(got), idx))
     return ignore(*why);
   const fl::segment_index_header& h = idx.header;
+  // An archived segment's file is in the archive: its index file, pinned by the chain (its last
+  // checksum seeds the next segment, and the ARCHIVED marker holds the one at the horizon), is all
+  // the log keeps of it.
+  if (seg.archived) file_size = h.segment_bytes;
   const std::uint32_t seed = segments_.empty() ? 0 : segments_.back().last_crc;
   const std::uint64_t first = slots_.size() + 1;
   if (h.number != seg.number || h.first_position != first || h.chain_seed != seed)
@@ -181,30 +185,32 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   if (h.last_offset < fl::segment_header_size || h.last_offset >= file_size)
     return ignore("its last record's offset is outside the segment");
 
-  fl::chunk_reader<IO> reader(io_, 0);
-  reader.reset(seg.fd, &seg.name);
-  fl::segment_header sh;
-  const char* head = reader.fetch(0, fl::segment_header_size);
-  if (!head || fl::decode_segment_header(head, sh) || sh.number != seg.number ||
-      sh.first_position != first || sh.chain_seed != seed)
-    return ignore("the segment's header does not match it");
-  const std::uint64_t last_size = file_size - h.last_offset;
-  // The length field first: a stale offset must not make this read most of the segment.
-  const char* last_head = last_size >= fl::record_header_size
-                              ? reader.fetch(h.last_offset, fl::record_header_size)
-                              : nullptr;
-  if (!last_head || fl::claimed_size(last_head, fl::record_header_size) != last_size)
-    return ignore("stale: the segment's last record is not the one it knew");
-  const char* last = reader.fetch(h.last_offset, static_cast<std::size_t>(last_size));
-  fl::record_view r;
-  const fl::segment_index_entry final_entry = idx.entry(h.records - 1);
-  if (!last || fl::claimed_size(last, fl::record_header_size) != last_size ||
-      fl::check_record(last, static_cast<std::uint32_t>(last_size), r) || r.crc != h.last_crc ||
-      r.fields.position != first + h.records - 1 || !r.batch_end() ||
-      final_entry.stream >= idx.streams.size() ||
-      r.stream_id() != idx.streams[final_entry.stream] ||
-      r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id)
-    return ignore("stale: the segment's last record is not the one it knew");
+  if (!seg.archived) {
+    fl::chunk_reader<IO> reader(io_, 0);
+    reader.reset(seg.fd, &seg.name);
+    fl::segment_header sh;
+    const char* head = reader.fetch(0, fl::segment_header_size);
+    if (!head || fl::decode_segment_header(head, sh) || sh.number != seg.number ||
+        sh.first_position != first || sh.chain_seed != seed)
+      return ignore("the segment's header does not match it");
+    const std::uint64_t last_size = file_size - h.last_offset;
+    // The length field first: a stale offset must not make this read most of the segment.
+    const char* last_head = last_size >= fl::record_header_size
+                                ? reader.fetch(h.last_offset, fl::record_header_size)
+                                : nullptr;
+    if (!last_head || fl::claimed_size(last_head, fl::record_header_size) != last_size)
+      return ignore("stale: the segment's last record is not the one it knew");
+    const char* last = reader.fetch(h.last_offset, static_cast<std::size_t>(last_size));
+    fl::record_view r;
+    const fl::segment_index_entry final_entry = idx.entry(h.records - 1);
+    if (!last || fl::claimed_size(last, fl::record_header_size) != last_size ||
+        fl::check_record(last, static_cast<std::uint32_t>(last_size), r) || r.crc != h.last_crc ||
+        r.fields.position != first + h.records - 1 || !r.batch_end() ||
+        final_entry.stream >= idx.streams.size() ||
+        r.stream_id() != idx.streams[final_entry.stream] ||
+        r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id)
+      return ignore("stale: the segment's last record is not the one it knew");
+  }
 
   // Its entries must read as a scan would have found them: offsets rising from the header to the
   // last record, each stream's versions going on from where the log so far leaves them.

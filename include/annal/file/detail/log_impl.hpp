@@ -3,6 +3,7 @@
 #pragma once
 
 #include <annal/file/detail/appending.hpp>
+#include <annal/file/detail/archived.hpp>
 #include <annal/file/detail/follower.hpp>
 #include <annal/file/detail/group_commit.hpp>
 #include <annal/file/detail/index.hpp>

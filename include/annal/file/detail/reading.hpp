@@ -26,6 +26,7 @@ inline std::size_t basic_file_log<IO>::read_stream_views(std::string_view stream
   detail::validate_stream_id(stream_id);
   throw_if_failed();
   follow_writer();
+  const read_guard reading(*this);
   std::vector<location> wanted;
   std::vector<segment_ref> segs;
   {
@@ -42,6 +43,8 @@ inline std::size_t basic_file_log<IO>::read_stream_views(std::string_view stream
       const slot& s = slots_[positions[i] - 1];
       wanted.push_back({positions[i], s.offset, s.segment});
     }
+    if (!wanted.empty() && segments_[wanted.front().segment].archived)
+      throw_archived(wanted.front().position);
     segs = segment_refs(wanted.empty() ? 0 : wanted.front().segment);
   }
   detail::file_log::chunk_reader<IO> reader(io_, 64 * 1024);
@@ -71,12 +74,14 @@ inline std::size_t basic_file_log<IO>::read_all_views(std::uint64_t from_positio
   std::uint64_t offset = 0;
   std::size_t n = 0;
   std::vector<segment_ref> segs;
+  const read_guard reading(*this);
   {
     std::shared_lock lock(index_mutex_);
     const std::uint64_t visible = visible_.load(std::memory_order_acquire);
     if (position > visible) return 0;
     n = static_cast<std::size_t>(std::min<std::uint64_t>(visible - position + 1, max_count));
     const slot& s = slots_[position - 1];
+    if (segments_[s.segment].archived) throw_archived(position);
     offset = s.offset;
     segs = segment_refs(s.segment);
   }

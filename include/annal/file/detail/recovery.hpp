@@ -61,6 +61,7 @@ void basic_file_log<IO>::open() {
     throw_io("locking " + lock_path, rc);
   }
 
+  read_archive_marker();
   std::vector<std::uint32_t> numbers = list_segments();
   // Sizing the index up front spares a large log most of its rehashing; 160 bytes is a small
   // record, so this rarely over-reserves by much and an under-estimate merely grows as usual.
@@ -72,6 +73,11 @@ void basic_file_log<IO>::open() {
   }
   ids_.reserve(static_cast<std::size_t>(log_bytes / 160));
   slots_.reserve(static_cast<std::size_t>(log_bytes / 160));
+  load_archived_segments();
+  if (archive_.segments != 0 && numbers.empty())
+    throw_corrupt(segment_name(archive_.segments + 1), 0,
+                  "the segment is missing: segments 1 to " + std::to_string(archive_.segments) +
+                      " are archived, and the log goes on in the next one");
   fl::chunk_reader<IO> reader(io_, 4 * 1024 * 1024);
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     segment seg = open_segment(numbers[i]);
@@ -148,9 +154,19 @@ std::vector<std::uint32_t> basic_file_log<IO>::list_segments() {
   }
   if (ec) throw_io("listing the directory", -ec.value());
   std::sort(numbers.begin(), numbers.end());
+  // Archived segments whose files are still here: annal::archive stopped between writing the
+  // marker (after the archive's copy checked out) and removing them. The removal ends here.
+  const auto archived_end = std::upper_bound(numbers.begin(), numbers.end(), archive_.segments);
+  for (auto it = numbers.begin(); it != archived_end; ++it)
+    if (const int rc = io_.unlink(path_of(segment_name(*it)).c_str()); rc < 0 && rc != -ENOENT)
+      throw_io("removing the archived segment " + path_of(segment_name(*it)), rc);
+  if (archived_end != numbers.begin()) {
+    numbers.erase(numbers.begin(), archived_end);
+    if (const int rc = io_.fsync(dir_fd_); rc < 0) throw_io("syncing the directory", rc);
+  }
   for (std::size_t i = 0; i < numbers.size(); ++i)
-    if (numbers[i] != i + 1)
-      throw_corrupt(segment_name(static_cast<std::uint32_t>(i + 1)), 0,
+    if (numbers[i] != i + 1 + archive_.segments)
+      throw_corrupt(segment_name(static_cast<std::uint32_t>(i + 1 + archive_.segments)), 0,
                     "the segment is missing (found " + segment_name(numbers[i]) + ")");
   return numbers;
 }
