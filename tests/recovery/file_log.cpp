@@ -474,6 +474,8 @@ TEST_CASE("file restore: to a position, a time or the end, as a normal log", "[r
         annal::error,
         error_with(annal::errc::invalid_argument,
                    {"inside a batch", "positions " + std::to_string(i + 1)}));
+    CHECK_FALSE(fs::exists(dir.path() / "x"));
+    CHECK_FALSE(fs::exists(dir.path() / "x.restoring"));  // a refused restore leaves nothing
   }
   SECTION("a target that exists") {
     fs::create_directories(dir.path() / "taken");

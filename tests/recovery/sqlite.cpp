@@ -155,6 +155,7 @@ TEST_CASE("sqlite backup: bad input is refused, naming what is wrong", "[recover
                                                       annal::restore_point::at_position(i + 1)),
                          annal::error,
                          error_with(annal::errc::invalid_argument, {"inside a batch"}));
+    CHECK_FALSE(fs::exists(dir.path() / "r.db.restoring"));  // a refused restore leaves nothing
     std::ofstream(dir.path() / "taken.db") << "x";
     CHECK_THROWS_MATCHES(
         annal::restore_sqlite_backup(dest, dir.path() / "taken.db", annal::restore_point::latest()),

@@ -52,6 +52,16 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
   if (ec) throw_file("removing the unfinished restore", staging, ec.value());
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
   if (::mkdir(staging.c_str(), 0755) != 0) throw_file("creating", staging, errno);
+  // A restore that fails (a point inside a batch, damage, a full disk) leaves nothing behind; one
+  // that is killed leaves the staging directory, which the next restore removes.
+  struct remove_unless_published {
+    const std::filesystem::path& path;
+    bool published = false;
+    ~remove_unless_published() {
+      std::error_code ignored;
+      if (!published) std::filesystem::remove_all(path, ignored);
+    }
+  } cleanup{staging};
   fd_closer lock(lock_directory(staging));
 
   // Read and check the source up to the point, copying each segment's part as it goes.
@@ -105,6 +115,7 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
                                     std::to_string(got.position));
   if (::rename(staging.c_str(), target.c_str()) != 0)
     throw_file("renaming " + staging.string() + " to", target, errno);
+  cleanup.published = true;
   fsync_directory(parent_or_current(target));
 
   restore_result out;

@@ -451,6 +451,19 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
   std::filesystem::path staging = target;
   staging += ".restoring";
   sb::remove_database(staging);
+  // A restore that fails leaves nothing behind; one that is killed leaves the staging file, which
+  // the next restore removes.
+  struct remove_unless_published {
+    const std::filesystem::path& path;
+    bool published = false;
+    ~remove_unless_published() {
+      if (published) return;
+      try {
+        detail::sqlite_backup::remove_database(path);
+      } catch (...) {  // best effort: the next restore removes it
+      }
+    }
+  } cleanup{staging};
   restore_result out;
   {
     sb::handle from(backup_file, sb::read_only, what, true);
@@ -520,6 +533,7 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
     out.last_recorded_at = sb::from_ns(checked.last_recorded_at);
   }
   sb::publish_file(staging, target);
+  cleanup.published = true;
   out.elapsed = std::chrono::steady_clock::now() - started;
   return out;
 }
