@@ -443,3 +443,33 @@ TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
   INFO("trials where the hot log was archived at the kill: " << archived_at_kill);
   CHECK(archived_at_kill > 0);
 }
+
+// docs/recovery.md's archiving code, run with the page's claims checked.
+TEST_CASE("docs/recovery.md: archive a file log and read it whole", "[recovery][archive][docs]") {
+  annal_test_store::scratch_dir dir;
+  annal::file_log log(dir.path() / "orders", small_segments());
+  fill(log, 300);
+  const fs::path archive_dir = dir.path() / "orders-archive";
+  const auto before = all_events(log);
+  const annal::time_point cutoff = before[before.size() / 2].recorded_at;
+  std::size_t events = 0;
+
+  // [archive]
+  // Sealed segments with every event recorded before the cutoff move to the archive directory
+  // (also: archive_horizon::position(p), archive_horizon::age(std::chrono::days(90))).
+  annal::archive_result r =
+      annal::archive(log, archive_dir, annal::archive_horizon::older_than(cutoff));
+  annal::verify_backup(archive_dir);  // the archive is a checked backup of positions 1..r.horizon
+
+  annal::file_log_options read_only;
+  read_only.read_only = true;
+  annal::file_log archive{archive_dir, read_only};
+  annal::with_archive both(archive, log);  // an event_store: the archive, then the hot log
+  both.read_all(1, [&](const annal::recorded_event&) { ++events; });
+  // [archive]
+
+  CHECK(r.horizon > 0);
+  CHECK(events == before.size());
+  CHECK_THROWS_MATCHES(log.read_all(1, [](const annal::recorded_event&) {}), annal::error,
+                       error_with(errc::archived, {archive_dir.filename().string()}));
+}

@@ -24,6 +24,7 @@
 
 #include "recovery/recovery_support.hpp"
 #include "store/crash_writer.hpp"
+#include "store/faulty_io.hpp"
 #include "store/store_test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -143,6 +144,27 @@ TEST_CASE("replication copies every field at the same positions, and resumes whe
     CHECK(lag.positions_behind == primary.last_position() - 40);
     CHECK(lag.time_behind >= std::chrono::nanoseconds(0));
   }
+}
+
+TEST_CASE("a standby without a sync per append is synced once a step", "[recovery][replication]") {
+  annal_test_store::scratch_dir dir;
+  annal::file_log primary(dir.path() / "primary");
+  fill(primary, 100);
+  annal_test_store::faulty_io io;
+  annal::file_log_options none;
+  none.sync = annal::durability::none;
+  annal::basic_file_log<annal_test_store::faulty_io> standby(dir.path() / "standby", none, io);
+  annal::replication_options o;
+  o.batch_events = 40;
+  annal::replicator rep(primary, standby, o);
+  const long before = io.plan->syncs.load();
+  REQUIRE(rep.step() == 40);
+  const long after_one = io.plan->syncs.load();
+  CHECK(after_one > before);
+  rep.catch_up();
+  // A step per 40 events, not a sync per append (a run of one stream's batch).
+  CHECK(io.plan->syncs.load() - before <= 2 * static_cast<long>(primary.last_position() / 40 + 1));
+  CHECK(standby.last_position() == primary.last_position());
 }
 
 TEST_CASE("replication refuses a standby whose history diverges, naming both positions",
