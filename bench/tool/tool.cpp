@@ -21,11 +21,11 @@
 #include <vector>
 
 #include <annal/file/log.hpp>
+#include <annal/tool/detail/commands.hpp>
+#include <annal/tool/detail/open_store.hpp>
 
 #include "common/ratio_reporter.hpp"
 #include "common/scratch_root.hpp"
-#include "tool/commands.hpp"
-#include "tool/open_store.hpp"
 
 namespace {
 
@@ -107,7 +107,7 @@ void verify_floor(benchmark::State& state) {
 void verify_tool(benchmark::State& state) {
   const auto log = open_as_tool();
   for (auto _ : state) {
-    const annal::tool::verify_report r = annal::tool::verify(*log);
+    const annal::tool::detail::verify_report r = annal::tool::detail::verify(*log);
     if (!r.clean() || r.events != log_events()) state.SkipWithError("verify found damage");
     benchmark::DoNotOptimize(r.events);
   }
@@ -129,13 +129,14 @@ void verify_open_floor(benchmark::State& state) {
 }
 
 void verify_open_tool(benchmark::State& state) {
-  const annal::tool::store_url url = annal::tool::parse_store_url("file:" + built_log().string());
-  annal::tool::open_settings settings;
+  const annal::tool::detail::store_url url =
+      annal::tool::detail::parse_store_url("file:" + built_log().string());
+  annal::tool::detail::open_settings settings;
   settings.verify = true;
   for (auto _ : state) {
-    annal::tool::opened_store opened = annal::tool::open_store(url, settings);
+    annal::tool::detail::opened_store opened = annal::tool::detail::open_store(url, settings);
     const auto& log = std::get<std::unique_ptr<annal::file_log>>(opened.store);
-    benchmark::DoNotOptimize(annal::tool::verify(*log).events);
+    benchmark::DoNotOptimize(annal::tool::detail::verify(*log).events);
   }
   finish(state);
 }
@@ -144,10 +145,10 @@ void verify_open_tool(benchmark::State& state) {
 void events_tool(benchmark::State& state, bool json) {
   const auto log = open_as_tool();
   std::ofstream null("/dev/null", std::ios::binary);
-  annal::tool::event_query q;
+  annal::tool::detail::event_query q;
   q.from = 1;
   for (auto _ : state)
-    if (annal::tool::events(*log, q, json, null) != log_events())
+    if (annal::tool::detail::events(*log, q, json, null) != log_events())
       state.SkipWithError("events printed too few");
   finish(state);
 }

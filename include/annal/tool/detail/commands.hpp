@@ -27,9 +27,9 @@
 #include <annal/store/event_store.hpp>
 #include <annal/store/subscription.hpp>
 
-#include "open_store.hpp"
+#include <annal/tool/detail/open_store.hpp>
 
-namespace annal::tool {
+namespace annal::tool::detail {
 
 // ---- reading ---------------------------------------------------------------------------------
 
@@ -57,7 +57,7 @@ void read_stream_events(const Store& store, std::string_view stream, F&& visit) 
 // it is kept small: each id is
 // copied once into one buffer, and the table holds 8 bytes for it (where it starts, its length).
 // Events come in batches of one stream, so the last stream looked up is tried first.
-namespace detail {
+namespace impl {
 
 // a == b for short strings such as stream ids, inline: a call to memcmp per event took 8% of
 // verify's time.
@@ -95,7 +95,7 @@ inline std::size_t hash_id(std::string_view s) noexcept {
   return static_cast<std::size_t>(h);
 }
 
-}  // namespace detail
+}  // namespace impl
 
 template <class T>
 class stream_table {
@@ -110,7 +110,7 @@ class stream_table {
     using is_transparent = void;
     const ids* known;
     using is_avalanching = void;
-    std::size_t operator()(std::string_view s) const noexcept { return detail::hash_id(s); }
+    std::size_t operator()(std::string_view s) const noexcept { return impl::hash_id(s); }
     std::size_t operator()(key k) const noexcept { return (*this)(known->of(k)); }
   };
   struct id_equal {
@@ -127,7 +127,7 @@ class stream_table {
 
   // The entry for `id`, added if new.
   T& at(std::string_view id) {
-    if (last_ && detail::same_id(id, last_id_)) [[likely]]
+    if (last_ && impl::same_id(id, last_id_)) [[likely]]
       return *last_;
     return find_or_add(id);
   }
@@ -163,7 +163,7 @@ class stream_table {
 
 // ---- formatting ------------------------------------------------------------------------------
 
-namespace detail {
+namespace impl {
 
 // "2026-12-07T03:18:50" for `secs` since the epoch, into `out` (19 characters).
 inline void utc_seconds(std::int64_t secs, char* out) {
@@ -257,7 +257,7 @@ struct json_checker {
   bool on_comment(sv, ec&) { return true; }
 };
 
-}  // namespace detail
+}  // namespace impl
 
 // "2026-12-07T03:18:50.123456789Z": UTC, to the nanosecond a store records.
 inline std::string iso_time(time_point t) {
@@ -270,7 +270,7 @@ inline std::string iso_time(time_point t) {
     --secs;
   }
   std::string out(30, '0');
-  detail::utc_seconds(secs, out.data());
+  impl::utc_seconds(secs, out.data());
   out[19] = '.';
   for (int i = 28; i >= 20; --i, frac /= 10)
     out[static_cast<std::size_t>(i)] = char('0' + frac % 10);
@@ -289,11 +289,19 @@ inline bool printable_text(std::string_view s) {
 
 enum class payload_kind { json, text, hex };
 
+// The generic tool's payloads: shown as stored (JSON, text or hex), decoded by nobody.
+struct raw_payloads {
+  static constexpr bool decodes = false;
+};
+
 // Prints events as lines of text or JSON into one buffer that goes out in large writes: nothing
-// is allocated per event once the buffer has grown.
+// is allocated per event once the buffer has grown. A Decoder with `decodes` (the typed tool's)
+// appends an event it lists as its decoded JSON; the others print as stored, flagged.
+template <class Decoder = raw_payloads>
 class event_printer {
  public:
-  event_printer(std::ostream& out, bool json) : out_(out), json_(json), checker_({}) {
+  event_printer(std::ostream& out, bool json, Decoder decoder = {})
+      : out_(out), json_(json), checker_({}), decoder_(std::move(decoder)) {
     line_.reserve(flush_at + 4096);
   }
   event_printer(const event_printer&) = delete;
@@ -349,7 +357,7 @@ class event_printer {
     }
     // Neighbouring events share their second: its calendar date is worked out once.
     if (!second_known_ || secs != second_) {
-      detail::utc_seconds(secs, second_text_);
+      impl::utc_seconds(secs, second_text_);
       second_ = secs;
       second_known_ = true;
     }
@@ -383,16 +391,23 @@ class event_printer {
 
   template <class Event>
   void text_line(const Event& e) {
-    detail::append_uint(line_, e.position);
+    impl::append_uint(line_, e.position);
     line_ += "  ";
     line_ += e.stream_id;
     line_ += "  ";
-    detail::append_uint(line_, e.stream_version);
+    impl::append_uint(line_, e.stream_version);
     line_ += "  ";
     line_ += e.type;
     line_ += "  ";
     time(e.recorded_at);
     line_ += "  ";
+    if constexpr (Decoder::decodes) {
+      if (decoder_.append_text(e, line_)) {
+        line_ += '\n';
+        return;
+      }
+      line_ += "[unlisted] ";
+    }
     switch (kind_of(e.payload)) {
       case payload_kind::json:
         compact_json(e.payload);
@@ -402,7 +417,7 @@ class event_printer {
         break;
       case payload_kind::hex:
         line_ += "hex:";
-        detail::append_hex(line_, e.payload);
+        impl::append_hex(line_, e.payload);
         break;
     }
     line_ += '\n';
@@ -411,15 +426,15 @@ class event_printer {
   template <class Event>
   void json_line(const Event& e) {
     line_ += "{\"position\":";
-    detail::append_uint(line_, e.position);
+    impl::append_uint(line_, e.position);
     line_ += ",\"stream\":";
-    detail::append_json_string(line_, e.stream_id);
+    impl::append_json_string(line_, e.stream_id);
     line_ += ",\"version\":";
-    detail::append_uint(line_, e.stream_version);
+    impl::append_uint(line_, e.stream_version);
     line_ += ",\"type\":";
-    detail::append_json_string(line_, e.type);
+    impl::append_json_string(line_, e.type);
     line_ += ",\"schema_version\":";
-    detail::append_uint(line_, e.schema_version);
+    impl::append_uint(line_, e.schema_version);
     line_ += ",\"id\":\"";
     annal::detail::append_id_text(line_, e.id);
     line_ += "\",\"recorded_at\":\"";
@@ -441,11 +456,18 @@ class event_printer {
       for (const auto& [k, v] : e.meta) {
         if (!first) line_ += ',';
         first = false;
-        detail::append_json_string(line_, k);
+        impl::append_json_string(line_, k);
         line_ += ':';
-        detail::append_json_string(line_, v);
+        impl::append_json_string(line_, v);
       }
       line_ += '}';
+    }
+    if constexpr (Decoder::decodes) {
+      if (decoder_.append_json(e, line_)) {
+        line_ += "}\n";
+        return;
+      }
+      line_ += ",\"listed\":false";
     }
     switch (kind_of(e.payload)) {
       case payload_kind::json:
@@ -454,11 +476,11 @@ class event_printer {
         break;
       case payload_kind::text:
         line_ += ",\"payload_text\":";
-        detail::append_json_string(line_, e.payload);
+        impl::append_json_string(line_, e.payload);
         break;
       case payload_kind::hex:
         line_ += ",\"payload_hex\":\"";
-        detail::append_hex(line_, e.payload);
+        impl::append_hex(line_, e.payload);
         line_ += '"';
         break;
     }
@@ -467,11 +489,12 @@ class event_printer {
 
   std::ostream& out_;
   bool json_;
-  boost::json::basic_parser<detail::json_checker> checker_;
+  boost::json::basic_parser<impl::json_checker> checker_;
   std::string line_;
   std::int64_t second_ = 0;
   bool second_known_ = false;
   char second_text_[19] = {};
+  Decoder decoder_;
 };
 
 // ---- streams ---------------------------------------------------------------------------------
@@ -494,9 +517,9 @@ struct store_summary {
 // can list its streams without reading every event (and a tombstone is known by its type only), so
 // info and streams read the whole store.
 template <event_store Store>
-store_summary summarize(const Store& store, std::string_view prefix = {}) {
+store_summary summarize(const Store& store, std::string_view prefix = {}, std::uint64_t from = 1) {
   store_summary s;
-  read_all_events(store, 1, [&](const auto& e) {
+  read_all_events(store, from, [&](const auto& e) {
     ++s.events;
     if (s.first_event_at == time_point{}) s.first_event_at = e.recorded_at;
     s.last_event_at = e.recorded_at;
@@ -513,9 +536,11 @@ store_summary summarize(const Store& store, std::string_view prefix = {}) {
 // ---- info ------------------------------------------------------------------------------------
 
 template <event_store Store>
-void info(const Store& store, const store_facts& facts, bool json, std::ostream& out) {
+void info(const Store& store, const store_facts& facts, bool json, std::ostream& out,
+          std::uint64_t from = 1) {
   const std::uint64_t last = store.last_position();
-  const store_summary s = summarize(store);
+  // An archived file log without its archive: `from` is past the horizon, counts are the hot log's.
+  const store_summary s = summarize(store, {}, from);
   if (json) {
     boost::json::object o;
     o["store"] = std::string(name_of(facts.kind));
@@ -523,6 +548,7 @@ void info(const Store& store, const store_facts& facts, bool json, std::ostream&
     o["access"] = facts.access;
     o["last_position"] = last;
     o["events"] = s.events;
+    if (from > 1) o["counted_from"] = from;
     o["streams"] = s.streams.size();
     o["deleted_streams"] = s.deleted;
     o["first_event_at"] = s.events ? boost::json::value(iso_time(s.first_event_at)) : nullptr;
@@ -532,21 +558,29 @@ void info(const Store& store, const store_facts& facts, bool json, std::ostream&
         facts.format_version ? boost::json::value(*facts.format_version) : nullptr;
     o["format"] = facts.format;
     o["durability"] = facts.durability;
+    if (facts.archive_horizon != 0) {
+      o["archive_horizon"] = facts.archive_horizon;
+      o["archive"] = facts.archive_path;
+    }
     out << boost::json::serialize(o) << '\n';
     return;
   }
+  const char* hot = from > 1 ? " (after the archive horizon)" : "";
   out << "store:          " << name_of(facts.kind) << '\n'
       << "url:            " << facts.url << '\n'
       << "access:         " << facts.access << '\n'
       << "last position:  " << last << '\n'
-      << "events:         " << s.events << '\n'
-      << "streams:        " << s.streams.size() << " (" << s.deleted << " deleted)\n"
+      << "events:         " << s.events << hot << '\n'
+      << "streams:        " << s.streams.size() << " (" << s.deleted << " deleted)" << hot << "\n"
       << "first event at: " << iso_time(s.first_event_at) << '\n'
       << "last event at:  " << iso_time(s.last_event_at) << '\n';
   if (facts.size_bytes)
     out << "size:           " << *facts.size_bytes << " bytes (" << facts.size_detail << ")\n";
   if (!facts.format.empty()) out << "format:         " << facts.format << '\n';
   out << "durability:     " << facts.durability << '\n';
+  if (facts.archive_horizon != 0)
+    out << "archived:       positions 1.." << facts.archive_horizon << " in " << facts.archive_path
+        << '\n';
 }
 
 // ---- streams ---------------------------------------------------------------------------------
@@ -599,12 +633,12 @@ struct never_stop {
 
 // Prints the events `q` asks for; returns how many. Following, it goes on until `stop()` says so,
 // looking at it at least every `stop_check_interval`.
-template <event_store Store, class Stop = never_stop>
+template <event_store Store, class Stop = never_stop, class Decoder = raw_payloads>
 std::uint64_t events(const Store& store, const event_query& q, bool json, std::ostream& out,
-                     Stop stop = {}) {
+                     Stop stop = {}, Decoder decoder = {}) {
   static constexpr std::chrono::milliseconds stop_check_interval{100};
   std::uint64_t shown = 0;
-  event_printer printer(out, json);
+  event_printer<Decoder> printer(out, json, std::move(decoder));
   const auto visit = [&](const auto& e) {
     if (!q.type.empty() && e.type != q.type) return;
     ++shown;
@@ -690,8 +724,14 @@ struct verify_report {
 // Reads every event with every check the store makes on reads, and checks what every store
 // promises: positions 1, 2, 3... without gaps, each stream's versions 1, 2, 3... without gaps,
 // nothing after a stream's tombstone, and the store's last position where the read ended.
-template <event_store Store>
-verify_report verify(const Store& store) {
+// `check(e, report)` looks at each event besides (the typed tool decodes it).
+struct no_check {
+  template <class Event>
+  void operator()(const Event&, verify_report&) const noexcept {}
+};
+
+template <event_store Store, class Check = no_check>
+verify_report verify(const Store& store, Check check = {}) {
   verify_report r;
   struct seen {  // 8 bytes: the table stays small (stream_table)
     std::uint64_t version : 63 = 0;
@@ -718,6 +758,7 @@ verify_report verify(const Store& store) {
                  "an event after the stream's tombstone");
       st.version = e.stream_version;
       st.deleted = st.deleted || e.type == tombstone_type ? 1 : 0;
+      check(e, r);
     });
   } catch (const error& e) {
     // Stored data that fails its checks or does not decode is damage; anything else is not.
@@ -770,4 +811,4 @@ inline void print_verify(const verify_report& r, const store_facts& facts, bool 
   out << '\n';
 }
 
-}  // namespace annal::tool
+}  // namespace annal::tool::detail

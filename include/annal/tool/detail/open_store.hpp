@@ -15,7 +15,7 @@
 #include <annal/core/error.hpp>
 #include <annal/file/log.hpp>
 
-#include "store_url.hpp"
+#include <annal/tool/detail/store_url.hpp>
 
 #ifdef ANNAL_TOOL_WITH_SQLITE
 #include <sqlite3.h>
@@ -28,7 +28,7 @@
 #include <annal/postgres/store.hpp>
 #endif
 
-namespace annal::tool {
+namespace annal::tool::detail {
 
 // What a store says about itself besides its events; empty where the store does not know.
 struct store_facts {
@@ -40,6 +40,10 @@ struct store_facts {
   std::optional<std::uint32_t> format_version;
   std::string format;
   std::string durability;
+  // A file log whose oldest events were archived (file/archive.hpp): positions 1..horizon are in
+  // the archive directory only.
+  std::uint64_t archive_horizon = 0;
+  std::string archive_path;
 };
 
 // The stores this build reads. A backend built without leaves its alternative out.
@@ -72,7 +76,7 @@ struct open_settings {
   std::string new_payload_format = "bytea";
 };
 
-namespace detail {
+namespace impl {
 
 [[noreturn]] inline void bad_input(const std::string& what) {
   throw error(errc::invalid_argument, what);
@@ -159,7 +163,10 @@ inline opened_store open_file_log(const store_url& url, const open_settings& set
   options.create_if_missing = false;
   options.verify_reads = true;
   options.verify_on_open = settings.verify;
-  return {std::make_unique<file_log>(dir, options), std::move(facts)};
+  auto log = std::make_unique<file_log>(dir, options);
+  facts.archive_horizon = log->archive_horizon();
+  if (facts.archive_horizon != 0) facts.archive_path = log->archive_directory().string();
+  return {std::move(log), std::move(facts)};
 }
 
 #ifdef ANNAL_TOOL_WITH_SQLITE
@@ -353,28 +360,28 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
 }
 #endif
 
-}  // namespace detail
+}  // namespace impl
 
 // Opens the store `url` names, for reading. Throws errc::invalid_argument when the URL names no
 // store this build can open, and whatever the store throws (errc::corrupt_log on damage).
 inline opened_store open_store(const store_url& url, const open_settings& settings = {}) {
   switch (url.kind) {
     case store_kind::file:
-      return detail::open_file_log(url, settings);
+      return impl::open_file_log(url, settings);
     case store_kind::sqlite:
 #ifdef ANNAL_TOOL_WITH_SQLITE
-      return detail::open_sqlite(url, settings);
+      return impl::open_sqlite(url, settings);
 #else
-      detail::built_without(url, "sqlite");
+      impl::built_without(url, "sqlite");
 #endif
     case store_kind::postgres:
 #ifdef ANNAL_TOOL_WITH_POSTGRES
-      return detail::open_postgres(url, settings);
+      return impl::open_postgres(url, settings);
 #else
-      detail::built_without(url, "postgres");
+      impl::built_without(url, "postgres");
 #endif
   }
-  detail::bad_input("unknown store kind in '" + url.shown + "'");
+  impl::bad_input("unknown store kind in '" + url.shown + "'");
 }
 
-}  // namespace annal::tool
+}  // namespace annal::tool::detail

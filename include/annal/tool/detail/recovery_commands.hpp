@@ -33,11 +33,11 @@
 #include <annal/sqlite/backup.hpp>
 #endif
 
-#include "commands.hpp"
-#include "open_store.hpp"
-#include "store_url.hpp"
+#include <annal/tool/detail/commands.hpp>
+#include <annal/tool/detail/open_store.hpp>
+#include <annal/tool/detail/store_url.hpp>
 
-namespace annal::tool {
+namespace annal::tool::detail {
 
 // ---- times -----------------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class event_digest {
     for (const auto word : d) {
       // Boost gives 5 words of 32 bits, or (newer releases) 20 bytes.
       for (int shift = static_cast<int>(sizeof(word)) * 8 - 4; shift >= 0; shift -= 4)
-        out += detail::hex_digits[(static_cast<std::uint64_t>(word) >> shift) & 0xf];
+        out += impl::hex_digits[(static_cast<std::uint64_t>(word) >> shift) & 0xf];
     }
     return out;
   }
@@ -502,7 +502,7 @@ inline restore_source find_restore_source(const std::string& arg) {
     s.is_backup = fs::exists(fs::path(s.path) / "BACKUP", ec);
     bool log = false;
     for (const auto& entry : fs::directory_iterator(s.path, ec))
-      log = log || detail::is_segment_name(entry.path().filename().string());
+      log = log || impl::is_segment_name(entry.path().filename().string());
     if (!s.is_backup && !log)
       throw error(errc::invalid_argument, "'" + s.path +
                                               "' holds neither an annal backup (no BACKUP file) "
@@ -533,4 +533,4 @@ inline restore_source find_restore_source(const std::string& arg) {
 #endif
 }
 
-}  // namespace annal::tool
+}  // namespace annal::tool::detail

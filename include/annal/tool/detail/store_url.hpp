@@ -9,7 +9,7 @@
 
 #include <annal/core/error.hpp>
 
-namespace annal::tool {
+namespace annal::tool::detail {
 
 enum class store_kind { file, sqlite, postgres };
 
@@ -151,4 +151,4 @@ inline store_url parse_store_url(std::string_view url) {
   return out;
 }
 
-}  // namespace annal::tool
+}  // namespace annal::tool::detail
