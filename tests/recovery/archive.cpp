@@ -275,6 +275,20 @@ TEST_CASE("archive: bad input is refused, naming what was wrong", "[recovery][ar
     CHECK(log.archive_horizon() == r.horizon);
   }
 
+  SECTION("an archive directory that cannot be written: a clear error, the log untouched") {
+    const fs::path locked = dir.path() / "locked";
+    fs::create_directories(locked);
+    recovery_test::unwritable_directory lock(locked);
+    if (!lock.locked()) {
+      WARN("cannot make a directory unwritable here; skipped");
+      return;
+    }
+    CHECK_THROWS_MATCHES(annal::archive(log, locked, annal::archive_horizon::position(200)),
+                         annal::error, error_with(errc::io_error, {locked.string()}));
+    CHECK(log.archive_horizon() == 0);
+    require_events(log, everything);
+  }
+
   SECTION("a horizon above the lowest projection checkpoint warns") {
     annal::archive_options o;
     o.lowest_checkpoint = 10;
