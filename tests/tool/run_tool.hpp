@@ -90,10 +90,10 @@ inline std::string read_whole(const fs::path& p) {
 
 namespace detail {
 
-// Starts `annal args...` with stdout and stderr in the files named.
+// Starts `program args...` with stdout and stderr in the files named.
 inline pid_t spawn_tool(const std::vector<std::string>& args, const std::string& out_path,
-                        const std::string& err_path) {
-  std::vector<std::string> argv_strings{ANNAL_TOOL_PATH};
+                        const std::string& err_path, const char* program = ANNAL_TOOL_PATH) {
+  std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -107,7 +107,7 @@ inline pid_t spawn_tool(const std::vector<std::string>& args, const std::string&
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error(std::string("cannot run ") + ANNAL_TOOL_PATH);
+  if (rc != 0) throw std::runtime_error(std::string("cannot run ") + program);
   return pid;
 }
 
@@ -117,12 +117,14 @@ inline int exit_status(int status) {
 
 }  // namespace detail
 
-// Runs `annal args...` with stdout and stderr in files (no pipe to fill up), waits for it.
-inline tool_run run_tool(const std::vector<std::string>& args) {
+// Runs `annal args...` (or another program, such as a typed tool) with stdout and stderr in files
+// (no pipe to fill up), waits for it.
+inline tool_run run_tool(const std::vector<std::string>& args,
+                         const char* program = ANNAL_TOOL_PATH) {
   const scratch dir;
   const std::string out_path = (dir.path() / "out").string(),
                     err_path = (dir.path() / "err").string();
-  const pid_t pid = detail::spawn_tool(args, out_path, err_path);
+  const pid_t pid = detail::spawn_tool(args, out_path, err_path, program);
   int status = 0;
   ::waitpid(pid, &status, 0);
   tool_run r;

@@ -116,7 +116,11 @@ class stream_table {
   struct id_equal {
     using is_transparent = void;
     const ids* known;
-    bool operator()(key a, key b) const noexcept { return a == b; }
+    // By the ids, not the offsets: the key emplaced for a stream met again (after other streams)
+    // has a new offset, and must still find the stream's entry.
+    bool operator()(key a, key b) const noexcept {
+      return a == b || impl::same_id(known->of(a), known->of(b));
+    }
     bool operator()(key a, std::string_view b) const noexcept { return known->of(a) == b; }
     bool operator()(std::string_view a, key b) const noexcept { return a == known->of(b); }
   };

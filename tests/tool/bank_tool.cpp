@@ -1,0 +1,9 @@
+// [bank-tool]
+#include <annal/tool.hpp>
+
+#include "bank_tool_domain.hpp"  // your events and projections
+
+int main(int argc, char** argv) {
+  return annal::tool::main<bank::all_events, bank::balances, bank::account_count>(argc, argv);
+}
+// [bank-tool]
