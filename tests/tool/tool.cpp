@@ -265,6 +265,28 @@ TEST_CASE("annal tool: events escapes what JSON needs escaped and prints JSON pa
   CHECK(t.lines()[1].ends_with(R"(Z  a "quoted" word \ here)"));
 }
 
+TEST_CASE("annal tool: a stream appended to again after other streams is one stream",
+          "[tool][verify]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  {
+    annal::file_log writer{data};
+    annal_test_tool::write_sample(writer);
+    const annal::event_data again[] = {annal_test_tool::sample_event("deposited", "{}")};
+    writer.append("account-1", annal::expected_version::exact(2), again);
+  }
+  const std::string url = "file:" + data.string();
+  const tool_run v = run_tool({"verify", url});
+  INFO(v.out);
+  CHECK(v.status == 0);
+  CHECK(contains(v.out, "clean: 6 events in 3 streams (1 deleted)"));
+  const tool_run s = run_tool({"streams", url, "--json"});
+  const auto lines = s.json_lines();
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].at("stream") == "account-1");
+  CHECK(lines[0].at("version") == 3);
+}
+
 TEST_CASE("annal tool: verify finds a flipped byte in a file log segment and names it",
           "[tool][verify]") {
   scratch dir;
