@@ -428,3 +428,85 @@ TEST_CASE("annal tool: --help on every writing command shows an example", "[tool
     CHECK(contains(r.out, "Example:\n  annal " + std::string(command) + " "));
   }
 }
+
+namespace {
+
+// 200 events of about 1 KiB each in 4 KiB segments: many sealed segments to archive.
+void write_segments(const fs::path& data) {
+  annal::file_log_options small;
+  small.segment_size = 4 * 1024;
+  annal::file_log writer{data, small};
+  for (int i = 0; i < 200; ++i) {
+    const annal::event_data e[] = {
+        annal_test_tool::sample_event("noted", std::string(1000, char('a' + i % 26)))};
+    writer.append("notes-" + std::to_string(i % 3), annal::expected_version::any(), e);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("annal tool: archive, then info, events and verify on the archived log",
+          "[tool][archive]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", archive = dir.path() / "archive";
+  write_segments(data);
+  const std::string url = "file:" + data.string();
+
+  // Exactly one horizon, and a well-formed age.
+  CHECK(run_tool({"archive", url, archive.string()}).status == 2);
+  const tool_run two =
+      run_tool({"archive", url, archive.string(), "--to-position", "50", "--age", "90d"});
+  CHECK(two.status == 2);
+  const tool_run bad_age = run_tool({"archive", url, archive.string(), "--age", "90x"});
+  CHECK(bad_age.status == 2);
+  CHECK(bad_age.err == "annal: --age '90x': the unit is d, h, m or s (90d)\n");
+  // Nothing recorded 90 days ago: nothing moves.
+  const tool_run none = run_tool({"archive", url, archive.string(), "--age", "90d", "--json"});
+  INFO(none.err);
+  CHECK(none.status == 0);
+  CHECK(none.json_lines().at(0).at("horizon") == 0);
+
+  const tool_run moved = run_tool({"archive", url, archive.string(), "--to-position", "100"});
+  INFO(moved.out << moved.err);
+  REQUIRE(moved.status == 0);
+  CHECK(contains(moved.out, "are in the archive"));
+  const tool_run info = run_tool({"info", url, "--json"});
+  REQUIRE(info.status == 0);
+  const auto facts = info.json_lines().at(0);
+  const std::uint64_t horizon = facts.at("archive_horizon").to_number<std::uint64_t>();
+  CHECK(horizon > 0);
+  CHECK(horizon <= 100);
+  CHECK(facts.at("archive").as_string() == archive.string());
+  CHECK(facts.at("events") == 200 - horizon);
+  const tool_run text = run_tool({"info", url});
+  CHECK(contains(text.out, "archived:       positions 1.." + std::to_string(horizon) + " in " +
+                               archive.string() + "\n"));
+
+  // Below the horizon: one line naming the archive, exit 2; through it with --archive.
+  const tool_run below = run_tool({"events", url, "--from", "1"});
+  CHECK(below.status == 2);
+  CHECK(below.out.empty());
+  CHECK(below.err_lines() == 1);
+  CHECK(contains(below.err, archive.string()));
+  CHECK(contains(below.err, "pass --archive <dir>"));
+  const tool_run above = run_tool({"events", url, "--from", std::to_string(horizon + 1)});
+  CHECK(above.status == 0);
+  CHECK(above.lines().size() == 200 - horizon);
+  const tool_run through =
+      run_tool({"events", url, "--from", "1", "--archive", archive.string(), "--json"});
+  INFO(through.err);
+  CHECK(through.status == 0);
+  CHECK(through.lines().size() == 200);
+  const tool_run verify = run_tool({"verify", url});
+  CHECK(verify.status == 2);
+  CHECK(contains(verify.err, "pass --archive <dir>"));
+  const tool_run verified = run_tool({"verify", url, "--archive", archive.string()});
+  CHECK(verified.status == 0);
+  CHECK(contains(verified.out, "clean: 200 events in 3 streams"));
+  const tool_run all_info = run_tool({"info", url, "--archive", archive.string(), "--json"});
+  CHECK(all_info.json_lines().at(0).at("events") == 200);
+  // --archive is a file log's.
+  CHECK(run_tool({"events", "sqlite:" + (dir.path() / "x.db").string(), "--from", "1", "--archive",
+                  archive.string()})
+            .status == 2);
+}
