@@ -1,3 +1,4 @@
+// A typed operator's tool over the bank domain: the five-line main.cpp docs/tool.md quotes.
 // [bank-tool]
 #include <annal/tool.hpp>
 
