@@ -33,8 +33,10 @@ using annal::append_status;
 using annal::errc;
 using annal::expected_version;
 using recovery_test::all_events;
+using recovery_test::batch_of;
 using recovery_test::error_with;
 using recovery_test::fill;
+using recovery_test::require_same_log;
 
 namespace {
 
@@ -48,16 +50,6 @@ annal::file_log_options reader_options() {
   annal::file_log_options o = small_segments();
   o.read_only = true;
   return o;
-}
-
-std::vector<annal::event_data> batch_of(std::size_t n) {
-  std::vector<annal::event_data> batch(n);
-  for (auto& e : batch) {
-    e.id = annal::new_event_id();
-    e.type = "test.happened";
-    e.payload = "x";
-  }
-  return batch;
 }
 
 template <class Store>
@@ -420,16 +412,8 @@ TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
     });
     REQUIRE_FALSE(child.exited);
     std::set<annal::event_id> acked;
-    for (std::size_t at = 0; at + sizeof(annal_test_store::ack) <= child.bytes.size();
-         at += sizeof(annal_test_store::ack)) {
-      annal_test_store::ack a;
-      std::memcpy(&a, child.bytes.data() + at, sizeof a);
-      for (std::uint32_t i = 0; i < a.count; ++i) {
-        annal::event_id id;
-        std::memcpy(id.data, a.ids[i], 16);
-        acked.insert(id);
-      }
-    }
+    for (const auto& [position, id] : annal_test_store::acknowledged_events(child.bytes))
+      acked.insert(id);
 
     annal::file_log log(hot_dir, small_segments());
     if (log.archive_horizon() != 0) {

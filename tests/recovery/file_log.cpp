@@ -547,16 +547,8 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
     const auto delay = std::chrono::microseconds(rng() % 30000);
     const killed_child child = fork_and_kill(
         delay, [&](int out) { backup_child(dir.log(), dest, out, child_seed, link); });
-    for (std::size_t at = 0; at + sizeof(annal_test_store::ack) <= child.bytes.size();
-         at += sizeof(annal_test_store::ack)) {
-      annal_test_store::ack a;
-      std::memcpy(&a, child.bytes.data() + at, sizeof a);
-      for (std::uint32_t i = 0; i < a.count; ++i) {
-        annal::event_id id;
-        std::memcpy(id.data, a.ids[i], 16);
-        acked.emplace(a.first_position + i, id);
-      }
-    }
+    for (const auto& [position, id] : annal_test_store::acknowledged_events(child.bytes))
+      acked.emplace(position, id);
 
     annal::file_log_options o;
     o.segment_size = 64 * 1024;

@@ -52,6 +52,29 @@ std::vector<annal::recorded_event> all_events(const Store& store) {
   return out;
 }
 
+// `n` events of type "test.happened", each with a new id.
+inline std::vector<annal::event_data> batch_of(std::size_t n) {
+  std::vector<annal::event_data> batch(n);
+  for (auto& e : batch) {
+    e.id = annal::new_event_id();
+    e.type = "test.happened";
+    e.payload = "x";
+  }
+  return batch;
+}
+
+// Both stores hold the same events, equal in every field (recorded_event's operator==).
+template <class A, class B>
+void require_same_log(const A& a, const B& b) {
+  const auto x = all_events(a);
+  const auto y = all_events(b);
+  REQUIRE(x.size() == y.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    INFO("position " << x[i].position);
+    REQUIRE(x[i] == y[i]);
+  }
+}
+
 // What a copy must keep of each event: id, position, stream version, payload, time, metadata.
 inline bool same_events(const std::vector<annal::recorded_event>& a,
                         const std::vector<annal::recorded_event>& b) {

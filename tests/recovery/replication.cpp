@@ -32,8 +32,10 @@ using annal::append_status;
 using annal::errc;
 using annal::expected_version;
 using recovery_test::all_events;
+using recovery_test::batch_of;
 using recovery_test::error_with;
 using recovery_test::fill;
+using recovery_test::require_same_log;
 
 namespace {
 
@@ -41,28 +43,6 @@ annal::file_log_options small_segments() {
   annal::file_log_options o;
   o.segment_size = 16 * 1024;
   return o;
-}
-
-std::vector<annal::event_data> batch_of(std::size_t n) {
-  std::vector<annal::event_data> batch(n);
-  for (auto& e : batch) {
-    e.id = annal::new_event_id();
-    e.type = "test.happened";
-    e.payload = "x";
-  }
-  return batch;
-}
-
-// Every field, envelope included, as recorded_event's operator== compares them.
-template <class A, class B>
-void require_same_log(const A& primary, const B& standby) {
-  const auto a = all_events(primary);
-  const auto b = all_events(standby);
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    INFO("position " << a[i].position);
-    REQUIRE(a[i] == b[i]);
-  }
 }
 
 // A primary with what replication must carry: several streams, batches, metadata, correlation and
@@ -366,22 +346,6 @@ std::string crash_stream_for(const annal::event_id& id) {
   return "crash-" + std::to_string(id.data[1] % 5);
 }
 
-// What a killed child leaves: the acknowledged ids, in the order of their acks.
-std::vector<annal::event_id> acknowledged(const std::vector<char>& bytes) {
-  std::vector<annal::event_id> ids;
-  for (std::size_t at = 0; at + sizeof(annal_test_store::ack) <= bytes.size();
-       at += sizeof(annal_test_store::ack)) {
-    annal_test_store::ack a;
-    std::memcpy(&a, bytes.data() + at, sizeof a);
-    for (std::uint32_t i = 0; i < a.count; ++i) {
-      annal::event_id id;
-      std::memcpy(id.data, a.ids[i], 16);
-      ids.push_back(id);
-    }
-  }
-  return ids;
-}
-
 }  // namespace
 
 // A child appends to a primary while a standby follows it, asynchronously or synchronously, and is
@@ -437,7 +401,7 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
       }
     });
     REQUIRE_FALSE(child.exited);
-    const auto acked = acknowledged(child.bytes);
+    const auto acked = annal_test_store::acknowledged_events(child.bytes);
 
     annal::file_log primary(p, small_segments());
     std::optional<annal::file_log> standby(std::in_place, s, small_segments());
@@ -450,7 +414,7 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
     }
     std::set<annal::event_id> held;
     for (const auto& e : (synchronous ? on_standby : on_primary)) held.insert(e.id);
-    for (const auto& id : acked) REQUIRE(held.count(id) == 1);
+    for (const auto& [position, id] : acked) REQUIRE(held.count(id) == 1);
     if (on_standby.size() == on_primary.size()) ++caught_up_at_kill;
     behind_total += on_primary.size() - on_standby.size();
 

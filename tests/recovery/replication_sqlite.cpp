@@ -20,21 +20,7 @@
 using annal::expected_version;
 using recovery_test::all_events;
 using recovery_test::fill;
-
-namespace {
-
-template <class A, class B>
-void require_same_log(const A& primary, const B& standby) {
-  const auto a = all_events(primary);
-  const auto b = all_events(standby);
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    INFO("position " << a[i].position);
-    REQUIRE(a[i] == b[i]);
-  }
-}
-
-}  // namespace
+using recovery_test::require_same_log;
 
 TEST_CASE("replication: file log to SQLite and SQLite to file log keep every field",
           "[recovery][replication][sqlite]") {

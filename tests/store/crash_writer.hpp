@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/uuid/uuid_io.hpp>
@@ -68,6 +69,23 @@ void append_and_acknowledge(Log& log, int out, int threads, unsigned seed, std::
       }
     });
   for (auto& th : pool) th.join();
+}
+
+// What a killed writer acknowledged, from the bytes it wrote to its pipe: each event's position and
+// id, in the order of the acks.
+inline std::vector<std::pair<std::uint64_t, annal::event_id>> acknowledged_events(
+    const std::vector<char>& bytes) {
+  std::vector<std::pair<std::uint64_t, annal::event_id>> out;
+  for (std::size_t at = 0; at + sizeof(ack) <= bytes.size(); at += sizeof(ack)) {
+    ack a;
+    std::memcpy(&a, bytes.data() + at, sizeof a);
+    for (std::uint32_t i = 0; i < a.count; ++i) {
+      annal::event_id id;
+      std::memcpy(id.data, a.ids[i], 16);
+      out.emplace_back(a.first_position + i, id);
+    }
+  }
+  return out;
 }
 
 }  // namespace annal_test_store

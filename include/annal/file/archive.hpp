@@ -177,8 +177,7 @@ archive_result archive(basic_file_log<IO>& log, const std::filesystem::path& arc
   archive_result result;
   result.horizon = before.horizon;
   result.segments = before.segments;
-  result.horizon_recorded_at = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(before.recorded_at_ns)));
+  result.horizon_recorded_at = detail::file_log::from_ns(before.recorded_at_ns);
   const auto finish = [&] {
     if (options.lowest_checkpoint != 0 && result.horizon >= options.lowest_checkpoint) {
       result.warning = "archive horizon " + std::to_string(result.horizon) +
@@ -325,8 +324,7 @@ archive_result archive(basic_file_log<IO>& log, const std::filesystem::path& arc
   result.segments = k;
   result.new_segments = k - before.segments;
   result.new_events = after.horizon - before.horizon;
-  result.horizon_recorded_at = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(after.recorded_at_ns)));
+  result.horizon_recorded_at = detail::file_log::from_ns(after.recorded_at_ns);
   return finish();
 }
 

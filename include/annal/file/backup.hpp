@@ -244,8 +244,7 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
     result.bytes = p.total_bytes;
     result.last_position = p.position;
     result.new_events = p.position - base.position;
-    result.last_recorded_at = time_point(
-        std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(p.recorded_at_ns)));
+    result.last_recorded_at = detail::file_log::from_ns(p.recorded_at_ns);
     report.finish();
     result.elapsed = report.elapsed();
     return result;
@@ -480,10 +479,8 @@ inline verified_backup verify_backup(const std::filesystem::path& dir,
   out.bytes = got.total_bytes;
   out.last_position = got.position;
   out.streams = check.streams();
-  out.last_recorded_at = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(got.recorded_at_ns)));
-  out.taken_at = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(want.taken_at_ns)));
+  out.last_recorded_at = detail::file_log::from_ns(got.recorded_at_ns);
+  out.taken_at = detail::file_log::from_ns(want.taken_at_ns);
   return out;
 }
 

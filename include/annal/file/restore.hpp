@@ -41,10 +41,8 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
   if (to.what() == restore_point::kind::time && to_ns(to.time()) > cut.taken_at_ns)
     throw error(errc::invalid_argument,
                 "restore point " + describe_time(to.time()) + " is after " + what + " was taken (" +
-                    describe_time(time_point(std::chrono::duration_cast<clock::duration>(
-                        std::chrono::nanoseconds(cut.taken_at_ns)))) +
-                    ", position " + std::to_string(cut.position) +
-                    "): it cannot say what was appended since");
+                    describe_time(detail::file_log::from_ns(cut.taken_at_ns)) + ", position " +
+                    std::to_string(cut.position) + "): it cannot say what was appended since");
 
   std::filesystem::path staging = target;
   staging += ".restoring";
@@ -122,8 +120,7 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
   out.events = got.position;
   out.last_position = got.position;
   out.left_out = cut.position - got.position;
-  out.last_recorded_at = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(got.recorded_at_ns)));
+  out.last_recorded_at = detail::file_log::from_ns(got.recorded_at_ns);
   out.elapsed = std::chrono::steady_clock::now() - started;
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include <annal/core/error.hpp>
 #include <annal/file/detail/archive_marker.hpp>
+#include <annal/file/detail/reader.hpp>
 #include <annal/file/log.hpp>
 
 namespace annal {
@@ -27,21 +28,7 @@ void basic_file_log<IO>::read_archive_marker() {
   if (fd == -ENOENT) return;
   if (fd < 0) throw_io("opening " + path, fd);
   std::string bytes;
-  const std::int64_t size = io_.file_size(fd);
-  std::int64_t got = size < 0 ? size : 0;
-  if (size > 0) {
-    bytes.resize(static_cast<std::size_t>(size));
-    while (got < size) {
-      const std::int64_t rc =
-          io_.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
-                    static_cast<std::uint64_t>(got));
-      if (rc <= 0) {
-        got = rc < 0 ? rc : -EIO;
-        break;
-      }
-      got += rc;
-    }
-  }
+  const std::int64_t got = fl::read_whole(io_, fd, bytes);
   io_.close(fd);
   if (got < 0) throw_io("reading " + path, got);
   fl::archive_marker m;

@@ -313,4 +313,8 @@ inline std::int64_t to_ns(time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+inline time_point from_ns(std::int64_t ns) noexcept {
+  return time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
 }  // namespace annal::detail::file_log

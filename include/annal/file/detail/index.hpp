@@ -146,22 +146,8 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   const std::string path = path_of(name);
   const int fd = io_.open(path.c_str(), O_RDONLY, 0);
   if (fd < 0) return ignore(fd == -ENOENT ? "missing" : "cannot be opened: " + errno_text(fd));
-  const std::int64_t size = io_.file_size(fd);
   std::vector<char, fl::huge_page_allocator<char>> bytes;
-  std::int64_t got = size < 0 ? size : 0;
-  if (size > 0) {
-    bytes.resize(static_cast<std::size_t>(size));
-    while (got < size) {
-      const std::int64_t rc =
-          io_.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
-                    static_cast<std::uint64_t>(got));
-      if (rc <= 0) {
-        got = rc < 0 ? rc : -EIO;
-        break;
-      }
-      got += rc;
-    }
-  }
+  const std::int64_t got = fl::read_whole(io_, fd, bytes);
   io_.close(fd);
   if (got < 0) return ignore("cannot be read: " + errno_text(got));
   fl::segment_index idx;
@@ -248,8 +234,7 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   seg.first_position = first;
   seg.size = file_size;
   seg.last_crc = h.last_crc;
-  last_recorded_at_ = time_point(
-      std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(h.last_recorded_at_ns)));
+  last_recorded_at_ = detail::file_log::from_ns(h.last_recorded_at_ns);
   ++recovery_.segments_indexed;
   return true;
 }

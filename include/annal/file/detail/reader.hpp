@@ -1,6 +1,7 @@
 // Sequential and random reads of one segment file through a buffer, so a scan costs few syscalls.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -9,6 +10,23 @@
 #include <annal/core/error.hpp>
 
 namespace annal::detail::file_log {
+
+// Reads the whole file open as `fd` into `bytes` (resized to fit). Returns the bytes read, or
+// -errno (-EIO for a file that shrank under the read).
+template <class IO, class Bytes>
+std::int64_t read_whole(IO& io, int fd, Bytes& bytes) {
+  const std::int64_t size = io.file_size(fd);
+  if (size <= 0) return size;
+  bytes.resize(static_cast<std::size_t>(size));
+  std::int64_t got = 0;
+  while (got < size) {
+    const std::int64_t rc = io.pread(fd, bytes.data() + got, static_cast<std::size_t>(size - got),
+                                     static_cast<std::uint64_t>(got));
+    if (rc <= 0) return rc < 0 ? rc : -EIO;
+    got += rc;
+  }
+  return got;
+}
 
 template <class IO>
 class chunk_reader {

@@ -268,8 +268,7 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
     batch_ids.push_back(id);
     batch.push_back({offset, version});
     chain = r.crc;
-    last_recorded_at_ = time_point(std::chrono::duration_cast<clock::duration>(
-        std::chrono::nanoseconds(r.fields.recorded_at_ns)));
+    last_recorded_at_ = detail::file_log::from_ns(r.fields.recorded_at_ns);
     offset += size;
     if (r.batch_end()) {
       for (const pending_record& p : batch)
