@@ -24,7 +24,8 @@ set(patterns
   "projection:^projection/"
   "kafka:^kafka/"
   "privacy:^privacy/"
-  "testing:^testing/")
+  "testing:^testing/"
+  "tool:^tool([.]hpp$|/)")
 
 # layer: the layers it may include (its own included). fwd.hpp includes no annal header, and every
 # header may include it: the defining header of a class template with a default argument must.
@@ -44,6 +45,8 @@ set(below_postgres "${read_side};postgres")
 set(below_kafka "${below_store};kafka")
 set(below_privacy "${below_codec};store;privacy")
 set(below_testing "${read_side};command;testing")
+# The operator's tool (<annal/tool.hpp>) sits on top: it opens every store and runs projections.
+set(below_tool "${read_side};command;file;sqlite;postgres;tool")
 set(below_umbrella "${read_side};command;file;sqlite;postgres;kafka;privacy;testing;umbrella")
 
 # Pure layers hold vocabulary only: no operating-system call and no I/O, so including them never
