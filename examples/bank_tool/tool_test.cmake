@@ -1,0 +1,18 @@
+# Writes a file log with the bank example, then runs its operator's tool on it: decoded events,
+# a clean verify, the balances projection rebuilt with its digest, an unknown projection refused.
+file(REMOVE_RECURSE ${DATA})
+execute_process(COMMAND ${BANK} --data ${DATA} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bank --data failed (${rc}):\n${out}")
+endif()
+function(expect status regex)
+  execute_process(COMMAND ${TOOL} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL status OR NOT out MATCHES "${regex}")
+    message(FATAL_ERROR "bank_tool ${ARGN}: exit ${rc}, expected ${status} and /${regex}/:\n${out}")
+  endif()
+  message(STATUS "$ bank_tool ${ARGN}\n${out}")
+endfunction()
+expect(0 "bank[.]deposited  [^ ]+  {\"cents\":[0-9]+}" events file:${DATA} --from 1)
+expect(0 "clean: 3 events" verify file:${DATA})
+expect(0 "projection: balances.*digest:     [0-9a-f]+" rebuild balances file:${DATA})
+expect(2 "unknown projection 'balance'; this tool knows balances" rebuild balance file:${DATA})
