@@ -1,4 +1,5 @@
-// libFuzzer target: the file log's decoders — records and segment index files — on arbitrary bytes.
+// libFuzzer target: the file log's decoders — records, segment index files and the ARCHIVED
+// marker — on arbitrary bytes.
 //
 // Checksums guard both on disk, so random bytes would almost never get past them: records are
 // checked here with the checksum test off, and an index file gets its checksum fixed up first, so
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include <annal/file/detail/archive_marker.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/segment_index.hpp>
 #include <annal/store/event_view.hpp>
@@ -105,15 +107,35 @@ void index_file(std::string_view bytes) {
           "a decoded index file re-encodes to other bytes");
 }
 
+// An archive marker, its magic, length and checksum made right so that the body's fields are what
+// the fuzzer varies: whatever decodes must encode back to the same bytes.
+void archive_marker(std::string_view bytes) {
+  std::string file(fl::archive_magic);
+  file.append(12, '\0');
+  file.append(bytes);
+  fl::put<std::uint64_t>(file.data() + 12, file.size() - 20);
+  fl::put<std::uint32_t>(file.data() + 8, fl::crc32c(0, file.data() + 20, file.size() - 20));
+  fl::archive_marker m;
+  if (fl::decode_archive_marker(file, m)) return;
+  require(fl::encode_archive_marker(m) == file,
+          "a decoded archive marker re-encodes to other bytes");
+}
+
 }  // namespace
 
-// The first byte picks the decoder, so one corpus (seeded with both kinds) serves both.
+// The first byte picks the decoder, so one corpus (seeded with every kind) serves them all.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 1)
-    index_file(bytes);
-  else
-    records(bytes);
+  switch (data[0] % 3) {
+    case 0:
+      records(bytes);
+      break;
+    case 1:
+      index_file(bytes);
+      break;
+    default:
+      archive_marker(bytes);
+  }
   return 0;
 }
