@@ -410,9 +410,10 @@ int main(int argc, char** argv) {
     service.start(sync_store, teller_count);
     watch_lag(sync_standby, 3);
     const failover sync = fail_over(service, sync_store, sync_primary, sync_standby);
-    // What the standby lacks are the events of commands that failed: none was acknowledged.
+    // What the standby lacks are events of commands that failed: none was acknowledged. (A
+    // failed command's events may have reached the standby all the same, before the promotion.)
     check(sync.lost == 0, "synchronous shipping loses no acknowledged event");
-    check(sync.gap.positions_behind == service.unacknowledged(),
+    check(sync.gap.positions_behind <= service.unacknowledged(),
           "the standby lacks only the events of commands that failed");
     std::printf("  synchronous: lost %zu acknowledged events\n", sync.lost);
 
