@@ -21,9 +21,13 @@
 #include <annal/file/archive.hpp>
 #include <annal/file/backup.hpp>
 #include <annal/file/log.hpp>
+#include <annal/store/memory.hpp>
+#include <annal/store/replication.hpp>
+#include <annal/store/repository.hpp>
 #include <annal/store/tombstone.hpp>
 #include <annal/store/with_archive.hpp>
 
+#include "common/bank_domain.hpp"
 #include "recovery/recovery_support.hpp"
 #include "store/crash_writer.hpp"
 #include "store/store_test_support.hpp"
@@ -174,6 +178,45 @@ TEST_CASE("archive moves whole sealed segments; the hot log keeps heads and ids"
       annal::archive(log, archive_dir, annal::archive_horizon::position(r2.horizon));
   CHECK(r3.new_segments == 0);
   CHECK(r3.horizon == r2.horizon);
+}
+
+TEST_CASE("an archived log is replicated and loaded through with_archive", "[recovery][archive]") {
+  annal_test_store::scratch_dir dir;
+  annal::file_log log(dir.path() / "hot", small_segments());
+  fill(log, 300);
+  const auto r = annal::archive(log, dir.path() / "archive",
+                                annal::archive_horizon::position(log.last_position() / 2));
+  REQUIRE(r.horizon > 0);
+  annal::file_log archive(dir.path() / "archive", reader_options());
+  annal::with_archive both(archive, log);
+  // The hot log alone cannot seed a standby: its first positions are archived.
+  annal::memory_store from_hot;
+  CHECK_THROWS_MATCHES(annal::replicator(log, from_hot).catch_up(), annal::error,
+                       error_with(errc::archived, {}));
+  // Archive and hot log together can.
+  annal::file_log standby(dir.path() / "standby", small_segments());
+  annal::replicator(both, standby).catch_up();
+  require_same_log(both, standby);
+}
+
+TEST_CASE("a repository over with_archive loads an aggregate whose first events are archived",
+          "[recovery][archive]") {
+  annal_test_store::scratch_dir dir;
+  annal::file_log log(dir.path() / "hot", small_segments());
+  annal::repository<bank::account, annal::file_log> on_log{log};
+  on_log.handle("acc-1", bank::open{"acc-1"});
+  for (int i = 0; i < 200; ++i) on_log.handle("acc-1", bank::deposit{10});
+  fill(log, 200);
+  annal::archive(log, dir.path() / "archive", annal::archive_horizon::position(150));
+  CHECK_THROWS_MATCHES(on_log.load("acc-1"), annal::error, error_with(errc::archived, {}));
+
+  annal::file_log archive(dir.path() / "archive", reader_options());
+  annal::with_archive both(archive, log);
+  annal::repository<bank::account, decltype(both)> accounts{both};
+  CHECK(accounts.load("acc-1").state.balance == 2000);
+  CHECK(accounts.handle("acc-1", bank::deposit{5}).accepted());  // appended to the hot log
+  CHECK(log.stream_version("acc-1") == 202);
+  CHECK(accounts.load("acc-1").state.balance == 2005);
 }
 
 TEST_CASE("archive by age keeps what is younger", "[recovery][archive]") {
