@@ -13,6 +13,7 @@
 #include <annal/codec/binary.hpp>
 #include <annal/core/event.hpp>
 #include <annal/core/record.hpp>
+#include <annal/file/archive.hpp>
 #include <annal/file/log.hpp>
 #include <annal/file/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
@@ -68,6 +69,17 @@ void write_bank(annal::file_log& log) {
   log.append("account-2", annal::expected_version::no_stream(), two);
   const annal::event_data audit[] = {raw("audit.noted", 1, "hello")};
   log.append("audit-1", annal::expected_version::no_stream(), audit);
+}
+
+// Round i: a deposit and a withdrawal on account-(i % 4), opened in rounds 0 to 3.
+void write_bank_round(annal::file_log& log, int i) {
+  const std::string stream = "account-" + std::to_string(i % 4);
+  if (i < 4) {
+    const annal::event_data open[] = {stored(bank::opened{stream})};
+    log.append(stream, annal::expected_version::no_stream(), open);
+  }
+  const annal::event_data moves[] = {stored(bank::deposited{100 + i}), stored(bank::withdrawn{i})};
+  log.append(stream, annal::expected_version::any(), moves);
 }
 
 std::string hex(std::uint64_t d) {
@@ -254,4 +266,31 @@ TEST_CASE("typed tool: on a terminal, rebuild shows a progress bar with its ETA"
   const tool_run plain = bank_tool({"rebuild", "balances", "file:" + data.string()});
   CHECK(plain.status == 0);
   CHECK(plain.err.empty());
+}
+
+TEST_CASE("typed tool: rebuild of an archived log reads through --archive",
+          "[tool][typed][archive]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", archive = dir.path() / "archive";
+  annal::rebuilt<bank::balances> all;
+  std::uint64_t horizon = 0;
+  {
+    annal::file_log_options small;
+    small.segment_size = 512;
+    annal::file_log log{data, small};
+    for (int i = 0; i < 40; ++i) write_bank_round(log, i);
+    all = annal::rebuild<bank::balances>(log);
+    horizon = annal::archive(log, archive, annal::archive_horizon::position(60)).horizon;
+  }
+  REQUIRE(horizon > 0);
+  const std::string url = "file:" + data.string();
+  const tool_run below = bank_tool({"rebuild", "balances", url});
+  CHECK(below.status == 2);
+  CHECK(contains(below.err, "pass --archive <dir>"));
+  const tool_run through =
+      bank_tool({"rebuild", "balances", url, "--archive", archive.string(), "--json"});
+  INFO(through.err);
+  REQUIRE(through.status == 0);
+  CHECK(through.json_lines().at(0).at("digest").as_string() == hex(annal::digest(all.model)));
+  CHECK(bank_tool({"verify", url, "--archive", archive.string()}).status == 0);
 }
