@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <annal/codec/binary.hpp>
+#include <annal/codec/json.hpp>
 #include <annal/core/event.hpp>
 #include <annal/core/record.hpp>
 #include <annal/file/archive.hpp>
@@ -293,4 +294,30 @@ TEST_CASE("typed tool: rebuild of an archived log reads through --archive",
   REQUIRE(through.status == 0);
   CHECK(through.json_lines().at(0).at("digest").as_string() == hex(annal::digest(all.model)));
   CHECK(bank_tool({"verify", url, "--archive", archive.string()}).status == 0);
+}
+
+TEST_CASE("typed tool: a store written with json_codec is decoded as JSON, found by itself",
+          "[tool][typed]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  {
+    annal::file_log log{data};
+    const annal::event_data one[] = {
+        raw("bank.opened", 1, annal::json_codec::encode(bank::opened{"account-9"})),
+        raw("bank.withdrawn", 1, annal::json_codec::encode(bank::withdrawn_v1{4}))};
+    log.append("account-9", annal::expected_version::no_stream(), one);
+  }
+  const std::string url = "file:" + data.string();
+  const tool_run r = bank_tool({"events", url, "--from", "1", "--json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto lines = r.json_lines();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1].at("decoded").at(0).at("data").at("cents") == 400);
+  CHECK(bank_tool({"verify", url}).status == 0);
+  CHECK(bank_tool({"rebuild", "balances", url}).status == 0);
+  // Told the wrong codec, every listed event fails to decode.
+  const tool_run wrong = bank_tool({"verify", url, "--codec", "binary"});
+  CHECK(wrong.status == 1);
+  CHECK(contains(wrong.out, "does not decode as binary"));
 }
