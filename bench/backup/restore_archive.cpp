@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -62,6 +64,7 @@ const built_log& source() {
   built->backup = bench_root() / "backup";
   fs::remove_all(bench_root());
   fs::create_directories(bench_root());
+  const auto started = std::chrono::steady_clock::now();
   {
     annal::file_log_options o;
     o.sync = annal::durability::none;
@@ -92,6 +95,13 @@ const built_log& source() {
     annal::backup(log, built->backup);
   }
   ::sync();
+  std::uint64_t bytes = 0;
+  for (const auto& e : fs::directory_iterator(built->log))
+    if (is_log_file(e.path())) bytes += fs::file_size(e.path());
+  std::fprintf(stderr,
+               "log of %llu events, %.2f GB (.log and .idx), and its backup built in %.1f s\n",
+               static_cast<unsigned long long>(built->events), double(bytes) / 1e9,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return *built;
 }
 
@@ -185,10 +195,11 @@ void restore_floor(benchmark::State& state, bool middle) {
 
 // A fresh copy of the source log in `hot` (and no archive), made and settled untimed.
 void fresh_log(const fs::path& hot, const fs::path& archive) {
+  const fs::path& from = source().log;  // first: building it clears the bench root
   fs::remove_all(hot);
   fs::remove_all(archive);
   fs::create_directories(hot);
-  for (const auto& e : fs::directory_iterator(source().log))
+  for (const auto& e : fs::directory_iterator(from))
     if (is_log_file(e.path())) fs::copy_file(e.path(), hot / e.path().filename());
   ::sync();
 }
