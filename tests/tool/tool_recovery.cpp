@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/uuid/uuid_io.hpp>
+
 #include <annal/file/log.hpp>
 
 #ifdef ANNAL_TOOL_WITH_SQLITE
@@ -509,4 +511,100 @@ TEST_CASE("annal tool: archive, then info, events and verify on the archived log
   CHECK(run_tool({"events", "sqlite:" + (dir.path() / "x.db").string(), "--from", "1", "--archive",
                   archive.string()})
             .status == 2);
+}
+
+// A log whose third record (account-2's event, position 3) has a damaged payload byte, opened with
+// repair: positions 3 to 5 are cut into 00000001.log.cut, where 4 and 5 are intact.
+TEST_CASE("annal tool: salvage lists what a repair set aside, and appends it again once",
+          "[tool][salvage]") {
+  const scratch dir;
+  const fs::path log = dir.path() / "log";
+  {
+    annal::file_log writer(log);
+    annal_test_tool::write_sample(writer);
+  }
+  const auto before = file_log_events(log);
+  const fs::path segment = log / "00000001.log";
+  std::string bytes = annal_test_tool::read_whole(segment);
+  const auto at = bytes.find(std::string("\x01\x02\xff", 3));
+  REQUIRE(at != std::string::npos);
+  bytes[at] ^= 0x40;
+  std::ofstream(segment, std::ios::binary | std::ios::trunc) << bytes;
+  {
+    annal::file_log_options repair;
+    repair.repair = true;
+    const annal::file_log repaired(log, repair);
+    REQUIRE(repaired.recovery().first_position_cut == 3);
+    REQUIRE(repaired.recovery().saved_as == std::vector{(log / "00000001.log.cut").string()});
+  }
+  const std::string cut = (log / "00000001.log.cut").string();
+  const std::string url = "file:" + log.string();
+
+  SECTION("listed as text and as JSON") {
+    const tool_run r = run_tool({"salvage", url});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto lines = r.lines();
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].starts_with(cut + " offset "));
+    CHECK(contains(lines[0], " (after damaged bytes): 4  order-7  1  noted  "));
+    CHECK(lines[0].ends_with("hello world"));
+    CHECK(contains(lines[1], ": 5  order-7  2  annal.stream_deleted  "));
+    CHECK(lines[2].starts_with(cut + " offset 0: "));
+    CHECK(lines[2].ends_with(" damaged bytes"));
+    CHECK(lines[3] ==
+          "2 intact records in 1 cut file, 1 damaged byte ranges; --append-to <url> "
+          "appends them to a store again");
+
+    const tool_run j = run_tool({"salvage", log.string(), "--json"});
+    REQUIRE(j.status == 0);
+    const auto objects = j.json_lines();
+    REQUIRE(objects.size() == 3);
+    CHECK(objects[0].at("event").as_object().at("position").as_int64() == 4);
+    CHECK(objects[0].at("event").as_object().at("id").as_string() ==
+          boost::uuids::to_string(before[3].id));
+    CHECK(objects[0].at("follows_damage").as_bool());
+    CHECK(objects[0].at("batch_end").as_bool());
+    CHECK(objects[1].at("event").as_object().at("type").as_string() == "annal.stream_deleted");
+    CHECK_FALSE(objects[1].at("follows_damage").as_bool());
+    CHECK(objects[2].at("offset").as_int64() == 0);
+    CHECK(objects[2].at("damaged_bytes").as_int64() > 0);
+    CHECK(objects[2].at("file").as_string() == cut);
+  }
+  SECTION("appended again to the repaired log; a second run stores nothing twice") {
+    const tool_run r = run_tool({"salvage", url, "--append-to", url});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto lines = r.lines();
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == "appended at 3: order-7  noted  " + boost::uuids::to_string(before[3].id));
+    CHECK(lines[1] ==
+          "appended at 4: order-7  annal.stream_deleted  " + boost::uuids::to_string(before[4].id));
+    CHECK(contains(lines[2], "appended 2 events to " + url + "; 0 already stored (same ids)"));
+    CHECK(contains(lines[2], "1 from batches right after damaged bytes"));
+    const auto after = file_log_events(log);
+    REQUIRE(after.size() == 4);
+    CHECK(after[2].id == before[3].id);
+    CHECK(after[3].id == before[4].id);
+
+    const tool_run again = run_tool({"salvage", url, "--append-to", url, "--json"});
+    INFO(again.err);
+    REQUIRE(again.status == 0);
+    const auto o = boost::json::parse(again.out).as_object();
+    CHECK(o.at("appended").as_int64() == 0);
+    CHECK(o.at("already_stored").as_int64() == 2);
+    const auto& events = o.at("events").as_array();
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].as_object().at("already_stored").as_bool());
+    CHECK(events[0].as_object().at("position").is_null());
+    CHECK(file_log_events(log).size() == 4);
+  }
+  SECTION("bad input: no log there, a SQL store, a Kafka target") {
+    check_bad_input(run_tool({"salvage", (dir.path() / "none").string()}), "does not exist");
+    check_bad_input(run_tool({"salvage", "sqlite:" + (dir.path() / "x.db").string()}),
+                    "salvage reads a file log's *.cut files");
+    check_bad_input(run_tool({"salvage", url, "--append-to", "kafka://127.0.0.1:1/t"}),
+                    "a Kafka topic");
+    CHECK(file_log_events(log).size() == 2);
+  }
 }

@@ -25,8 +25,13 @@
 #include <annal/tool/detail/commands.hpp>
 #include <annal/tool/detail/open_store.hpp>
 #include <annal/tool/detail/recovery_commands.hpp>
+#include <annal/tool/detail/salvage.hpp>
 #include <annal/tool/detail/store_url.hpp>
 #include <annal/tool/detail/typed.hpp>
+
+#ifdef ANNAL_TOOL_WITH_KAFKA
+#include <annal/tool/detail/kafka.hpp>
+#endif
 
 namespace annal::tool::detail {
 
@@ -69,8 +74,9 @@ struct arguments {
   std::string age;         // archive
   std::string projection;  // rebuild, replay, reconcile
   std::string codec = "auto";
-  std::uint64_t up_to = 0;  // rebuild, replay: 0 is the end
-  std::string model;        // reconcile: the file read model
+  std::uint64_t up_to = 0;    // rebuild, replay: 0 is the end
+  std::string model;          // reconcile: the file read model
+  double kafka_timeout = 10;  // seconds to wait for a Kafka cluster's answer about a topic
 };
 
 // One line on stderr, without any password the URL held.
@@ -82,9 +88,18 @@ inline void complain(const arguments& a, const std::string& what,
   std::cerr << a.program << ": " << line << '\n';
 }
 
+inline void add_kafka_timeout(CLI::App& cmd, arguments& a) {
+  cmd.add_option("--kafka-timeout", a.kafka_timeout,
+                 "seconds to wait for a Kafka cluster's answer about the topic (kafka:// URLs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 // Options every reading command takes.
 inline void add_common(CLI::App& cmd, arguments& a, const std::string& example) {
-  cmd.add_option("url", a.url, "the store: file:<dir>, sqlite:<file> or postgresql://...")
+  cmd.add_option("url", a.url,
+                 "the store: file:<dir>, sqlite:<file> or postgresql://... (info and events: "
+                 "also kafka://host:port/topic)")
       ->required();
   cmd.add_flag("--json", a.json, "print JSON for scripts instead of text");
   cmd.add_option("--schema", a.schema, "PostgreSQL schema holding the store")
@@ -92,6 +107,7 @@ inline void add_common(CLI::App& cmd, arguments& a, const std::string& example) 
   cmd.add_option("--archive", a.archive,
                  "a file log's archive directory (archive command): read positions below the "
                  "archive horizon from it");
+  add_kafka_timeout(cmd, a);
   cmd.footer("Example:\n  " + example);
 }
 
@@ -173,6 +189,79 @@ inline int run_copy(const std::string& command, const arguments& a, const store_
   }
   std::cout.flush();
   return status;
+}
+
+#ifdef ANNAL_TOOL_WITH_KAFKA
+// info, events and copy of a kafka:// URL: the topic is replayed, never opened as a store.
+inline int run_kafka(const std::string& command, const arguments& a, const store_url& url,
+                     const std::optional<store_url>& target,
+                     const std::vector<std::string>& secrets) {
+  const auto wait =
+      std::chrono::milliseconds(static_cast<std::int64_t>(a.kafka_timeout * 1000.0 + 0.5));
+  if (command == "info") {
+    kafka_info(url, *open_kafka(url, false, wait), a.json, std::cout);
+    return ok;
+  }
+  if (command == "events") {
+    kafka_events(url, *open_kafka(url, true, wait), a.query, a.json, std::cout,
+                 [] { return stop_requested != 0; });
+    return ok;
+  }
+  // copy: the topic replayed into a store, opened for writing as copy opens its target.
+  const std::unique_ptr<kafka_replay> replay = open_kafka(url, true, wait);
+  int status = ok;
+  open_settings writing;
+  writing.writable = true;
+  writing.postgres_schema = a.target_schema.empty() ? a.schema : a.target_schema;
+  writing.new_payload_format = a.payload_format;
+  writing.sync = durability::none;  // one sync at the end
+  std::optional<opened_store> opened = open_or_complain(
+      a, [&] { return open_store(*target, writing); }, secrets, status);
+  if (!opened) return status;
+  kafka_copy_report r;
+  std::visit(
+      [&](auto& store) {
+        r = copy_from_kafka(*replay, *store);
+        if constexpr (requires { store->sync(); }) store->sync();
+      },
+      opened->store);
+  const bool created = opened->created;
+  opened.reset();  // closed before the summary: what it says is on disk
+  print_kafka_copy(url, target->shown, created, r, a.json, std::cout);
+  return ok;
+}
+#endif
+
+// salvage: the *.cut files of a file log listed, or appended to a store again.
+inline int run_salvage(const arguments& a, const std::vector<std::string>& secrets) {
+  std::string where = a.url;
+  for (const std::string_view prefix : {"file://", "file:"})
+    if (where.starts_with(prefix)) {
+      where.erase(0, prefix.size());
+      break;
+    }
+  if (where.starts_with("sqlite:") || where.starts_with("postgres"))
+    throw error(errc::invalid_argument, "salvage reads a file log's *.cut files, not '" +
+                                            mask_password(where) +
+                                            "': only a file log's repair sets records aside");
+  const std::vector<std::filesystem::path> files = cut_files(where);
+  if (a.target.empty()) {
+    list_cut_files(files, a.json, std::cout);
+    return ok;
+  }
+  int status = ok;
+  const store_url to = parse_store_url(a.target);
+  open_settings writing;
+  writing.writable = true;
+  writing.postgres_schema = a.schema;
+  std::optional<opened_store> opened = open_or_complain(
+      a, [&] { return open_store(to, writing); }, secrets, status);
+  if (!opened) return status;
+  std::pair<reimport_report, std::vector<reappended_event>> done;
+  std::visit([&](auto& store) { done = reappend_cut_files(*store, files); }, opened->store);
+  opened.reset();  // closed before the summary: what it says is on disk
+  print_reappended(to.shown, done.first, done.second, a.json, std::cout);
+  return ok;
 }
 
 inline int run_backup(const arguments& a, const store_url& from,
@@ -572,8 +661,11 @@ int run_tool(int argc, char** argv) {
         ->check(CLI::IsMember({"bytea", "json", "jsonb"}))
         ->capture_default_str();
   }
+  add_kafka_timeout(*copy, a);
   copy->footer("Example:\n  " + p + " copy file:./data sqlite:./events.db\n  " + p +
-               " copy file:./data postgresql://app@db.internal/orders --json");
+               " copy file:./data postgresql://app@db.internal/orders --json\n  " + p +
+               " copy kafka://broker:9092/orders file:./replayed   (a topic kafka_publisher "
+               "wrote)");
   replicate->add_flag("-f,--follow", a.follow,
                       "keep copying new events until SIGINT or SIGTERM, with lag lines on stderr");
   replicate->footer("Example:\n  " + p +
@@ -639,6 +731,23 @@ int run_tool(int argc, char** argv) {
                   " archive file:/var/lib/orders /archive/orders --age 90d\n  " + p +
                   " info file:/var/lib/orders   (shows the archive horizon)");
 
+  CLI::App* salvage = app.add_subcommand(
+      "salvage",
+      "list the records a file log's repair set aside in *.cut files; --append-to stores them "
+      "again");
+  salvage
+      ->add_option("log", a.url,
+                   "the repaired file log: file:<dir>, its directory, or one of its *.cut files")
+      ->required();
+  salvage->add_option("--append-to", a.target,
+                      "append the intact records again to this store, batch by batch (events "
+                      "whose ids it holds already are not stored twice)");
+  salvage->add_flag("--json", a.json, "print JSON for scripts instead of text");
+  salvage->add_option("--schema", a.schema, "PostgreSQL schema of the --append-to store")
+      ->capture_default_str();
+  salvage->footer("Example:\n  " + p + " salvage file:/var/lib/orders\n  " + p +
+                  " salvage file:/var/lib/orders --append-to file:/var/lib/orders --json");
+
   std::vector<std::string> secrets;
   try {
     app.parse(argc, argv);
@@ -664,19 +773,45 @@ int run_tool(int argc, char** argv) {
   if (a.query.follow || a.follow) stop_on_signals();
   for (const std::string* arg : {&a.url, &a.target})
     for (auto& s : passwords_in(*arg)) secrets.push_back(std::move(s));
+  // A topic is read, never written: each command that writes a store refuses one at once.
+  const auto is_kafka = [](const std::string& s) { return s.starts_with("kafka://"); };
+  if (is_kafka(a.target)) {
+    complain(a,
+             command + " writes to '" + mask_password(a.target) +
+                 "', a Kafka topic: kafka:// URLs are read only (info, events, copy's source)",
+             secrets);
+    return bad_input;
+  }
+  if (is_kafka(a.url) && command != "info" && command != "events" && command != "copy") {
+    complain(a,
+             command + " does not read a Kafka topic ('" + mask_password(a.url) +
+                 "'): kafka:// URLs are read by info, events and copy (as its source)",
+             secrets);
+    return bad_input;
+  }
   std::optional<store_url> url, target;
   try {
-    // restore's first argument is a path or a URL (find_restore_source); backup's second a path.
-    if (command != "restore") url = parse_store_url(a.url);
+    // restore's first argument is a path or a URL (find_restore_source), and salvage's; backup's
+    // second a path.
+    if (command != "restore" && command != "salvage") url = parse_store_url(a.url);
     if (command == "copy" || command == "replicate") target = parse_store_url(a.target);
   } catch (const error& e) {
     complain(a, e.what(), secrets);
     return bad_input;
   }
   try {
+    if (url && url->kind == store_kind::kafka) {
+#ifdef ANNAL_TOOL_WITH_KAFKA
+      return run_kafka(command, a, *url, target, secrets);
+#else
+      complain(a, "cannot read '" + url->shown + "': this annal was built without kafka", secrets);
+      return bad_input;
+#endif
+    }
     if (command == "copy" || command == "replicate")
       return run_copy(command, a, *url, *target, secrets);
     if (command == "backup") return run_backup(a, *url, secrets);
+    if (command == "salvage") return run_salvage(a, secrets);
     if (command == "restore") return run_restore(a);
     if (command == "archive") return run_archive(a, *url);
     return run<Types>(command, a, *url);

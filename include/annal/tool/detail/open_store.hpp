@@ -380,6 +380,11 @@ inline opened_store open_store(const store_url& url, const open_settings& settin
 #else
       impl::built_without(url, "postgres");
 #endif
+    case store_kind::kafka:
+      // A topic is read through kafka_replay (tool/detail/kafka.hpp), never opened as a store.
+      impl::bad_input("'" + url.shown +
+                      "' is a Kafka topic: it is read by info, events and copy (as the source), "
+                      "and is no store to open");
   }
   impl::bad_input("unknown store kind in '" + url.shown + "'");
 }

@@ -2,6 +2,7 @@
 // masked for anything the tool prints.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,7 +12,7 @@
 
 namespace annal::tool::detail {
 
-enum class store_kind { file, sqlite, postgres };
+enum class store_kind { file, sqlite, postgres, kafka };
 
 inline constexpr std::string_view name_of(store_kind k) noexcept {
   switch (k) {
@@ -21,13 +22,16 @@ inline constexpr std::string_view name_of(store_kind k) noexcept {
       return "SQLite";
     case store_kind::postgres:
       return "PostgreSQL";
+    case store_kind::kafka:
+      return "Kafka topic";
   }
   return "?";
 }
 
 struct store_url {
   store_kind kind = store_kind::file;
-  std::string location;  // a directory, a file path, or a libpq connection string
+  std::string location;  // a directory, a file path, a libpq connection string, or Kafka brokers
+  std::string topic;     // kafka: the topic
   std::string shown;     // the URL as the tool prints it: without its password
   // Every spelling of the password the URL holds (as written and percent-decoded), each removed
   // from any message the tool prints.
@@ -110,9 +114,52 @@ inline std::string redact(std::string text, const std::vector<std::string>& secr
   return text;
 }
 
-// Parses `file:<dir>` (or file://<dir>), `sqlite:<path>` and `postgresql://...`
-// (or postgres://...). Throws errc::invalid_argument naming what is wrong.
+// `kafka://host:port[,host:port...]/topic`: the brokers to bootstrap from and the topic a
+// kafka_publisher writes. Throws errc::invalid_argument naming what is missing or malformed.
+inline store_url parse_kafka_url(std::string_view url) {
+  store_url out;
+  out.kind = store_kind::kafka;
+  out.shown = mask_password(url);
+  out.secrets = passwords_in(url);
+  const std::string form = "write kafka://host:port[,host:port...]/topic";
+  const std::string_view rest = url.substr(std::string_view("kafka://").size());
+  const auto slash = rest.find('/');
+  const std::string_view brokers = rest.substr(0, slash);
+  const std::string_view topic =
+      slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  if (brokers.empty())
+    throw error(errc::invalid_argument, "Kafka URL '" + out.shown + "' names no broker: " + form);
+  for (std::size_t from = 0; from <= brokers.size();) {
+    const auto comma = std::min(brokers.find(',', from), brokers.size());
+    const std::string_view broker = brokers.substr(from, comma - from);
+    const auto colon = broker.rfind(':');
+    const std::string_view port =
+        colon == std::string_view::npos ? std::string_view{} : broker.substr(colon + 1);
+    if (colon == 0 || colon == std::string_view::npos || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos)
+      throw error(errc::invalid_argument, "Kafka URL '" + out.shown + "': broker '" +
+                                              std::string(broker) + "' is not host:port; " + form);
+    from = comma + 1;
+  }
+  if (topic.empty())
+    throw error(errc::invalid_argument, "Kafka URL '" + out.shown + "' names no topic: " + form);
+  // Kafka's own rule for topic names.
+  if (topic.size() > 249 ||
+      topic.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                              "TUVWXYZ0123456789._-") != std::string_view::npos)
+    throw error(errc::invalid_argument, "Kafka URL '" + out.shown + "': '" + std::string(topic) +
+                                            "' is not a Kafka topic name (letters, digits, '.', "
+                                            "'_' and '-')");
+  out.location = std::string(brokers);
+  out.topic = std::string(topic);
+  return out;
+}
+
+// Parses `file:<dir>` (or file://<dir>), `sqlite:<path>`, `postgresql://...`
+// (or postgres://...) and `kafka://brokers/topic`. Throws errc::invalid_argument naming what is
+// wrong.
 inline store_url parse_store_url(std::string_view url) {
+  if (url.starts_with("kafka://")) return parse_kafka_url(url);
   store_url out;
   const auto rest_after = [&](std::string_view prefix) { return url.substr(prefix.size()); };
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -141,10 +188,12 @@ inline store_url parse_store_url(std::string_view url) {
     if (colon == std::string_view::npos)
       throw error(errc::invalid_argument,
                   "store URL '" + shown +
-                      "' has no scheme: write file:<dir>, sqlite:<file> or postgresql://...");
-    throw error(errc::invalid_argument,
-                "unknown store URL scheme '" + std::string(url.substr(0, colon)) + "' in '" +
-                    shown + "': write file:<dir>, sqlite:<file> or postgresql://...");
+                      "' has no scheme: write file:<dir>, sqlite:<file>, postgresql://... or "
+                      "kafka://host:port/topic");
+    throw error(
+        errc::invalid_argument,
+        "unknown store URL scheme '" + std::string(url.substr(0, colon)) + "' in '" + shown +
+            "': write file:<dir>, sqlite:<file>, postgresql://... or kafka://host:port/topic");
   }
   if (out.location.empty())
     throw error(errc::invalid_argument, "store URL '" + out.shown + "' names no path");
