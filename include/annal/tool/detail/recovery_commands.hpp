@@ -18,7 +18,6 @@
 #include <variant>
 
 #include <boost/json.hpp>
-#include <boost/uuid/detail/sha1.hpp>
 
 #include <annal/core/error.hpp>
 #include <annal/file/backup.hpp>
@@ -35,6 +34,7 @@
 
 #include <annal/tool/detail/commands.hpp>
 #include <annal/tool/detail/open_store.hpp>
+#include <annal/tool/detail/sha1.hpp>
 #include <annal/tool/detail/store_url.hpp>
 
 namespace annal::tool::detail {
@@ -173,12 +173,12 @@ class event_digest {
     number(e.position);
     text(e.stream_id);
     number(e.stream_version);
-    sha_.process_bytes(e.id.data, e.id.size());
+    sha_.update(e.id.data, e.id.size());
     text(e.type);
     number(e.schema_version);
     text(e.payload);
-    sha_.process_bytes(e.correlation_id.data, e.correlation_id.size());
-    sha_.process_bytes(e.causation_id.data, e.causation_id.size());
+    sha_.update(e.correlation_id.data, e.correlation_id.size());
+    sha_.update(e.causation_id.data, e.causation_id.size());
     std::uint64_t entries = 0;
     for (const auto& [k, v] : e.meta) {
       text(k);
@@ -195,13 +195,10 @@ class event_digest {
 
   // The digest as 40 hex digits.
   std::string hex() {
-    boost::uuids::detail::sha1::digest_type d;
-    sha_.get_digest(d);
     std::string out;
-    for (const auto word : d) {
-      // Boost gives 5 words of 32 bits, or (newer releases) 20 bytes.
-      for (int shift = static_cast<int>(sizeof(word)) * 8 - 4; shift >= 0; shift -= 4)
-        out += impl::hex_digits[(static_cast<std::uint64_t>(word) >> shift) & 0xf];
+    for (const unsigned char byte : sha_.finish()) {
+      out += impl::hex_digits[byte >> 4];
+      out += impl::hex_digits[byte & 0xf];
     }
     return out;
   }
@@ -210,14 +207,14 @@ class event_digest {
   void number(std::uint64_t v) {
     unsigned char b[8];
     for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    sha_.process_bytes(b, sizeof b);
+    sha_.update(b, sizeof b);
   }
   void text(std::string_view s) {
     number(s.size());
-    sha_.process_bytes(s.data(), s.size());
+    sha_.update(s.data(), s.size());
   }
 
-  boost::uuids::detail::sha1 sha_;
+  sha1 sha_;
   bool micros_;
 };
 
