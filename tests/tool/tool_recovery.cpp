@@ -423,7 +423,7 @@ TEST_CASE("annal tool: on a terminal, copy shows its progress on one line writte
 }
 
 TEST_CASE("annal tool: --help on every writing command shows an example", "[tool]") {
-  for (const char* command : {"copy", "replicate", "backup", "restore"}) {
+  for (const char* command : {"copy", "replicate", "backup", "restore", "archive", "salvage"}) {
     const tool_run r = run_tool({command, "--help"});
     INFO(command);
     CHECK(r.status == 0);
@@ -553,7 +553,7 @@ TEST_CASE("annal tool: salvage lists what a repair set aside, and appends it aga
     CHECK(lines[2].starts_with(cut + " offset 0: "));
     CHECK(lines[2].ends_with(" damaged bytes"));
     CHECK(lines[3] ==
-          "2 intact records in 1 cut file, 1 damaged byte ranges; --append-to <url> "
+          "2 intact records in 1 cut file, 1 damaged byte range; --append-to <url> "
           "appends them to a store again");
 
     const tool_run j = run_tool({"salvage", log.string(), "--json"});

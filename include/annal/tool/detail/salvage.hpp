@@ -120,7 +120,8 @@ inline salvage_listing list_cut_files(const std::vector<std::filesystem::path>& 
   if (!json)
     out << listing.records << (listing.records == 1 ? " intact record" : " intact records")
         << " in " << listing.files << (listing.files == 1 ? " cut file" : " cut files") << ", "
-        << listing.damaged_ranges << " damaged byte ranges"
+        << listing.damaged_ranges
+        << (listing.damaged_ranges == 1 ? " damaged byte range" : " damaged byte ranges")
         << (listing.records ? "; --append-to <url> appends them to a store again" : "") << '\n';
   return listing;
 }
