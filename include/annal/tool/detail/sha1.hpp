@@ -9,6 +9,11 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 namespace annal::tool::detail {
 
 class sha1 {
@@ -23,10 +28,12 @@ class sha1 {
       p += take;
       size -= take;
       if (used_ < sizeof block_) return;
-      compress(block_);
+      compress(block_, 1);
       used_ = 0;
     }
-    for (; size >= sizeof block_; p += sizeof block_, size -= sizeof block_) compress(p);
+    if (size >= sizeof block_) compress(p, size / sizeof block_);
+    p += size / sizeof block_ * sizeof block_;
+    size %= sizeof block_;
     if (size != 0) std::memcpy(block_, p, size);
     used_ = size;
   }
@@ -67,7 +74,69 @@ class sha1 {
     round(b, c, d, e, a, first + 4);
   }
 
-  void compress(const unsigned char* p) {
+  void compress(const unsigned char* p, std::size_t blocks) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    // The SHA extensions (Intel since Goldmont and Ice Lake, AMD since Zen) hash ~10x faster.
+    static const bool sha_ni = has_sha_ni();
+    if (sha_ni) return compress_sha_ni(h_, p, blocks);
+#endif
+    for (; blocks != 0; --blocks, p += sizeof block_) compress_portable(p);
+  }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // CPUID leaf 7 EBX bit 29: SHA; leaf 1 ECX bit 19: SSE4.1.
+  static bool has_sha_ni() {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return false;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+  }
+
+  // Four rounds per instruction; message groups m_j for j >= 4 from the four before.
+  __attribute__((target("sha,sse4.1"))) static void compress_sha_ni(std::uint32_t* h,
+                                                                    const unsigned char* p,
+                                                                    std::size_t blocks) {
+    const __m128i big_endian = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
+    __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)), 0x1B);
+    __m128i e0 = _mm_set_epi32(static_cast<int>(h[4]), 0, 0, 0);
+    for (; blocks != 0; --blocks, p += 64) {
+      const __m128i abcd_before = abcd, e_before = e0;
+      __m128i m[4];
+      for (int i = 0; i < 4; ++i)
+        m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)),
+                                big_endian);
+      __m128i e1 = abcd;  // written before it is read (j = 1); the compiler cannot tell
+      for (int j = 0; j < 20; ++j) {
+        if (j >= 4)
+          m[j & 3] = _mm_sha1msg2_epu32(
+              _mm_xor_si128(_mm_sha1msg1_epu32(m[j & 3], m[(j + 1) & 3]), m[(j + 2) & 3]),
+              m[(j + 3) & 3]);
+        __m128i& e = j % 2 == 0 ? e0 : e1;
+        e = j == 0 ? _mm_add_epi32(e0, m[0]) : _mm_sha1nexte_epu32(e, m[j & 3]);
+        (j % 2 == 0 ? e1 : e0) = abcd;
+        switch (j / 5) {
+          case 0:
+            abcd = _mm_sha1rnds4_epu32(abcd, e, 0);
+            break;
+          case 1:
+            abcd = _mm_sha1rnds4_epu32(abcd, e, 1);
+            break;
+          case 2:
+            abcd = _mm_sha1rnds4_epu32(abcd, e, 2);
+            break;
+          default:
+            abcd = _mm_sha1rnds4_epu32(abcd, e, 3);
+            break;
+        }
+      }
+      e0 = _mm_sha1nexte_epu32(e0, e_before);
+      abcd = _mm_add_epi32(abcd, abcd_before);
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h), _mm_shuffle_epi32(abcd, 0x1B));
+    h[4] = static_cast<std::uint32_t>(_mm_extract_epi32(e0, 3));
+  }
+#endif
+
+  void compress_portable(const unsigned char* p) {
     std::uint32_t w[80];
     for (int i = 0; i < 16; ++i)
       w[i] = static_cast<std::uint32_t>(p[4 * i]) << 24 |
