@@ -45,8 +45,9 @@ set(below_postgres "${read_side};postgres")
 set(below_kafka "${below_store};kafka")
 set(below_privacy "${below_codec};store;privacy")
 set(below_testing "${read_side};command;testing")
-# The operator's tool (<annal/tool.hpp>) sits on top: it opens every store and runs projections.
-set(below_tool "${read_side};command;file;sqlite;postgres;tool")
+# The operator's tool (<annal/tool.hpp>) sits on top: it opens every store, reads Kafka topics and
+# runs projections.
+set(below_tool "${read_side};command;file;sqlite;postgres;kafka;tool")
 set(below_umbrella "${read_side};command;file;sqlite;postgres;kafka;privacy;testing;umbrella")
 
 # Pure layers hold vocabulary only: no operating-system call and no I/O, so including them never
