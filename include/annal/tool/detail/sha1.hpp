@@ -18,6 +18,9 @@ namespace annal::tool::detail {
 
 class sha1 {
  public:
+  // `sha_extensions` false: the portable code even where the CPU has the SHA extensions (tests).
+  explicit sha1(bool sha_extensions = true) : sha_extensions_(sha_extensions) {}
+
   void update(const void* data, std::size_t size) {
     const auto* p = static_cast<const unsigned char*>(data);
     bytes_ += size;
@@ -78,7 +81,7 @@ class sha1 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     // The SHA extensions (Intel since Goldmont and Ice Lake, AMD since Zen) hash ~10x faster.
     static const bool sha_ni = has_sha_ni();
-    if (sha_ni) return compress_sha_ni(h_, p, blocks);
+    if (sha_ni && sha_extensions_) return compress_sha_ni(h_, p, blocks);
 #endif
     for (; blocks != 0; --blocks, p += sizeof block_) compress_portable(p);
   }
@@ -169,6 +172,7 @@ class sha1 {
   unsigned char block_[64] = {};
   std::size_t used_ = 0;
   std::uint64_t bytes_ = 0;
+  bool sha_extensions_;
 };
 
 }  // namespace annal::tool::detail
