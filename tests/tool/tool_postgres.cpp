@@ -1,6 +1,7 @@
 // The `annal` tool run as a program on the test PostgreSQL server: each command's output, a schema
 // that is not there (never created by a read), a wrong password, the password absent from every
-// output; and copy from a file log into a new schema and back, proved by digest.
+// output; and copy from a file log into a new schema and back, and between SQLite and
+// PostgreSQL both ways, proved by digest.
 #include <catch2/catch.hpp>
 
 #include <deque>
@@ -165,4 +166,41 @@ TEST_CASE("annal tool: copy a file log into a new PostgreSQL schema and back, pr
     CHECK(!contains(r->out, password));
     CHECK(!contains(r->err, password));
   }
+}
+
+TEST_CASE("annal tool: copy between SQLite and PostgreSQL both ways, proved by digest",
+          "[tool][postgres][sqlite][copy]") {
+  auto& server = annal_test::postgres_server::shared();
+  const std::string url = url_of(server, annal_test::postgres_server::password);
+  scratch dir;
+  const auto data = dir.path() / "data";
+  {
+    annal::file_log writer{data};
+    annal_test_tool::write_sample(writer);
+  }
+  const std::string sqlite_source = "sqlite:" + (dir.path() / "source.db").string();
+  const std::string sqlite_back = "sqlite:" + (dir.path() / "back.db").string();
+
+  const tool_run to_sqlite = run_tool({"copy", "file:" + data.string(), sqlite_source, "--json"});
+  INFO(to_sqlite.out << to_sqlite.err);
+  REQUIRE(to_sqlite.status == 0);
+  const auto sha1 = to_sqlite.json_lines().at(0).at("source").at("sha1").as_string();
+
+  const tool_run to_pg =
+      run_tool({"copy", sqlite_source, url, "--target-schema", "tool_copy_sqlite", "--json"});
+  INFO(to_pg.out << to_pg.err);
+  REQUIRE(to_pg.status == 0);
+  const auto pg = to_pg.json_lines().at(0);
+  CHECK(pg.at("verified").as_bool());
+  CHECK(pg.at("target").at("sha1").as_string() == pg.at("source").at("sha1").as_string());
+
+  const tool_run back =
+      run_tool({"copy", url, sqlite_back, "--schema", "tool_copy_sqlite", "--json"});
+  INFO(back.out << back.err);
+  REQUIRE(back.status == 0);
+  const auto b = back.json_lines().at(0);
+  CHECK(b.at("verified").as_bool());
+  CHECK(b.at("copied").to_number<int>() == 5);
+  CHECK(b.at("target").at("sha1").as_string() == b.at("source").at("sha1").as_string());
+  CHECK(!sha1.empty());
 }
