@@ -94,6 +94,31 @@ class sha1 {
     return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
   }
 
+  // Message group j (rounds 4j to 4j + 3).
+  template <int j>
+  __attribute__((target("sha,sse4.1"), always_inline)) static void sha_ni_group(__m128i (&m)[4],
+                                                                                __m128i& abcd,
+                                                                                __m128i& e0,
+                                                                                __m128i& e1) {
+    if constexpr (j >= 4)
+      m[j & 3] = _mm_sha1msg2_epu32(
+          _mm_xor_si128(_mm_sha1msg1_epu32(m[j & 3], m[(j + 1) & 3]), m[(j + 2) & 3]),
+          m[(j + 3) & 3]);
+    __m128i& e = j % 2 == 0 ? e0 : e1;
+    if constexpr (j == 0)
+      e = _mm_add_epi32(e0, m[0]);
+    else
+      e = _mm_sha1nexte_epu32(e, m[j & 3]);
+    (j % 2 == 0 ? e1 : e0) = abcd;
+    abcd = _mm_sha1rnds4_epu32(abcd, e, j / 5);
+  }
+
+  template <int... j>
+  __attribute__((target("sha,sse4.1"), always_inline)) static void sha_ni_groups(
+      std::integer_sequence<int, j...>, __m128i (&m)[4], __m128i& abcd, __m128i& e0, __m128i& e1) {
+    (sha_ni_group<j>(m, abcd, e0, e1), ...);
+  }
+
   // Four rounds per instruction; message groups m_j for j >= 4 from the four before.
   __attribute__((target("sha,sse4.1"))) static void compress_sha_ni(std::uint32_t* h,
                                                                     const unsigned char* p,
@@ -108,29 +133,8 @@ class sha1 {
         m[i] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)),
                                 big_endian);
       __m128i e1 = abcd;  // written before it is read (j = 1); the compiler cannot tell
-      for (int j = 0; j < 20; ++j) {
-        if (j >= 4)
-          m[j & 3] = _mm_sha1msg2_epu32(
-              _mm_xor_si128(_mm_sha1msg1_epu32(m[j & 3], m[(j + 1) & 3]), m[(j + 2) & 3]),
-              m[(j + 3) & 3]);
-        __m128i& e = j % 2 == 0 ? e0 : e1;
-        e = j == 0 ? _mm_add_epi32(e0, m[0]) : _mm_sha1nexte_epu32(e, m[j & 3]);
-        (j % 2 == 0 ? e1 : e0) = abcd;
-        switch (j / 5) {
-          case 0:
-            abcd = _mm_sha1rnds4_epu32(abcd, e, 0);
-            break;
-          case 1:
-            abcd = _mm_sha1rnds4_epu32(abcd, e, 1);
-            break;
-          case 2:
-            abcd = _mm_sha1rnds4_epu32(abcd, e, 2);
-            break;
-          default:
-            abcd = _mm_sha1rnds4_epu32(abcd, e, 3);
-            break;
-        }
-      }
+      // Unrolled: the round function is an immediate, and the loop above kept a switch per group.
+      sha_ni_groups(std::make_integer_sequence<int, 20>{}, m, abcd, e0, e1);
       e0 = _mm_sha1nexte_epu32(e0, e_before);
       abcd = _mm_add_epi32(abcd, abcd_before);
     }
