@@ -163,8 +163,7 @@ class sha1 {
       (five_rounds<20 + step * 5>(w, a, b, c, d, e, 0x6ED9EBA1, parity), ...);
       (five_rounds<40 + step * 5>(w, a, b, c, d, e, 0x8F1BBCDC, majority), ...);
       (five_rounds<60 + step * 5>(w, a, b, c, d, e, 0xCA62C1D6, parity), ...);
-    }
-    (std::make_integer_sequence<int, 4>{});
+    }(std::make_integer_sequence<int, 4>{});
     h_[0] += a;
     h_[1] += b;
     h_[2] += c;
