@@ -28,6 +28,7 @@
 #endif
 
 #include "common/ratio_reporter.hpp"
+#include "common/replication_floor.hpp"
 #include "common/scratch_root.hpp"
 
 namespace {
@@ -81,45 +82,7 @@ const annal::file_log& primary(std::uint32_t streams, std::uint64_t events) {
   return *log;
 }
 
-// The floor: read_all in chunks, each run of consecutive events of one stream recorded at one
-// instant appended as one batch that expects the stream's version before it and keeps the recorded
-// time. The runs are built while reading, so each event is copied once, into its event_data.
-template <class Target>
-std::uint64_t floor_copy(const annal::file_log& from, Target& to) {
-  std::vector<annal::event_data> run;
-  std::string run_stream;
-  std::uint64_t run_version = 0;
-  annal::time_point run_at{};
-  std::uint64_t copied = 0;
-  const auto flush = [&] {
-    if (run.empty()) return;
-    const annal::append_result r =
-        to.append(run_stream, annal::expected_version::exact(run_version - 1), run);
-    if (r.status != annal::append_status::appended)
-      throw annal::error(annal::errc::diverged, "the floor's standby refused a run");
-    copied += run.size();
-    run.clear();
-  };
-  const std::uint64_t last = from.last_position();
-  std::uint64_t next = to.last_position() + 1;
-  while (next <= last) {
-    from.read_all(
-        next,
-        [&](const annal::recorded_event& e) {
-          if (!run.empty() && (e.stream_id != run_stream || e.recorded_at != run_at)) flush();
-          if (run.empty()) {
-            run_stream = e.stream_id;
-            run_version = e.stream_version;
-            run_at = e.recorded_at;
-          }
-          run.push_back(annal::as_recorded_event_data(e));
-          next = e.position + 1;
-        },
-        chunk);
-    flush();
-  }
-  return copied;
-}
+using annal_bench::floor_copy;
 
 template <class Target>
 std::uint64_t annal_copy(const annal::file_log& from, Target& to) {
@@ -183,7 +146,9 @@ void register_pair(const std::string& group, std::uint32_t streams, std::uint64_
   benchmark::RegisterBenchmark((group + "/floor").c_str(),
                                [=](benchmark::State& s) {
                                  replicate<Target>(s, primary(streams, events), open,
-                                                   floor_copy<Target>);
+                                                   [](const annal::file_log& from, Target& to) {
+                                                     return floor_copy(from, to);
+                                                   });
                                })
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond)

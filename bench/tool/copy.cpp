@@ -32,6 +32,7 @@
 #include <annal/tool/detail/recovery_commands.hpp>
 
 #include "common/ratio_reporter.hpp"
+#include "common/replication_floor.hpp"
 #include "common/scratch_root.hpp"
 
 extern char** environ;
@@ -49,8 +50,6 @@ std::uint64_t log_events() {
   const char* env = std::getenv("ANNAL_BENCH_TOOL_COPY_EVENTS");
   return env && *env ? std::strtoull(env, nullptr, 10) : 200000;
 }
-
-const std::size_t chunk = annal::replication_options{}.batch_events;
 
 // Built once and closed, so the tool opens it as it would any log at rest.
 const fs::path& source() {
@@ -85,43 +84,7 @@ const fs::path& source() {
   return dir;
 }
 
-// bench/replication's floor_copy: read_all in chunks; each run of one stream's events recorded at
-// one instant appended as one batch expecting the version before it, keeping the recorded time.
-std::uint64_t floor_copy(const annal::file_log& from, annal::file_log& to) {
-  std::vector<annal::event_data> run;
-  std::string run_stream;
-  std::uint64_t run_version = 0;
-  annal::time_point run_at{};
-  std::uint64_t copied = 0;
-  const auto flush = [&] {
-    if (run.empty()) return;
-    const annal::append_result r =
-        to.append(run_stream, annal::expected_version::exact(run_version - 1), run);
-    if (r.status != annal::append_status::appended)
-      throw annal::error(annal::errc::diverged, "the floor's target refused a run");
-    copied += run.size();
-    run.clear();
-  };
-  const std::uint64_t last = from.last_position();
-  std::uint64_t next = to.last_position() + 1;
-  while (next <= last) {
-    from.read_all(
-        next,
-        [&](const annal::recorded_event& e) {
-          if (!run.empty() && (e.stream_id != run_stream || e.recorded_at != run_at)) flush();
-          if (run.empty()) {
-            run_stream = e.stream_id;
-            run_version = e.stream_version;
-            run_at = e.recorded_at;
-          }
-          run.push_back(annal::as_recorded_event_data(e));
-          next = e.position + 1;
-        },
-        chunk);
-    flush();
-  }
-  return copied;
-}
+using annal_bench::floor_copy;
 
 // The source as the tool opens it for reading: read-only, checksums checked on every read.
 std::unique_ptr<annal::file_log> open_source() {
