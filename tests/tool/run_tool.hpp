@@ -2,6 +2,8 @@
 // writes the sample events both tool tests read back from every store.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -224,6 +226,20 @@ void write_sample(Store& store) {
   const annal::event_data order[] = {sample_event("noted", "hello world")};
   store.append("order-7", annal::expected_version::no_stream(), order);
   annal::delete_stream(store, "order-7", annal::expected_version::exact(1), "cancelled");
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// What every bad input must give: exit 2, one line on stderr naming `what`, nothing on stdout.
+inline void check_bad_input(const tool_run& r, const std::string& what) {
+  INFO("stderr: " << r.err << "stdout: " << r.out);
+  CHECK(r.status == 2);
+  CHECK(r.err_lines() == 1);
+  CHECK(r.err.rfind("annal: ", 0) == 0);
+  CHECK(contains(r.err, what));
+  CHECK(r.out.empty());
 }
 
 }  // namespace annal_test_tool

@@ -17,25 +17,14 @@
 #include "kafka/mock_cluster.hpp"
 #include "tool/run_tool.hpp"
 
+using annal_test_tool::check_bad_input;
+using annal_test_tool::contains;
 using annal_test_tool::run_tool;
 using annal_test_tool::scratch;
 using annal_test_tool::tool_run;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// Exit 2, one line on stderr naming `what`, nothing on stdout.
-void check_bad_input(const tool_run& r, const std::string& what) {
-  INFO("stderr: " << r.err << "stdout: " << r.out);
-  CHECK(r.status == 2);
-  CHECK(r.err_lines() == 1);
-  CHECK(contains(r.err, what));
-  CHECK(r.out.empty());
-}
 
 // What kafka_publisher puts on `topic` from `store`, from the checkpoint on.
 void publish(const annal_test_kafka::mock_cluster& cluster, annal::memory_store& store,

@@ -14,15 +14,13 @@
 #include "common/postgres_server.hpp"
 #include "tool/run_tool.hpp"
 
+using annal_test_tool::check_bad_input;
+using annal_test_tool::contains;
 using annal_test_tool::run_tool;
 using annal_test_tool::scratch;
 using annal_test_tool::tool_run;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::string url_of(const annal_test::postgres_server& server, const std::string& password) {
   return "postgresql://" + std::string(annal_test::postgres_server::user) + ":" + password +

@@ -27,15 +27,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+using annal_test_tool::contains;
 using annal_test_tool::scratch;
 using annal_test_tool::tool_run;
 
 tool_run bank_tool(const std::vector<std::string>& args) {
   return annal_test_tool::run_tool(args, ANNAL_BANK_TOOL_PATH);
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // A stored event as the bank's repository writes it: binary codec, its stored name and version.
