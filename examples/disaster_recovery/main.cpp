@@ -303,7 +303,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (data.empty()) {
-    std::string name = (std::filesystem::temp_directory_path() / "annal-dr-XXXXXX").string();
+    // mkdtemp replaces the template's last six characters, which must be X.
+    std::string name =
+        (std::filesystem::temp_directory_path() / ("annal-dr-" + std::string(6, 'X'))).string();
     if (::mkdtemp(name.data()) == nullptr) {
       std::perror("creating a temporary directory");
       return 1;
