@@ -254,7 +254,11 @@ store_digest digest_following(const Store& store, std::uint64_t through, bool mi
     read_all_events(
         store, next,
         [&](const auto& e) {
-          if (e.position != next || e.position > through) return;
+          // Positions are gapless: one missing is damage to report, never to step over.
+          if (e.position != next)
+            throw error(errc::corrupt_log, "position " + std::to_string(next) +
+                                               " is missing: the next event read holds position " +
+                                               std::to_string(e.position));
           digest.add(e);
           ++out.events;
           out.last_position = e.position;
