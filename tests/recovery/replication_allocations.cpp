@@ -16,27 +16,9 @@
 #include <annal/store/memory.hpp>
 #include <annal/store/replication.hpp>
 
-namespace {
-std::atomic<std::size_t> allocation_count{0};
-}  // namespace
+#include "common/count_allocations.hpp"
 
-// g++ 12 at -O1 and above sees malloc/free through these replacements and warns that new and
-// free are mismatched; they are the matched pair here, so the warning is off for this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using annal_test::allocation_count;
 
 namespace {
 
