@@ -233,11 +233,13 @@ inline bool contains(const std::string& text, const std::string& part) {
 }
 
 // What every bad input must give: exit 2, one line on stderr naming `what`, nothing on stdout.
-inline void check_bad_input(const tool_run& r, const std::string& what) {
+// `program` starts the line: a typed tool's own name.
+inline void check_bad_input(const tool_run& r, const std::string& what,
+                            const std::string& program = "annal") {
   INFO("stderr: " << r.err << "stdout: " << r.out);
   CHECK(r.status == 2);
   CHECK(r.err_lines() == 1);
-  CHECK(r.err.rfind("annal: ", 0) == 0);
+  CHECK(r.err.rfind(program + ": ", 0) == 0);
   CHECK(contains(r.err, what));
   CHECK(r.out.empty());
 }

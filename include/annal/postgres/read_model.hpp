@@ -1,5 +1,6 @@
 // A read model in PostgreSQL tables: the projection's rows and its checkpoint commit in one
-// transaction. Needs the annal::postgres CMake component (libpq).
+// transaction; rebuilt beside itself and swapped in, or reconciled row by row with a replay. Needs
+// the annal::postgres CMake component (libpq).
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <annal/codec/binary.hpp>
 #include <annal/core/detail/chrono.hpp>
@@ -19,6 +21,7 @@
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
+#include <annal/projection/reconcile.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {
@@ -51,14 +54,71 @@ class postgres_projection {
 // `void migrate(annal::postgres_transaction&)` that creates its tables (idempotently:
 // CREATE TABLE IF NOT EXISTS), run by the model's migrate() and in a rebuild's fresh schema.
 template <class P>
-concept postgres_read_model_projection =
-    projection<P> && std::derived_from<P, postgres_projection> &&
-    requires(P& p, postgres_transaction& tx) { p.migrate(tx); };
+concept postgres_read_model_projection = projection<P> &&
+    std::derived_from<P, postgres_projection> && requires(P& p, postgres_transaction& tx) {
+  p.migrate(tx);
+};
 
 struct postgres_read_model_options {
   std::string name{};    // the projection's name: the key of its checkpoint row
   std::string schema{};  // the PostgreSQL schema of its tables; empty: the name
 };
+
+namespace detail::pg {
+
+// Every table of `schema` as reconciliation entries: "<table>" for its columns and their types,
+// and "<table>[<primary key>]" for each row (the key's columns joined by commas; the whole row
+// where the table has no primary key), hashed over the row's text. Sorted by key.
+inline std::vector<model_entry> schema_entries(postgres_transaction& tx,
+                                               const std::string& schema) {
+  std::vector<model_entry> out;
+  const postgres_rows tables = tx.exec(
+      "SELECT c.oid, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+      "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
+      schema);
+  for (int t = 0; t < tables.rows(); ++t) {
+    const std::string oid(tables.get(t, 0));
+    const std::string table(tables.get(t, 1));
+    // Columns in order, each with its place in the primary key (0: not in it; indkey counts from
+    // 0).
+    const postgres_rows columns = tx.exec(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+        "COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + "
+        "1, "
+        "0) "
+        "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_index i "
+        "ON i.indrelid = a.attrelid AND i.indisprimary "
+        "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum",
+        oid);
+    std::string shape;
+    std::vector<std::pair<std::int64_t, std::string>> key;
+    for (int c = 0; c < columns.rows(); ++c) {
+      shape.append(columns.get(c, 0)).append(" ").append(columns.get(c, 1)).append(",");
+      if (const std::int64_t at = columns.get_int(c, 2); at > 0)
+        key.emplace_back(at, quote_ident(columns.get(c, 0)));
+    }
+    out.push_back({table, annal::detail::fnv1a(shape)});
+    std::sort(key.begin(), key.end());
+    std::string key_sql = "ROW(annal_row.*)::text";
+    if (!key.empty()) {
+      key_sql = "concat_ws(','";
+      for (const auto& k : key) key_sql += ", annal_row." + k.second;
+      key_sql += ")";
+    }
+    const postgres_rows rows =
+        tx.exec("SELECT " + key_sql + ", ROW(annal_row.*)::text FROM " + quote_ident(schema) + "." +
+                quote_ident(table) + " annal_row");
+    for (int r = 0; r < rows.rows(); ++r)
+      out.push_back(
+          {table + "[" + std::string(rows.get(r, 0)) + "]", annal::detail::fnv1a(rows.get(r, 1))});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const model_entry& a, const model_entry& b) { return a.key < b.key; });
+  return out;
+}
+
+}  // namespace detail::pg
 
 namespace diagnostic {
 template <class Projection>
@@ -80,7 +140,7 @@ constexpr bool check_postgres_read_model_projection() {
         "annal::postgres_read_model<P>: P must derive from annal::postgres_projection, whose "
         "sql() gives its handlers the batch's transaction");
     return false;
-  } else if constexpr (!requires(P& p, postgres_transaction& tx) { p.migrate(tx); }) {
+  } else if constexpr (!requires(P & p, postgres_transaction & tx) { p.migrate(tx); }) {
     // An error here: the read model creates the projection's tables, in its schema and in a
     // rebuild's fresh one, by calling this member.
     (void)sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>);
@@ -269,6 +329,71 @@ class postgres_read_model {
     return result;
   }
 
+  // Compares the tables with a replay of `events` up to the checkpoint, row by row. The live rows
+  // and the checkpoint are read in one snapshot; the replay runs in a scratch schema inside a
+  // transaction that keeps nothing (a savepoint rolled back), so the model is never written and
+  // its projectors never wait. Needs the right to create a schema. Use through
+  // reconcile_with_log(store, model, options).
+  template <class Codec = binary_codec, event_store S>
+  reconciliation reconcile_with_log(const S& events, rebuild_options options) const {
+    if (options.workers != 1)
+      throw error(errc::invalid_argument,
+                  "postgres_read_model '" + options_.name +
+                      "' replays on one worker: its handlers write through one transaction "
+                      "(rebuild_options::workers must be 1)");
+    if (options.batch_size == 0)
+      throw error(errc::invalid_argument, "rebuild_options::batch_size must be at least 1, not 0");
+    std::vector<model_entry> live;
+    const std::uint64_t checkpoint = query([&](postgres_transaction& tx, std::uint64_t at) {
+      live = detail::pg::schema_entries(tx, options_.schema);
+      return at;
+    });
+    const auto started = std::chrono::steady_clock::now();
+    detail::progress_reporter report(options, checkpoint, started);
+    std::vector<model_entry> fresh;
+    store_->transact([&](postgres_transaction& tx) {
+      tx.exec("SAVEPOINT annal_reconcile");
+      // Named after this connection's backend: two reconciliations never meet on one name.
+      const std::string scratch =
+          "annal_reconcile_" + std::string(tx.exec("SELECT pg_backend_pid()").get(0, 0));
+      tx.exec("CREATE SCHEMA " + detail::pg::quote_ident(scratch));
+      use_schema(tx, scratch);
+      P replayed{};
+      const bound b(replayed, tx);
+      replayed.migrate(tx);
+      std::uint64_t position = 0, count = 0;
+      for (bool more = position < checkpoint; more;) {
+        std::uint64_t read = 0;
+        bool past_checkpoint = false;
+        events.read_all(
+            position + 1,
+            [&](const recorded_event& e) {
+              if (e.position > checkpoint) {
+                past_checkpoint = true;
+                return false;
+              }
+              detail::project_record<P, Codec>(replayed, e);
+              position = e.position;
+              ++read;
+              return true;
+            },
+            options.batch_size);
+        count += read;
+        report(position, count, false);
+        more = read > 0 && !past_checkpoint && position < checkpoint;
+      }
+      fresh = detail::pg::schema_entries(tx, scratch);
+      tx.exec("ROLLBACK TO SAVEPOINT annal_reconcile");
+      report(position, count, true);
+    });
+    reconciliation r;
+    r.checkpoint = checkpoint;
+    r.live_digest = annal::detail::digest_entries(live);
+    r.fresh_digest = annal::detail::digest_entries(fresh);
+    r.differing_keys = annal::detail::diff_entries(live, fresh);
+    return r;
+  }
+
  private:
   static constexpr std::string_view rebuild_suffix = "_rebuild";
 
@@ -302,6 +427,15 @@ template <class Codec = binary_codec, event_store S, class P>
 rebuild_result rebuild_and_swap(const S& store, postgres_read_model<P>& model,
                                 rebuild_options options = {}) {
   return model.template rebuild_and_swap<Codec>(store, std::move(options));
+}
+
+// reconcile_with_log for a PostgreSQL read model: its tables against a replay up to its checkpoint
+// in a scratch schema that is never committed; a differing key is "<table>[<primary key>]" (or
+// "<table>" when its columns differ). The replay runs on one worker.
+template <class Codec = binary_codec, event_store S, class P>
+reconciliation reconcile_with_log(const S& store, const postgres_read_model<P>& model,
+                                  rebuild_options options = {}) {
+  return model.template reconcile_with_log<Codec>(store, std::move(options));
 }
 
 }  // namespace annal

@@ -74,9 +74,12 @@ struct arguments {
   std::string age;         // archive
   std::string projection;  // rebuild, replay, reconcile
   std::string codec = "auto";
-  std::uint64_t up_to = 0;    // rebuild, replay: 0 is the end
-  std::string model;          // reconcile: the file read model
-  double kafka_timeout = 10;  // seconds to wait for a Kafka cluster's answer about a topic
+  std::uint64_t up_to = 0;        // rebuild, replay: 0 is the end
+  std::string model;              // reconcile: the read model's file or PostgreSQL URL
+  std::string model_name;         // reconcile, PostgreSQL: its checkpoint's name
+  std::string model_schema;       // reconcile, PostgreSQL: the schema of its tables
+  std::string checkpoint_schema;  // reconcile, PostgreSQL: the annal schema of its checkpoint
+  double kafka_timeout = 10;      // seconds to wait for a Kafka cluster's answer about a topic
 };
 
 // One line on stderr, without any password the URL held.
@@ -517,7 +520,9 @@ int run(const std::string& command, const arguments& a, const store_url& url) {
       const bool terminal = ::isatty(2) == 1;
       Types::with_projection(a.projection, [&]<class P>(std::type_identity<P>) {
         if (command == "reconcile") {
-          const reconciliation r = reconcile_file_model<P>(store, codec(), a.model);
+          const model_settings m{a.model, a.model_name, a.model_schema, a.checkpoint_schema,
+                                 a.schema};
+          const reconciliation r = reconcile_model<P>(store, codec(), m);
           print_reconciliation(a.projection, r, a.json, out);
           if (!r.matches()) status = damaged;
         } else {
@@ -606,8 +611,8 @@ int run_tool(int argc, char** argv) {
         "replay", "the same as rebuild, usually with --to: the projection as of a position");
     CLI::App* reconcile = app.add_subcommand(
         "reconcile",
-        "compare a file read model with a replay up to its checkpoint; exit 1 when "
-        "they differ");
+        "compare a read model (a file or PostgreSQL tables) with a replay up to its "
+        "checkpoint; exit 1 when they differ");
     for (CLI::App* cmd : {rebuild, replay, reconcile}) {
       cmd->add_option("projection", a.projection, "the projection's name")->required();
       add_common(*cmd, a, "");
@@ -619,8 +624,19 @@ int run_tool(int argc, char** argv) {
     }
     for (CLI::App* cmd : {rebuild, replay})
       cmd->add_option("--to", a.up_to, "the last position to replay (default: the end)");
-    reconcile->add_option("--model", a.model, "the read model's file (annal::file_read_model)")
+    reconcile
+        ->add_option("--model", a.model,
+                     "the read model: its file (annal::file_read_model), or postgresql://... "
+                     "(annal::postgres_read_model)")
         ->required();
+    reconcile->add_option("--model-name", a.model_name,
+                          "PostgreSQL read model: the name it was made with, its checkpoint's "
+                          "(default: the projection's name)");
+    reconcile->add_option("--model-schema", a.model_schema,
+                          "PostgreSQL read model: the schema of its tables (default: its name)");
+    reconcile->add_option("--checkpoint-schema", a.checkpoint_schema,
+                          "PostgreSQL read model: the annal schema whose checkpoints table holds "
+                          "its checkpoint (default: --schema)");
     std::string names;
     for (const std::string_view n : Types::projection_names)
       names += (names.empty() ? "" : ", ") + std::string(n);
@@ -630,7 +646,11 @@ int run_tool(int argc, char** argv) {
                     " file:./data --json");
     replay->footer(known + "\nExample:\n  " + p + " replay balances file:./data --to 1200");
     reconcile->footer(known + "\nExample:\n  " + p +
-                      " reconcile balances file:./data --model ./balances.model");
+                      " reconcile balances file:./data --model ./balances.model\n  " + p +
+                      " reconcile ledger file:./data --model postgresql://app@db/reports "
+                      "--model-schema ledger\n"
+                      "A PostgreSQL read model is replayed into a scratch schema that is never "
+                      "committed: nothing is written.");
     for (CLI::App* cmd : {events, verify})
       cmd->add_option("--codec", a.codec,
                       "how payloads are encoded; auto looks at the first listed event")
@@ -771,7 +791,7 @@ int run_tool(int argc, char** argv) {
       command == "rebuild" || command == "replay" || command == "reconcile";
   if (projection_command && !known_projection<Types>(a)) return bad_input;
   if (a.query.follow || a.follow) stop_on_signals();
-  for (const std::string* arg : {&a.url, &a.target})
+  for (const std::string* arg : {&a.url, &a.target, &a.model})
     for (auto& s : passwords_in(*arg)) secrets.push_back(std::move(s));
   // A topic is read, never written: each command that writes a store refuses one at once.
   const auto is_kafka = [](const std::string& s) { return s.starts_with("kafka://"); };

@@ -10,7 +10,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include <annal/core/error.hpp>
 #include <annal/file/log.hpp>
@@ -269,9 +271,12 @@ inline opened_store create_postgres(const store_url& url, const open_settings& s
   return {std::move(store), std::move(facts), true};
 }
 
-// Reads the schema's version and payload format through its own connection first: postgres_store
-// needs the payload format to decode rows, and a missing schema must be reported, not created.
-inline opened_store open_postgres(const store_url& url, const open_settings& settings) {
+using pg_connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using pg_result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// A connection of the tool's own to look at a database before annal's classes open it. A malformed
+// connection string or a server that cannot be reached is bad input, named with `url.shown`.
+inline pg_connection connect_postgres(const store_url& url) {
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.location.c_str(), &parse_error);
   if (!parsed) {
@@ -281,8 +286,7 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
     bad_input("malformed PostgreSQL connection string '" + url.shown + "': " + why);
   }
   PQconninfoFree(parsed);
-  const std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.location.c_str()),
-                                                          &PQfinish);
+  pg_connection conn(PQconnectdb(url.location.c_str()), &PQfinish);
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
     std::string why = conn ? PQerrorMessage(conn.get()) : "out of memory";
     for (auto& c : why)
@@ -290,16 +294,29 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
     while (!why.empty() && why.back() == ' ') why.pop_back();
     bad_input("cannot connect to PostgreSQL at '" + url.shown + "': " + why);
   }
+  return conn;
+}
+
+// One query's rows; errc::io_error naming `what` (and the URL) when it fails.
+inline pg_result query_postgres(PGconn* conn, const store_url& url, std::string_view what,
+                                const std::string& sql, std::vector<const char*> params = {}) {
+  PGresult* r = PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                             params.data(), nullptr, nullptr, 0);
+  pg_result result(r, &PQclear);
+  if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+    std::string why = PQerrorMessage(conn);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    throw error(errc::io_error, std::string(what) + " at '" + url.shown + "': " + why);
+  }
+  return result;
+}
+
+// Reads the schema's version and payload format through its own connection first: postgres_store
+// needs the payload format to decode rows, and a missing schema must be reported, not created.
+inline opened_store open_postgres(const store_url& url, const open_settings& settings) {
+  const pg_connection conn = connect_postgres(url);
   const auto query = [&](const std::string& sql, std::vector<const char*> params = {}) {
-    PGresult* r = PQexecParams(conn.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
-                               params.data(), nullptr, nullptr, 0);
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(r, &PQclear);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-      std::string why = PQerrorMessage(conn.get());
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      throw error(errc::io_error, "reading annal's schema at '" + url.shown + "': " + why);
-    }
-    return result;
+    return query_postgres(conn.get(), url, "reading annal's schema", sql, std::move(params));
   };
   const std::string& schema = settings.postgres_schema;
   const auto found = query(

@@ -1,13 +1,16 @@
 // What the typed tool (<annal/tool.hpp>) adds to the generic one: decoding and upcasting the user's
 // events for `events` and `verify`, and running the user's projections by name (rebuild, replay,
-// reconcile). The generic tool instantiates none of it (no_types).
+// reconcile with a file or PostgreSQL read model). The generic tool instantiates none of it
+// (no_types).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -29,7 +32,14 @@
 #include <annal/projection/reconcile.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/tool/detail/commands.hpp>
+#include <annal/tool/detail/open_store.hpp>
 #include <annal/tool/detail/recovery_commands.hpp>
+#include <annal/tool/detail/store_url.hpp>
+
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+#include <annal/postgres/read_model.hpp>
+#include <annal/postgres/store.hpp>
+#endif
 
 namespace annal::tool {
 
@@ -335,11 +345,28 @@ inline void print_projection_run(const projection_run& r, bool json, std::ostrea
       << '\n';
 }
 
+// Whether P keeps its read model in PostgreSQL tables (annal::postgres_read_model).
+template <class P>
+constexpr bool keeps_postgres_model() {
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+  return postgres_read_model_projection<P>;
+#else
+  return false;
+#endif
+}
+
 // reconcile: the file read model at `model_path` against a replay up to its checkpoint.
 template <class P, event_store Store>
 reconciliation reconcile_file_model(const Store& store, payload_codec codec,
                                     const std::filesystem::path& model_path) {
-  if constexpr (annal::detail::reflected<P>) {
+  if constexpr (keeps_postgres_model<P>()) {
+    throw error(errc::invalid_argument,
+                "projection '" + std::string(projection_name<P>::value) +
+                    "' keeps its read model in PostgreSQL: pass --model postgresql://... (and "
+                    "--model-schema, --model-name where they are not the projection's name), not "
+                    "the file '" +
+                    model_path.string() + "'");
+  } else if constexpr (annal::detail::reflected<P>) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(model_path, ec))
       throw error(errc::invalid_argument,
@@ -352,6 +379,124 @@ reconciliation reconcile_file_model(const Store& store, payload_codec codec,
                 "projection '" + std::string(projection_name<P>::value) +
                     "' is not Hana-reflected: it has no file read model to reconcile");
   }
+}
+
+// reconcile --model: a file_read_model's file, or a postgres_read_model's database by URL with the
+// names it was made with.
+struct model_settings {
+  std::string model;              // --model
+  std::string name;               // --model-name; empty: the projection's name
+  std::string schema;             // --model-schema; empty: the model's name
+  std::string checkpoint_schema;  // --checkpoint-schema; empty: store_schema
+  std::string store_schema;       // --schema
+};
+
+inline bool is_postgres_url(std::string_view s) {
+  return s.starts_with("postgresql://") || s.starts_with("postgres://");
+}
+
+// reconcile: P's PostgreSQL read model (its tables in `m.schema`, its checkpoint named `m.name` in
+// the annal schema `m.checkpoint_schema`) against a replay up to that checkpoint. Everything it
+// needs is looked at first, through a connection of the tool's own: a read command never creates
+// a schema, a table or a checkpoint row.
+template <class P, event_store Store>
+reconciliation reconcile_postgres_model(const Store& events, payload_codec codec,
+                                        const model_settings& m) {
+  const std::string projection(projection_name<P>::value);
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+  if constexpr (keeps_postgres_model<P>()) {
+    const store_url url = parse_store_url(m.model);
+    const std::string name = m.name.empty() ? projection : m.name;
+    const std::string schema = m.schema.empty() ? name : m.schema;
+    const std::string& checkpoints =
+        m.checkpoint_schema.empty() ? m.store_schema : m.checkpoint_schema;
+    std::set<std::string> tables;
+    {
+      const impl::pg_connection conn = impl::connect_postgres(url);
+      const auto count = [&](const std::string& sql, std::vector<const char*> params) {
+        const impl::pg_result r =
+            impl::query_postgres(conn.get(), url, "reading the read model", sql, std::move(params));
+        return std::string_view(PQgetvalue(r.get(), 0, 0)) != "0";
+      };
+      if (!count("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = $1 AND "
+                 "tablename = 'checkpoints'",
+                 {checkpoints.c_str()}))
+        throw error(errc::invalid_argument,
+                    "PostgreSQL database at '" + url.shown + "' holds no annal schema '" +
+                        checkpoints +
+                        "' with a checkpoints table, where the read model's checkpoint is kept "
+                        "(--checkpoint-schema, default --schema; a read command never creates "
+                        "one)");
+      if (!count("SELECT count(*) FROM " + annal::detail::pg::quote_ident(checkpoints) +
+                     ".checkpoints WHERE name = $1",
+                 {name.c_str()}))
+        throw error(errc::invalid_argument,
+                    "no checkpoint named '" + name + "' in schema '" + checkpoints + "' at '" +
+                        url.shown +
+                        "': the read model was never migrated, or has another name "
+                        "(--model-name, default the projection's)");
+      if (!count("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = $1",
+                 {schema.c_str()}))
+        throw error(errc::invalid_argument,
+                    "PostgreSQL read model schema '" + schema + "' does not exist at '" +
+                        url.shown +
+                        "' (--model-schema, default the model's name; a read "
+                        "command never creates one)");
+      const impl::pg_result r = impl::query_postgres(
+          conn.get(), url, "reading the read model",
+          "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+          "c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
+          {schema.c_str()});
+      for (int i = 0; i < PQntuples(r.get()); ++i) tables.insert(PQgetvalue(r.get(), i, 0));
+    }
+    postgres_options options;
+    options.connection = url.location;
+    options.schema = checkpoints;
+    options.pool_size = 1;
+    options.group_commit = false;
+    const auto store = std::make_unique<postgres_store>(options);
+    const postgres_read_model<P> model(*store, {.name = name, .schema = schema});
+    reconciliation r = codec == payload_codec::json
+                           ? annal::reconcile_with_log<json_codec>(events, model)
+                           : annal::reconcile_with_log<binary_codec>(events, model);
+    // A key without "[row]" names a table; one the projection creates and the schema lacks means
+    // the schema is not this model's.
+    for (const std::string& key : r.differing_keys)
+      if (key.find('[') == std::string::npos && !tables.contains(key))
+        throw error(errc::invalid_argument,
+                    "PostgreSQL read model schema '" + schema + "' has no table '" + key +
+                        "' at '" + url.shown + "', which projection '" + projection +
+                        "' creates (its migrate()): is --model-schema right?");
+    return r;
+  } else {
+    (void)events;
+    (void)codec;
+    throw error(errc::invalid_argument,
+                "projection '" + projection +
+                    "' keeps no PostgreSQL read model (it does not derive from "
+                    "annal::postgres_projection): reconcile its file read model with --model FILE");
+  }
+#else
+  (void)events;
+  (void)codec;
+  (void)m;
+  throw error(errc::invalid_argument, "cannot open '" + mask_password(m.model) +
+                                          "': this annal was built without postgres");
+#endif
+}
+
+// reconcile: the read model --model names, a file or a PostgreSQL database.
+template <class P, event_store Store>
+reconciliation reconcile_model(const Store& store, payload_codec codec, const model_settings& m) {
+  if (is_postgres_url(m.model)) return reconcile_postgres_model<P>(store, codec, m);
+  for (const auto& [given, option] :
+       {std::pair{&m.name, "--model-name"}, std::pair{&m.schema, "--model-schema"},
+        std::pair{&m.checkpoint_schema, "--checkpoint-schema"}})
+    if (!given->empty())
+      throw error(errc::invalid_argument,
+                  std::string(option) + " describes a PostgreSQL read model, and '" + m.model +
+                      "' is a file: pass --model postgresql://...");
+  return reconcile_file_model<P>(store, codec, m.model);
 }
 
 inline void print_reconciliation(std::string_view name, const reconciliation& r, bool json,
