@@ -27,53 +27,10 @@
 #include <annal/file/detail/format.hpp>
 #include <annal/file/log.hpp>
 #include <annal/runtime/log.hpp>
+#include <annal/store/archive.hpp>
 #include <annal/store/recovery.hpp>
 
 namespace annal {
-
-// Below which point events leave the hot log: every event up to a position, or every event
-// recorded before an instant (or longer ago than an age). Only whole sealed segments move, so the
-// horizon reached is the end of the last segment wholly below it.
-class archive_horizon {
- public:
-  static archive_horizon position(std::uint64_t p) noexcept { return {false, p, {}}; }
-  static archive_horizon older_than(time_point t) noexcept { return {true, 0, t}; }
-  template <class Rep, class Period>
-  static archive_horizon age(std::chrono::duration<Rep, Period> d) {
-    return older_than(clock::now() - std::chrono::duration_cast<clock::duration>(d));
-  }
-
-  bool by_time() const noexcept { return by_time_; }
-  std::uint64_t max_position() const noexcept { return position_; }
-  time_point before() const noexcept { return time_; }
-
- private:
-  archive_horizon(bool by_time, std::uint64_t p, time_point t) noexcept
-      : by_time_(by_time), position_(p), time_(t) {}
-  bool by_time_;
-  std::uint64_t position_;
-  time_point time_;
-};
-
-struct archive_options {
-  // The lowest checkpoint among the projections that must still rebuild from the hot log alone
-  // (0: none given). A horizon at or above it is archived all the same, with a warning in the
-  // result and on annal's log: those projections then rebuild through annal::with_archive.
-  std::uint64_t lowest_checkpoint = 0;
-  std::function<void(const backup_progress&)> on_progress{};  // as backup_options::on_progress
-  std::chrono::milliseconds progress_interval{250};
-};
-
-struct archive_result {
-  std::uint64_t horizon = 0;         // positions 1..horizon are in the archive now
-  std::uint32_t segments = 0;        // segments 1..segments are in the archive now
-  std::uint32_t new_segments = 0;    // moved by this call
-  std::uint64_t new_events = 0;      // events moved by this call
-  std::uint64_t moved_bytes = 0;     // bytes moved by this call (the hot log is that much smaller)
-  time_point horizon_recorded_at{};  // of the event at the horizon
-  std::string warning;               // set when the horizon passed options.lowest_checkpoint
-  std::chrono::nanoseconds elapsed{};
-};
 
 namespace detail::file_log {
 
@@ -140,11 +97,7 @@ archive_result archive(basic_file_log<IO>& log, const std::filesystem::path& arc
   if (log.options().read_only)
     throw error(errc::invalid_argument,
                 "file log " + source.string() + " is open read-only: only its writer archives");
-  if (!horizon.by_time() && horizon.max_position() == 0)
-    throw error(errc::invalid_argument,
-                "archive horizon position 0 archives nothing; positions start at 1");
-  if (options.progress_interval.count() < 0)
-    throw error(errc::invalid_argument, "archive_options::progress_interval must not be negative");
+  detail::check_archive_options(horizon, options);
   std::error_code ec;
   const std::filesystem::path dest = std::filesystem::absolute(archive_dir, ec).lexically_normal();
   const std::filesystem::path hot = std::filesystem::absolute(source, ec).lexically_normal();
@@ -179,14 +132,7 @@ archive_result archive(basic_file_log<IO>& log, const std::filesystem::path& arc
   result.segments = before.segments;
   result.horizon_recorded_at = detail::file_log::from_ns(before.recorded_at_ns);
   const auto finish = [&] {
-    if (options.lowest_checkpoint != 0 && result.horizon >= options.lowest_checkpoint) {
-      result.warning = "archive horizon " + std::to_string(result.horizon) +
-                       " is at or above the lowest projection checkpoint " +
-                       std::to_string(options.lowest_checkpoint) +
-                       ": such a projection cannot rebuild from the hot log alone; rebuild it "
-                       "through annal::with_archive";
-      annal::log(log_level::warning, result.warning);
-    }
+    detail::warn_below_checkpoint(result, options);
     result.elapsed = std::chrono::steady_clock::now() - started;
     return result;
   };

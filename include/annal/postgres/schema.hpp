@@ -33,7 +33,8 @@ inline constexpr std::string_view to_string(postgres_payload_format f) noexcept 
 // 4: the append functions refuse a stream whose last event is a tombstone (status 3).
 // 5: annal_append and annal_append_one take p_exact: record p_now_us as given (a copy's time),
 //    refused with status 4 when earlier than the last event; migrate() drops the old overloads.
-inline constexpr int postgres_schema_version = 5;
+// 6: the table archive: where annal::archive left the store's archive horizon.
+inline constexpr int postgres_schema_version = 6;
 
 namespace detail::pg {
 
@@ -93,6 +94,10 @@ struct statements {
     stream_version =
         "SELECT coalesce(max(stream_version), 0) FROM " + s + ".events WHERE stream_id = $1";
     last_position = "SELECT coalesce(max(position), 0) FROM " + s + ".events";
+    archived =
+        "SELECT horizon, uuid_send(last_id), archive, "
+        "(extract(epoch FROM archived_at) * 1000000)::bigint FROM " +
+        s + ".archive";
     load_checkpoint = "SELECT position FROM " + s + ".checkpoints WHERE name = $1";
     load_checkpoint_for_update = load_checkpoint + " FOR UPDATE";
     create_checkpoint = "INSERT INTO " + s +
@@ -140,7 +145,11 @@ struct statements {
            "CREATE TABLE IF NOT EXISTS " +
            s +
            ".checkpoints (name text PRIMARY KEY, position bigint NOT NULL,"
-           " updated_at timestamptz NOT NULL);\n" +
+           " updated_at timestamptz NOT NULL);\n"
+           "CREATE TABLE IF NOT EXISTS " +
+           s +
+           ".archive (id int PRIMARY KEY CHECK (id = 1), horizon bigint NOT NULL,"
+           " last_id uuid NOT NULL, archive text NOT NULL, archived_at timestamptz NOT NULL);\n" +
            drop_old_functions() + append_function() + ";\n" + append_one_function() + ";\n" +
            append_group_function() + ";\n" + "INSERT INTO " + s + ".schema_info VALUES (1, " +
            std::to_string(postgres_schema_version) + ", " + quote_literal(payload_type) +
@@ -520,6 +529,7 @@ struct statements {
   std::string s;  // quoted
   postgres_payload_format format;
   std::string payload_type;
+  std::string archived;
   std::string append, append_one, append_group, read_all, read_stream, stream_version,
       last_position;
   std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -29,6 +31,7 @@
 #include <annal/postgres/group_commit.hpp>
 #include <annal/postgres/schema.hpp>
 #include <annal/postgres/transaction.hpp>
+#include <annal/store/archive.hpp>
 #include <annal/store/event_store.hpp>
 
 namespace annal {
@@ -121,7 +124,7 @@ class postgres_store {
     detail::validate_stream_id(stream_id);
     const std::string stream(stream_id);
     return read_pages(
-        max_count, from_version == 0 ? 1 : from_version, visit,
+        max_count, from_version == 0 ? 1 : from_version, visit, std::optional{stream_id},
         [&](std::uint64_t from, std::size_t n) {
           const std::string f = std::to_string(from), l = std::to_string(n);
           auto conn = pool_.acquire();
@@ -136,7 +139,7 @@ class postgres_store {
   std::size_t read_all(std::uint64_t from_position, F&& visit,
                        std::size_t max_count = unlimited) const {
     return read_pages(
-        max_count, from_position == 0 ? 1 : from_position, visit,
+        max_count, from_position == 0 ? 1 : from_position, visit, std::nullopt,
         [&](std::uint64_t from, std::size_t n) {
           const std::string f = std::to_string(from), l = std::to_string(n);
           auto conn = pool_.acquire();
@@ -173,6 +176,14 @@ class postgres_store {
     if (last_position() > after) return true;
     return listener_.wait(after, deadline);
   }
+
+  // Where the store's archive stands (annal::archive, store/archive.hpp): horizon 0 if nothing was
+  // archived. Below the horizon the store keeps only each stream's last event.
+  archive_state archived() const {
+    auto conn = pool_.acquire();
+    return archived_on(*conn);
+  }
+  std::uint64_t archive_horizon() const { return archived().horizon; }
 
   // Runs `f(postgres_transaction&)` in one transaction: commits when it returns, rolls back and
   // rethrows when it throws. Returns what `f` returns.
@@ -225,6 +236,64 @@ class postgres_store {
     return options;
   }
 
+  friend struct detail::archive_access;
+
+  archive_state archived_on(detail::pg::connection& conn) const {
+    archive_state out;
+    const postgres_rows r = conn.exec(sql_.archived, "reading the archive horizon");
+    if (r.rows() == 0) return out;
+    out.horizon = static_cast<std::uint64_t>(r.get_int(0, 0));
+    const std::string id = r.get_bytea(0, 1);
+    if (id.size() != sizeof out.last_id.data)
+      throw error(errc::decode_error, "PostgreSQL schema '" + options_.schema +
+                                          "': the archive's last_id is not a uuid");
+    std::memcpy(out.last_id.data, id.data(), id.size());
+    out.archive = std::string(r.get(0, 2));
+    out.archived_at = time_point(std::chrono::microseconds(r.get_int(0, 3)));
+    return out;
+  }
+
+  // annal::archive's last step, once the archive holds positions 1..next.horizon durably: deletes
+  // every event up to there but each stream's last and records the new horizon, in one
+  // transaction. Returns how many events below the horizon the store keeps.
+  std::uint64_t drop_archived(std::uint64_t expected_horizon, const archive_state& next) {
+    const std::string horizon = std::to_string(next.horizon);
+    const std::string id = detail::id_text(next.last_id);
+    const std::string at = std::to_string(
+        std::chrono::duration_cast<std::chrono::microseconds>(next.archived_at.time_since_epoch())
+            .count());
+    const std::string t = sql_.s;
+    return transact([&](postgres_transaction& tx) {
+      // One archive run at a time; readers of the table are not held up.
+      tx.exec("LOCK TABLE " + t + ".archive IN EXCLUSIVE MODE");
+      const postgres_rows now = tx.exec("SELECT horizon FROM " + t + ".archive");
+      const std::uint64_t current =
+          now.rows() ? static_cast<std::uint64_t>(now.get_int(0, 0)) : std::uint64_t{0};
+      if (current != expected_horizon)
+        throw error(errc::invalid_argument,
+                    "PostgreSQL schema '" + options_.schema +
+                        "': another archive run moved the archive horizon from " +
+                        std::to_string(expected_horizon) + " to " + std::to_string(current) +
+                        " meanwhile; nothing was deleted, run it again");
+      tx.exec("DELETE FROM " + t +
+                  ".events e WHERE e.position <= $1 AND e.stream_version < "
+                  "(SELECT max(b.stream_version) FROM " +
+                  t +
+                  ".events b "
+                  "WHERE b.stream_id = e.stream_id)",
+              horizon);
+      tx.exec("INSERT INTO " + t +
+                  ".archive VALUES (1, $1, $2::uuid, $3, "
+                  "to_timestamp(0) + $4::bigint * interval '1 microsecond') ON CONFLICT (id) DO "
+                  "UPDATE SET horizon = excluded.horizon, last_id = excluded.last_id, "
+                  "archive = excluded.archive, archived_at = excluded.archived_at",
+              horizon, id, next.archive, at);
+      return static_cast<std::uint64_t>(
+          tx.exec("SELECT count(*) FROM " + t + ".events WHERE position <= $1", horizon)
+              .get_int(0, 0));
+    });
+  }
+
   recorded_event row(const postgres_rows& r, int i) const {
     std::array<std::string_view, 11> fields;
     for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, c);
@@ -233,17 +302,21 @@ class postgres_store {
 
   // Page by page; each page's result outlives the connection it came from, so the connection goes
   // back to the pool before visitors run (a visitor may append without exhausting the pool).
+  // Keys (positions, or a stream's versions) are gap-free but where annal::archive deleted events:
+  // a gap stops the read before it with errc::archived naming the archive, never skips.
   template <class F, class Query, class Key>
-  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit, Query query,
-                         Key key) const {
+  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit,
+                         std::optional<std::string_view> stream, Query query, Key key) const {
     std::size_t visited = 0;
     while (visited < max_count) {
       const std::size_t want = std::min(options_.read_page, max_count - visited);
       const postgres_rows page = query(from, want);
       const int rows = page.rows();
       recorded_event e;
-      for (int i = 0; i < rows; ++i) {
+      std::uint64_t expect = from;
+      for (int i = 0; i < rows; ++i, ++expect) {
         e = row(page, i);
+        if (key(e) != expect) missing(stream, expect);
         ++visited;
         if (!detail::visit_continue(visit, e)) return visited;
       }
@@ -251,6 +324,16 @@ class postgres_store {
       from = key(e) + 1;
     }
     return visited;
+  }
+
+  [[noreturn]] void missing(std::optional<std::string_view> stream, std::uint64_t key) const {
+    const std::string asked =
+        stream ? "version " + std::to_string(key) + " of stream " + detail::quoted_prefix(*stream)
+               : "position " + std::to_string(key);
+    const archive_state a = archived();
+    const std::string store = "PostgreSQL schema '" + options_.schema + "'";
+    if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
+    throw error(errc::corrupt_log, store + " has no " + asked + " though it holds later ones");
   }
 
   postgres_options options_;

@@ -121,10 +121,30 @@ inline std::int64_t to_ns(time_point t) {
 
 // What a check found: the store's last position, its events' streams and last time.
 struct checked_store {
+  std::uint64_t events = 0;  // rows: fewer than last_position below an archive horizon
   std::uint64_t last_position = 0;
+  std::uint64_t archive_horizon = 0;
+  std::string archive;  // where positions 1..archive_horizon are (annal::archive)
   std::uint64_t streams = 0;
   std::int64_t last_recorded_at = 0;
 };
+
+// Where a store's archive stands (annal::archive): horizon 0 and no name if nothing is archived.
+struct archive_point {
+  std::uint64_t horizon = 0;
+  std::string archive;
+};
+inline archive_point archive_of(handle& db) {
+  archive_point out;
+  if (db.number("PRAGMA user_version", "reading the schema version") < 2) return out;
+  db.each("SELECT horizon, archive FROM annal_archive", "reading the archive horizon",
+          [&](sqlite3_stmt* s) {
+            out.horizon = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+            out.archive = text(s, 1);
+            return false;
+          });
+  return out;
+}
 
 // SQLite's integrity_check, then annal's own invariants: the schema version, positions 1..n with no
 // gap, each stream's versions 1..m in the order of their positions, recorded times that never go
@@ -140,38 +160,76 @@ inline checked_store check_store(handle& db) {
   });
   if (integrity != "ok") corrupt("SQLite's integrity_check says: " + integrity);
   const std::int64_t version = db.number("PRAGMA user_version", "reading the schema version");
-  if (version != sqlite_schema_version)
-    corrupt("schema version " + std::to_string(version) + ", not annal's " +
-            std::to_string(sqlite_schema_version));
+  if (version < 1 || version > sqlite_schema_version)
+    corrupt("schema version " + std::to_string(version) + ", not one of annal's (1 to " +
+            std::to_string(sqlite_schema_version) + ")");
   checked_store out;
+  // Below an archive horizon only each stream's last event is kept (annal::archive).
+  const archive_point archived = archive_of(db);
+  const auto horizon = static_cast<std::int64_t>(archived.horizon);
+  out.archive_horizon = archived.horizon;
+  out.archive = archived.archive;
+  const std::string h = std::to_string(horizon);
   std::int64_t count = 0, low = 0, high = 0;
   db.each(
       "SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0), "
-      "coalesce(max(recorded_at), 0), count(DISTINCT stream_id) FROM annal_events",
+      "coalesce(max(recorded_at), 0), count(DISTINCT stream_id) FROM annal_events "
+      "WHERE position > " +
+          h,
       "counting events", [&](sqlite3_stmt* s) {
         count = sqlite3_column_int64(s, 0);
         low = sqlite3_column_int64(s, 1);
         high = sqlite3_column_int64(s, 2);
         out.last_recorded_at = sqlite3_column_int64(s, 3);
-        out.streams = static_cast<std::uint64_t>(sqlite3_column_int64(s, 4));
         return false;
       });
-  if (count != high || (count > 0 && low != 1)) {
+  if (count > 0 && (count != high - horizon || low != horizon + 1)) {
     const std::int64_t gap =
-        low != 1 ? 1
-                 : db.number(
-                       "SELECT a.position + 1 FROM annal_events a WHERE NOT EXISTS "
-                       "(SELECT 1 FROM annal_events b WHERE b.position = a.position + 1) "
-                       "ORDER BY a.position LIMIT 1",
-                       "finding a gap in the positions");
+        low != horizon + 1
+            ? horizon + 1
+            : db.number("SELECT a.position + 1 FROM annal_events a WHERE a.position > " + h +
+                            " AND NOT EXISTS "
+                            "(SELECT 1 FROM annal_events b WHERE b.position = a.position + 1) "
+                            "ORDER BY a.position LIMIT 1",
+                        "finding a gap in the positions");
     corrupt("position " + std::to_string(gap) + " is missing: " + std::to_string(count) +
-            " events hold positions up to " + std::to_string(high));
+            " events hold positions " + std::to_string(horizon + 1) + " to " +
+            std::to_string(high));
   }
+  std::int64_t kept = 0;
+  if (horizon > 0) {
+    db.each("SELECT a.position, a.stream_id FROM annal_events a WHERE a.position <= " + h +
+                " AND a.stream_version < (SELECT max(b.stream_version) FROM annal_events b "
+                "WHERE b.stream_id = a.stream_id) LIMIT 1",
+            "checking the events kept below the archive horizon", [&](sqlite3_stmt* s) {
+              corrupt("position " + std::to_string(sqlite3_column_int64(s, 0)) + " of stream '" +
+                      text(s, 1) + "' is below the archive horizon " + h +
+                      " but is not its stream's last event");
+              return false;
+            });
+    db.each(
+        "SELECT count(*), coalesce(max(position), 0), coalesce(max(recorded_at), 0) "
+        "FROM annal_events WHERE position <= " +
+            h,
+        "counting the events kept below the archive horizon", [&](sqlite3_stmt* s) {
+          kept = sqlite3_column_int64(s, 0);
+          if (count == 0) {
+            high = sqlite3_column_int64(s, 1);
+            out.last_recorded_at = sqlite3_column_int64(s, 2);
+          }
+          return false;
+        });
+  }
+  out.events = static_cast<std::uint64_t>(count + kept);
+  out.streams = static_cast<std::uint64_t>(
+      db.number("SELECT count(DISTINCT stream_id) FROM annal_events", "counting streams"));
   out.last_position = static_cast<std::uint64_t>(high);
+  // Each stream's versions run without a gap to its last; they start at 1 unless the first ones
+  // were archived.
   db.each(
       "SELECT stream_id, count(*), min(stream_version), max(stream_version) FROM annal_events "
-      "GROUP BY stream_id HAVING count(*) != max(stream_version) OR min(stream_version) != 1 "
-      "LIMIT 1",
+      "GROUP BY stream_id HAVING count(*) != max(stream_version) - min(stream_version) + 1" +
+          std::string(horizon == 0 ? " OR min(stream_version) != 1" : "") + " LIMIT 1",
       "checking stream versions", [&](sqlite3_stmt* s) {
         corrupt("stream '" + text(s, 0) + "' holds " + std::to_string(sqlite3_column_int64(s, 1)) +
                 " events with versions " + std::to_string(sqlite3_column_int64(s, 2)) + " to " +
@@ -381,7 +439,7 @@ inline backup_result backup(const sqlite_store& store, const std::filesystem::pa
       throw error(errc::corrupt_log, "backup '" + staging.string() + "' ends at position " +
                                          std::to_string(checked.last_position) + ", not " +
                                          std::to_string(last) + " as the store's snapshot did");
-    result.events = last;
+    result.events = checked.events;
     result.last_position = last;
     result.new_events = last;
     result.last_recorded_at = sb::from_ns(checked.last_recorded_at);
@@ -416,7 +474,7 @@ inline verified_backup verify_sqlite_backup(const std::filesystem::path& file) {
                                        ", but its annal_backup table says " +
                                        std::to_string(info.position));
   verified_backup out;
-  out.events = checked.last_position;
+  out.events = checked.events;
   out.last_position = checked.last_position;
   out.streams = checked.streams;
   out.bytes = std::filesystem::file_size(file);
@@ -480,7 +538,35 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
     } else if (to.what() == restore_point::kind::position) {
       keep = to.position();
     }
-    // The run of one stream's events around the point that share one recorded time: a batch.
+    // Below an archive horizon the store keeps only each stream's last event: a point there, or one
+    // that would leave a stream whose first events are archived without its last, cannot be
+    // restored from this store alone.
+    const sb::archive_point archived = sb::archive_of(into);
+    if (archived.horizon != 0 && keep < v.last_position) {
+      const std::string h = std::to_string(archived.horizon);
+      if (keep <= archived.horizon)
+        throw error(errc::archived, "restore point position " + std::to_string(keep) +
+                                        " is at or below the archive horizon " + h + " of " + what +
+                                        ": positions 1 to " + h + " are in the archive '" +
+                                        archived.archive +
+                                        "'; restore to a later position, or restore the archive");
+      into.each(
+          "SELECT stream_id, min(position), (SELECT max(m) FROM (SELECT min(position) m FROM "
+          "annal_events GROUP BY stream_id HAVING min(stream_version) > 1)) FROM annal_events "
+          "GROUP BY stream_id HAVING min(stream_version) > 1 AND min(position) > " +
+              std::to_string(keep) + " LIMIT 1",
+          "looking for streams the point would leave without their last event",
+          [&](sqlite3_stmt* s) {
+            throw error(errc::archived,
+                        "restore point position " + std::to_string(keep) + " would leave stream '" +
+                            sb::text(s, 0) + "' without its last event: its first events are in " +
+                            "the archive '" + archived.archive + "' and the rest begin at " +
+                            "position " + std::to_string(sqlite3_column_int64(s, 1)) +
+                            "; restore to position " + std::to_string(sqlite3_column_int64(s, 2)) +
+                            " or later");
+            return false;
+          });
+    }
     std::uint64_t first = keep, last = keep;
     if (keep > 0 && keep < v.last_position) {
       into.each(
@@ -527,7 +613,7 @@ inline restore_result restore_sqlite_backup(const std::filesystem::path& backup_
       throw error(errc::corrupt_log, "restored store '" + staging.string() + "' ends at position " +
                                          std::to_string(checked.last_position) + ", not " +
                                          std::to_string(keep));
-    out.events = keep;
+    out.events = checked.events;
     out.last_position = keep;
     out.left_out = v.last_position - keep;
     out.last_recorded_at = sb::from_ns(checked.last_recorded_at);

@@ -23,6 +23,7 @@
 #include <annal/detail/sql/encoding.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/sqlite/detail/connection.hpp>
+#include <annal/store/archive.hpp>
 #include <annal/store/durability.hpp>
 #include <annal/store/event_store.hpp>
 
@@ -57,8 +58,9 @@ struct sqlite_options {
   int checkpoint_pages = 1000;
 };
 
-// The schema version this header writes (PRAGMA user_version).
-inline constexpr int sqlite_schema_version = 1;
+// The schema version this header writes (PRAGMA user_version). 2 added the table annal_archive;
+// a version-1 file is upgraded when a store opens it.
+inline constexpr int sqlite_schema_version = 2;
 
 class sqlite_store {
  public:
@@ -110,7 +112,7 @@ class sqlite_store {
                           std::size_t max_count = unlimited) const {
     detail::validate_stream_id(stream_id);
     return read_pages(
-        max_count, from_version == 0 ? 1 : from_version, visit,
+        max_count, from_version == 0 ? 1 : from_version, visit, stream_id,
         [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
           sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_stream);
           bind_text(s, 1, stream_id);
@@ -125,7 +127,7 @@ class sqlite_store {
   std::size_t read_all(std::uint64_t from_position, F&& visit,
                        std::size_t max_count = unlimited) const {
     return read_pages(
-        max_count, from_position == 0 ? 1 : from_position, visit,
+        max_count, from_position == 0 ? 1 : from_position, visit, std::nullopt,
         [&](detail::sql::sqlite_connection& c, std::uint64_t from, std::size_t n) {
           sqlite3_stmt* s = c.stmt(detail::sql::sqlite_stmt::read_all);
           sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(from));
@@ -186,6 +188,14 @@ class sqlite_store {
     }
   }
 
+  // Where the store's archive stands (annal::archive, store/archive.hpp): horizon 0 if nothing was
+  // archived. Below the horizon the store keeps only each stream's last event.
+  archive_state archived() const {
+    auto conn = pool_.acquire();
+    return archived_on(*conn);
+  }
+  std::uint64_t archive_horizon() const { return archived().horizon; }
+
  private:
   static sqlite_options checked(sqlite_options options) {
     // A value cast from an unchecked integer would otherwise silently mean synchronous=FULL.
@@ -200,6 +210,56 @@ class sqlite_store {
     if (options.pool_size == 0)
       throw error(errc::invalid_argument, "sqlite_options::pool_size must be at least 1, not 0");
     return options;
+  }
+
+  friend struct detail::archive_access;
+
+  archive_state archived_on(detail::sql::sqlite_connection& conn) const {
+    archive_state out;
+    sqlite3_stmt* s = conn.stmt(detail::sql::sqlite_stmt::archived);
+    if (conn.step(s, detail::sql::sqlite_stmt::archived)) {
+      out.horizon = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+      out.last_id = id_column(s, 1);
+      out.archive = text_column(s, 2);
+      out.archived_at = time_point(clock::duration(sqlite3_column_int64(s, 3)));
+    }
+    sqlite3_reset(s);
+    return out;
+  }
+
+  // annal::archive's last step, once the archive holds positions 1..next.horizon durably: deletes
+  // every event up to there but each stream's last and records the new horizon, in one
+  // transaction. Returns how many events below the horizon the store keeps.
+  std::uint64_t drop_archived(std::uint64_t expected_horizon, const archive_state& next) {
+    using detail::sql::sqlite_stmt;
+    auto conn = pool_.acquire();
+    write_transaction tx(conn);
+    const archive_state now = archived_on(*conn);
+    if (now.horizon != expected_horizon)
+      throw error(errc::invalid_argument, "SQLite store '" + path_ +
+                                              "': another archive run moved the archive horizon "
+                                              "from " +
+                                              std::to_string(expected_horizon) + " to " +
+                                              std::to_string(now.horizon) +
+                                              " meanwhile; nothing was deleted, run it again");
+    sqlite3_stmt* s = conn->stmt(sqlite_stmt::drop_archived);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(next.horizon));
+    conn->step(s, sqlite_stmt::drop_archived);
+    sqlite3_reset(s);
+    s = conn->stmt(sqlite_stmt::record_archive);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(next.horizon));
+    sqlite3_bind_blob(s, 2, next.last_id.data, 16, SQLITE_STATIC);
+    bind_text(s, 3, next.archive);
+    sqlite3_bind_int64(s, 4, next.archived_at.time_since_epoch().count());
+    conn->step(s, sqlite_stmt::record_archive);
+    sqlite3_reset(s);
+    s = conn->stmt(sqlite_stmt::count_kept);
+    sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(next.horizon));
+    conn->step(s, sqlite_stmt::count_kept);
+    const auto kept = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    sqlite3_reset(s);
+    tx.commit();
+    return kept;
   }
 
   // BEGIN IMMEDIATE takes the file's write lock at once, so the reads that decide the append
@@ -373,6 +433,15 @@ class sqlite_store {
           " recorded_at INTEGER NOT NULL,"  // nanoseconds since the Unix epoch
           " UNIQUE (stream_id, stream_version))",
           "creating table annal_events");
+      // Version 2: where the archive stands (annal::archive); one row once something is archived.
+      conn->exec(
+          "CREATE TABLE IF NOT EXISTS annal_archive ("
+          " id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " horizon INTEGER NOT NULL,"
+          " last_id BLOB NOT NULL,"
+          " archive TEXT NOT NULL,"
+          " archived_at INTEGER NOT NULL)",
+          "creating table annal_archive");
       conn->exec("PRAGMA user_version = " + std::to_string(sqlite_schema_version),
                  "recording the schema version");
     }
@@ -414,10 +483,12 @@ class sqlite_store {
   }
 
   // Reads page by page; each page is copied out and the connection returned before visiting, so a
-  // visitor may use this store (even append) without exhausting the pool.
+  // visitor may use this store (even append) without exhausting the pool. Keys (positions, or a
+  // stream's versions) are gap-free but where annal::archive deleted events: a gap stops the read
+  // before it with errc::archived naming the archive, never skips.
   template <class F, class Query, class Key>
-  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit, Query query,
-                         Key key) const {
+  std::size_t read_pages(std::size_t max_count, std::uint64_t from, F& visit,
+                         std::optional<std::string_view> stream, Query query, Key key) const {
     std::size_t visited = 0;
     std::vector<recorded_event> page;
     while (visited < max_count) {
@@ -429,7 +500,10 @@ class sqlite_store {
         while (conn->step(s, which)) page.push_back(row(s));
         sqlite3_reset(s);
       }
+      std::uint64_t expect = from;
       for (const recorded_event& e : page) {
+        if (key(e) != expect) missing(stream, expect);
+        ++expect;
         ++visited;
         if (!detail::visit_continue(visit, e)) return visited;
       }
@@ -437,6 +511,16 @@ class sqlite_store {
       from = key(page.back()) + 1;
     }
     return visited;
+  }
+
+  [[noreturn]] void missing(std::optional<std::string_view> stream, std::uint64_t key) const {
+    const std::string asked =
+        stream ? "version " + std::to_string(key) + " of stream " + detail::quoted_prefix(*stream)
+               : "position " + std::to_string(key);
+    const archive_state a = archived();
+    const std::string store = "SQLite store '" + path_ + "'";
+    if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
+    throw error(errc::corrupt_log, store + " has no " + asked + " though it holds later ones");
   }
 
   std::string path_;

@@ -47,6 +47,10 @@ enum class sqlite_stmt : std::size_t {
   commit,
   rollback,
   stream_end,
+  archived,
+  drop_archived,
+  record_archive,
+  count_kept,
   count_
 };
 
@@ -104,12 +108,20 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_st
         // The stream's version and whether its last event is of type ?2 (a tombstone).
         "SELECT stream_version, type = ?2 FROM annal_events WHERE stream_id = ?1 "
         "ORDER BY stream_version DESC LIMIT 1",
+        "SELECT horizon, last_id, archive, archived_at FROM annal_archive",
+        // Every event up to the horizon but the last of its stream (annal::archive).
+        "DELETE FROM annal_events WHERE position <= ?1 AND stream_version < (SELECT "
+        "max(b.stream_version) FROM annal_events b WHERE b.stream_id = annal_events.stream_id)",
+        "INSERT OR REPLACE INTO annal_archive (id, horizon, last_id, archive, archived_at) "
+        "VALUES (1, ?1, ?2, ?3, ?4)",
+        "SELECT count(*) FROM annal_events WHERE position <= ?1",
 };
 
 inline constexpr std::string_view sqlite_stmt_name(sqlite_stmt s) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)> names = {
-      "find_id",  "stream_version", "head",  "insert", "insert_8", "insert_32",
-      "read_all", "read_stream",    "begin", "commit", "rollback", "stream_end"};
+      "find_id",  "stream_version", "head",           "insert",    "insert_8", "insert_32",
+      "read_all", "read_stream",    "begin",          "commit",    "rollback", "stream_end",
+      "archived", "drop_archived",  "record_archive", "count_kept"};
   return names[static_cast<std::size_t>(s)];
 }
 

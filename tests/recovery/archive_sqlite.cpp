@@ -1,0 +1,220 @@
+// Archiving a SQLite store into a file log: the checks every SQL store passes
+// (sql_archive_checks.hpp), then what is SQLite's own: a backup, verify and point-in-time restore
+// of an archived store, the schema upgrade, and kill -9 while archiving (ANNAL_CRASH_TRIALS
+// scales the trials).
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <annal/file/log.hpp>
+#include <annal/sqlite/backup.hpp>
+#include <annal/sqlite/store.hpp>
+#include <annal/store/archive.hpp>
+#include <annal/store/with_archive.hpp>
+
+#include "recovery/recovery_support.hpp"
+#include "recovery/sql_archive_checks.hpp"
+#include "store/crash_writer.hpp"
+#include "store/store_test_support.hpp"
+
+namespace fs = std::filesystem;
+using annal::errc;
+using recovery_test::all_events;
+using recovery_test::error_with;
+
+TEST_CASE("SQLite archive: round trip by position", "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_round_trip(hot, dir.path() / "archive");
+}
+
+TEST_CASE("SQLite archive: by age", "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_by_age(hot, dir.path() / "archive");
+}
+
+TEST_CASE("SQLite archive: a run stopped before deleting is finished by the next",
+          "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_resume(hot, dir.path() / "archive");
+}
+
+TEST_CASE("SQLite archive: bad input", "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_bad_input(hot, dir.path());
+  CHECK_THROWS_MATCHES(annal::archive(hot, hot, annal::archive_horizon::position(3)), annal::error,
+                       error_with(errc::invalid_argument, {"into itself"}));
+}
+
+TEST_CASE("SQLite archive: appends go on while archiving", "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_concurrent_appends(hot, dir.path() / "archive");
+}
+
+TEST_CASE("SQLite archive: a version-1 file is upgraded and archives",
+          "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  const fs::path file = dir.path() / "events.db";
+  {
+    annal::sqlite_store hot(file);
+    recovery_test::fill(hot, 20);
+  }
+  {  // as annal 0.x before the archive table
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DROP TABLE annal_archive; PRAGMA user_version = 1", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  annal::sqlite_store hot(file);  // upgrades to version 2
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(s, 0) == annal::sqlite_schema_version);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  annal::file_log archive(dir.path() / "archive", sql_archive_test::archive_log_options());
+  CHECK(annal::archive(hot, archive, annal::archive_horizon::position(10)).horizon == 10);
+}
+
+// A backup of an archived store verifies, counting the rows it holds; a restore to a point after
+// the horizon keeps every stream's last event; a point at or below the horizon, or one that would
+// leave a stream without its last event, is refused naming the archive.
+TEST_CASE("SQLite archive: backup, verify and restore of an archived store",
+          "[recovery][archive][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  const auto before = sql_archive_test::fill_for_archive(hot);
+  const fs::path archive_dir = dir.path() / "archive";
+  annal::file_log archive(archive_dir, sql_archive_test::archive_log_options());
+  const std::uint64_t half = before.size() / 2;
+  const annal::archive_result r =
+      annal::archive(hot, archive, annal::archive_horizon::position(half));
+  const std::uint64_t rows = before.size() - half + r.kept_heads;
+
+  const fs::path copy = dir.path() / "backup.db";
+  const annal::backup_result b = annal::backup(hot, copy);
+  CHECK(b.last_position == before.size());
+  CHECK(b.events == rows);
+  const annal::verified_backup v = annal::verify_sqlite_backup(copy);
+  CHECK(v.events == rows);
+  CHECK(v.last_position == before.size());
+
+  // After the horizon, at a batch's end that keeps every stream's last event: the end.
+  const annal::restore_result whole =
+      annal::restore_sqlite_backup(copy, dir.path() / "whole.db", annal::restore_point::latest());
+  CHECK(whole.events == rows);
+  {
+    annal::sqlite_store restored(dir.path() / "whole.db");
+    CHECK(restored.archive_horizon() == half);
+    CHECK(all_events(annal::with_archive(archive, restored)) == before);
+  }
+  CHECK_THROWS_MATCHES(
+      annal::restore_sqlite_backup(copy, dir.path() / "below.db",
+                                   annal::restore_point::at_position(half)),
+      annal::error,
+      error_with(errc::archived, {"archive horizon", archive_dir.filename().string()}));
+  CHECK_FALSE(fs::exists(dir.path() / "below.db"));
+  // A stream whose events are all archived but its last, at a point before that last: refused.
+  std::uint64_t head_after = 0;  // where such a stream's events after the horizon begin
+  std::set<std::string> seen;
+  for (const auto& e : before)
+    if (e.position > half && seen.insert(e.stream_id).second && e.stream_version > 1)
+      head_after = std::max(head_after, e.position);
+  REQUIRE(head_after > half + 1);
+  CHECK_THROWS_MATCHES(annal::restore_sqlite_backup(copy, dir.path() / "cut.db",
+                                                    annal::restore_point::at_position(half + 1)),
+                       annal::error, error_with(errc::archived, {"without its last event"}));
+}
+
+namespace {
+
+std::string crash_stream_for(const annal::event_id& id) {
+  return "crash-" + std::to_string(id.data[1] % 5);
+}
+
+}  // namespace
+
+// A child appends with acknowledgements and archives at rising horizons, and is kill -9ed at a
+// random moment. A rerun of archive finishes the job; archive and store together then hold every
+// acknowledged event once, at positions 1, 2, 3...
+TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqlite][crash]") {
+  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
+  const int trials = env_trials ? std::atoi(env_trials) : 200;
+  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
+  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
+                                 : static_cast<unsigned>(std::random_device{}());
+  INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
+  std::mt19937 rng(seed);
+  // A kill ends the process, not the machine: what SQLite has written survives it unsynced.
+  annal::sqlite_options quick;
+  quick.sync = annal::durability::none;
+  int archived_at_kill = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    INFO("trial " << trial);
+    annal_test_store::scratch_dir dir;
+    const fs::path file = dir.path() / "events.db", archive_dir = dir.path() / "archive";
+    {
+      annal::sqlite_store hot(file, quick);
+      recovery_test::fill(hot, 100 + static_cast<int>(rng() % 200), static_cast<unsigned>(trial));
+    }
+    const auto delay = std::chrono::microseconds(1000 + rng() % 80000);
+    const unsigned child_seed = static_cast<unsigned>(rng());
+    const auto child = recovery_test::fork_and_kill(delay, [&](int out) {
+      try {
+        annal::sqlite_store hot(file, quick);
+        annal::file_log archive(archive_dir, sql_archive_test::archive_log_options());
+        std::thread writer([&] {
+          annal_test_store::append_and_acknowledge(hot, out, 1, child_seed, "crash.test",
+                                                   crash_stream_for);
+        });
+        for (;;)
+          annal::archive(hot, archive,
+                         annal::archive_horizon::position(hot.last_position() * 3 / 4));
+      } catch (const std::exception& e) {
+        const std::string text = std::string("child failed: ") + e.what() + "\n";
+        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
+        ::_exit(3);
+      }
+    });
+    REQUIRE_FALSE(child.exited);
+    std::set<annal::event_id> acked;
+    for (const auto& [position, id] : annal_test_store::acknowledged_events(child.bytes))
+      acked.insert(id);
+
+    annal::sqlite_store hot(file, quick);
+    annal::file_log archive(archive_dir, sql_archive_test::archive_log_options());
+    if (hot.archive_horizon() != 0) {
+      ++archived_at_kill;
+      CHECK(archive.last_position() >= hot.archive_horizon());
+    }
+    annal::archive(hot, archive, annal::archive_horizon::position(hot.last_position() / 2));
+    REQUIRE(hot.archive_horizon() > 0);
+    const auto events = all_events(annal::with_archive(archive, hot));
+    REQUIRE(events.size() == hot.last_position());
+    std::set<annal::event_id> held;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      REQUIRE(events[i].position == i + 1);
+      held.insert(events[i].id);
+    }
+    for (const auto& id : acked) REQUIRE(held.count(id) == 1);
+  }
+  INFO("trials where the store was archived at the kill: " << archived_at_kill);
+  CHECK(archived_at_kill > 0);
+}
