@@ -1,5 +1,6 @@
 // Tests for projection/postgres_read_model.hpp: rows and checkpoint in one transaction, a throwing
-// handler rolling its batch back, restarts, two instances of one projection, rebuild and swap.
+// handler rolling its batch back, restarts, two instances of one projection, rebuild and swap,
+// reconciliation with the log.
 #include <annal/postgres/read_model.hpp>
 #include <annal/projection/projector.hpp>
 
@@ -10,6 +11,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/invalid_option.hpp"
 #include "projection/domain.hpp"
@@ -343,4 +345,76 @@ TEST_CASE("a PostgreSQL rebuild refuses a zero batch size, naming the option",
   model.migrate();
   CHECK_THROWS_MATCHES(annal::rebuild_and_swap(f.store(), model, {.batch_size = 0}), annal::error,
                        annal_test::names_invalid_option("rebuild_options::batch_size", "0"));
+}
+
+namespace {
+
+// A table without a primary key: reconciliation keys its rows by their whole text.
+struct notes_sql : annal::postgres_projection {
+  using events = annal::events<bank::deposited>;
+
+  void migrate(annal::postgres_transaction& tx) {
+    tx.exec("CREATE TABLE IF NOT EXISTS notes (account text NOT NULL, cents bigint NOT NULL)");
+  }
+  void on(const bank::deposited& e, const annal::envelope_header& h) {
+    sql().exec("INSERT INTO notes VALUES ($1, $2)", h.stream_id, e.cents);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a PostgreSQL read model reconciles with the log row by row, keeping nothing",
+          "[projection][postgres][reconcile]") {
+  annal_test::postgres_fixture f;
+  seed(f.store(), 3, 4);  // 3 opened, 12 deposits: positions 1..15
+  const auto bal = options_for(f, "bal");
+  annal::postgres_read_model<balances_sql> model{f.store(), bal};
+  model.migrate();
+  annal::projector projector{f.store(), model, {.batch_size = 5}};
+  projector.catch_up();
+  // After the checkpoint: the replay stops where the model is.
+  proj::append(f.store(), "acc-0", bank::deposited{1000});
+
+  const annal::reconciliation same = annal::reconcile_with_log(f.store(), model, {.batch_size = 4});
+  CHECK(same.matches());
+  CHECK(same.checkpoint == 15);
+  CHECK(same.live_digest == same.fresh_digest);
+
+  const std::string table = annal::detail::pg::quote_ident(bal.schema) + ".balances";
+  f.store().transact([&](annal::postgres_transaction& tx) {
+    tx.exec("UPDATE " + table + " SET cents = 11 WHERE account = 'acc-1'");
+    tx.exec("DELETE FROM " + table + " WHERE account = 'acc-2'");
+  });
+  const annal::reconciliation off = annal::reconcile_with_log(f.store(), model);
+  CHECK_FALSE(off.matches());
+  CHECK(off.live_digest != off.fresh_digest);
+  CHECK(off.differing_keys == std::vector<std::string>{"balances[acc-1]", "balances[acc-2]"});
+
+  // A column added behind the projection's back: the table's shape differs, and each row's text.
+  f.store().transact([&](annal::postgres_transaction& tx) {
+    tx.exec("ALTER TABLE " + table + " ADD COLUMN note text");
+  });
+  CHECK(annal::reconcile_with_log(f.store(), model).differing_keys ==
+        std::vector<std::string>{"balances", "balances[acc-0]", "balances[acc-1]",
+                                 "balances[acc-2]"});
+
+  // The replay's schema was never committed, and the model is where it was.
+  CHECK(scalar(model, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'annal_reconcile%'") ==
+        0);
+  CHECK(model.checkpoint() == 15);
+
+  annal::postgres_read_model<notes_sql> notes{f.store(), options_for(f, "notes")};
+  notes.migrate();
+  annal::projector{f.store(), notes}.catch_up();
+  CHECK(annal::reconcile_with_log(f.store(), notes).matches());
+  f.store().transact([&](annal::postgres_transaction& tx) {
+    tx.exec("DELETE FROM " + annal::detail::pg::quote_ident(notes.options().schema) +
+            ".notes WHERE cents = 1000");
+  });
+  const annal::reconciliation keyless = annal::reconcile_with_log(f.store(), notes);
+  CHECK(keyless.checkpoint == 16);
+  CHECK(keyless.differing_keys == std::vector<std::string>{"notes[(acc-0,1000)]"});
+
+  CHECK_THROWS_WITH(annal::reconcile_with_log(f.store(), model, {.workers = 2}),
+                    Catch::Contains("one worker"));
 }
