@@ -1,7 +1,8 @@
 // `reconcile <projection> <url> --model postgresql://...`: a typed tool (bank_pg_tool.cpp) compares
 // a PostgreSQL read model (annal::postgres_read_model) with a replay of a file log or a PostgreSQL
 // store up to its checkpoint, on the test server: a match, a row changed behind the projection's
-// back reported by key, and each bad input refused with exit 2, nothing created.
+// back reported by key, and each bad input refused with exit 2, nothing created; rebuild and replay
+// refuse such a projection.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -281,4 +282,21 @@ TEST_CASE("typed tool: reconcile refuses a PostgreSQL read model it cannot read,
     CHECK(!contains(r.out, password));
     CHECK(!contains(r.err, password));
   }
+}
+
+TEST_CASE("typed tool: rebuild and replay refuse a projection kept in PostgreSQL, naming reconcile",
+          "[tool][typed][postgres]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data";
+  {
+    annal::file_log log{data};
+    write_bank(log);
+  }
+  for (const std::string command : {"rebuild", "replay"})
+    check_bad_input(pg_tool({command, "balance_rows", "file:" + data.string()}),
+                    "projection 'balance_rows' keeps its read model in PostgreSQL tables, which a "
+                    "replay in memory cannot build",
+                    program);
+  // A projection kept in memory rebuilds as before.
+  CHECK(pg_tool({"rebuild", "balances", "file:" + data.string()}).status == 0);
 }

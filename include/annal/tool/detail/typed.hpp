@@ -299,29 +299,48 @@ inline std::function<void(const rebuild_progress&)> rebuild_reporter(progress_li
   };
 }
 
+// Whether P keeps its read model in PostgreSQL tables (annal::postgres_read_model).
+template <class P>
+constexpr bool keeps_postgres_model() {
+#ifdef ANNAL_TOOL_WITH_POSTGRES
+  return postgres_read_model_projection<P>;
+#else
+  return false;
+#endif
+}
+
 // Replays positions 1..up_to (0: the end) into a fresh P, as annal::rebuild does.
 template <class P, event_store Store>
 projection_run run_projection(const Store& store, payload_codec codec, std::uint64_t up_to,
                               progress_line& progress, bool terminal) {
-  rebuild_options options;
-  options.up_to = up_to;
-  // Every batch reports: progress_line keeps to a line a second, and shows a terminal the first.
-  options.progress_interval = std::chrono::milliseconds(0);
-  options.on_progress =
-      rebuild_reporter(progress, std::string(projection_name<P>::value), terminal);
-  rebuilt<P> built = codec == payload_codec::json ? rebuild<P, json_codec>(store, options)
-                                                  : rebuild<P, binary_codec>(store, options);
-  progress.end();
-  projection_run r;
-  r.projection = std::string(projection_name<P>::value);
-  r.checkpoint = built.checkpoint;
-  r.events = built.events;
-  r.elapsed = built.elapsed;
-  if constexpr (annal::detail::reflected<P>) {
-    r.has_digest = true;
-    r.digest = digest(built.model);
+  if constexpr (keeps_postgres_model<P>()) {
+    (void)store, (void)codec, (void)up_to, (void)progress, (void)terminal;
+    throw error(errc::invalid_argument,
+                "projection '" + std::string(projection_name<P>::value) +
+                    "' keeps its read model in PostgreSQL tables, which a replay in memory cannot "
+                    "build: your program rebuilds them (annal::rebuild_and_swap); the tool "
+                    "compares them with the log (reconcile --model postgresql://...)");
+  } else {
+    rebuild_options options;
+    options.up_to = up_to;
+    // Every batch reports: progress_line keeps to a line a second, and shows a terminal the first.
+    options.progress_interval = std::chrono::milliseconds(0);
+    options.on_progress =
+        rebuild_reporter(progress, std::string(projection_name<P>::value), terminal);
+    rebuilt<P> built = codec == payload_codec::json ? rebuild<P, json_codec>(store, options)
+                                                    : rebuild<P, binary_codec>(store, options);
+    progress.end();
+    projection_run r;
+    r.projection = std::string(projection_name<P>::value);
+    r.checkpoint = built.checkpoint;
+    r.events = built.events;
+    r.elapsed = built.elapsed;
+    if constexpr (annal::detail::reflected<P>) {
+      r.has_digest = true;
+      r.digest = digest(built.model);
+    }
+    return r;
   }
-  return r;
 }
 
 inline void print_projection_run(const projection_run& r, bool json, std::ostream& out) {
@@ -343,16 +362,6 @@ inline void print_projection_run(const projection_run& r, bool json, std::ostrea
       << (r.has_digest ? digest_text(r.digest)
                        : std::string("none (the projection is not Hana-reflected)"))
       << '\n';
-}
-
-// Whether P keeps its read model in PostgreSQL tables (annal::postgres_read_model).
-template <class P>
-constexpr bool keeps_postgres_model() {
-#ifdef ANNAL_TOOL_WITH_POSTGRES
-  return postgres_read_model_projection<P>;
-#else
-  return false;
-#endif
 }
 
 // reconcile: the file read model at `model_path` against a replay up to its checkpoint.
