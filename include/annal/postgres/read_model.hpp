@@ -54,10 +54,9 @@ class postgres_projection {
 // `void migrate(annal::postgres_transaction&)` that creates its tables (idempotently:
 // CREATE TABLE IF NOT EXISTS), run by the model's migrate() and in a rebuild's fresh schema.
 template <class P>
-concept postgres_read_model_projection = projection<P> &&
-    std::derived_from<P, postgres_projection> && requires(P& p, postgres_transaction& tx) {
-  p.migrate(tx);
-};
+concept postgres_read_model_projection =
+    projection<P> && std::derived_from<P, postgres_projection> &&
+    requires(P& p, postgres_transaction& tx) { p.migrate(tx); };
 
 struct postgres_read_model_options {
   std::string name{};    // the projection's name: the key of its checkpoint row
@@ -140,7 +139,7 @@ constexpr bool check_postgres_read_model_projection() {
         "annal::postgres_read_model<P>: P must derive from annal::postgres_projection, whose "
         "sql() gives its handlers the batch's transaction");
     return false;
-  } else if constexpr (!requires(P & p, postgres_transaction & tx) { p.migrate(tx); }) {
+  } else if constexpr (!requires(P& p, postgres_transaction& tx) { p.migrate(tx); }) {
     // An error here: the read model creates the projection's tables, in its schema and in a
     // rebuild's fresh one, by calling this member.
     (void)sizeof(diagnostic::postgres_read_model_projection_has_no_migrate_member<P>);
