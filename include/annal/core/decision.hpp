@@ -82,14 +82,15 @@ class decision {
   template <class E>
     requires list_contains_v<events_list, std::decay_t<E>>
   decision(E&& e) {  // NOLINT: implicit by design
-    events_.emplace_back(std::forward<E>(e));
+    events_.push_back(make_event<std::decay_t<E>>(std::forward<E>(e)));
   }
 
   template <class... E>
     requires(list_contains_v<events_list, E> && ...)
   decision(emitted<E...> e) {  // NOLINT: implicit by design
     events_.reserve(sizeof...(E));
-    std::apply([&](auto&... each) { (events_.emplace_back(std::move(each)), ...); }, e.events);
+    std::apply([&](auto&... each) { (events_.push_back(make_event<E>(std::move(each))), ...); },
+               e.events);
   }
 
   decision(std::vector<event_type> events)  // NOLINT: implicit by design
@@ -106,6 +107,15 @@ class decision {
   std::vector<event_type>&& take_events() && noexcept { return std::move(events_); }
 
  private:
+  // The variant built in place by index, then pushed: the vector's growth is instantiated once per
+  // aggregate rather than once per event type (emplace_back<E>), and no converting constructor of
+  // the variant is resolved.
+  template <class T, class V>
+  static event_type make_event(V&& v) {
+    return event_type(std::in_place_index<detail::list_traits<events_list>::template index_of<T>>,
+                      std::forward<V>(v));
+  }
+
   // Two members, not a variant of the two: g++ 12 at -O2 warns that the variant's inactive vector
   // "may be used uninitialized" in code that copies a decision (-Wmaybe-uninitialized), a false
   // alarm that -Werror turns into a failed build of the user's program.
