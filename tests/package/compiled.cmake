@@ -3,8 +3,20 @@
 # file log's machinery, which the library holds once. Inputs: SOURCE, WORK, GENERATOR.
 cmake_minimum_required(VERSION 3.21)
 include(${CMAKE_CURRENT_LIST_DIR}/run.cmake)
-# separately_compiled(DIR): the program runs, and the file log's recovery (basic_file_log::open) is
-# defined in the library and only referenced by the program's own objects.
+# separately_compiled(DIR): the program runs, and annal's code that does not depend on the program's
+# types is defined in the library and only referenced by the program's own objects: the file log's
+# recovery (basic_file_log::open), the memory store's append, the checks every store runs and the
+# messages of decoding errors.
+set(compiled_once
+  "basic_file_log<annal::posix_io>::open\\(\\)"
+  "annal::memory_store::append(<void>)?\\("
+  "annal::detail::validate_stream_id(<void>)?\\("
+  "annal::detail::describe_record(<void>)?(\\[abi:cxx11\\])?\\("
+  "annal::detail::throw_decode_error(<void>)?\\("
+  "annal::detail::field_path::str(<void>)?(\\[abi:cxx11\\])?\\(")
+# Instantiated once per aggregate, not once per event type: a decision's vector of events grows
+# through one function whatever event it is given.
+set(per_aggregate "_M_realloc_insert<journal::written>")
 macro(separately_compiled dir)
   run(${dir}/journal ${dir}/data)
   file(GLOB_RECURSE objects ${dir}/CMakeFiles/journal.dir/*.o)
@@ -14,17 +26,22 @@ macro(separately_compiled dir)
   endif()
   foreach(object IN LISTS objects library)
     run(nm -C ${object})
-    string(REGEX MATCHALL "[^\n]*basic_file_log<annal::posix_io>::open\\(\\)[^\n]*" lines "${out}")
-    set(defined FALSE)
-    foreach(line IN LISTS lines)
-      if(line MATCHES " [TW] ")
-        set(defined TRUE)
+    foreach(symbol IN LISTS compiled_once)
+      string(REGEX MATCHALL "[^\n]*${symbol}[^\n]*" lines "${out}")
+      set(defined FALSE)
+      foreach(line IN LISTS lines)
+        if(line MATCHES " [TW] ")
+          set(defined TRUE)
+        endif()
+      endforeach()
+      if(object IN_LIST library AND NOT defined)
+        message(FATAL_ERROR "${object} does not define ${symbol}")
+      elseif(NOT object IN_LIST library AND defined)
+        message(FATAL_ERROR "${object} compiled ${symbol} again:\n${lines}")
       endif()
     endforeach()
-    if(object IN_LIST library AND NOT defined)
-      message(FATAL_ERROR "${object} does not define basic_file_log::open()")
-    elseif(NOT object IN_LIST library AND defined)
-      message(FATAL_ERROR "${object} compiled the file log's recovery again:\n${lines}")
+    if(out MATCHES "[^\n]* [TW] [^\n]*${per_aggregate}[^\n]*")
+      message(FATAL_ERROR "${object} instantiates a decision's growth per event type:\n${CMAKE_MATCH_0}")
     endif()
   endforeach()
 endmacro()

@@ -210,12 +210,17 @@ template <class List, class CurrentAndOld, class Retired, class Stored>
 inline constexpr bool checked_v = check_all<List, CurrentAndOld, Retired, Stored>();
 
 // "bank.deposited v1: decode error at byte 3, ...": the record's identity before the codec's
-// message.
-[[noreturn]] inline void rethrow_with_identity(const error& e, std::string_view name,
-                                               std::uint32_t version) {
+// message. A template for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+[[noreturn]] void rethrow_with_identity(const error& e, std::string_view name,
+                                        std::uint32_t version) {
   throw error(e.code(),
               "event '" + std::string(name) + "' v" + std::to_string(version) + ": " + e.what());
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template void rethrow_with_identity(const error&, std::string_view, std::uint32_t);
+#endif
 
 }  // namespace detail::registry
 

@@ -58,12 +58,18 @@ std::optional<append_result> check_stored_ids(std::string_view stream_id,
 }
 
 // What every store throws for an append to a stream that ends in a tombstone (and is not a retry).
-[[noreturn]] inline void throw_stream_deleted(std::string_view stream_id,
-                                              std::uint64_t tombstone_version) {
+// A template for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+[[noreturn]] void throw_stream_deleted(std::string_view stream_id,
+                                       std::uint64_t tombstone_version) {
   throw error(errc::stream_deleted,
               "stream " + quoted_prefix(stream_id) + " is deleted: its version " +
                   std::to_string(tombstone_version) + " is a tombstone (" +
                   std::string(tombstone_type) + "), and a deleted stream takes no more appends");
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template void throw_stream_deleted(std::string_view, std::uint64_t);
+#endif
 
 }  // namespace annal::detail

@@ -15,7 +15,11 @@
 
 namespace annal::detail {
 
-inline std::string quoted_prefix(std::string_view s) {
+// The functions below do not depend on a program's types: they are templates only so that the
+// separately compiled mode (ANNAL_SEPARATE_COMPILATION, <annal/src.hpp>) compiles them once, as
+// extern templates; header-only, a call instantiates them as it would an inline function.
+template <class = void>
+std::string quoted_prefix(std::string_view s) {
   constexpr std::size_t shown = 40;
   std::string out = "'";
   out.append(s.substr(0, shown));
@@ -24,7 +28,8 @@ inline std::string quoted_prefix(std::string_view s) {
   return out;
 }
 
-inline void validate_stream_id(std::string_view id) {
+template <class = void>
+void validate_stream_id(std::string_view id) {
   if (id.empty()) throw error(errc::invalid_stream_id, "stream id is empty");
   if (id.size() > max_stream_id_size)
     throw error(errc::invalid_stream_id,
@@ -38,7 +43,8 @@ inline void validate_stream_id(std::string_view id) {
                 "stream id is not valid UTF-8 (bad byte at offset " + std::to_string(bad) + ")");
 }
 
-inline void validate_batch(std::string_view stream_id, std::span<const event_data> batch) {
+template <class = void>
+void validate_batch(std::string_view stream_id, std::span<const event_data> batch) {
   validate_stream_id(stream_id);
   if (batch.empty())
     throw error(errc::invalid_argument, "append to stream " + quoted_prefix(stream_id) +
@@ -88,8 +94,9 @@ inline void validate_batch(std::string_view stream_id, std::span<const event_dat
 // The time a batch is recorded at: its own recorded_at when a copy brings one (refused when it
 // is earlier than `last`, the store's latest, so recorded times never go backwards), otherwise
 // the clock's time, or `last` if the clock is behind it.
-inline time_point batch_recorded_at(std::string_view stream_id, std::span<const event_data> batch,
-                                    time_point last, time_point now) {
+template <class = void>
+time_point batch_recorded_at(std::string_view stream_id, std::span<const event_data> batch,
+                             time_point last, time_point now) {
   const time_point given = batch.front().recorded_at;
   if (given == time_point{}) return std::max(now, last);
   if (given < last)
@@ -105,5 +112,13 @@ inline time_point batch_recorded_at(std::string_view stream_id, std::span<const 
                     " ns); recorded times never go backwards");
   return given;
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template std::string quoted_prefix(std::string_view);
+extern template void validate_stream_id(std::string_view);
+extern template void validate_batch(std::string_view, std::span<const event_data>);
+extern template time_point batch_recorded_at(std::string_view, std::span<const event_data>,
+                                             time_point, time_point);
+#endif
 
 }  // namespace annal::detail

@@ -66,13 +66,12 @@ class entropy_pool {
 
 }  // namespace detail
 
-// A fresh time-ordered event id: a UUID version 7 (RFC 9562), 48 bits of Unix milliseconds then 74
-// random bits. Ids made later sort later, so a store's unique index on event ids grows at its
-// right edge instead of touching a random page per insert (Marten's sequential "COMB" ids exist for
-// the same reason); the random bits, from the operating system's entropy, keep ids from different
-// threads, processes and machines apart.
-inline event_id new_event_id() {
-  thread_local detail::entropy_pool pool;
+namespace detail {
+// new_event_id()'s body: a template only so that the separately compiled mode compiles it, its
+// entropy pool and its fork handler once (see detail/validate.hpp).
+template <class = void>
+event_id make_event_id() {
+  thread_local entropy_pool pool;
   event_id id;
   const auto ms =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -83,6 +82,20 @@ inline event_id new_event_id() {
   id.data[6] = static_cast<std::uint8_t>(0x70 | (id.data[6] & 0x0f));  // version 7
   id.data[8] = static_cast<std::uint8_t>(0x80 | (id.data[8] & 0x3f));  // RFC 9562 variant
   return id;
+}
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template event_id make_event_id();
+#endif
+}  // namespace detail
+
+// A fresh time-ordered event id: a UUID version 7 (RFC 9562), 48 bits of Unix milliseconds then 74
+// random bits. Ids made later sort later, so a store's unique index on event ids grows at its
+// right edge instead of touching a random page per insert (Marten's sequential "COMB" ids exist for
+// the same reason); the random bits, from the operating system's entropy, keep ids from different
+// threads, processes and machines apart.
+inline event_id new_event_id() {
+  return detail::make_event_id();
 }
 
 }  // namespace annal

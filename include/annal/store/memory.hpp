@@ -36,51 +36,11 @@ class memory_store {
   memory_store(const memory_store&) = delete;
   memory_store& operator=(const memory_store&) = delete;
 
+  // Defined below the class, a template only so that the separately compiled mode compiles it once
+  // (see detail/validate.hpp).
+  template <class = void>
   append_result append(std::string_view stream_id, expected_version expect,
-                       std::span<const event_data> batch) {
-    detail::validate_batch(stream_id, batch);
-    std::unique_lock lock(mutex_);
-    if (auto dup = detail::check_stored_ids(stream_id, batch,
-                                            [&](const event_id& id) { return lookup(id); }))
-      return *dup;
-
-    auto it = streams_.find(stream_id);
-    const std::uint64_t actual = it == streams_.end() ? 0 : it->second.size();
-    if (actual != 0 && it->second.back()->type == tombstone_type)
-      detail::throw_stream_deleted(stream_id, actual);
-    if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
-    if (it == streams_.end()) it = streams_.emplace(std::string(stream_id), stream_events{}).first;
-
-    // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
-    const time_point now =
-        detail::batch_recorded_at(stream_id, batch, last_recorded_at_, clock::now());
-    last_recorded_at_ = now;
-    const std::uint64_t first_position = log_.size() + 1;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const event_data& in = batch[i];
-      recorded_event& out = log_.emplace_back();
-      out.stream_id = it->first;
-      out.stream_version = actual + i + 1;
-      out.position = first_position + i;
-      out.id = in.id;
-      out.recorded_at = now;
-      out.correlation_id = in.correlation_id;
-      out.causation_id = in.causation_id;
-      out.meta = in.meta;
-      out.type = in.type;
-      out.schema_version = in.schema_version;
-      out.payload = in.payload;
-      it->second.push_back(&out);
-      ids_.emplace(in.id, &out);
-    }
-    const append_result result{append_status::appended, actual + batch.size(), first_position,
-                               log_.size()};
-    lock.unlock();
-    // Taking wait_mutex_ orders this notify after any waiter's predicate check: no lost wake-up.
-    { std::lock_guard wake(wait_mutex_); }
-    appended_.notify_all();
-    return result;
-  }
+                       std::span<const event_data> batch);
 
   template <class F>
   std::size_t read_stream(std::string_view stream_id, std::uint64_t from_version, F&& visit,
@@ -164,5 +124,57 @@ class memory_store {
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable appended_;
 };
+
+template <class>
+append_result memory_store::append(std::string_view stream_id, expected_version expect,
+                                   std::span<const event_data> batch) {
+  detail::validate_batch(stream_id, batch);
+  std::unique_lock lock(mutex_);
+  if (auto dup = detail::check_stored_ids(stream_id, batch,
+                                          [&](const event_id& id) { return lookup(id); }))
+    return *dup;
+
+  auto it = streams_.find(stream_id);
+  const std::uint64_t actual = it == streams_.end() ? 0 : it->second.size();
+  if (actual != 0 && it->second.back()->type == tombstone_type)
+    detail::throw_stream_deleted(stream_id, actual);
+  if (!expect.matches(actual)) return {append_status::conflict, actual, 0, 0};
+  if (it == streams_.end()) it = streams_.emplace(std::string(stream_id), stream_events{}).first;
+
+  // Recorded times never go backwards, so "state as of t" is well defined even if the clock is.
+  const time_point now =
+      detail::batch_recorded_at(stream_id, batch, last_recorded_at_, clock::now());
+  last_recorded_at_ = now;
+  const std::uint64_t first_position = log_.size() + 1;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const event_data& in = batch[i];
+    recorded_event& out = log_.emplace_back();
+    out.stream_id = it->first;
+    out.stream_version = actual + i + 1;
+    out.position = first_position + i;
+    out.id = in.id;
+    out.recorded_at = now;
+    out.correlation_id = in.correlation_id;
+    out.causation_id = in.causation_id;
+    out.meta = in.meta;
+    out.type = in.type;
+    out.schema_version = in.schema_version;
+    out.payload = in.payload;
+    it->second.push_back(&out);
+    ids_.emplace(in.id, &out);
+  }
+  const append_result result{append_status::appended, actual + batch.size(), first_position,
+                             log_.size()};
+  lock.unlock();
+  // Taking wait_mutex_ orders this notify after any waiter's predicate check: no lost wake-up.
+  { std::lock_guard wake(wait_mutex_); }
+  appended_.notify_all();
+  return result;
+}
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template append_result memory_store::append(std::string_view, expected_version,
+                                                   std::span<const event_data>);
+#endif
 
 }  // namespace annal

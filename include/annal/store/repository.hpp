@@ -68,8 +68,10 @@ struct command_result {
 };
 
 namespace detail {
-// A deleted stream has no current state to load or decide on; its past states remain.
-[[noreturn]] inline void throw_loading_deleted(const recorded_event& tombstone) {
+// A deleted stream has no current state to load or decide on; its past states remain. A template
+// for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+[[noreturn]] void throw_loading_deleted(const recorded_event& tombstone) {
   throw error(errc::stream_deleted,
               "stream " + quoted_prefix(tombstone.stream_id) + " is deleted: its version " +
                   std::to_string(tombstone.stream_version) + " is a tombstone (" +
@@ -77,6 +79,19 @@ namespace detail {
                   std::to_string(tombstone.stream_version - 1) +
                   "} for its last state, or read_stream for its history");
 }
+
+// The id of a command's `index`th event: the same on every retry of the command (name-based,
+// SHA-1). A template for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+event_id derived_event_id(const event_id& command_id, std::size_t index) {
+  boost::uuids::name_generator_sha1 generate(command_id);
+  return generate(std::to_string(index));
+}
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template void throw_loading_deleted(const recorded_event&);
+extern template event_id derived_event_id(const event_id&, std::size_t);
+#endif
 
 }  // namespace detail
 
@@ -140,6 +155,22 @@ class repository {
   command_result<A> handle(std::string_view stream_id, const C& command,
                            const command_context& ctx = {}) {
     static_assert(detail::check_decider<A, C>());
+    return handle_with(
+        stream_id,
+        [](const A& state, const void* c) {
+          return decide_command(state, *static_cast<const C*>(c));
+        },
+        &command, ctx);
+  }
+
+ private:
+  static constexpr bool has_snapshots = !std::same_as<Snapshots, no_snapshots>;
+
+  // handle()'s loop, once per repository type rather than once per command type: only `decide`
+  // depends on the command (most of a program's repository code is this loop, times its commands).
+  command_result<A> handle_with(std::string_view stream_id,
+                                decision<A> (*decide)(const A&, const void*), const void* command,
+                                const command_context& ctx) {
     detail::validate_stream_id(stream_id);
     command_result<A> result;
     for (;;) {
@@ -148,7 +179,7 @@ class repository {
       loaded<A> current = load_until(stream_id, report);
       if constexpr (has_snapshots)
         report.snapshot_version = observe(stream_id, current.state, report);
-      decision<A> d = decide_command(current.state, command);
+      decision<A> d = decide(current.state, command);
       if (d.rejected()) {
         result.status = command_status::rejected;
         result.rejection = d.rejection();
@@ -195,9 +226,6 @@ class repository {
       }
     }
   }
-
- private:
-  static constexpr bool has_snapshots = !std::same_as<Snapshots, no_snapshots>;
 
   // Folds the stream into state, starting from the newest usable snapshot within the bounds: up to
   // version `max_count`, and events recorded at or before `max_time`. One function for every kind
@@ -281,16 +309,12 @@ class repository {
     std::vector<event_data> batch;
     batch.reserve(events.size());
     for (std::size_t i = 0; i < events.size(); ++i) {
-      const event_id id = ctx.command_id.is_nil() ? new_event_id() : derived_id(ctx.command_id, i);
+      const event_id id =
+          ctx.command_id.is_nil() ? new_event_id() : detail::derived_event_id(ctx.command_id, i);
       std::visit([&](const auto& e) { batch.push_back(detail::encode_event<Codec>(e, id, ctx)); },
                  events[i]);
     }
     return batch;
-  }
-
-  static event_id derived_id(const event_id& command_id, std::size_t index) {
-    boost::uuids::name_generator_sha1 generate(command_id);
-    return generate(std::to_string(index));
   }
 
   S* store_;

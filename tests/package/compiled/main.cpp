@@ -1,5 +1,6 @@
 // A program in annal's separately compiled mode: both files use the file log, whose machinery is
-// compiled once into annal_compiled. Exits 0 when what one file wrote the other reads back.
+// compiled once into annal_compiled, and this one the memory store too. Exits 0 when what one file
+// wrote the other reads back.
 #include <cstdio>
 #include <filesystem>
 
@@ -15,5 +16,8 @@ int main(int argc, char** argv) {
   std::printf("page-1 has %llu lines at version %llu\n",
               static_cast<unsigned long long>(loaded.state.lines),
               static_cast<unsigned long long>(loaded.version));
-  return loaded.state.lines == 3 && log.last_position() == 3 ? 0 : 1;
+  annal::memory_store scratch;  // its append, too, is the library's
+  annal::repository<journal::page, annal::memory_store> drafts{scratch};
+  const bool drafted = drafts.handle("draft-1", journal::write{"draft"}).accepted();
+  return loaded.state.lines == 3 && log.last_position() == 3 && drafted ? 0 : 1;
 }

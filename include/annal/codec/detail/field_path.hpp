@@ -27,7 +27,9 @@ struct field_path {
   constexpr field_path(const field_path& up, std::size_t element, step k = step::element) noexcept
       : parent(&up), index(element), kind(k) {}
 
-  // "items[3].price"; "shape<1>.radius" for the alternative of a variant; "" at the top level.
+  // "items[3].price"; "shape<1>.radius" for the alternative of a variant; "" at the top level. A
+  // template so that the separately compiled mode compiles it once (see detail/validate.hpp).
+  template <class = void>
   std::string str() const {
     std::vector<const field_path*> chain;
     for (const field_path* p = this; p != nullptr && p->kind != step::root; p = p->parent)
@@ -54,31 +56,44 @@ struct field_path {
   }
 };
 
-inline std::string describe_field(const field_path& path) {
+// Templates for the separately compiled mode, like field_path::str.
+template <class = void>
+std::string describe_field(const field_path& path) {
   const std::string where = path.str();
   return where.empty() ? std::string("top level") : "field '" + where + "'";
 }
 
 // "decode error at byte 17, field 'items[3].price': truncated int64 (needs 8 bytes, 3 left)"
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_decode_error(std::size_t offset,
-                                                                      const field_path& path,
-                                                                      std::string_view what) {
+template <class = void>
+[[noreturn, gnu::cold, gnu::noinline]] void throw_decode_error(std::size_t offset,
+                                                               const field_path& path,
+                                                               std::string_view what) {
   throw error(errc::decode_error, "decode error at byte " + std::to_string(offset) + ", " +
                                       describe_field(path) + ": " + std::string(what));
 }
 
 // JSON shape errors have no byte offset once the text is parsed: the path is the position.
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_json_shape_error(const field_path& path,
-                                                                          std::string_view what) {
+template <class = void>
+[[noreturn, gnu::cold, gnu::noinline]] void throw_json_shape_error(const field_path& path,
+                                                                   std::string_view what) {
   throw error(errc::decode_error,
               "decode error at " + describe_field(path) + ": " + std::string(what));
 }
 
 // A value that cannot be stored because it could never be read back (invalid UTF-8, oversize).
-[[noreturn, gnu::cold, gnu::noinline]] inline void throw_encode_error(const field_path& path,
-                                                                      std::string_view what) {
+template <class = void>
+[[noreturn, gnu::cold, gnu::noinline]] void throw_encode_error(const field_path& path,
+                                                               std::string_view what) {
   throw error(errc::invalid_argument,
               "encode error at " + describe_field(path) + ": " + std::string(what));
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template std::string field_path::str() const;
+extern template std::string describe_field(const field_path&);
+extern template void throw_decode_error(std::size_t, const field_path&, std::string_view);
+extern template void throw_json_shape_error(const field_path&, std::string_view);
+extern template void throw_encode_error(const field_path&, std::string_view);
+#endif
 
 }  // namespace annal::detail

@@ -46,10 +46,16 @@ inline void append_id_text(std::string& out, const event_id& id) {
   out.append(text, sizeof text);
 }
 
-inline std::string id_text(const event_id& id) {
+// A template for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+std::string id_text(const event_id& id) {
   std::string out;
   append_id_text(out, id);
   return out;
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template std::string id_text(const event_id&);
+#endif
 
 }  // namespace annal::detail

@@ -269,7 +269,9 @@ inline const char* view_record(const record_view& r, recorded_event_view& v) noe
 }
 
 // Copies a view into `e`, reusing `e`'s string buffers, so a scan into one event allocates little.
-inline void copy_view(const recorded_event_view& v, recorded_event& e) {
+// A template for the separately compiled mode (see detail/validate.hpp).
+template <class = void>
+void copy_view(const recorded_event_view& v, recorded_event& e) {
   assign_bytes(e.stream_id, v.stream_id.data(), v.stream_id.size());
   assign_bytes(e.type, v.type.data(), v.type.size());
   // Entries come in key order, as std::map holds them: when the keys are those of the event copied
@@ -316,5 +318,9 @@ inline std::int64_t to_ns(time_point t) noexcept {
 inline time_point from_ns(std::int64_t ns) noexcept {
   return time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(ns)));
 }
+
+#if defined(ANNAL_SEPARATE_COMPILATION)
+extern template void copy_view(const recorded_event_view&, recorded_event&);
+#endif
 
 }  // namespace annal::detail::file_log
