@@ -63,34 +63,32 @@ TEST_CASE("SQLite archive: appends go on while archiving", "[recovery][archive][
   sql_archive_test::check_concurrent_appends(hot, dir.path() / "archive");
 }
 
-TEST_CASE("SQLite archive: a version-1 file is upgraded and archives",
+// A store stays at schema version 1, readable by an annal from before archiving, until its first
+// archive makes it version 2, which such an annal refuses instead of reading across the gap.
+TEST_CASE("SQLite archive: the first archive makes the schema version 2",
           "[recovery][archive][sqlite]") {
   annal_test_store::scratch_dir dir;
   const fs::path file = dir.path() / "events.db";
-  {
-    annal::sqlite_store hot(file);
-    recovery_test::fill(hot, 20);
-  }
-  {  // as annal 0.x before the archive table
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "DROP TABLE annal_archive; PRAGMA user_version = 1", nullptr, nullptr,
-                         nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
-  annal::sqlite_store hot(file);  // upgrades to version 2
-  {
+  const auto version = [&] {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(s, 0) == annal::sqlite_schema_version);
+    const int v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     sqlite3_close(db);
-  }
+    return v;
+  };
+  annal::sqlite_store hot(file);
+  recovery_test::fill(hot, 20);
+  CHECK(version() == 1);
+  CHECK(hot.archive_horizon() == 0);
   annal::file_log archive(dir.path() / "archive", sql_archive_test::archive_log_options());
   CHECK(annal::archive(hot, archive, annal::archive_horizon::position(10)).horizon == 10);
+  CHECK(version() == 2);
+  CHECK(version() == annal::sqlite_schema_version);
+  CHECK(hot.archive_horizon() == 10);
 }
 
 // A backup of an archived store verifies, counting the rows it holds; a restore to a point after
@@ -217,4 +215,37 @@ TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqli
   }
   INFO("trials where the store was archived at the kill: " << archived_at_kill);
   CHECK(archived_at_kill > 0);
+}
+
+// docs/recovery.md's code for archiving a SQL store, run with the page's claims checked.
+TEST_CASE("docs/recovery.md: archive a SQLite store into a file log",
+          "[recovery][archive][sqlite][docs]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store store(dir.path() / "events.db");
+  recovery_test::fill(store, 200);
+  const auto before = all_events(store);
+  const annal::time_point cutoff = before[before.size() / 2].recorded_at;
+  std::size_t events = 0;
+
+  // [archive-sql]
+  // The archive is a file log; annal::archive syncs it once before the store deletes anything.
+  annal::file_log_options no_sync;
+  no_sync.sync = annal::durability::none;
+  annal::file_log archive{dir.path() / "events-archive", no_sync};
+
+  // Events recorded before the cutoff move (also: archive_horizon::position(p), ::age(d)).
+  const annal::archive_result r =
+      annal::archive(store, archive, annal::archive_horizon::older_than(cutoff));
+
+  annal::with_archive both(archive, store);  // an event_store: the archive, then the store
+  both.read_all(1, [&](const annal::recorded_event&) { ++events; });
+  // [archive-sql]
+
+  CHECK(r.horizon > 0);
+  CHECK(before[r.horizon].recorded_at >= cutoff);
+  CHECK(before[r.horizon - 1].recorded_at < cutoff);
+  CHECK(store.archive_horizon() == r.horizon);
+  CHECK(events == before.size());
+  CHECK_THROWS_MATCHES(store.read_all(1, [](const annal::recorded_event&) {}), annal::error,
+                       error_with(errc::archived, {"events-archive"}));
 }

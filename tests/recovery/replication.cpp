@@ -432,6 +432,80 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
   CHECK(caught_up_at_kill < trials);  // the kills landed while shipping was under way
 }
 
+// A child follows a primary with a standby, promotes it at a random moment and appends to it, and
+// is kill -9ed at a random moment: before, during or after the promotion. The standby then opens
+// as a prefix of the primary followed only by its own acknowledged appends, never a mix, and
+// takes appends again. ANNAL_CRASH_TRIALS sets the number of trials (default 200).
+TEST_CASE("promotion: kill -9 before, during and after it", "[recovery][replication][crash]") {
+  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
+  const int trials = env_trials ? std::atoi(env_trials) : 200;
+  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
+  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
+                                 : static_cast<unsigned>(std::random_device{}());
+  INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
+  std::mt19937 rng(seed);
+  int promoted_at_kill = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    INFO("trial " << trial);
+    annal_test_store::scratch_dir dir;
+    const fs::path p = dir.path() / "primary", s = dir.path() / "standby";
+    {
+      annal::file_log primary(p, small_segments());
+      fill(primary, 40 + static_cast<int>(rng() % 80), static_cast<unsigned>(trial));
+    }
+    const auto promote_after = std::chrono::microseconds(rng() % 20000);
+    const auto delay = std::chrono::microseconds(1000 + rng() % 40000);
+    const unsigned child_seed = static_cast<unsigned>(rng());
+    const auto child = recovery_test::fork_and_kill(delay, [&](int out) {
+      try {
+        const annal::file_log primary(p, small_segments());
+        annal::replication_options o;
+        o.batch_events = 8;
+        o.poll_interval = std::chrono::milliseconds(1);
+        annal::standby<annal::file_log, annal::file_log> standby(primary, o, s, small_segments());
+        std::this_thread::sleep_for(promote_after);
+        annal::file_log& promoted = standby.promote();
+        annal_test_store::append_and_acknowledge(promoted, out, 1, child_seed, "crash.test",
+                                                 crash_stream_for);
+      } catch (const std::exception& e) {
+        const std::string text = std::string("child failed: ") + e.what() + "\n";
+        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
+        ::_exit(3);
+      }
+    });
+    REQUIRE_FALSE(child.exited);
+    std::set<annal::event_id> acked;
+    for (const auto& [position, id] : annal_test_store::acknowledged_events(child.bytes))
+      acked.insert(id);
+
+    const annal::file_log primary(p, small_segments());
+    annal::file_log standby(s, small_segments());
+    const auto from_primary = all_events(primary);
+    const auto on_standby = all_events(standby);
+    std::size_t copied = 0;  // the prefix copied from the primary
+    while (copied < on_standby.size() && copied < from_primary.size() &&
+           on_standby[copied].id == from_primary[copied].id) {
+      REQUIRE(on_standby[copied] == from_primary[copied]);
+      ++copied;
+    }
+    std::set<annal::event_id> own;
+    for (std::size_t i = copied; i < on_standby.size(); ++i) {
+      INFO("position " << on_standby[i].position);
+      REQUIRE(on_standby[i].position == i + 1);
+      REQUIRE(on_standby[i].type == "crash.test");  // never a primary's event after its own
+      own.insert(on_standby[i].id);
+    }
+    for (const auto& id : acked) REQUIRE(own.count(id) == 1);
+    if (!own.empty()) ++promoted_at_kill;
+    // The promoted standby takes appends where it stands.
+    CHECK(standby.append("after", expected_version::any(), batch_of(1)).first_position ==
+          on_standby.size() + 1);
+  }
+  INFO("trials with appends to the promoted standby at the kill: " << promoted_at_kill);
+  CHECK(promoted_at_kill > 0);
+  CHECK(promoted_at_kill < trials);
+}
+
 // docs/recovery.md's log shipping code, run with the page's claims checked.
 TEST_CASE("docs/recovery.md: ship a log to a standby, then promote it", "[recovery][docs]") {
   annal_test_store::scratch_dir dir;

@@ -202,3 +202,47 @@ TEST_CASE("annal tool: copy between SQLite and PostgreSQL both ways, proved by d
   CHECK(b.at("target").at("sha1").as_string() == b.at("source").at("sha1").as_string());
   CHECK(!sha1.empty());
 }
+
+// A PostgreSQL store archives into a file log: the horizon shows in info, reads below it stop
+// naming the archive (the password never shown), and --archive reads through it.
+TEST_CASE("annal tool: archive a PostgreSQL store into a file log", "[tool][postgres][archive]") {
+  auto& server = annal_test::postgres_server::shared();
+  scratch dir;
+  const std::string archive = (dir.path() / "archive").string();
+  {
+    annal::postgres_options o;
+    o.connection = server.conninfo();
+    o.schema = "tool_archive";
+    annal::postgres_store store{o};
+    store.migrate();
+    for (int i = 0; i < 30; ++i) {
+      const annal::event_data e[] = {annal_test_tool::sample_event("noted", R"({"n":1})")};
+      store.append("notes-" + std::to_string(i % 3), annal::expected_version::any(), e);
+    }
+  }
+  const std::string url = url_of(server, annal_test::postgres_server::password);
+  std::deque<tool_run> runs;
+  const auto run = [&](std::vector<std::string> args) -> const tool_run& {
+    args.push_back("--schema");
+    args.push_back("tool_archive");
+    return runs.emplace_back(run_tool(args));
+  };
+  const tool_run& moved = run({"archive", url, archive, "--to-position", "20"});
+  INFO(moved.out << moved.err);
+  REQUIRE(moved.status == 0);
+  CHECK(contains(moved.out, "positions 1..20 are in the archive"));
+  const auto facts = run({"info", url, "--json"}).json_lines().at(0);
+  CHECK(facts.at("archive_horizon") == 20);
+  CHECK(facts.at("archive").as_string() == archive);
+  const tool_run& below = run({"events", url, "--from", "1"});
+  CHECK(below.status == 2);
+  CHECK(contains(below.err, archive));
+  const tool_run& verified = run({"verify", url, "--archive", archive});
+  INFO(verified.out << verified.err);
+  CHECK(verified.status == 0);
+  CHECK(contains(verified.out, "clean: 30 events in 3 streams"));
+  for (const auto& r : runs) {
+    CHECK(!contains(r.out, annal_test::postgres_server::password));
+    CHECK(!contains(r.err, annal_test::postgres_server::password));
+  }
+}

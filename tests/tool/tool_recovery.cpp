@@ -509,11 +509,63 @@ TEST_CASE("annal tool: archive, then info, events and verify on the archived log
   CHECK(contains(verified.out, "clean: 200 events in 3 streams"));
   const tool_run all_info = run_tool({"info", url, "--archive", archive.string(), "--json"});
   CHECK(all_info.json_lines().at(0).at("events") == 200);
-  // --archive is a file log's.
-  CHECK(run_tool({"events", "sqlite:" + (dir.path() / "x.db").string(), "--from", "1", "--archive",
-                  archive.string()})
-            .status == 2);
 }
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+// A SQLite store archives into a file log, keeping each stream's last event: info shows the
+// horizon, reads below it stop naming the archive, and --archive reads through it.
+TEST_CASE("annal tool: archive a SQLite store, then info, events and verify",
+          "[tool][archive][sqlite]") {
+  scratch dir;
+  const fs::path db = dir.path() / "events.db", archive = dir.path() / "archive";
+  {
+    annal::sqlite_store store{db};
+    for (int i = 0; i < 60; ++i) {
+      const annal::event_data e[] = {annal_test_tool::sample_event("noted", "n")};
+      store.append("notes-" + std::to_string(i % 3), annal::expected_version::any(), e);
+    }
+  }
+  const std::string url = "sqlite:" + db.string();
+  const tool_run moved =
+      run_tool({"archive", url, archive.string(), "--to-position", "40", "--json"});
+  INFO(moved.out << moved.err);
+  REQUIRE(moved.status == 0);
+  const auto summary = moved.json_lines().at(0);
+  CHECK(summary.at("horizon") == 40);
+  CHECK(summary.at("new_events") == 40);
+  CHECK(summary.at("kept_heads") == 0);  // every stream goes on after position 40
+
+  const tool_run info = run_tool({"info", url, "--json"});
+  REQUIRE(info.status == 0);
+  const auto facts = info.json_lines().at(0);
+  CHECK(facts.at("archive_horizon") == 40);
+  CHECK(facts.at("archive").as_string() == archive.string());
+  CHECK(facts.at("events") == 20);
+
+  const tool_run below = run_tool({"events", url, "--from", "1"});
+  CHECK(below.status == 2);
+  CHECK(below.out.empty());
+  CHECK(below.err_lines() == 1);
+  CHECK(contains(below.err, archive.string()));
+  CHECK(contains(below.err, "pass --archive <dir>"));
+  const tool_run verify = run_tool({"verify", url});
+  CHECK(verify.status == 2);
+  const tool_run verified = run_tool({"verify", url, "--archive", archive.string()});
+  INFO(verified.out << verified.err);
+  CHECK(verified.status == 0);
+  CHECK(contains(verified.out, "clean: 60 events in 3 streams"));
+  const tool_run through =
+      run_tool({"events", url, "--from", "1", "--archive", archive.string(), "--json"});
+  CHECK(through.status == 0);
+  CHECK(through.lines().size() == 60);
+  // Another directory than the store's archive: refused naming both, nothing moved.
+  const tool_run elsewhere =
+      run_tool({"archive", url, (dir.path() / "other").string(), "--to-position", "60"});
+  CHECK(elsewhere.status == 2);
+  CHECK(contains(elsewhere.err, archive.string()));
+  CHECK(run_tool({"info", url, "--json"}).json_lines().at(0).at("archive_horizon") == 40);
+}
+#endif
 
 // A log whose third record (account-2's event, position 3) has a damaged payload byte, opened with
 // repair: positions 3 to 5 are cut into 00000001.log.cut, where 4 and 5 are intact.

@@ -333,7 +333,8 @@ class postgres_store {
     const archive_state a = archived();
     const std::string store = "PostgreSQL schema '" + options_.schema + "'";
     if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
-    throw error(errc::corrupt_log, store + " has no " + asked + " though it holds later ones");
+    throw error(errc::corrupt_log,
+                store + ": " + asked + " is missing, though later ones are stored");
   }
 
   postgres_options options_;

@@ -58,8 +58,9 @@ struct sqlite_options {
   int checkpoint_pages = 1000;
 };
 
-// The schema version this header writes (PRAGMA user_version). 2 added the table annal_archive;
-// a version-1 file is upgraded when a store opens it.
+// The newest schema version this header reads and writes (PRAGMA user_version). A store is made at
+// version 1; the first annal::archive adds the table annal_archive and makes it version 2, so an
+// older annal, which would read across the archived gap, refuses it instead.
 inline constexpr int sqlite_schema_version = 2;
 
 class sqlite_store {
@@ -90,12 +91,18 @@ class sqlite_store {
     // fresh lease: a connection that failed to roll back was discarded).
     std::optional<append_result> result;
     {
-      auto conn = pool_.acquire();
-      result = append_locked(conn, stream_id, expect, batch, false);
-    }
-    if (!result) {
-      auto conn = pool_.acquire();
-      result = append_locked(conn, stream_id, expect, batch, true);
+      // This process's writers queue here, woken in turn, rather than polling SQLite's write lock
+      // in its busy handler's sleeps, where a thread appending without pause starves the others
+      // (an archive run's transaction among them).
+      std::lock_guard writing(write_mutex_);
+      {
+        auto conn = pool_.acquire();
+        result = append_locked(conn, stream_id, expect, batch, false);
+      }
+      if (!result) {
+        auto conn = pool_.acquire();
+        result = append_locked(conn, stream_id, expect, batch, true);
+      }
     }
     if (result->status == append_status::appended) {
       {
@@ -216,6 +223,7 @@ class sqlite_store {
 
   archive_state archived_on(detail::sql::sqlite_connection& conn) const {
     archive_state out;
+    if (schema_version(conn) < 2) return out;  // never archived
     sqlite3_stmt* s = conn.stmt(detail::sql::sqlite_stmt::archived);
     if (conn.step(s, detail::sql::sqlite_stmt::archived)) {
       out.horizon = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
@@ -227,11 +235,20 @@ class sqlite_store {
     return out;
   }
 
+  static int schema_version(detail::sql::sqlite_connection& conn) {
+    sqlite3_stmt* s = conn.stmt(detail::sql::sqlite_stmt::schema_version);
+    conn.step(s, detail::sql::sqlite_stmt::schema_version);
+    const int v = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return v;
+  }
+
   // annal::archive's last step, once the archive holds positions 1..next.horizon durably: deletes
   // every event up to there but each stream's last and records the new horizon, in one
   // transaction. Returns how many events below the horizon the store keeps.
   std::uint64_t drop_archived(std::uint64_t expected_horizon, const archive_state& next) {
     using detail::sql::sqlite_stmt;
+    std::lock_guard writing(write_mutex_);
     auto conn = pool_.acquire();
     write_transaction tx(conn);
     const archive_state now = archived_on(*conn);
@@ -242,6 +259,17 @@ class sqlite_store {
                                               std::to_string(expected_horizon) + " to " +
                                               std::to_string(now.horizon) +
                                               " meanwhile; nothing was deleted, run it again");
+    if (schema_version(*conn) < 2) {
+      conn->exec(
+          "CREATE TABLE annal_archive ("
+          " id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " horizon INTEGER NOT NULL,"
+          " last_id BLOB NOT NULL,"
+          " archive TEXT NOT NULL,"
+          " archived_at INTEGER NOT NULL)",
+          "creating table annal_archive");
+      conn->exec("PRAGMA user_version = 2", "recording schema version 2");
+    }
     sqlite3_stmt* s = conn->stmt(sqlite_stmt::drop_archived);
     sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(next.horizon));
     conn->step(s, sqlite_stmt::drop_archived);
@@ -417,7 +445,7 @@ class sqlite_store {
                                               std::to_string(version) +
                                               ", newer than this annal understands (" +
                                               std::to_string(sqlite_schema_version) + ")");
-    if (version < sqlite_schema_version) {
+    if (version == 0) {
       conn->exec(
           "CREATE TABLE IF NOT EXISTS annal_events ("
           " position INTEGER PRIMARY KEY,"
@@ -433,17 +461,8 @@ class sqlite_store {
           " recorded_at INTEGER NOT NULL,"  // nanoseconds since the Unix epoch
           " UNIQUE (stream_id, stream_version))",
           "creating table annal_events");
-      // Version 2: where the archive stands (annal::archive); one row once something is archived.
-      conn->exec(
-          "CREATE TABLE IF NOT EXISTS annal_archive ("
-          " id INTEGER PRIMARY KEY CHECK (id = 1),"
-          " horizon INTEGER NOT NULL,"
-          " last_id BLOB NOT NULL,"
-          " archive TEXT NOT NULL,"
-          " archived_at INTEGER NOT NULL)",
-          "creating table annal_archive");
-      conn->exec("PRAGMA user_version = " + std::to_string(sqlite_schema_version),
-                 "recording the schema version");
+
+      conn->exec("PRAGMA user_version = 1", "recording the schema version");
     }
     tx.commit();
   }
@@ -520,13 +539,15 @@ class sqlite_store {
     const archive_state a = archived();
     const std::string store = "SQLite store '" + path_ + "'";
     if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
-    throw error(errc::corrupt_log, store + " has no " + asked + " though it holds later ones");
+    throw error(errc::corrupt_log,
+                store + ": " + asked + " is missing, though later ones are stored");
   }
 
   std::string path_;
   sqlite_options options_;
   detail::sql::sqlite_checkpointer checkpointer_;  // outlives the pool, whose commits wake it
   mutable detail::sql::sqlite_pool pool_;
+  std::mutex write_mutex_;  // this process's write transactions, one at a time
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable appended_;
   std::uint64_t known_position_ = 0;

@@ -51,6 +51,7 @@ enum class sqlite_stmt : std::size_t {
   drop_archived,
   record_archive,
   count_kept,
+  schema_version,
   count_
 };
 
@@ -115,13 +116,14 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_st
         "INSERT OR REPLACE INTO annal_archive (id, horizon, last_id, archive, archived_at) "
         "VALUES (1, ?1, ?2, ?3, ?4)",
         "SELECT count(*) FROM annal_events WHERE position <= ?1",
+        "PRAGMA user_version",
 };
 
 inline constexpr std::string_view sqlite_stmt_name(sqlite_stmt s) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)> names = {
-      "find_id",  "stream_version", "head",           "insert",    "insert_8", "insert_32",
-      "read_all", "read_stream",    "begin",          "commit",    "rollback", "stream_end",
-      "archived", "drop_archived",  "record_archive", "count_kept"};
+      "find_id",  "stream_version", "head",           "insert",     "insert_8",      "insert_32",
+      "read_all", "read_stream",    "begin",          "commit",     "rollback",      "stream_end",
+      "archived", "drop_archived",  "record_archive", "count_kept", "schema_version"};
   return names[static_cast<std::size_t>(s)];
 }
 

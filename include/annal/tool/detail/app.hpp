@@ -108,8 +108,8 @@ inline void add_common(CLI::App& cmd, arguments& a, const std::string& example) 
   cmd.add_option("--schema", a.schema, "PostgreSQL schema holding the store")
       ->capture_default_str();
   cmd.add_option("--archive", a.archive,
-                 "a file log's archive directory (archive command): read positions below the "
-                 "archive horizon from it");
+                 "the store's archive, a file log's directory (archive command): read positions "
+                 "below the archive horizon from it");
   add_kafka_timeout(cmd, a);
   cmd.footer("Example:\n  " + example);
 }
@@ -375,12 +375,60 @@ inline std::chrono::seconds parse_age(std::string_view text) {
               "--age '" + std::string(text) + "': the unit is d, h, m or s (90d)");
 }
 
-// archive: the file log's oldest whole sealed segments move to the archive directory.
+// archive of a SQLite or PostgreSQL store: into a file log at a.target (made if missing).
+inline int run_sql_archive(const arguments& a, const store_url& url, archive_horizon horizon) {
+  open_settings settings;
+  settings.postgres_schema = a.schema;
+  opened_store opened = open_store(url, settings);
+  file_log_options into_options;
+  into_options.sync = durability::none;  // annal::archive syncs it once, before the store deletes
+  file_log into(a.target, into_options);
+  progress_line progress(std::cerr);
+  archive_options how;
+  how.on_progress = [&](const backup_progress& p) {
+    if (p.done) return;
+    progress.show("archive: " + std::to_string(p.events) + " events copied, to position " +
+                  std::to_string(p.position) + " of " + std::to_string(p.target));
+  };
+  archive_result r;
+  std::visit(
+      [&](auto& store) {
+        using S = std::remove_cvref_t<decltype(*store)>;
+        if constexpr (archivable_store<S>) r = annal::archive(*store, into, horizon, how);
+      },
+      opened.store);
+  progress.end();
+  if (a.json) {
+    boost::json::object o;
+    o["store"] = url.shown;
+    o["archive"] = a.target;
+    o["horizon"] = r.horizon;
+    o["new_events"] = r.new_events;
+    o["kept_heads"] = r.kept_heads;
+    o["horizon_recorded_at"] =
+        r.horizon ? boost::json::value(iso_time(r.horizon_recorded_at)) : nullptr;
+    o["warning"] = r.warning;
+    std::cout << boost::json::serialize(o) << '\n';
+  } else {
+    std::cout << "archived " << r.new_events << " events from " << url.shown
+              << " into the file log " << a.target << "; positions 1.." << r.horizon
+              << " are in the archive"
+              << (r.horizon ? " (up to " + iso_time(r.horizon_recorded_at) + ")" : std::string())
+              << ", the store keeps " << r.kept_heads << " of them, each the last of its stream\n";
+    if (!r.warning.empty()) std::cout << "warning: " << r.warning << '\n';
+  }
+  return ok;
+}
+
+// archive: the file log's oldest whole sealed segments move to the archive directory; a SQL
+// store's events below the horizon move into a file log there, each stream's last kept.
 inline int run_archive(const arguments& a, const store_url& url) {
-  if (url.kind != store_kind::file)
+  if (url.kind != store_kind::file && url.kind != store_kind::sqlite &&
+      url.kind != store_kind::postgres)
     throw error(errc::invalid_argument,
-                "archive takes a file log (file:<dir>), not '" + url.shown +
-                    "': the SQL stores keep their own archiving (docs/recovery.md)");
+                "archive takes a file log, a SQLite store or a PostgreSQL "
+                "store, not '" +
+                    url.shown + "'");
   const int given =
       (a.to_position ? 1 : 0) + (a.older_than.empty() ? 0 : 1) + (a.age.empty() ? 0 : 1);
   if (given != 1)
@@ -391,6 +439,7 @@ inline int run_archive(const arguments& a, const store_url& url) {
       : !a.older_than.empty()
           ? archive_horizon::older_than(parse_utc_time(a.older_than, "--older-than"))
           : archive_horizon::age(parse_age(a.age));
+  if (url.kind != store_kind::file) return run_sql_archive(a, url, horizon);
   std::error_code ec;
   if (!std::filesystem::is_directory(url.location, ec))
     throw error(errc::invalid_argument, "file log directory '" + url.location +
@@ -433,16 +482,16 @@ inline int run_archive(const arguments& a, const store_url& url) {
   return ok;
 }
 
-// Calls f(store) on the opened store, or on the file log read through its archive when --archive
-// names one.
+// Calls f(store) on the opened store, or on the store read through its archive (a file log) when
+// --archive names one.
 template <class F>
 void with_opened(opened_store& opened, const std::optional<opened_store>& archive, F&& f) {
   std::visit(
       [&](auto& store) {
         using S = std::remove_cvref_t<decltype(*store)>;
-        if constexpr (std::is_same_v<S, file_log>) {
+        if constexpr (std::is_same_v<S, file_log> || archivable_store<S>) {
           if (archive) {
-            const with_archive<file_log, file_log> both(*std::get<0>(archive->store), *store);
+            const with_archive<file_log, S> both(*std::get<0>(archive->store), *store);
             f(both);
             return;
           }
@@ -480,9 +529,10 @@ int run(const std::string& command, const arguments& a, const store_url& url) {
   }
   std::optional<opened_store> archive;
   if (!a.archive.empty()) {
-    if (url.kind != store_kind::file)
+    if (url.kind != store_kind::file && url.kind != store_kind::sqlite &&
+        url.kind != store_kind::postgres)
       throw error(errc::invalid_argument,
-                  "--archive: only a file log has an archive, not '" + url.shown + "'");
+                  "--archive: a Kafka topic has no archive ('" + url.shown + "')");
     archive.emplace(open_store(parse_store_url("file:" + a.archive), settings));
   }
   // Straight to stdout: a long listing streams out, and what came before a failure stays printed.
@@ -730,26 +780,36 @@ int run_tool(int argc, char** argv) {
                   p + " restore ./events-backup.db ./events.db --to-position 1200");
 
   CLI::App* archive = app.add_subcommand(
-      "archive", "move a file log's oldest whole segments to an archive directory, checked");
-  archive->add_option("url", a.url, "the file log: file:<dir> (no writer may hold it)")->required();
+      "archive",
+      "move the oldest events to an archive: a file log's whole sealed segments to an archive "
+      "directory, checked; a SQL store's events into a file log, each stream's last kept");
+  archive
+      ->add_option("url", a.url,
+                   "the store: file:<dir> (no writer may hold it), sqlite:<file> or "
+                   "postgresql://... (writers may go on)")
+      ->required();
   archive
       ->add_option("archive", a.target,
-                   "the archive directory: new, empty, or this log's archive, which grows")
+                   "the archive directory: new, empty, or this store's archive, which grows")
       ->required();
   auto* archive_to = archive->add_option("--to-position", a.to_position,
-                                         "archive the sealed segments wholly at or below this "
-                                         "position");
-  auto* archive_older =
-      archive->add_option("--older-than", a.older_than,
-                          "archive the sealed segments wholly recorded before this UTC time");
-  auto* archive_age = archive->add_option(
-      "--age", a.age, "archive the sealed segments wholly older than this: 90d, 12h, 30m, 45s");
+                                         "archive up to this position (a file log: the sealed "
+                                         "segments wholly at or below it)");
+  auto* archive_older = archive->add_option(
+      "--older-than", a.older_than,
+      "archive what was recorded before this UTC time (a file log: whole segments)");
+  auto* archive_age =
+      archive->add_option("--age", a.age, "archive what is older than this: 90d, 12h, 30m, 45s");
   archive_to->excludes(archive_older)->excludes(archive_age);
   archive_older->excludes(archive_age);
+  archive->add_option("--schema", a.schema, "PostgreSQL schema holding the store")
+      ->capture_default_str();
   archive->add_flag("--json", a.json, "print the summary as JSON for scripts");
   archive->footer("Example:\n  " + p +
                   " archive file:/var/lib/orders /archive/orders --age 90d\n  " + p +
-                  " info file:/var/lib/orders   (shows the archive horizon)");
+                  " archive sqlite:./events.db /archive/events --to-position 1000000\n  " + p +
+                  " info file:/var/lib/orders   (shows the archive horizon)\n  " + p +
+                  " verify sqlite:./events.db --archive /archive/events");
 
   CLI::App* salvage = app.add_subcommand(
       "salvage",

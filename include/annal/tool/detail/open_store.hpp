@@ -239,7 +239,11 @@ inline opened_store open_sqlite(const store_url& url, const open_settings& setti
   // WAL.
   options.checkpoint = sqlite_checkpoint::in_commit;
   if (settings.writable) facts.access = "writable open";
-  return {std::make_unique<sqlite_store>(url.location, options), std::move(facts)};
+  auto store = std::make_unique<sqlite_store>(url.location, options);
+  const archive_state archived = store->archived();
+  facts.archive_horizon = archived.horizon;
+  facts.archive_path = archived.archive;
+  return {std::move(store), std::move(facts)};
 }
 #endif
 
@@ -373,7 +377,13 @@ inline opened_store open_postgres(const store_url& url, const open_settings& set
   const std::string commit = PQgetvalue(sync.get(), 0, 0);
   facts.durability = "synchronous_commit=" + commit + " (" +
                      (commit == "off" ? "durability::none" : "durability::durable") + ")";
-  return {std::make_unique<postgres_store>(options), std::move(facts)};
+  auto store = std::make_unique<postgres_store>(options);
+  if (version >= 6) {  // the version that records an archive
+    const archive_state archived = store->archived();
+    facts.archive_horizon = archived.horizon;
+    facts.archive_path = archived.archive;
+  }
+  return {std::move(store), std::move(facts)};
 }
 #endif
 
