@@ -38,6 +38,7 @@ using annal::errc;
 using annal::expected_version;
 using recovery_test::all_events;
 using recovery_test::batch_of;
+using recovery_test::crash_stream_for;
 using recovery_test::error_with;
 using recovery_test::fill;
 using recovery_test::require_same_log;
@@ -405,25 +406,14 @@ TEST_CASE("reads beside an archive run see whole events or errc::archived, nothi
   CHECK(log.archive_horizon() > 0);
 }
 
-namespace {
-
-std::string crash_stream_for(const annal::event_id& id) {
-  return "crash-" + std::to_string(id.data[1] % 5);
-}
-
-}  // namespace
-
 // A child appends with acknowledgements and archives, again and again at rising horizons, and is
 // kill -9ed at a random moment. The hot log then opens; the archive, if its marker says complete,
 // verifies; a rerun of archive finishes the job; and archive and hot log together hold every
 // acknowledged event at positions 1, 2, 3... ANNAL_CRASH_TRIALS sets the number of trials
 // (default 200); ANNAL_CRASH_SEED the seed.
 TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
-  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
-  const int trials = env_trials ? std::atoi(env_trials) : 200;
-  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
-  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
-                                 : static_cast<unsigned>(std::random_device{}());
+  const int trials = recovery_test::crash_trials();
+  const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
   int archived_at_kill = 0;
@@ -448,9 +438,7 @@ TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
           annal::archive(log, archive_dir,
                          annal::archive_horizon::position(log.last_position() * 3 / 4));
       } catch (const std::exception& e) {
-        const std::string text = std::string("child failed: ") + e.what() + "\n";
-        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
-        ::_exit(3);
+        recovery_test::child_failed(e);
       }
     });
     REQUIRE_FALSE(child.exited);

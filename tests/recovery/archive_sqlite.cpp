@@ -28,6 +28,7 @@
 namespace fs = std::filesystem;
 using annal::errc;
 using recovery_test::all_events;
+using recovery_test::crash_stream_for;
 using recovery_test::error_with;
 
 TEST_CASE("SQLite archive: round trip by position", "[recovery][archive][sqlite]") {
@@ -141,23 +142,12 @@ TEST_CASE("SQLite archive: backup, verify and restore of an archived store",
                        annal::error, error_with(errc::archived, {"without its last event"}));
 }
 
-namespace {
-
-std::string crash_stream_for(const annal::event_id& id) {
-  return "crash-" + std::to_string(id.data[1] % 5);
-}
-
-}  // namespace
-
 // A child appends with acknowledgements and archives at rising horizons, and is kill -9ed at a
 // random moment. A rerun of archive finishes the job; archive and store together then hold every
 // acknowledged event once, at positions 1, 2, 3...
 TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqlite][crash]") {
-  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
-  const int trials = env_trials ? std::atoi(env_trials) : 200;
-  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
-  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
-                                 : static_cast<unsigned>(std::random_device{}());
+  const int trials = recovery_test::crash_trials();
+  const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
   // A kill ends the process, not the machine: what SQLite has written survives it unsynced.
@@ -186,9 +176,7 @@ TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqli
           annal::archive(hot, archive,
                          annal::archive_horizon::position(hot.last_position() * 3 / 4));
       } catch (const std::exception& e) {
-        const std::string text = std::string("child failed: ") + e.what() + "\n";
-        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
-        ::_exit(3);
+        recovery_test::child_failed(e);
       }
     });
     REQUIRE_FALSE(child.exited);

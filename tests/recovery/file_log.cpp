@@ -40,6 +40,7 @@ using annal_test_store::scratch_dir;
 namespace {
 
 using recovery_test::all_events;
+using recovery_test::crash_stream_for;
 using recovery_test::error_with;
 using recovery_test::fill;
 using recovery_test::fork_and_kill;
@@ -494,10 +495,6 @@ TEST_CASE("file restore: to a position, a time or the end, as a normal log", "[r
 
 namespace {
 
-std::string crash_stream_for(const annal::event_id& id) {
-  return "crash-" + std::to_string(id.data[1] % 5);
-}
-
 // Appends with acknowledgements on one thread and backs the log up, again and again, on another,
 // until killed.
 [[noreturn]] void backup_child(const fs::path& source, const fs::path& dest, int out, unsigned seed,
@@ -513,9 +510,7 @@ std::string crash_stream_for(const annal::event_id& id) {
     options.hard_link = link;
     for (;;) annal::backup(log, dest, options);
   } catch (const std::exception& e) {
-    const std::string text = std::string("child failed: ") + e.what() + "\n";
-    if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
-    ::_exit(3);
+    recovery_test::child_failed(e);
   }
 }
 
@@ -527,11 +522,8 @@ std::string crash_stream_for(const annal::event_id& id) {
 // number of trials (default 250: three fifths backups, two fifths restores); ANNAL_CRASH_SEED the
 // seed.
 TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file][crash]") {
-  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
-  const int trials = env_trials ? std::atoi(env_trials) : 250;
-  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
-  const unsigned seed = env_seed ? static_cast<unsigned>(std::strtoul(env_seed, nullptr, 10))
-                                 : std::random_device{}();
+  const int trials = recovery_test::crash_trials(250);
+  const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
   scratch_dir dir;

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -130,6 +132,30 @@ class unwritable_directory {
   int flags_ = 0;
   bool immutable_ = false;
 };
+
+// The number of kill -9 trials a crash test runs (ANNAL_CRASH_TRIALS, else `fallback`) and the seed
+// of their random moments (ANNAL_CRASH_SEED, else a random one); a test prints both when it fails.
+inline int crash_trials(int fallback = 200) {
+  const char* env = std::getenv("ANNAL_CRASH_TRIALS");
+  return env ? std::atoi(env) : fallback;
+}
+inline unsigned crash_seed() {
+  const char* env = std::getenv("ANNAL_CRASH_SEED");
+  return env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : std::random_device{}();
+}
+
+// The stream a crash writer's batch goes to, from its first event's id: five streams.
+inline std::string crash_stream_for(const annal::event_id& id) {
+  return "crash-" + std::to_string(id.data[1] % 5);
+}
+
+// Ends a forked child that failed: the message on stderr, exit status 3 (which the parent's
+// check of a kill -9 reports).
+[[noreturn]] inline void child_failed(const std::exception& e) {
+  const std::string text = std::string("child failed: ") + e.what() + "\n";
+  if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
+  ::_exit(3);
+}
 
 struct killed_child {
   std::vector<char> bytes;  // what it wrote to its pipe

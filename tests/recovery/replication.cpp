@@ -33,6 +33,7 @@ using annal::errc;
 using annal::expected_version;
 using recovery_test::all_events;
 using recovery_test::batch_of;
+using recovery_test::crash_stream_for;
 using recovery_test::error_with;
 using recovery_test::fill;
 using recovery_test::require_same_log;
@@ -340,14 +341,6 @@ TEST_CASE("a synchronous primary acknowledges an append only once the standby ho
         append_status::conflict);
 }
 
-namespace {
-
-std::string crash_stream_for(const annal::event_id& id) {
-  return "crash-" + std::to_string(id.data[1] % 5);
-}
-
-}  // namespace
-
 // A child appends to a primary while a standby follows it, asynchronously or synchronously, and is
 // kill -9ed at a random moment. Both sides then open as they are: the standby is a prefix of the
 // primary, a rerun of the replicator makes them equal, and in synchronous mode every acknowledged
@@ -356,11 +349,8 @@ std::string crash_stream_for(const annal::event_id& id) {
 // ANNAL_CRASH_SEED the seed.
 TEST_CASE("replication: kill -9 of primary and standby at random moments",
           "[recovery][replication][crash]") {
-  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
-  const int trials = env_trials ? std::atoi(env_trials) : 200;
-  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
-  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
-                                 : static_cast<unsigned>(std::random_device{}());
+  const int trials = recovery_test::crash_trials();
+  const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
   int caught_up_at_kill = 0;
@@ -395,9 +385,7 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
                                                    crash_stream_for);
         }
       } catch (const std::exception& e) {
-        const std::string text = std::string("child failed: ") + e.what() + "\n";
-        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
-        ::_exit(3);
+        recovery_test::child_failed(e);
       }
     });
     REQUIRE_FALSE(child.exited);
@@ -437,11 +425,8 @@ TEST_CASE("replication: kill -9 of primary and standby at random moments",
 // as a prefix of the primary followed only by its own acknowledged appends, never a mix, and
 // takes appends again. ANNAL_CRASH_TRIALS sets the number of trials (default 200).
 TEST_CASE("promotion: kill -9 before, during and after it", "[recovery][replication][crash]") {
-  const char* env_trials = std::getenv("ANNAL_CRASH_TRIALS");
-  const int trials = env_trials ? std::atoi(env_trials) : 200;
-  const char* env_seed = std::getenv("ANNAL_CRASH_SEED");
-  const unsigned seed = env_seed ? static_cast<unsigned>(std::atoi(env_seed))
-                                 : static_cast<unsigned>(std::random_device{}());
+  const int trials = recovery_test::crash_trials();
+  const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
   int promoted_at_kill = 0;
@@ -468,9 +453,7 @@ TEST_CASE("promotion: kill -9 before, during and after it", "[recovery][replicat
         annal_test_store::append_and_acknowledge(promoted, out, 1, child_seed, "crash.test",
                                                  crash_stream_for);
       } catch (const std::exception& e) {
-        const std::string text = std::string("child failed: ") + e.what() + "\n";
-        if (::write(2, text.data(), text.size()) < 0) ::_exit(5);
-        ::_exit(3);
+        recovery_test::child_failed(e);
       }
     });
     REQUIRE_FALSE(child.exited);
