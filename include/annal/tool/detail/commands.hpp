@@ -129,14 +129,19 @@ class stream_table {
   T& at(std::string_view id) {
     if (last_ && impl::same_id(id, last_id_)) [[likely]]
       return *last_;
-    return find_or_add(id);
+    return find_or_add(id, hash32(id));
   }
+  // at(id) for the `hash` prefetch(id) returned.
+  T& at(std::string_view id, std::uint64_t hash) { return find_or_add(id, hash); }
 
-  // Starts loading where `id`'s entry is (or would go), for an at(id) to come.
-  void prefetch(std::string_view id) const noexcept {
+  // Starts loading where `id`'s entry is (or would go), for an at(id, hash) to come; returns the
+  // hash.
+  std::uint64_t prefetch(std::string_view id) const noexcept {
+    const std::uint64_t h32 = hash32(id);
 #if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&slots_[home(impl::hash_id(id) >> 32)]);
+    __builtin_prefetch(&slots_[home(h32)]);
 #endif
+    return h32;
   }
 
   // f(id, entry) for every stream, in no order.
@@ -150,6 +155,8 @@ class stream_table {
  private:
   static constexpr unsigned initial_bits = 10;
 
+  static std::uint64_t hash32(std::string_view id) noexcept { return impl::hash_id(id) >> 32; }
+
   std::string_view id_of(key k) const noexcept {
     const char* at = ids_.data() + (k & 0xffffffffu) * word;
     std::uint16_t length;
@@ -162,11 +169,10 @@ class stream_table {
   }
 
   // Out of line: at() inlines into a scan's loop, and this runs once per batch of a stream.
-  [[gnu::noinline]] T& find_or_add(std::string_view id) {
+  [[gnu::noinline]] T& find_or_add(std::string_view id, std::uint64_t h32) {
     if (id.size() > 0xffff)
       throw error(errc::invalid_stream_id, "a stream id of " + std::to_string(id.size()) +
                                                " bytes: longer than any store keeps");
-    const std::uint64_t h32 = impl::hash_id(id) >> 32;
     const std::size_t mask = slots_.size() - 1;
     std::size_t i = home(h32);
     for (; slots_[i].k != 0; i = (i + 1) & mask) {
@@ -845,7 +851,7 @@ class stream_checks {
   // Checks the events held: before a problem of another kind is added, and at the end.
   void settle() {
     if (held_.empty()) return;
-    entry_ = &streams_.at(run_id_);
+    entry_ = &streams_.at(run_id_, run_hash_);
     for (const held& h : held_) check(*entry_, h.position, h.version, h.tombstone);
     held_.clear();
   }
@@ -876,8 +882,9 @@ class stream_checks {
   [[gnu::noinline]] void start_run(std::string_view id) {
     settle();
     entry_ = nullptr;
-    run_id_.assign(id.data(), id.size());
-    streams_.prefetch(run_id_);
+    run_id_.resize(id.size());  // within its capacity, a plain copy (assign is a general replace)
+    std::memcpy(run_id_.data(), id.data(), id.size());
+    run_hash_ = streams_.prefetch(run_id_);
   }
 
   void check(seen& st, std::uint64_t position, std::uint64_t version, bool tombstone) {
@@ -896,6 +903,7 @@ class stream_checks {
   std::size_t hold_;
   stream_table<seen> streams_;
   std::string run_id_;
+  std::uint64_t run_hash_ = 0;
   seen* entry_ = nullptr;  // the run's entry, once looked up
   std::vector<held> held_;
   std::uint64_t expected_ = 1;
