@@ -58,6 +58,19 @@ TEST_CASE("SQLite archive: bad input", "[recovery][archive][sqlite]") {
                        error_with(errc::invalid_argument, {"into itself"}));
 }
 
+TEST_CASE("SQLite: a row deleted behind the store's back stops reads before it",
+          "[recovery][sqlite]") {
+  annal_test_store::scratch_dir dir;
+  annal::sqlite_store hot(dir.path() / "events.db");
+  sql_archive_test::check_gap_stops_reads(hot, [&](std::uint64_t position) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "events.db").c_str(), &db) == SQLITE_OK);
+    const std::string sql = "DELETE FROM annal_events WHERE position = " + std::to_string(position);
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  });
+}
+
 TEST_CASE("SQLite archive: appends go on while archiving", "[recovery][archive][sqlite]") {
   annal_test_store::scratch_dir dir;
   annal::sqlite_store hot(dir.path() / "events.db");

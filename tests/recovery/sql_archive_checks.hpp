@@ -293,4 +293,20 @@ void check_concurrent_appends(Store& hot, const fs::path& archive_dir) {
   for (const auto& id : acked) CHECK(held.count(id) == 1);
 }
 
+// A row deleted behind the store's back (no archive): reads stop before the gap with
+// errc::corrupt_log naming it, by position and by stream, never stepping over it.
+template <class Store, class DeleteRow>
+void check_gap_stops_reads(Store& hot, DeleteRow delete_row) {
+  hot.append("g", annal::expected_version::no_stream(), batch_of(3));  // positions 1 to 3
+  delete_row(2);
+  std::vector<std::uint64_t> seen;
+  CHECK_THROWS_MATCHES(
+      hot.read_all(1, [&](const annal::recorded_event& e) { seen.push_back(e.position); }),
+      annal::error, error_with(errc::corrupt_log, {"position 2 is missing"}));
+  CHECK(seen == std::vector<std::uint64_t>{1});
+  CHECK_THROWS_MATCHES(stream_events(hot, "g"), annal::error,
+                       error_with(errc::corrupt_log, {"version 2 of stream 'g' is missing"}));
+  CHECK(hot.archive_horizon() == 0);
+}
+
 }  // namespace sql_archive_test

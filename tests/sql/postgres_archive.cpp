@@ -42,3 +42,15 @@ TEST_CASE("PostgreSQL archive: appends go on while archiving", "[postgres][archi
   annal_test::postgres_fixture pg;
   sql_archive_test::check_concurrent_appends(pg.store(), dir.path() / "archive");
 }
+
+TEST_CASE("PostgreSQL: a row deleted behind the store's back stops reads before it",
+          "[postgres][archive]") {
+  annal_test::postgres_fixture pg;
+  const std::string events = "\"" + pg.store().options().schema + "\".events";
+  sql_archive_test::check_gap_stops_reads(pg.store(), [&](std::uint64_t position) {
+    pg.store().transact([&](annal::postgres_transaction& tx) {
+      tx.exec("DELETE FROM " + events + " WHERE position = $1",
+              static_cast<std::int64_t>(position));
+    });
+  });
+}
