@@ -327,14 +327,7 @@ class postgres_store {
   }
 
   [[noreturn]] void missing(std::optional<std::string_view> stream, std::uint64_t key) const {
-    const std::string asked =
-        stream ? "version " + std::to_string(key) + " of stream " + detail::quoted_prefix(*stream)
-               : "position " + std::to_string(key);
-    const archive_state a = archived();
-    const std::string store = "PostgreSQL schema '" + options_.schema + "'";
-    if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
-    throw error(errc::corrupt_log,
-                store + ": " + asked + " is missing, though later ones are stored");
+    detail::throw_missing("PostgreSQL schema '" + options_.schema + "'", archived(), stream, key);
   }
 
   postgres_options options_;

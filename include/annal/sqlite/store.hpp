@@ -533,14 +533,7 @@ class sqlite_store {
   }
 
   [[noreturn]] void missing(std::optional<std::string_view> stream, std::uint64_t key) const {
-    const std::string asked =
-        stream ? "version " + std::to_string(key) + " of stream " + detail::quoted_prefix(*stream)
-               : "position " + std::to_string(key);
-    const archive_state a = archived();
-    const std::string store = "SQLite store '" + path_ + "'";
-    if (a.horizon != 0 && (stream || key <= a.horizon)) detail::throw_archived(store, a, asked);
-    throw error(errc::corrupt_log,
-                store + ": " + asked + " is missing, though later ones are stored");
+    detail::throw_missing("SQLite store '" + path_ + "'", archived(), stream, key);
   }
 
   std::string path_;

@@ -13,12 +13,14 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/detail/event_id.hpp>
 #include <annal/core/error.hpp>
 #include <annal/core/record.hpp>
+#include <annal/detail/validate.hpp>
 #include <annal/runtime/log.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/recovery.hpp>
@@ -119,14 +121,22 @@ inline void check_archive_options(archive_horizon horizon, const archive_options
     throw error(errc::invalid_argument, "archive_options::progress_interval must not be negative");
 }
 
-// The errc::archived a SQL store throws for a read that reaches below its horizon.
-[[noreturn]] inline void throw_archived(const std::string& store, const archive_state& state,
-                                        const std::string& asked) {
-  throw error(errc::archived,
-              asked + " of " + store + " was archived: positions 1 to " +
-                  std::to_string(state.horizon) + " are in the archive '" + state.archive +
-                  "' (the store keeps only each stream's last event below that); read them "
-                  "through annal::with_archive with that archive");
+// What a SQL store throws when its rows, read in key order (positions, or one stream's versions),
+// skip `key`: errc::archived naming the archive when annal::archive deleted it, errc::corrupt_log
+// otherwise (a row deleted behind the store's back). Either way the read stops before the gap.
+[[noreturn]] inline void throw_missing(const std::string& store, const archive_state& archived,
+                                       std::optional<std::string_view> stream, std::uint64_t key) {
+  const std::string asked =
+      stream ? "version " + std::to_string(key) + " of stream " + detail::quoted_prefix(*stream)
+             : "position " + std::to_string(key);
+  if (archived.horizon != 0 && (stream || key <= archived.horizon))
+    throw error(errc::archived,
+                asked + " of " + store + " was archived: positions 1 to " +
+                    std::to_string(archived.horizon) + " are in the archive '" + archived.archive +
+                    "' (the store keeps only each stream's last event below that); read them "
+                    "through annal::with_archive with that archive");
+  throw error(errc::corrupt_log,
+              store + ": " + asked + " is missing, though later ones are stored");
 }
 
 template <class S>
@@ -199,8 +209,8 @@ archive_result archive(Hot& hot, Archive& into, archive_horizon horizon,
               " at position " + std::to_string(before.horizon) + " but the store archived event " +
               detail::id_text(before.last_id) + " there: it is another store's archive");
   }
+  const std::uint64_t hot_last = hot.last_position();
   if (held > before.horizon) {
-    const std::uint64_t hot_last = hot.last_position();
     const auto mine = detail::event_at(into, held);
     const auto theirs = held <= hot_last ? detail::event_at(hot, held) : std::nullopt;
     if (!mine || !theirs || mine->id != theirs->id)
@@ -214,7 +224,6 @@ archive_result archive(Hot& hot, Archive& into, archive_horizon horizon,
 
   archive_result result;
   result.horizon = before.horizon;
-  const std::uint64_t hot_last = hot.last_position();
   const std::uint64_t through =
       horizon.by_time() ? hot_last : std::min(horizon.max_position(), hot_last);
   backup_options reporting;
