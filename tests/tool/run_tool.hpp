@@ -192,6 +192,7 @@ class running_tool {
   }
 
   bool running() const noexcept { return pid_ > 0; }
+  pid_t pid() const noexcept { return pid_; }
 
  private:
   scratch dir_;

@@ -246,3 +246,56 @@ TEST_CASE("annal tool: archive a PostgreSQL store into a file log", "[tool][post
     CHECK(!contains(r.err, annal_test::postgres_server::password));
   }
 }
+
+TEST_CASE("annal tool: promote a PostgreSQL standby that a replicate --follow writes",
+          "[tool][postgres][replicate][promote]") {
+  auto& server = annal_test::postgres_server::shared();
+  const std::string password = annal_test::postgres_server::password;
+  const std::string url = url_of(server, password);
+  scratch dir;
+  const auto data = dir.path() / "data";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string primary = "file:" + data.string();
+  const std::vector<std::string> schema{"--schema", "tool_standby"};
+  const auto with_schema = [&](std::vector<std::string> args) {
+    args.insert(args.end(), schema.begin(), schema.end());
+    return args;
+  };
+
+  annal_test_tool::running_tool follower(with_schema({"replicate", primary, url, "--follow"}));
+  tool_run r = follower.wait_for(
+      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  INFO(r.err);
+  REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
+  // Its claim is a lock in a session of its own, named: a second replicate is refused.
+  const tool_run second = run_tool(with_schema({"replicate", primary, url}));
+  check_bad_input(second, "replicate running as pid " + std::to_string(follower.pid()));
+  CHECK(contains(second.err, "it holds the replicate lock on schema 'tool_standby'"));
+  // Another schema is another standby.
+  CHECK(run_tool({"replicate", primary, url, "--schema", "tool_standby_2"}).status == 0);
+
+  const tool_run promoted = run_tool(with_schema({"promote", url, "--primary", primary}));
+  INFO(promoted.out << promoted.err);
+  CHECK(promoted.status == 0);
+  CHECK(contains(promoted.out, " at position 5: it takes appends of its own now\n"));
+  CHECK(contains(promoted.out, "stopped the replicate into it (pid " +
+                                   std::to_string(follower.pid()) + " on host "));
+  CHECK(contains(promoted.out, "the standby holds all of it\n"));
+  CHECK(!contains(promoted.out, password));
+  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  CHECK(r.status == 0);
+  // The lock went with its session: the next replicate takes it, and promote finds none.
+  CHECK(run_tool(with_schema({"replicate", primary, url})).status == 0);
+  const auto again = run_tool(with_schema({"promote", url, "--json"})).json_lines();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].at("stopped_replicate").is_null());
+  CHECK(again[0].at("position").to_number<int>() == 5);
+  // A primary that cannot be read: the password stays off the report.
+  const tool_run unread = run_tool(
+      {"promote", url, "--schema", "tool_standby", "--primary", url_of(server, "wrong-pw")});
+  INFO(unread.out << unread.err);
+  CHECK(unread.status == 0);
+  CHECK(contains(unread.out, "not read (cannot connect to PostgreSQL at 'postgresql://annal:***@"));
+  CHECK(!contains(unread.out, "wrong-pw"));
+}

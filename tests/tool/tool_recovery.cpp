@@ -425,7 +425,7 @@ TEST_CASE("annal tool: on a terminal, copy shows its progress on one line writte
 }
 
 TEST_CASE("annal tool: --help on every writing command shows an example", "[tool]") {
-  for (const char* command : {"copy", "replicate", "backup", "restore", "archive", "salvage"}) {
+  for (const char* command : {"copy", "replicate", "promote", "backup", "restore", "archive", "salvage"}) {
     const tool_run r = run_tool({command, "--help"});
     INFO(command);
     CHECK(r.status == 0);
@@ -662,3 +662,175 @@ TEST_CASE("annal tool: salvage lists what a repair set aside, and appends it aga
     CHECK(file_log_events(log).size() == 2);
   }
 }
+
+namespace {
+
+std::string this_host() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("annal tool: promote stops the running replicate, opens the standby, says what it lacks",
+          "[tool][replicate][promote]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", standby = dir.path() / "standby";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string primary = "file:" + data.string(), copy = "file:" + standby.string();
+
+  annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow", "--json"});
+  tool_run r = follower.wait_for(
+      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  INFO(r.err);
+  REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
+  const std::string who = "pid " + std::to_string(follower.pid()) + " on host " + this_host();
+  // The running replicate has claimed its standby: it says so there, and a second is refused.
+  const std::string marker = annal_test_tool::read_whole(standby / "REPLICATING");
+  CHECK(contains(marker, "annal replicate\npid " + std::to_string(follower.pid()) + "\n"));
+  CHECK(contains(marker, "\nprimary " + primary + "\n"));
+  check_bad_input(run_tool({"replicate", primary, copy}), "replicate running as " + who);
+
+  const tool_run promoted = run_tool({"promote", copy, "--primary", primary});
+  INFO(promoted.out << promoted.err);
+  CHECK(promoted.status == 0);
+  CHECK(promoted.out == "promoted " + copy +
+                            " at position 5: it takes appends of its own now\n"
+                            "stopped the replicate into it (" +
+                            who +
+                            ")\n"
+                            "primary " +
+                            primary + " at position 5: the standby holds all of it\n");
+  // The replicate ended on its signal, at a whole append, with its summary and status 0.
+  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  CHECK(r.status == 0);
+  REQUIRE(r.json_lines().size() == 1);
+  CHECK(r.json_lines()[0].at("standby_position").to_number<int>() == 5);
+  CHECK(!fs::exists(standby / "REPLICATING"));
+
+  // The primary goes on (it should not: the report shows what the standby lacks, in positions).
+  append_two(writer);
+  const auto lacking = run_tool({"promote", copy, "--primary", primary, "--json"}).json_lines();
+  REQUIRE(lacking.size() == 1);
+  CHECK(lacking[0].at("position").to_number<int>() == 5);
+  CHECK(lacking[0].at("stopped_replicate").is_null());
+  CHECK(lacking[0].at("primary_position").to_number<int>() == 7);
+  CHECK(lacking[0].at("positions_behind").to_number<int>() == 2);
+  CHECK(lacking[0].at("history_matches").as_bool());
+
+  // The promoted store takes appends; its history is then no longer the old primary's.
+  {
+    annal::file_log own{standby};
+    const annal::event_data next[] = {annal_test_tool::sample_event("noted", "after promotion")};
+    CHECK(own.append("log-1", annal::expected_version::no_stream(), next).first_position == 6);
+  }
+  const tool_run split = run_tool({"promote", copy, "--primary", primary});
+  INFO(split.out << split.err);
+  CHECK(split.status == 1);
+  CHECK(contains(split.out, "MISMATCH: the standby's event at position 6 is event "));
+  CHECK(contains(split.out, "(stream 'log-1' version 1), the primary's event "));
+  // A lost primary is no reason not to promote: the report says it could not be read.
+  const tool_run lost =
+      run_tool({"promote", copy, "--primary", "file:" + (dir.path() / "gone").string()});
+  INFO(lost.out << lost.err);
+  CHECK(lost.status == 0);
+  CHECK(contains(lost.out, "not read (file log directory '"));
+  CHECK(contains(lost.out, "what the standby lacks is unknown\n"));
+}
+
+TEST_CASE("annal tool: promote and replicate take over a dead replicate's marker, refuse others",
+          "[tool][replicate][promote]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", standby = dir.path() / "standby";
+  {
+    annal::file_log writer{data};
+    annal_test_tool::write_sample(writer);
+  }
+  const std::string primary = "file:" + data.string(), copy = "file:" + standby.string();
+  REQUIRE(run_tool({"replicate", primary, copy}).status == 0);
+  CHECK(!fs::exists(standby / "REPLICATING"));  // a replicate that ends gives its claim up
+
+  // A replicate killed with SIGKILL leaves its marker: this process's pid with another start time
+  // stands for it (a pid reused by a later process).
+  const std::string dead = "annal replicate\npid " + std::to_string(::getpid()) +
+                           "\nstart 1\nboot \nhost " + this_host() + "\nprimary " + primary +
+                           "\nsince 2026-12-07T10:00:00Z\n";
+  write_file(standby / "REPLICATING", dead);
+  const tool_run stale = run_tool({"promote", copy});
+  INFO(stale.out << stale.err);
+  CHECK(stale.status == 0);
+  CHECK(stale.out == "promoted " + copy +
+                         " at position 5: it takes appends of its own now\n"
+                         "removed the marker of a replicate that no longer runs (pid " +
+                         std::to_string(::getpid()) + " on host " + this_host() + ")\n");
+  CHECK(!fs::exists(standby / "REPLICATING"));
+  write_file(standby / "REPLICATING", dead);
+  CHECK(run_tool({"replicate", primary, copy}).status == 0);  // taken over
+  CHECK(!fs::exists(standby / "REPLICATING"));
+
+  // One on another host cannot be looked at or signalled: named, and nothing is promoted.
+  std::string elsewhere = dead;
+  elsewhere.replace(elsewhere.find("host "), 5 + this_host().size(), "host far-away-standby-host");
+  write_file(standby / "REPLICATING", elsewhere);
+  check_bad_input(
+      run_tool({"promote", copy}),
+      "replicate running as pid " + std::to_string(::getpid()) + " on host far-away-standby-host");
+  check_bad_input(run_tool({"replicate", primary, copy}), "if it no longer runs there, remove");
+  // A file of that name that is no marker is not the tool's to remove.
+  write_file(standby / "REPLICATING", "my notes\n");
+  check_bad_input(run_tool({"promote", copy}), "is not a replicate marker");
+  CHECK(annal_test_tool::read_whole(standby / "REPLICATING") == "my notes\n");
+  fs::remove(standby / "REPLICATING");
+
+  // Bad input: a standby that is not there (not created), a Kafka topic, a bad --wait.
+  const fs::path none = dir.path() / "none";
+  check_bad_input(run_tool({"promote", "file:" + none.string()}), "does not exist");
+  CHECK(!fs::exists(none));
+  check_bad_input(run_tool({"promote", "kafka://127.0.0.1:1/t"}), "Kafka topic");
+  check_bad_input(run_tool({"promote", copy, "--primary", "kafka://127.0.0.1:1/t"}), "Kafka topic");
+  check_bad_input(run_tool({"promote", copy, "--wait", "0"}), "--wait");
+  check_bad_input(run_tool({"promote", "ftp://x/y"}), "ftp");
+  CHECK(file_log_events(standby).size() == 5);
+}
+
+#ifdef ANNAL_TOOL_WITH_SQLITE
+TEST_CASE("annal tool: promote a SQLite standby that a replicate --follow writes",
+          "[tool][replicate][promote]") {
+  scratch dir;
+  const fs::path data = dir.path() / "data", standby = dir.path() / "standby.db";
+  annal::file_log writer{data};
+  annal_test_tool::write_sample(writer);
+  const std::string primary = "file:" + data.string(), copy = "sqlite:" + standby.string();
+  annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow"});
+  tool_run r = follower.wait_for(
+      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
+  CHECK(fs::exists(dir.path() / "standby.db-replicating"));
+  append_two(writer);
+  r = follower.wait_for(
+      [](const tool_run& t) { return contains(t.err, "primary at position 7, standby at 7"); });
+  REQUIRE(contains(r.err, "primary at position 7, standby at 7"));
+  check_bad_input(run_tool({"replicate", primary, copy}),
+                  "replicate running as pid " + std::to_string(follower.pid()));
+
+  const auto promoted = run_tool({"promote", copy, "--primary", primary, "--json"}).json_lines();
+  REQUIRE(promoted.size() == 1);
+  CHECK(promoted[0].at("position").to_number<int>() == 7);
+  CHECK(promoted[0].at("stopped_replicate").at("pid").to_number<int>() == follower.pid());
+  CHECK(promoted[0].at("stopped_replicate").at("was_running").as_bool());
+  CHECK(promoted[0].at("positions_behind").to_number<int>() == 0);
+  CHECK(promoted[0].at("history_matches").as_bool());
+  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  CHECK(r.status == 0);
+  CHECK(!fs::exists(dir.path() / "standby.db-replicating"));
+  annal::sqlite_store own{standby.string()};
+  const annal::event_data next[] = {annal_test_tool::sample_event("noted", "after promotion")};
+  CHECK(own.append("log-1", annal::expected_version::no_stream(), next).first_position == 8);
+}
+#endif

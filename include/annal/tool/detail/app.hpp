@@ -24,6 +24,7 @@
 #include <annal/store/with_archive.hpp>
 #include <annal/tool/detail/commands.hpp>
 #include <annal/tool/detail/open_store.hpp>
+#include <annal/tool/detail/promote.hpp>
 #include <annal/tool/detail/recovery_commands.hpp>
 #include <annal/tool/detail/salvage.hpp>
 #include <annal/tool/detail/store_url.hpp>
@@ -37,8 +38,8 @@ namespace annal::tool::detail {
 
 enum exit_status : int { ok = 0, damaged = 1, bad_input = 2, failed = 3 };
 
-// Set by SIGINT and SIGTERM: `events --follow` and `replicate --follow` end at the next look, with
-// exit status 0.
+// Set by SIGINT and SIGTERM: `events --follow` and `replicate` end at the next look, with exit
+// status 0.
 inline volatile std::sig_atomic_t stop_requested = 0;
 
 inline void request_stop(int) {
@@ -65,7 +66,10 @@ struct arguments {
   std::string payload_format = "bytea";
   std::string prefix;
   event_query query;
-  bool follow = false;  // replicate
+  bool follow = false;         // replicate
+  std::string primary;         // promote: the primary to compare with
+  std::string primary_schema;  // promote: its PostgreSQL schema (default: --schema)
+  unsigned wait_seconds = 60;  // promote: how long a replicate may take to stop
   bool hard_link = false;
   std::optional<std::uint64_t> to_position;
   std::string to_time;
@@ -143,9 +147,14 @@ inline int run_copy(const std::string& command, const arguments& a, const store_
   writing.new_payload_format = a.payload_format;
   // A copy syncs once at its end (copy_events); a standby's every append is durable.
   if (command == "copy") writing.sync = durability::none;
+  // One replicate per standby: a running one is named before its standby's lock is met.
+  if (command == "replicate") standby_claim::check_free(to);
   std::optional<opened_store> target = open_or_complain(
       a, [&] { return open_store(to, writing); }, secrets, status);
   if (!target) return status;
+  std::optional<standby_claim> claim;
+  if (command == "replicate")
+    claim.emplace(standby_claim::take(to, writing.postgres_schema, from.shown));
   progress_line progress(std::cerr);
   copy_report copied;
   // The library speaks of a standby and its primary; the tool names the stores too.
@@ -604,6 +613,50 @@ bool known_projection(const arguments& a) {
   return false;
 }
 
+// promote: the replicate into the standby stopped, the standby opened writable (it must exist), and
+// compared with its primary when one is named. Exit 1 when its history is not the primary's.
+inline int run_promote(const arguments& a, const store_url& standby,
+                       const std::vector<std::string>& secrets) {
+  std::optional<store_url> primary;
+  if (!a.primary.empty()) {
+    primary = parse_store_url(a.primary);
+    if (primary->kind == store_kind::kafka)
+      throw error(errc::invalid_argument, "--primary '" + primary->shown +
+                                              "' is a Kafka topic: promote compares the standby "
+                                              "with a store");
+  }
+  open_settings reading;
+  reading.postgres_schema = a.schema;
+  open_store(standby, reading);  // a standby that is not there is refused, not created
+  promote_report r;
+  r.standby = standby.shown;
+  r.stopped = stop_replicate(standby, a.schema, std::chrono::seconds(a.wait_seconds));
+  open_settings writing = reading;
+  writing.writable = true;
+  std::optional<opened_store> promoted = open_store(standby, writing);
+  std::visit([&](const auto& s) { r.position = s->last_position(); }, promoted->store);
+  if (primary) {
+    r.primary = primary->shown;
+    try {
+      open_settings theirs;
+      theirs.postgres_schema = a.primary_schema.empty() ? a.schema : a.primary_schema;
+      const opened_store source = open_store(*primary, theirs);
+      std::visit(
+          [&](const auto& p) {
+            std::visit([&](const auto& s) { compare_with_primary(*p, *s, r); }, promoted->store);
+          },
+          source.store);
+    } catch (const std::exception& e) {
+      // Promotion is for when the primary is lost: it goes on without it, and says so.
+      r.primary_error = redact(e.what(), secrets);
+    }
+  }
+  promoted.reset();  // closed before the summary
+  print_promote(r, a.json, std::cout);
+  std::cout.flush();
+  return r.mismatch.empty() ? ok : damaged;
+}
+
 template <class Types>
 int run_tool(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
@@ -743,6 +796,33 @@ int run_tool(int argc, char** argv) {
                     "Stopping it (Ctrl-C, SIGTERM) ends at a whole append: the standby then opens "
                     "as a store of its own, writable (promotion).");
 
+  CLI::App* promote = app.add_subcommand(
+      "promote",
+      "stop the replicate into a standby and open it as a primary of its own; with "
+      "--primary, say what it lacks");
+  promote
+      ->add_option("standby", a.url,
+                   "the standby: file:<dir>, sqlite:<file> or postgresql://...; it must exist")
+      ->required();
+  promote->add_option("--primary", a.primary,
+                      "the old primary, if it can still be read: the report says how many "
+                      "positions and seconds of its history the standby lacks");
+  promote->add_option("--schema", a.schema, "PostgreSQL schema holding the standby")
+      ->capture_default_str();
+  promote->add_option("--primary-schema", a.primary_schema,
+                      "PostgreSQL schema holding the primary (default: --schema)");
+  promote
+      ->add_option("--wait", a.wait_seconds,
+                   "seconds to wait for a running replicate to stop after SIGTERM")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  promote->add_flag("--json", a.json, "print the summary as JSON for scripts");
+  promote->footer(
+      "Example:\n  " + p + " promote file:/mnt/standby/orders --primary file:/var/lib/orders\n" +
+      "A replicate writing the standby on this host is stopped with SIGTERM (it ends at a whole "
+      "append); one on another host is named, and must be stopped there. Make sure the old "
+      "primary takes no more writes.");
+
   CLI::App* backup = app.add_subcommand(
       "backup", "back up a file log into a directory or a SQLite store into a file, checked");
   backup->add_option("url", a.url, "the store: file:<dir> or sqlite:<file>")->required();
@@ -850,8 +930,8 @@ int run_tool(int argc, char** argv) {
   const bool projection_command =
       command == "rebuild" || command == "replay" || command == "reconcile";
   if (projection_command && !known_projection<Types>(a)) return bad_input;
-  if (a.query.follow || a.follow) stop_on_signals();
-  for (const std::string* arg : {&a.url, &a.target, &a.model})
+  if (a.query.follow || command == "replicate") stop_on_signals();
+  for (const std::string* arg : {&a.url, &a.target, &a.model, &a.primary})
     for (auto& s : passwords_in(*arg)) secrets.push_back(std::move(s));
   // A topic is read, never written: each command that writes a store refuses one at once.
   const auto is_kafka = [](const std::string& s) { return s.starts_with("kafka://"); };
@@ -894,6 +974,7 @@ int run_tool(int argc, char** argv) {
     if (command == "salvage") return run_salvage(a, secrets);
     if (command == "restore") return run_restore(a);
     if (command == "archive") return run_archive(a, *url);
+    if (command == "promote") return run_promote(a, *url, secrets);
     return run<Types>(command, a, *url);
   } catch (const error& e) {
     std::string what = e.what();

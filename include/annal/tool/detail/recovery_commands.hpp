@@ -480,8 +480,12 @@ void replicate_events(const Source& primary, Target& standby, bool follow, Stop 
   options.poll_interval = std::chrono::milliseconds(100);
   replicator<Source, Target> shipper(primary, standby, options);
   if (!follow) {
+    // What the primary holds now, batch by batch: a signal (promote's) ends it between two.
     const std::uint64_t through = primary.last_position();
-    r.copied = through == 0 ? shipper.step(0) : shipper.catch_up(through);
+    if (through == 0) r.copied = shipper.step(0);
+    for (std::uint64_t at = standby.last_position(); at < through && !stop();
+         at = standby.last_position())
+      r.copied += shipper.catch_up(std::min(through, at + options.batch_events));
     r.lag = shipper.lag();
     return;
   }
