@@ -425,7 +425,8 @@ TEST_CASE("annal tool: on a terminal, copy shows its progress on one line writte
 }
 
 TEST_CASE("annal tool: --help on every writing command shows an example", "[tool]") {
-  for (const char* command : {"copy", "replicate", "promote", "backup", "restore", "archive", "salvage"}) {
+  for (const char* command :
+       {"copy", "replicate", "promote", "backup", "restore", "archive", "salvage"}) {
     const tool_run r = run_tool({command, "--help"});
     INFO(command);
     CHECK(r.status == 0);
@@ -756,8 +757,24 @@ TEST_CASE("annal tool: promote and replicate take over a dead replicate's marker
   REQUIRE(run_tool({"replicate", primary, copy}).status == 0);
   CHECK(!fs::exists(standby / "REPLICATING"));  // a replicate that ends gives its claim up
 
-  // A replicate killed with SIGKILL leaves its marker: this process's pid with another start time
-  // stands for it (a pid reused by a later process).
+  // A replicate killed with SIGKILL leaves its marker; promote finds that it no longer runs.
+  {
+    annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow"});
+    const tool_run r = follower.wait_for(
+        [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+    REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
+    const std::string pid = std::to_string(follower.pid());
+    CHECK(follower.stop(SIGKILL) == 128 + SIGKILL);
+    REQUIRE(fs::exists(standby / "REPLICATING"));
+    const tool_run after = run_tool({"promote", copy});
+    INFO(after.out << after.err);
+    CHECK(after.status == 0);
+    CHECK(contains(after.out, "removed the marker of a replicate that no longer runs (pid " + pid +
+                                  " on host " + this_host() + ")\n"));
+    CHECK(!fs::exists(standby / "REPLICATING"));
+  }
+
+  // A marker whose pid runs, but as a later process (another start time): this process's pid.
   const std::string dead = "annal replicate\npid " + std::to_string(::getpid()) +
                            "\nstart 1\nboot \nhost " + this_host() + "\nprimary " + primary +
                            "\nsince 2026-12-07T10:00:00Z\n";
