@@ -22,6 +22,7 @@ set(patterns
   "store:^store/"
   "snapshot:^snapshot/"
   "projection:^projection/"
+  "process:^process/"
   "kafka:^kafka/"
   "privacy:^privacy/"
   "testing:^testing/"
@@ -44,11 +45,14 @@ set(below_sqlite "${read_side};sqlite")
 set(below_postgres "${read_side};postgres")
 set(below_kafka "${below_store};kafka")
 set(below_privacy "${below_codec};store;privacy")
-set(below_testing "${read_side};command;testing")
+# Process managers send commands (through repositories) in answer to what they read.
+set(below_process "${read_side};command;process")
+set(below_testing "${read_side};command;process;testing")
 # The operator's tool (<annal/tool.hpp>) sits on top: it opens every store, reads Kafka topics and
 # runs projections.
 set(below_tool "${read_side};command;file;sqlite;postgres;kafka;tool")
-set(below_umbrella "${read_side};command;file;sqlite;postgres;kafka;privacy;testing;umbrella")
+set(below_umbrella
+  "${read_side};command;process;file;sqlite;postgres;kafka;privacy;testing;umbrella")
 
 # Pure layers hold vocabulary only: no operating-system call and no I/O, so including them never
 # drags in a system header (docs/design.md). These are the standard and system headers that would.

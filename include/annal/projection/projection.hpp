@@ -158,6 +158,8 @@ template <class Projection>
 struct projection_has_react_members_so_it_would_fire_side_effects_on_replay;
 template <class Reactor>
 struct a_reactor_is_never_replayed_or_rebuilt;
+template <class ProcessManager>
+struct a_process_manager_is_never_replayed_or_rebuilt;
 template <class Projection>
 struct projection_is_not_default_constructible_and_movable;
 template <class Handler>
@@ -201,6 +203,18 @@ constexpr bool check_projection() {
     static_assert(always_false<P>,
                   "annal: a projection must declare the events it handles: add "
                   "`using events = annal::events<your_event, ...>;` to it");
+    return false;
+  } else if constexpr (requires {
+                         typename P::state_events;
+                         typename P::commands;
+                       }) {
+    // An error here: a process manager (annal/process) was given where a projection belongs. Its
+    // handlers send commands; a replay or rebuild would send them again.
+    (void)sizeof(diagnostic::a_process_manager_is_never_replayed_or_rebuilt<P>);
+    static_assert(always_false<P>,
+                  "annal: this type declares `state_events` and `commands`: it is a process "
+                  "manager, and projectors, replays and rebuilds never run one (its commands would "
+                  "be sent again); run it with annal::process_runner");
     return false;
   } else if constexpr (reacts_to_any_v<P, typename P::events> &&
                        !handles_all_v<P, typename P::events>) {

@@ -1,0 +1,314 @@
+// Runs a process manager over the log: each event it lists goes to its instance, whose state is
+// folded from the instance's own stream; the step's commands are sent through a command_router,
+// then its state events appended to that stream, then the checkpoint saved.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <boost/uuid/name_generator_sha1.hpp>
+
+#include <annal/codec/binary.hpp>
+#include <annal/codec/decode.hpp>
+#include <annal/core/detail/chrono.hpp>
+#include <annal/core/error.hpp>
+#include <annal/core/record.hpp>
+#include <annal/process/command_router.hpp>
+#include <annal/process/process_manager.hpp>
+#include <annal/projection/projection.hpp>
+#include <annal/store/checkpoint.hpp>
+#include <annal/store/event_store.hpp>
+#include <annal/store/subscription.hpp>
+
+namespace annal {
+
+// The markers a runner writes in an instance's stream besides the manager's state events.
+inline constexpr std::string_view process_started_type = "annal.process_started";
+inline constexpr std::string_view process_ended_type = "annal.process_ended";
+// The metadata key of the position of the event whose step appended an instance's events: an
+// event at or below it was handled for that instance already.
+inline constexpr std::string_view process_trigger_key = "annal.trigger";
+
+// Where a manager without a saved checkpoint starts. `from_now` (the default), as for reactors: a
+// manager deployed today does not act on last year's events.
+enum class process_start : std::uint8_t { from_now, from_beginning };
+
+struct process_options {
+  std::size_t batch_size = 256;  // events read at once, and between checkpoint saves
+  process_start start = process_start::from_now;
+  std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
+  // How many rejections in a row (a compensating command rejected in turn) one event may meet.
+  std::size_t max_compensations = 8;
+};
+
+// One instance as its stream holds it.
+template <class M>
+struct process_instance {
+  M state{};
+  std::uint64_t version = 0;  // its stream's version; 0: never started
+  bool ended = false;
+  std::uint64_t last_trigger = 0;  // the position of the last event handled for it
+
+  bool started() const noexcept { return version != 0; }
+};
+
+namespace diagnostic {
+template <class ProcessManager, class Command>
+struct no_repository_of_the_router_takes_command;
+}
+
+namespace detail {
+template <class M, class Router, class L>
+struct check_routes_of;
+template <class M, class Router, class... C>
+struct check_routes_of<M, Router, commands<C...>> {
+  template <class Cmd>
+  static constexpr bool one() {
+    if constexpr (!Router::template takes<Cmd>) {
+      // An error here: the manager lists a command that none of the router's repositories takes
+      // (no aggregate has a `decide` for it). Give the router that aggregate's repository.
+      (void)sizeof(diagnostic::no_repository_of_the_router_takes_command<M, Cmd>);
+      static_assert(always_false<M, Cmd>,
+                    "annal: a command in the process manager's `commands` list is taken by no "
+                    "repository of the command_router; pass the repository of the aggregate "
+                    "whose decide(const Aggregate&, const Command&) takes it");
+      return false;
+    } else {
+      return true;
+    }
+  }
+  static constexpr bool value = (one<C>() && ...);
+};
+
+// The ids a manager's step gives what it writes: the same every time the same event is handled,
+// and different for each manager, each kind and each index.
+template <class = void>
+event_id process_derived_id(const event_id& trigger, std::string_view manager,
+                            std::string_view kind, std::size_t index) {
+  boost::uuids::name_generator_sha1 generate(trigger);
+  return generate("annal.process/" + std::string(manager) + "/" + std::string(kind) + "/" +
+                  std::to_string(index));
+}
+}  // namespace detail
+
+// Delivery is at least once; the effect is once. Each command a step sends has an id derived from
+// the triggering event's, so a repository stores a repeat as a duplicate; a step's state events
+// carry that event's position, so an instance does not handle an event twice; the checkpoint is
+// saved after each batch. A crash anywhere repeats at most the last batch, to no effect.
+// One runner per manager at a time: a second one's appends to an instance stream conflict, and
+// it stops.
+template <class M, event_store S, checkpoint_store C, class Router, class Codec = binary_codec>
+class process_runner {
+  static_assert(check_process_manager<M>());
+  static_assert(detail::check_routes_of<M, Router, typename M::commands>::value);
+
+ public:
+  process_runner(S& store, Router& router, C& checkpoint, process_options options = {})
+      : store_(&store), router_(&router), checkpoint_(&checkpoint), options_(options) {
+    if (options_.batch_size == 0)
+      throw error(errc::invalid_argument, "process_options::batch_size must be at least 1, not 0");
+    if (const auto saved = checkpoint_->load()) {
+      position_ = *saved;
+    } else {
+      position_ = options_.start == process_start::from_now ? store_->last_position() : 0;
+      checkpoint_->save(position_);
+    }
+  }
+
+  // The stream that holds an instance's state.
+  static std::string stream_of(std::string_view instance) {
+    return std::string(M::name) + "-" + std::string(instance);
+  }
+
+  // Handles at most one batch; returns how many events it read (0: caught up). A failure stops it
+  // before the failing event, with the events before it done and checkpointed.
+  std::size_t step() {
+    const std::uint64_t before = position_;
+    std::size_t read = 0;
+    try {
+      read = store_->read_all(
+          position_ + 1, [&](const recorded_event& e) { handle(e); }, options_.batch_size);
+    } catch (...) {
+      if (position_ != before) checkpoint_->save(position_);
+      throw;
+    }
+    if (position_ != before) checkpoint_->save(position_);
+    return read;
+  }
+
+  std::uint64_t catch_up() {
+    std::uint64_t total = 0;
+    while (const std::size_t n = step()) total += n;
+    return total;
+  }
+
+  // Catches up, then follows the log live until `stop` is requested.
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
+    while (!stop.stop_requested()) {
+      if (step() == 0)
+        store_->wait_for_append(position_, clock::now() + options_.stop_check_interval);
+    }
+  }
+
+  std::uint64_t checkpoint() const noexcept { return position_; }
+
+  // An instance's state, folded from its stream. Reading sends nothing: a manager's state is
+  // rebuilt from its own events, never by handling the events that caused them again.
+  process_instance<M> load(std::string_view instance) const {
+    process_instance<M> out;
+    store_->read_stream(stream_of(instance), 1, [&](const recorded_event& e) {
+      out.version = e.stream_version;
+      if (const auto t = e.meta.find(process_trigger_key); t != e.meta.end())
+        out.last_trigger = std::max<std::uint64_t>(out.last_trigger, std::stoull(t->second));
+      if (e.type == process_ended_type) {
+        out.ended = true;
+      } else if (e.type != process_started_type) {
+        detail::decode_record<typename M::state_events, Codec>(
+            e, unknown_event_policy::error, [&](const auto& ev) { out.state.apply(ev); });
+      }
+    });
+    return out;
+  }
+
+ private:
+  using event_list_type = typename M::events;
+
+  template <class E>
+  static constexpr bool starts = detail::list_traits<typename M::starts_with>::template contains<E>;
+
+  void handle(const recorded_event& e) {
+    detail::decode_record<event_list_type, Codec>(e, unknown_event_policy::skip,
+                                                  [&](const auto& ev) { handle_event(e, ev); });
+    position_ = e.position;
+  }
+
+  template <class E>
+  void handle_event(const recorded_event& e, const E& ev) {
+    const envelope_header& h = e;
+    const std::string instance = detail::instance_of_event<M>(ev, h);
+    if (instance.empty())
+      throw error(errc::invalid_argument,
+                  "process manager '" + std::string(M::name) +
+                      "': instance_of gave an empty id "
+                      "for " +
+                      detail::describe_position(h, e.type, e.schema_version) +
+                      "; the event is not handled and the checkpoint stays before it");
+    process_instance<M> current = load(instance);
+    if (current.last_trigger >= e.position) return;  // handled before a crash, then read again
+    if (current.ended) return;
+    if (!current.started() && !starts<E>) return;  // no instance to deliver it to
+    process_step<M> step;
+    detail::invoke_handler("process manager", h, e.type, e.schema_version,
+                           [&] { step = detail::handle_in_process(current.state, ev, h); });
+    process_step<M> all;
+    std::size_t sent = 0;
+    send_step(e, instance, current.state, step, sent, 0, all);
+    append_state(e, instance, current, all);
+  }
+
+  // Sends the step's commands in order, a rejected one's compensation right after it, and
+  // collects the records and the ending of the step and its compensations into `into`. The state
+  // events are appended after every command: a crash between sends the commands again, as
+  // duplicates, and then appends.
+  void send_step(const recorded_event& e, const std::string& instance, const M& state,
+                 const process_step<M>& step, std::size_t& sent, std::size_t depth,
+                 process_step<M>& into) {
+    for (const auto& r : step.recorded()) std::visit([&](const auto& ev) { into.record(ev); }, r);
+    if (step.ends()) into.end();
+    for (const auto& command : step.sent()) {
+      std::visit(
+          [&](const auto& c) {
+            if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(c)>, std::monostate>)
+              send_one(e, instance, state, command.stream_id, c, sent, depth, into);
+          },
+          command.command);
+    }
+  }
+
+  // Sends one command; a rejection goes to the manager's `rejected`, whose step is sent at once.
+  template <class Cmd>
+  void send_one(const recorded_event& e, const std::string& instance, const M& state,
+                const std::string& stream, const Cmd& command, std::size_t& sent, std::size_t depth,
+                process_step<M>& into) {
+    command_context ctx;
+    ctx.command_id = detail::process_derived_id(e.id, M::name, "command", sent++);
+    ctx.causation_id = e.id;
+    ctx.correlation_id = e.correlation_id.is_nil() ? e.id : e.correlation_id;
+    ctx.meta.emplace("annal.process", std::string(M::name));
+    ctx.meta.emplace("annal.instance", instance);
+    const routed_result r = router_->handle(stream, command, ctx);
+    if (r.status == command_status::accepted) return;
+    const std::string what = "process manager '" + std::string(M::name) + "', instance '" +
+                             instance + "', handling " +
+                             detail::describe_position(e, e.type, e.schema_version) + ": ";
+    if (r.status == command_status::conflict)
+      throw error(errc::handler_failed,
+                  what + "a command to stream " + detail::quoted_prefix(stream) +
+                      " conflicted on every retry; the event is handled again on the next run");
+    if constexpr (!compensates<M, Cmd>) {
+      throw error(errc::handler_failed,
+                  what + "a command to stream " + detail::quoted_prefix(stream) +
+                      " was rejected (" + r.reason +
+                      ") and the manager has no `rejected(const Command&, const "
+                      "annal::command_rejected&)` for it; the checkpoint stays before the event");
+    } else {
+      if (depth >= options_.max_compensations)
+        throw error(errc::handler_failed,
+                    what + "compensations were rejected " + std::to_string(depth) +
+                        " times in a row (process_options::max_compensations)");
+      process_step<M> compensation;
+      detail::invoke_handler("process manager", e, e.type, e.schema_version, [&] {
+        compensation =
+            state.rejected(command, command_rejected{stream, r.reason, r.stream_deleted});
+      });
+      send_step(e, instance, state, compensation, sent, depth + 1, into);
+    }
+  }
+
+  void append_state(const recorded_event& e, const std::string& instance,
+                    const process_instance<M>& current, const process_step<M>& step) {
+    std::vector<event_data> batch;
+    const auto add = [&](event_data d) {
+      d.id = detail::process_derived_id(e.id, M::name, "state", batch.size());
+      d.causation_id = e.id;
+      d.correlation_id = e.correlation_id.is_nil() ? e.id : e.correlation_id;
+      d.meta.emplace(std::string(process_trigger_key), std::to_string(e.position));
+      batch.push_back(std::move(d));
+    };
+    const command_context none;
+    if (!current.started()) add(detail::unencoded_event(process_started_type, 1, {}, none));
+    for (const auto& r : step.recorded())
+      std::visit([&](const auto& ev) { add(detail::encode_event<Codec>(ev, {}, none)); }, r);
+    if (step.ends()) add(detail::unencoded_event(process_ended_type, 1, {}, none));
+    if (batch.empty()) return;
+    const expected_version expect = current.started() ? expected_version::exact(current.version)
+                                                      : expected_version::no_stream();
+    const append_result r = store_->append(stream_of(instance), expect, batch);
+    if (!r.ok())
+      throw error(errc::handler_failed,
+                  "process manager '" + std::string(M::name) + "': instance stream " +
+                      detail::quoted_prefix(stream_of(instance)) + " is at version " +
+                      std::to_string(r.stream_version) + ", not " +
+                      std::to_string(current.version) +
+                      ": another runner of this manager wrote it (one runner per manager)");
+  }
+
+  S* store_;
+  Router* router_;
+  C* checkpoint_;
+  process_options options_;
+  std::uint64_t position_ = 0;
+};
+
+}  // namespace annal

@@ -1,0 +1,284 @@
+// What a process manager's runner must do on every store, as checks over a fixture with `store()`
+// (a fresh, empty store) and, where it can be closed and opened again, `reopen()`.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <annal/codec/binary.hpp>
+#include <annal/core/record.hpp>
+#include <annal/process/command_router.hpp>
+#include <annal/process/runner.hpp>
+#include <annal/runtime/new_event_id.hpp>
+#include <annal/store/checkpoint.hpp>
+#include <annal/store/repository.hpp>
+#include <annal/store/tombstone.hpp>
+
+#include "process/pipeline_domain.hpp"
+
+namespace annal_test_process {
+
+template <class S, class E>
+void put(S& store, const std::string& stream, const E& e) {
+  annal::event_data d =
+      annal::detail::encode_event<annal::binary_codec>(e, annal::new_event_id(), {});
+  store.append(stream, annal::expected_version::any(), std::span<const annal::event_data>(&d, 1));
+}
+
+template <class S>
+std::vector<annal::recorded_event> stream_of(const S& store, const std::string& id) {
+  std::vector<annal::recorded_event> out;
+  store.read_stream(id, 1, [&](const annal::recorded_event& e) { out.push_back(e); });
+  return out;
+}
+
+template <class S>
+std::vector<std::string> types_of(const S& store, const std::string& id) {
+  std::vector<std::string> out;
+  for (const auto& e : stream_of(store, id)) out.push_back(e.type);
+  return out;
+}
+
+// A runner over the pipeline with its two repositories, as a program holds one.
+template <class S>
+struct pipeline_runner {
+  using job_repo = annal::repository<pipeline::job, S>;
+  using video_repo = annal::repository<pipeline::video, S>;
+  using router_type = annal::command_router<job_repo, video_repo>;
+  job_repo jobs;
+  video_repo videos;
+  router_type router{jobs, videos};
+  annal::process_runner<pipeline::manager, S, annal::memory_checkpoint, router_type> runner;
+
+  pipeline_runner(S& store, annal::memory_checkpoint& checkpoint)
+      : jobs(store), videos(store), runner(store, router, checkpoint, from_beginning()) {}
+  static annal::process_options from_beginning() {
+    annal::process_options o;
+    o.start = annal::process_start::from_beginning;
+    return o;
+  }
+};
+
+// Upload, two failures, success: three jobs, one publication, the instance ended; events for an
+// ended instance and for one never started are not handled.
+template <class Fixture>
+void check_pipeline_runs() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::memory_checkpoint checkpoint;
+  pipeline_runner<S> p(store, checkpoint);
+  put(store, "upload-v1", pipeline::uploaded{"v1"});
+  put(store, "worker-1", pipeline::transcode_done{"v9", 1});  // no instance v9: not handled
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-v1-1") == std::vector<std::string>{"test.job_dispatched"});
+  CHECK(stream_of(store, "pipeline-v9").empty());
+  CHECK(p.runner.load("v1").state.attempts == 1);
+
+  put(store, "worker-1", pipeline::transcode_failed{"v1", 1});
+  put(store, "worker-1", pipeline::transcode_failed{"v1", 1});  // reported twice: no new attempt
+  p.runner.catch_up();
+  put(store, "worker-2", pipeline::transcode_done{"v1", 2});
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-v1-2") == std::vector<std::string>{"test.job_dispatched"});
+  CHECK(stream_of(store, "job-v1-3").empty());
+  CHECK(types_of(store, "video-v1") == std::vector<std::string>{"test.video_published"});
+  const auto instance = p.runner.load("v1");
+  CHECK(instance.ended);
+  CHECK(instance.state.attempts == 2);
+  CHECK(types_of(store, "pipeline-v1") ==
+        std::vector<std::string>{"annal.process_started", "test.pipeline.attempt_started",
+                                 "test.pipeline.attempt_started", "annal.process_ended"});
+  // Each command's events name the event that caused them and the manager that sent them.
+  const auto job = stream_of(store, "job-v1-2").at(0);
+  const auto failure = stream_of(store, "worker-1").at(1);
+  CHECK(job.causation_id == failure.id);
+  CHECK(job.meta.at("annal.process") == "pipeline");
+  CHECK(job.meta.at("annal.instance") == "v1");
+
+  put(store, "worker-2", pipeline::transcode_done{"v1", 2});  // after the end: not handled
+  p.runner.catch_up();
+  CHECK(types_of(store, "video-v1").size() == 1);
+  CHECK(p.runner.checkpoint() == store.last_position());
+  CHECK(checkpoint.load() == store.last_position());
+}
+
+// Three failures: the video is marked failed and the instance ends.
+template <class Fixture>
+void check_retries_run_out() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::memory_checkpoint checkpoint;
+  pipeline_runner<S> p(store, checkpoint);
+  put(store, "upload-v2", pipeline::uploaded{"v2"});
+  for (std::uint32_t attempt = 1; attempt <= pipeline::max_attempts; ++attempt) {
+    p.runner.catch_up();
+    CHECK(types_of(store, pipeline::job_stream("v2", attempt)).size() == 1);
+    put(store, "worker", pipeline::transcode_failed{"v2", attempt});
+  }
+  p.runner.catch_up();
+  CHECK(types_of(store, "video-v2") == std::vector<std::string>{"test.video_failed"});
+  CHECK(p.runner.load("v2").ended);
+}
+
+// The same events handled again — a checkpoint lost, or a second run from the beginning — act
+// no more: commands are duplicates by their derived ids, and the instance knows what it handled.
+template <class Fixture>
+void check_handled_once() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  put(store, "upload-v3", pipeline::uploaded{"v3"});
+  put(store, "worker", pipeline::transcode_failed{"v3", 1});
+  put(store, "worker", pipeline::transcode_done{"v3", 2});
+  annal::memory_checkpoint first;
+  pipeline_runner<S>(store, first).runner.catch_up();
+  const std::uint64_t after = store.last_position();
+  for (int run = 0; run < 2; ++run) {
+    annal::memory_checkpoint lost;  // never saved: starts from the beginning
+    pipeline_runner<S> again(store, lost);
+    again.runner.catch_up();
+    CHECK(store.last_position() == after);
+  }
+  CHECK(types_of(store, "job-v3-1").size() == 1);
+  CHECK(types_of(store, "job-v3-2").size() == 1);
+  CHECK(types_of(store, "video-v3").size() == 1);
+}
+
+// A crash after the commands but before the state events: the next run sends them again (to no
+// effect) and records the state once.
+template <class S>
+struct failing_instance_appends {
+  S* inner;
+  int failures = 1;
+  annal::append_result append(std::string_view id, annal::expected_version v,
+                              std::span<const annal::event_data> batch) {
+    if (id.starts_with("pipeline-") && failures > 0) {
+      --failures;
+      throw annal::error(annal::errc::io_error, "simulated crash before the instance's append");
+    }
+    return inner->append(id, v, batch);
+  }
+  template <class F>
+  std::size_t read_stream(std::string_view id, std::uint64_t from, F&& f,
+                          std::size_t max = annal::unlimited) const {
+    return inner->read_stream(id, from, std::forward<F>(f), max);
+  }
+  template <class F>
+  std::size_t read_all(std::uint64_t from, F&& f, std::size_t max = annal::unlimited) const {
+    return inner->read_all(from, std::forward<F>(f), max);
+  }
+  std::uint64_t stream_version(std::string_view id) const { return inner->stream_version(id); }
+  std::uint64_t last_position() const { return inner->last_position(); }
+};
+
+template <class Fixture>
+void check_crash_between_commands_and_state() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  failing_instance_appends<S> flaky{&store};
+  put(store, "upload-v4", pipeline::uploaded{"v4"});
+  annal::memory_checkpoint checkpoint;
+  {
+    pipeline_runner<failing_instance_appends<S>> p(flaky, checkpoint);
+    CHECK_THROWS_WITH(p.runner.catch_up(), Catch::Contains("simulated crash"));
+    CHECK(p.runner.checkpoint() == 0);  // before the upload
+  }
+  CHECK(types_of(store, "job-v4-1").size() == 1);  // the command went out
+  CHECK(stream_of(store, "pipeline-v4").empty());  // the state did not
+  pipeline_runner<failing_instance_appends<S>> p(flaky, checkpoint);
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-v4-1").size() == 1);  // not dispatched twice
+  CHECK(types_of(store, "pipeline-v4") ==
+        std::vector<std::string>{"annal.process_started", "test.pipeline.attempt_started"});
+  CHECK(p.runner.checkpoint() == store.last_position());
+}
+
+// A rejected command goes to the manager's `rejected`, whose commands go out at once; a
+// rejection without one stops the runner before the event; so does an empty instance id.
+template <class Fixture>
+void check_rejections_and_bad_input() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::memory_checkpoint checkpoint;
+  pipeline_runner<S> p(store, checkpoint);
+  put(store, "upload", pipeline::uploaded{"blocked-1"});
+  put(store, "worker", pipeline::transcode_done{"blocked-1", 1});
+  p.runner.catch_up();
+  CHECK(types_of(store, "video-blocked-1") == std::vector<std::string>{"test.video_failed"});
+  const auto instance = p.runner.load("blocked-1");
+  CHECK(instance.state.refused == "blocked by moderation");
+  CHECK(instance.ended);
+
+  // mark_failed has no compensation: its rejection stops the runner, checkpoint before the event.
+  put(store, "upload", pipeline::uploaded{"v5"});
+  p.runner.catch_up();
+  for (std::uint32_t attempt = 1; attempt < pipeline::max_attempts; ++attempt) {
+    put(store, "worker", pipeline::transcode_failed{"v5", attempt});
+    p.runner.catch_up();
+  }
+  {
+    annal::repository<pipeline::video, S> videos(store);
+    REQUIRE(videos.handle("video-v5", pipeline::publish{"v5"}).accepted());  // finished elsewhere
+  }
+  put(store, "worker", pipeline::transcode_failed{"v5", pipeline::max_attempts});
+  const std::uint64_t before = store.last_position() - 1;  // just before the failing event
+  CHECK_THROWS_WITH(p.runner.catch_up(), Catch::Contains("was rejected (finished already)") &&
+                                             Catch::Contains("has no `rejected(const Command&"));
+  CHECK(p.runner.checkpoint() == before);
+
+  // A deleted aggregate stream is a rejection the manager sees.
+  Fixture g;
+  auto& other = g.store();
+  annal::memory_checkpoint fresh;
+  pipeline_runner<S> q(other, fresh);
+  put(other, "upload", pipeline::uploaded{"v6"});
+  {
+    annal::repository<pipeline::video, S> videos(other);
+    REQUIRE(videos.handle("video-v6", pipeline::mark_failed{"v6", "x"}).accepted());
+    annal::delete_stream(other, "video-v6", annal::expected_version::exact(1), "gone");
+  }
+  put(other, "worker", pipeline::transcode_done{"v6", 1});
+  CHECK_THROWS_WITH(q.runner.catch_up(),
+                    Catch::Contains("was rejected (") && Catch::Contains("is deleted"));
+
+  // An event whose instance id is empty is not handled; the runner stops before it.
+  Fixture h;
+  auto& third = h.store();
+  annal::memory_checkpoint at_start;
+  pipeline_runner<S> r(third, at_start);
+  put(third, "upload-x", pipeline::uploaded{"v7"});
+  put(third, "upload-y", pipeline::uploaded{""});
+  CHECK_THROWS_WITH(r.runner.catch_up(),
+                    Catch::Contains("instance_of gave an empty id for stream 'upload-y' version "
+                                    "1 position 2 (event type 'test.uploaded' v1)"));
+  CHECK(r.runner.checkpoint() == 1);
+  CHECK(at_start.load() == 1);
+}
+
+template <class Fixture>
+void check_process_manager_on_store() {
+  SECTION("a pipeline runs: retries, publication, the end of an instance") {
+    check_pipeline_runs<Fixture>();
+  }
+  SECTION("retries run out: the video is marked failed") {
+    check_retries_run_out<Fixture>();
+  }
+  SECTION("events handled again act no more") {
+    check_handled_once<Fixture>();
+  }
+  SECTION("a crash between the commands and the state acts once") {
+    check_crash_between_commands_and_state<Fixture>();
+  }
+  SECTION("rejections, compensation and bad input") {
+    check_rejections_and_bad_input<Fixture>();
+  }
+}
+
+}  // namespace annal_test_process
