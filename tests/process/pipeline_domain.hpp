@@ -3,6 +3,7 @@
 // attempts, then publishes the video or marks it failed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -90,7 +91,14 @@ struct publication_refused {
 ANNAL_EVENT(attempt_started, "test.pipeline.attempt_started", 1)
 ANNAL_EVENT(publication_refused, "test.pipeline.publication_refused", 1)
 
+// The manager's deadline: an attempt that neither finished nor failed in time.
+struct transcode_timed_out {
+  BOOST_HANA_DEFINE_STRUCT(transcode_timed_out, (std::uint32_t, attempt));
+};
+ANNAL_EVENT(transcode_timed_out, "test.pipeline.transcode_timed_out", 1)
+
 inline constexpr std::uint32_t max_attempts = 3;
+inline constexpr auto transcode_timeout = std::chrono::minutes(10);
 
 inline std::string job_stream(const std::string& video, std::uint32_t attempt) {
   return "job-" + video + "-" + std::to_string(attempt);
@@ -103,6 +111,7 @@ struct manager {
   using starts_with = annal::events<uploaded>;
   using state_events = annal::events<attempt_started, publication_refused>;
   using commands = annal::commands<dispatch, publish, mark_failed>;
+  using deadlines = annal::events<transcode_timed_out>;
 
   std::uint32_t attempts = 0;
   std::string refused;
@@ -113,23 +122,40 @@ struct manager {
   static std::string instance_of(const transcode_failed& e) { return e.video; }
   static std::string instance_of(const transcode_done& e) { return e.video; }
 
-  annal::process_step<manager> handle(const uploaded& e) const {
+  // Each attempt is a job of its own, with a deadline: a worker that hangs is retried too.
+  static annal::process_step<manager> attempt(const std::string& video, std::uint32_t n,
+                                              annal::time_point from) {
     return annal::process_step<manager>{}
-        .record(attempt_started{1})
-        .send(job_stream(e.video, 1), dispatch{e.video, 1});
+        .record(attempt_started{n})
+        .send(job_stream(video, n), dispatch{video, n})
+        .schedule(transcode_timed_out{n}, from + transcode_timeout);
   }
-  annal::process_step<manager> handle(const transcode_failed& e) const {
-    if (e.attempt != attempts) return {};  // a late report of an earlier attempt
+  annal::process_step<manager> retry(const std::string& video, annal::time_point from) const {
     if (attempts == max_attempts)
       return annal::process_step<manager>{}
-          .send("video-" + e.video, mark_failed{e.video, "transcoding failed 3 times"})
+          .send("video-" + video, mark_failed{video, "transcoding failed 3 times"})
           .end();
-    return annal::process_step<manager>{}
-        .record(attempt_started{attempts + 1})
-        .send(job_stream(e.video, attempts + 1), dispatch{e.video, attempts + 1});
+    return attempt(video, attempts + 1, from);
+  }
+
+  annal::process_step<manager> handle(const uploaded& e, const annal::envelope_header& h) const {
+    return attempt(e.video, 1, h.recorded_at);
+  }
+  annal::process_step<manager> handle(const transcode_failed& e,
+                                      const annal::envelope_header& h) const {
+    if (e.attempt != attempts) return {};  // a late report of an earlier attempt
+    return retry(e.video, h.recorded_at);
+  }
+  annal::process_step<manager> handle(const transcode_timed_out& d,
+                                      const annal::deadline_info& i) const {
+    if (d.attempt != attempts) return {};
+    return retry(i.instance, i.due);
   }
   annal::process_step<manager> handle(const transcode_done& e) const {
-    return annal::process_step<manager>{}.send("video-" + e.video, publish{e.video}).end();
+    return annal::process_step<manager>{}
+        .cancel<transcode_timed_out>()
+        .send("video-" + e.video, publish{e.video})
+        .end();
   }
   // Compensation: a refused publication marks the video failed instead.
   annal::process_step<manager> rejected(const publish& c,

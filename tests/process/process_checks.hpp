@@ -53,11 +53,14 @@ struct pipeline_runner {
   router_type router{jobs, videos};
   annal::process_runner<pipeline::manager, S, annal::memory_checkpoint, router_type> runner;
 
-  pipeline_runner(S& store, annal::memory_checkpoint& checkpoint)
-      : jobs(store), videos(store), runner(store, router, checkpoint, from_beginning()) {}
-  static annal::process_options from_beginning() {
+  pipeline_runner(S& store, annal::memory_checkpoint& checkpoint,
+                  const annal::time_point* now = nullptr)
+      : jobs(store), videos(store), runner(store, router, checkpoint, options(now)) {}
+  // From the beginning; at the time `*now` says when given (a clock the test moves).
+  static annal::process_options options(const annal::time_point* now) {
     annal::process_options o;
     o.start = annal::process_start::from_beginning;
+    if (now) o.now = [now] { return *now; };
     return o;
   }
 };
@@ -91,7 +94,9 @@ void check_pipeline_runs() {
   CHECK(instance.state.attempts == 2);
   CHECK(types_of(store, "pipeline-v1") ==
         std::vector<std::string>{"annal.process_started", "test.pipeline.attempt_started",
-                                 "test.pipeline.attempt_started", "annal.process_ended"});
+                                 "annal.deadline_scheduled", "test.pipeline.attempt_started",
+                                 "annal.deadline_scheduled", "annal.deadline_cancelled",
+                                 "annal.process_ended"});
   // Each command's events name the event that caused them and the manager that sent them.
   const auto job = stream_of(store, "job-v1-2").at(0);
   const auto failure = stream_of(store, "worker-1").at(1);
@@ -194,8 +199,9 @@ void check_crash_between_commands_and_state() {
   pipeline_runner<failing_instance_appends<S>> p(flaky, checkpoint);
   p.runner.catch_up();
   CHECK(types_of(store, "job-v4-1").size() == 1);  // not dispatched twice
-  CHECK(types_of(store, "pipeline-v4") ==
-        std::vector<std::string>{"annal.process_started", "test.pipeline.attempt_started"});
+  CHECK(types_of(store, "pipeline-v4") == std::vector<std::string>{"annal.process_started",
+                                                                   "test.pipeline.attempt_started",
+                                                                   "annal.deadline_scheduled"});
   CHECK(p.runner.checkpoint() == store.last_position());
 }
 
@@ -262,8 +268,102 @@ void check_rejections_and_bad_input() {
   CHECK(at_start.load() == 1);
 }
 
+// Deadlines: delivered once due by the runner's clock, surviving a restart; cancelled by a
+// finished job; one due before an event was recorded is delivered before it, one due after it
+// never if the event ends the wait; a crash while delivering one delivers it again, to no effect.
+template <class Fixture>
+void check_deadlines() {
+  using namespace std::chrono_literals;
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::time_point now = annal::clock::now();
+  annal::memory_checkpoint checkpoint;
+  put(store, "upload", pipeline::uploaded{"d1"});
+  {
+    pipeline_runner<S> p(store, checkpoint, &now);
+    p.runner.catch_up();
+    CHECK(p.runner.load("d1").deadlines.size() == 1);
+    now += 5min;
+    p.runner.catch_up();
+    CHECK(stream_of(store, "job-d1-2").empty());  // not due yet
+  }
+  // A restarted runner finds the pending deadline in the store.
+  pipeline_runner<S> p(store, checkpoint, &now);
+  CHECK(p.runner.deadlines_indexed() == 1);
+  now += 6min;
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-d1-2").size() == 1);  // the timeout retried
+  CHECK(p.runner.load("d1").state.attempts == 2);
+  now += 11min;
+  p.runner.catch_up();
+  now += 11min;
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-d1-3").size() == 1);
+  CHECK(types_of(store, "video-d1") == std::vector<std::string>{"test.video_failed"});
+  CHECK(p.runner.load("d1").ended);
+  now += 1h;
+  p.runner.catch_up();  // the instance ended: nothing more
+  CHECK(types_of(store, "video-d1").size() == 1);
+
+  // A job done in time cancels the deadline: the clock passing it later retries nothing. (The
+  // clock goes back to the present first: at an hour ahead, the upload's deadline would be due.)
+  now = annal::clock::now();
+  put(store, "upload", pipeline::uploaded{"d2"});
+  p.runner.catch_up();
+  put(store, "worker", pipeline::transcode_done{"d2", 1});
+  p.runner.catch_up();
+  CHECK(p.runner.load("d2").deadlines.empty());
+  now += 1h;
+  p.runner.catch_up();
+  CHECK(stream_of(store, "job-d2-2").empty());
+
+  // In time order: the completion was recorded before the deadline was due, but the runner (down
+  // for two hours, say) reads it only when its clock is long past that. The completion wins.
+  now = annal::clock::now();
+  put(store, "upload", pipeline::uploaded{"d3"});
+  p.runner.catch_up();
+  CHECK(p.runner.load("d3").deadlines.size() == 1);
+  put(store, "worker", pipeline::transcode_done{"d3", 1});
+  now += 2h;
+  p.runner.catch_up();
+  CHECK(types_of(store, "video-d3") == std::vector<std::string>{"test.video_published"});
+  CHECK(stream_of(store, "job-d3-2").empty());
+
+  // A deadline already past when scheduled is delivered at once: the upload's time is hours
+  // before the runner's clock, and the same catch-up delivers its timeout.
+  put(store, "upload", pipeline::uploaded{"d4"});
+  p.runner.catch_up();
+  CHECK(types_of(store, "job-d4-2").size() == 1);
+
+  // A crash while delivering: the retry's command goes out, its state does not; the next
+  // runner delivers the deadline again and dispatches nothing twice.
+  Fixture g;
+  auto& other = g.store();
+  failing_instance_appends<S> flaky{&other, 0};
+  annal::time_point later = annal::clock::now();
+  annal::memory_checkpoint c2;
+  put(other, "upload", pipeline::uploaded{"d5"});
+  {
+    pipeline_runner<failing_instance_appends<S>> q(flaky, c2, &later);
+    q.runner.catch_up();
+    flaky.failures = 1;
+    later += 11min;
+    CHECK_THROWS_WITH(q.runner.catch_up(), Catch::Contains("simulated crash"));
+  }
+  CHECK(types_of(other, "job-d5-2").size() == 1);
+  pipeline_runner<failing_instance_appends<S>> q(flaky, c2, &later);
+  q.runner.catch_up();
+  CHECK(types_of(other, "job-d5-2").size() == 1);
+  CHECK(q.runner.load("d5").state.attempts == 2);
+  CHECK(types_of(other, "pipeline-d5").back() == "annal.deadline_scheduled");
+}
+
 template <class Fixture>
 void check_process_manager_on_store() {
+  SECTION("deadlines") {
+    check_deadlines<Fixture>();
+  }
   SECTION("a pipeline runs: retries, publication, the end of an instance") {
     check_pipeline_runs<Fixture>();
   }

@@ -37,10 +37,30 @@ struct command_list_traits<commands<C...>> {
   template <class T>
   static constexpr bool contains = (std::is_same_v<T, C> || ...);
 };
+// The same for deadlines, which are events: an empty list is allowed.
+template <class... D>
+struct command_list_traits<events<D...>> {
+  using variant = std::variant<std::monostate, D...>;
+  template <class T>
+  static constexpr bool contains = (std::is_same_v<T, D> || ...);
+};
 template <class M>
 concept has_command_list = requires { typename M::commands; } && requires {
   typename command_list_traits<typename M::commands>::variant;
 };
+// A manager's deadlines: `using deadlines = annal::events<...>`, none when it declares none.
+template <class M>
+struct deadlines_of {
+  using type = events<>;
+};
+template <class M>
+  requires requires { typename M::deadlines; }
+struct deadlines_of<M> {
+  using type = typename M::deadlines;
+};
+template <class M>
+using deadlines_t = typename deadlines_of<M>::type;
+
 template <class M>
 concept has_state_event_list =
     requires { typename M::state_events; } && event_list<typename M::state_events>;
@@ -57,12 +77,27 @@ struct sent_command {
   typename detail::command_list_traits<typename M::commands>::variant command;
 };
 
+// A deadline a step schedules: the deadline event, delivered to the instance at `due`.
+template <class M>
+struct scheduled_deadline {
+  typename detail::command_list_traits<detail::deadlines_t<M>>::variant deadline;
+  time_point due;
+};
+
+// What a deadline's handler is told besides the deadline itself.
+struct deadline_info {
+  std::string instance;
+  time_point due;
+};
+
 namespace diagnostic {
 // Never defined: when one of these appears in an error, its template arguments name the culprit.
 template <class ProcessManager, class Type>
 struct process_step_records_an_event_its_state_events_list_does_not_name;
 template <class ProcessManager, class Command>
 struct process_step_sends_a_command_its_commands_list_does_not_name;
+template <class ProcessManager, class Deadline>
+struct process_step_schedules_a_deadline_its_deadlines_list_does_not_name;
 }  // namespace diagnostic
 
 // What a process manager's handler decides for one event: state events to record in the
@@ -97,6 +132,33 @@ class process_step {
     return std::move(*this);
   }
 
+  // Delivers `deadline` to this instance at `due` (at once when that has passed), unless cancelled
+  // first; a deadline of the same type scheduled before is replaced. Its handler is
+  // `handle(const Deadline&)` (or with a `const annal::deadline_info&`).
+  template <class D>
+  process_step& schedule(D&& deadline, time_point due) & {
+    add_deadline(std::forward<D>(deadline), due);
+    return *this;
+  }
+  template <class D>
+  process_step&& schedule(D&& deadline, time_point due) && {
+    add_deadline(std::forward<D>(deadline), due);
+    return std::move(*this);
+  }
+  // Cancels the instance's pending deadline of type D, if any.
+  template <class D>
+  process_step& cancel() & {
+    check_deadline<D>();
+    cancelled_.push_back(std::string(event_name_of<D>));
+    return *this;
+  }
+  template <class D>
+  process_step&& cancel() && {
+    check_deadline<D>();
+    cancelled_.push_back(std::string(event_name_of<D>));
+    return std::move(*this);
+  }
+
   // The instance ends after this step: later events for it are not handled.
   process_step& end() & {
     ends_ = true;
@@ -109,13 +171,27 @@ class process_step {
 
   const std::vector<state_event>& recorded() const noexcept { return recorded_; }
   const std::vector<sent_command<M>>& sent() const noexcept { return sent_; }
+  const std::vector<scheduled_deadline<M>>& scheduled() const noexcept { return scheduled_; }
+  // The stored names of the deadline types cancelled.
+  const std::vector<std::string>& cancelled() const noexcept { return cancelled_; }
   bool ends() const noexcept { return ends_; }
-  bool empty() const noexcept { return recorded_.empty() && sent_.empty() && !ends_; }
+  bool empty() const noexcept {
+    return recorded_.empty() && sent_.empty() && scheduled_.empty() && cancelled_.empty() && !ends_;
+  }
 
-  // Appends another step's records and commands after this one's (compensation).
+  // Appends another step's records, commands and deadlines after this one's (compensation).
   void merge(process_step other) {
     for (auto& r : other.recorded_) recorded_.push_back(std::move(r));
     for (auto& s : other.sent_) sent_.push_back(std::move(s));
+    for (auto& c : other.cancelled_) cancelled_.push_back(std::move(c));
+    for (auto& d : other.scheduled_) scheduled_.push_back(std::move(d));
+    ends_ = ends_ || other.ends_;
+  }
+  // Appends another step's records, deadlines and ending, but not its commands (sent already).
+  void merge_effects(const process_step& other) {
+    for (const auto& r : other.recorded_) recorded_.push_back(r);
+    for (const auto& c : other.cancelled_) cancelled_.push_back(c);
+    for (const auto& d : other.scheduled_) scheduled_.push_back(d);
     ends_ = ends_ || other.ends_;
   }
 
@@ -154,8 +230,33 @@ class process_step {
     }
   }
 
+  template <class D>
+  static constexpr bool check_deadline() {
+    if constexpr (!detail::command_list_traits<detail::deadlines_t<M>>::template contains<D>) {
+      // An error here: schedule(...) and cancel<...>() take the manager's deadlines only. Add
+      // `using deadlines = annal::events<...>` with it, and a handle(const Deadline&) for it.
+      (void)sizeof(
+          diagnostic::process_step_schedules_a_deadline_its_deadlines_list_does_not_name<M, D>);
+      static_assert(detail::always_false<M, D>,
+                    "annal: process_step::schedule and cancel take a deadline of the manager's "
+                    "`deadlines` list; add it to `using deadlines = annal::events<...>`, with a "
+                    "handle(const Deadline&) for it");
+      return false;
+    } else {
+      return true;
+    }
+  }
+
+  template <class D>
+  void add_deadline(D&& deadline, time_point due) {
+    if constexpr (check_deadline<std::remove_cvref_t<D>>())
+      scheduled_.push_back(scheduled_deadline<M>{std::forward<D>(deadline), due});
+  }
+
   std::vector<state_event> recorded_;
   std::vector<sent_command<M>> sent_;
+  std::vector<scheduled_deadline<M>> scheduled_;
+  std::vector<std::string> cancelled_;
   bool ends_ = false;
 };
 
@@ -174,6 +275,15 @@ concept handles_in_process = requires(const M& m, const E& e, const envelope_hea
   { m.handle(e, h) } -> std::convertible_to<process_step<M>>;
 } || requires(const M& m, const E& e) {
   { m.handle(e) } -> std::convertible_to<process_step<M>>;
+};
+
+// Manager `M` handles its deadline `D`: `process_step<M> handle(const D&) const`, or
+// `handle(const D&, const annal::deadline_info&) const`.
+template <class M, class D>
+concept handles_deadline = requires(const M& m, const D& d, const deadline_info& i) {
+  { m.handle(d, i) } -> std::convertible_to<process_step<M>>;
+} || requires(const M& m, const D& d) {
+  { m.handle(d) } -> std::convertible_to<process_step<M>>;
 };
 
 // Manager `M` finds the instance of `E`: `static std::string instance_of(const E&)` or
@@ -207,9 +317,28 @@ struct call_handle {
   template <class T, class... A>
   auto operator()(T& t, A&&... a) const -> decltype(t.handle(std::forward<A>(a)...));
 };
+template <class L1, class L2>
+struct joined_lists;
+template <class... A, class... B>
+struct joined_lists<events<A...>, events<B...>> {
+  using type = events<A..., B...>;
+};
+// A `handle` for a type that is neither a listed event nor a deadline (see has_unlisted_handler).
 template <class M>
 constexpr bool has_unlisted_handle() {
-  return has_unlisted_handler<M, handle_probe_host<M>, call_handle>();
+  using host = handle_probe_host<M>;
+  if constexpr (std::is_final_v<M> ||
+                callable_with<M, call_handle, const convertible_to_nothing&> ||
+                callable_with<M, call_handle, const convertible_to_nothing&,
+                              const envelope_header&>) {
+    return false;
+  } else {
+    using probe =
+        unlisted_event_probe<typename joined_lists<typename M::events, deadlines_t<M>>::type>;
+    return probe_finds_handler<host, call_handle, probe>() ||
+           probe_finds_handler<host, call_handle, probe, const envelope_header&>() ||
+           probe_finds_handler<host, call_handle, probe, const deadline_info&>();
+  }
 }
 
 template <class M, class L>
@@ -217,6 +346,10 @@ inline constexpr bool process_handles_all_v = false;
 template <class M, class... E>
 inline constexpr bool process_handles_all_v<M, events<E...>> =
     ((handles_in_process<M, E> && finds_instance_of<M, E>)&&...);
+template <class M, class L>
+inline constexpr bool handles_deadlines_v = false;
+template <class M, class... D>
+inline constexpr bool handles_deadlines_v<M, events<D...>> = (handles_deadline<M, D> && ...);
 template <class M, class L>
 inline constexpr bool applies_all_v = false;
 template <class M, class... E>
@@ -239,7 +372,9 @@ concept process_manager =
     requires { typename M::starts_with; } && event_list<typename M::starts_with> &&
     detail::has_state_event_list<M> && detail::valid_list<typename M::state_events> &&
     detail::has_command_list<M> && detail::process_handles_all_v<M, typename M::events> &&
-    detail::applies_all_v<M, typename M::state_events> && !detail::has_unlisted_handle<M>();
+    detail::applies_all_v<M, typename M::state_events> &&
+    detail::valid_list<detail::deadlines_t<M>> &&
+    detail::handles_deadlines_v<M, detail::deadlines_t<M>> && !detail::has_unlisted_handle<M>();
 
 namespace diagnostic {
 template <class ProcessManager>
@@ -262,6 +397,10 @@ template <class ProcessManager, class StateEvent>
 struct process_manager_has_no_apply_for_state_event;
 template <class ProcessManager>
 struct process_manager_is_not_default_constructible_and_movable;
+template <class ProcessManager, class Deadline>
+struct process_manager_has_no_handle_for_deadline;
+template <class ProcessManager>
+struct process_manager_lists_a_deadline_twice_or_one_that_is_not_an_event;
 }  // namespace diagnostic
 
 namespace detail {
@@ -319,6 +458,27 @@ constexpr bool check_state_event() {
     return true;
   }
 }
+
+template <class M, class D>
+constexpr bool check_deadline_handler() {
+  if constexpr (!handles_deadline<M, D>) {
+    // An error here: write `annal::process_step<Manager> handle(const Deadline&) const`.
+    (void)sizeof(diagnostic::process_manager_has_no_handle_for_deadline<M, D>);
+    static_assert(always_false<M, D>,
+                  "annal: the process manager has no handler for a deadline in its `deadlines` "
+                  "list; write `annal::process_step<Manager> handle(const Deadline&) const` (or "
+                  "with a second `const annal::deadline_info&` parameter)");
+    return false;
+  } else {
+    return true;
+  }
+}
+template <class M, class L>
+struct check_deadline_handlers;
+template <class M, class... D>
+struct check_deadline_handlers<M, events<D...>> {
+  static constexpr bool value = (check_deadline_handler<M, D>() && ...);
+};
 
 template <class M, class L>
 struct check_process_lists;
@@ -383,6 +543,14 @@ constexpr bool check_process_manager() {
                   "annal: a process manager's state must be default-constructible and movable: "
                   "each instance starts from `Manager{}`");
     return false;
+  } else if constexpr (!valid_list<deadlines_t<M>>) {
+    (void)sizeof(diagnostic::process_manager_lists_a_deadline_twice_or_one_that_is_not_an_event<M>);
+    static_assert(always_false<M>,
+                  "annal: a process manager's `deadlines` are events (declared with ANNAL_EVENT, "
+                  "so that they can be stored), each listed once");
+    return false;
+  } else if constexpr (!check_deadline_handlers<M, deadlines_t<M>>::value) {
+    return false;
   } else if constexpr (!check_process_lists<M, typename M::events>::handlers ||
                        !check_starts<M, typename M::starts_with>::value ||
                        !check_applies<M, typename M::state_events>::value) {
@@ -399,6 +567,15 @@ constexpr bool check_process_manager() {
   } else {
     return true;
   }
+}
+
+// Calls the manager's handler for a deadline.
+template <class M, class D>
+process_step<M> handle_deadline(const M& m, const D& d, const deadline_info& i) {
+  if constexpr (requires { m.handle(d, i); })
+    return m.handle(d, i);
+  else
+    return m.handle(d);
 }
 
 // Calls the manager's handler for one event.

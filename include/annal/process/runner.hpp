@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -37,6 +39,11 @@ inline constexpr std::string_view process_ended_type = "annal.process_ended";
 // The metadata key of the position of the event whose step appended an instance's events: an
 // event at or below it was handled for that instance already.
 inline constexpr std::string_view process_trigger_key = "annal.trigger";
+// Deadlines: scheduled (the deadline event as payload, its type and due time in metadata),
+// cancelled, and delivered.
+inline constexpr std::string_view deadline_scheduled_type = "annal.deadline_scheduled";
+inline constexpr std::string_view deadline_cancelled_type = "annal.deadline_cancelled";
+inline constexpr std::string_view deadline_fired_type = "annal.deadline_fired";
 
 // Where a manager without a saved checkpoint starts. `from_now` (the default), as for reactors: a
 // manager deployed today does not act on last year's events.
@@ -48,6 +55,14 @@ struct process_options {
   std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
   // How many rejections in a row (a compensating command rejected in turn) one event may meet.
   std::size_t max_compensations = 8;
+  // The time deadlines are measured against; tests give their own, so that nothing sleeps.
+  std::function<time_point()> now = [] { return clock::now(); };
+};
+
+// A deadline an instance is waiting for.
+struct pending_deadline {
+  time_point due;
+  recorded_event scheduled;  // the marker that scheduled it (its id names the deadline)
 };
 
 // One instance as its stream holds it.
@@ -57,6 +72,8 @@ struct process_instance {
   std::uint64_t version = 0;  // its stream's version; 0: never started
   bool ended = false;
   std::uint64_t last_trigger = 0;  // the position of the last event handled for it
+  // Its pending deadlines, by the deadline event's stored name.
+  std::map<std::string, pending_deadline, std::less<>> deadlines;
 
   bool started() const noexcept { return version != 0; }
 };
@@ -101,26 +118,38 @@ event_id process_derived_id(const event_id& trigger, std::string_view manager,
 }  // namespace detail
 
 // Delivery is at least once; the effect is once. Each command a step sends has an id derived from
-// the triggering event's, so a repository stores a repeat as a duplicate; a step's state events
-// carry that event's position, so an instance does not handle an event twice; the checkpoint is
-// saved after each batch. A crash anywhere repeats at most the last batch, to no effect.
-// One runner per manager at a time: a second one's appends to an instance stream conflict, and
-// it stops.
+// the triggering event's (or deadline's), so a repository stores a repeat as a duplicate; a step's
+// state events carry that event's position (or the deadline's delivery), so an instance does not
+// handle it twice; the checkpoint is saved after each batch. A crash anywhere repeats at most the
+// last batch and the deadlines due, to no effect.
+// Deadlines are delivered in time order with the log's events: one due before an event was
+// recorded is delivered before that event is handled, and the rest once the runner has caught up.
+// One runner per manager at a time: a second one's appends to an instance stream conflict, and it
+// stops.
 template <class M, event_store S, checkpoint_store C, class Router, class Codec = binary_codec>
 class process_runner {
   static_assert(check_process_manager<M>());
   static_assert(detail::check_routes_of<M, Router, typename M::commands>::value);
 
  public:
+  // With deadlines, the constructor reads the log up to the checkpoint once, to find those pending.
   process_runner(S& store, Router& router, C& checkpoint, process_options options = {})
-      : store_(&store), router_(&router), checkpoint_(&checkpoint), options_(options) {
+      : store_(&store), router_(&router), checkpoint_(&checkpoint), options_(std::move(options)) {
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument, "process_options::batch_size must be at least 1, not 0");
+    if (!options_.now) throw error(errc::invalid_argument, "process_options::now is empty");
     if (const auto saved = checkpoint_->load()) {
       position_ = *saved;
     } else {
       position_ = options_.start == process_start::from_now ? store_->last_position() : 0;
       checkpoint_->save(position_);
+    }
+    if constexpr (has_deadlines) {
+      store_->read_all(1, [&](const recorded_event& e) {
+        if (e.position > position_) return false;
+        index_deadline(e);
+        return true;
+      });
     }
   }
 
@@ -129,20 +158,28 @@ class process_runner {
     return std::string(M::name) + "-" + std::string(instance);
   }
 
-  // Handles at most one batch; returns how many events it read (0: caught up). A failure stops it
-  // before the failing event, with the events before it done and checkpointed.
+  // Handles at most one batch, and the deadlines due; returns how many events it read (0: caught
+  // up). A failure stops it before the failing event, with the events before it done and
+  // checkpointed.
   std::size_t step() {
+    batch_.clear();
+    store_->read_all(
+        position_ + 1, [&](const recorded_event& e) { batch_.push_back(e); }, options_.batch_size);
     const std::uint64_t before = position_;
-    std::size_t read = 0;
     try {
-      read = store_->read_all(
-          position_ + 1, [&](const recorded_event& e) { handle(e); }, options_.batch_size);
+      for (const recorded_event& e : batch_) {
+        if constexpr (has_deadlines) fire_due_before(e.recorded_at);
+        handle(e);
+        if constexpr (has_deadlines) index_deadline(e);
+      }
+      if constexpr (has_deadlines)
+        if (batch_.size() < options_.batch_size) fire_due_before(time_point::max());
     } catch (...) {
       if (position_ != before) checkpoint_->save(position_);
       throw;
     }
     if (position_ != before) checkpoint_->save(position_);
-    return read;
+    return batch_.size();
   }
 
   std::uint64_t catch_up() {
@@ -151,7 +188,8 @@ class process_runner {
     return total;
   }
 
-  // Catches up, then follows the log live until `stop` is requested.
+  // Catches up, then follows the log live until `stop` is requested, delivering deadlines as they
+  // fall due (looked at every stop_check_interval).
   void run(std::stop_token stop)
     requires waitable_store<S>
   {
@@ -162,6 +200,8 @@ class process_runner {
   }
 
   std::uint64_t checkpoint() const noexcept { return position_; }
+  // How many deadlines the runner holds in its time index (some may have been cancelled since).
+  std::size_t deadlines_indexed() const noexcept { return index_.size(); }
 
   // An instance's state, folded from its stream. Reading sends nothing: a manager's state is
   // rebuilt from its own events, never by handling the events that caused them again.
@@ -173,6 +213,15 @@ class process_runner {
         out.last_trigger = std::max<std::uint64_t>(out.last_trigger, std::stoull(t->second));
       if (e.type == process_ended_type) {
         out.ended = true;
+      } else if (e.type == deadline_scheduled_type) {
+        out.deadlines[deadline_name(e)] = pending_deadline{due_of(e), e};
+      } else if (e.type == deadline_cancelled_type) {
+        out.deadlines.erase(deadline_name(e));
+      } else if (e.type == deadline_fired_type) {
+        const auto it = out.deadlines.find(deadline_name(e));
+        if (it != out.deadlines.end() &&
+            meta_of(e, "annal.schedule") == detail::id_text(it->second.scheduled.id))
+          out.deadlines.erase(it);
       } else if (e.type != process_started_type) {
         detail::decode_record<typename M::state_events, Codec>(
             e, unknown_event_policy::error, [&](const auto& ev) { out.state.apply(ev); });
@@ -182,14 +231,91 @@ class process_runner {
   }
 
  private:
-  using event_list_type = typename M::events;
+  using deadline_list = detail::deadlines_t<M>;
+  static constexpr bool has_deadlines = deadline_list::size != 0;
 
   template <class E>
   static constexpr bool starts = detail::list_traits<typename M::starts_with>::template contains<E>;
 
+  // What caused a step: a log event, or a deadline's delivery (its scheduling marker).
+  struct cause {
+    const recorded_event* event;
+    std::uint64_t trigger_position;  // 0 for a deadline
+    std::string what;                // for errors
+    event_id correlation() const {
+      return event->correlation_id.is_nil() ? event->id : event->correlation_id;
+    }
+  };
+
+  static std::string meta_of(const recorded_event& e, std::string_view key) {
+    const auto it = e.meta.find(key);
+    return it == e.meta.end() ? std::string() : it->second;
+  }
+  static std::string deadline_name(const recorded_event& e) { return meta_of(e, "annal.deadline"); }
+  static time_point due_of(const recorded_event& e) {
+    return time_point(std::chrono::duration_cast<time_point::duration>(
+        std::chrono::nanoseconds(std::stoll(meta_of(e, "annal.due")))));
+  }
+
+  struct deadline_key {
+    std::string instance;
+    std::string name;
+    event_id scheduled;
+  };
+
+  // A deadline scheduled in one of this manager's instance streams joins the time index.
+  void index_deadline(const recorded_event& e) {
+    if (e.type != deadline_scheduled_type) return;
+    const std::string prefix = std::string(M::name) + "-";
+    if (!e.stream_id.starts_with(prefix)) return;
+    index_.emplace(due_of(e),
+                   deadline_key{e.stream_id.substr(prefix.size()), deadline_name(e), e.id});
+  }
+
+  // Delivers every deadline due before `limit` and by now, in time order.
+  void fire_due_before(time_point limit) {
+    while (!index_.empty()) {
+      const auto first = index_.begin();
+      if (first->first >= limit || first->first > options_.now()) return;
+      const deadline_key key = first->second;
+      fire(key);
+      index_.erase(first);  // only once delivered: a failure leaves it for the next step
+    }
+  }
+
+  void fire(const deadline_key& key) {
+    process_instance<M> current = load(key.instance);
+    if (current.ended) return;
+    const auto it = current.deadlines.find(key.name);
+    if (it == current.deadlines.end() || it->second.scheduled.id != key.scheduled)
+      return;  // cancelled, replaced, or delivered before a crash
+    recorded_event stored = it->second.scheduled;  // the deadline event, under its own name
+    stored.type = key.name;
+    stored.schema_version =
+        static_cast<std::uint32_t>(std::stoul(meta_of(it->second.scheduled, "annal.version")));
+    const cause why{&it->second.scheduled, 0,
+                    "deadline '" + key.name + "' of instance '" + key.instance + "'"};
+    process_step<M> step;
+    detail::decode_record<deadline_list, Codec>(
+        stored, unknown_event_policy::error, [&](const auto& d) {
+          detail::invoke_handler(
+              "process manager", it->second.scheduled, key.name, stored.schema_version, [&] {
+                step = detail::handle_deadline(current.state, d,
+                                               deadline_info{key.instance, it->second.due});
+              });
+        });
+    process_step<M> all;
+    std::size_t sent = 0;
+    send_step(why, key.instance, current.state, step, sent, 0, all);
+    event_data fired = detail::unencoded_event(deadline_fired_type, 1, {}, {});
+    fired.meta.emplace("annal.deadline", key.name);
+    fired.meta.emplace("annal.schedule", detail::id_text(key.scheduled));
+    append_state(why, key.instance, current, all, std::move(fired));
+  }
+
   void handle(const recorded_event& e) {
-    detail::decode_record<event_list_type, Codec>(e, unknown_event_policy::skip,
-                                                  [&](const auto& ev) { handle_event(e, ev); });
+    detail::decode_record<typename M::events, Codec>(e, unknown_event_policy::skip,
+                                                     [&](const auto& ev) { handle_event(e, ev); });
     position_ = e.position;
   }
 
@@ -211,26 +337,26 @@ class process_runner {
     process_step<M> step;
     detail::invoke_handler("process manager", h, e.type, e.schema_version,
                            [&] { step = detail::handle_in_process(current.state, ev, h); });
+    const cause why{&e, e.position, detail::describe_position(h, e.type, e.schema_version)};
     process_step<M> all;
     std::size_t sent = 0;
-    send_step(e, instance, current.state, step, sent, 0, all);
-    append_state(e, instance, current, all);
+    send_step(why, instance, current.state, step, sent, 0, all);
+    append_state(why, instance, current, all, std::nullopt);
   }
 
   // Sends the step's commands in order, a rejected one's compensation right after it, and
-  // collects the records and the ending of the step and its compensations into `into`. The state
-  // events are appended after every command: a crash between sends the commands again, as
-  // duplicates, and then appends.
-  void send_step(const recorded_event& e, const std::string& instance, const M& state,
+  // collects the rest of the step and its compensations into `into`. The state events are
+  // appended after every command: a crash between sends the commands again, as duplicates, and
+  // then appends.
+  void send_step(const cause& why, const std::string& instance, const M& state,
                  const process_step<M>& step, std::size_t& sent, std::size_t depth,
                  process_step<M>& into) {
-    for (const auto& r : step.recorded()) std::visit([&](const auto& ev) { into.record(ev); }, r);
-    if (step.ends()) into.end();
+    into.merge_effects(step);
     for (const auto& command : step.sent()) {
       std::visit(
           [&](const auto& c) {
             if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(c)>, std::monostate>)
-              send_one(e, instance, state, command.stream_id, c, sent, depth, into);
+              send_one(why, instance, state, command.stream_id, c, sent, depth, into);
           },
           command.command);
     }
@@ -238,58 +364,87 @@ class process_runner {
 
   // Sends one command; a rejection goes to the manager's `rejected`, whose step is sent at once.
   template <class Cmd>
-  void send_one(const recorded_event& e, const std::string& instance, const M& state,
+  void send_one(const cause& why, const std::string& instance, const M& state,
                 const std::string& stream, const Cmd& command, std::size_t& sent, std::size_t depth,
                 process_step<M>& into) {
     command_context ctx;
-    ctx.command_id = detail::process_derived_id(e.id, M::name, "command", sent++);
-    ctx.causation_id = e.id;
-    ctx.correlation_id = e.correlation_id.is_nil() ? e.id : e.correlation_id;
+    ctx.command_id = detail::process_derived_id(why.event->id, M::name, "command", sent++);
+    ctx.causation_id = why.event->id;
+    ctx.correlation_id = why.correlation();
     ctx.meta.emplace("annal.process", std::string(M::name));
     ctx.meta.emplace("annal.instance", instance);
     const routed_result r = router_->handle(stream, command, ctx);
     if (r.status == command_status::accepted) return;
     const std::string what = "process manager '" + std::string(M::name) + "', instance '" +
-                             instance + "', handling " +
-                             detail::describe_position(e, e.type, e.schema_version) + ": ";
+                             instance + "', handling " + why.what + ": ";
     if (r.status == command_status::conflict)
       throw error(errc::handler_failed,
                   what + "a command to stream " + detail::quoted_prefix(stream) +
-                      " conflicted on every retry; the event is handled again on the next run");
+                      " conflicted on every retry; it is handled again on the next run");
     if constexpr (!compensates<M, Cmd>) {
       throw error(errc::handler_failed,
                   what + "a command to stream " + detail::quoted_prefix(stream) +
                       " was rejected (" + r.reason +
                       ") and the manager has no `rejected(const Command&, const "
-                      "annal::command_rejected&)` for it; the checkpoint stays before the event");
+                      "annal::command_rejected&)` for it; it is handled again on the next run");
     } else {
       if (depth >= options_.max_compensations)
         throw error(errc::handler_failed,
                     what + "compensations were rejected " + std::to_string(depth) +
                         " times in a row (process_options::max_compensations)");
       process_step<M> compensation;
-      detail::invoke_handler("process manager", e, e.type, e.schema_version, [&] {
-        compensation =
-            state.rejected(command, command_rejected{stream, r.reason, r.stream_deleted});
-      });
-      send_step(e, instance, state, compensation, sent, depth + 1, into);
+      detail::invoke_handler(
+          "process manager", *why.event, why.event->type, why.event->schema_version, [&] {
+            compensation =
+                state.rejected(command, command_rejected{stream, r.reason, r.stream_deleted});
+          });
+      send_step(why, instance, state, compensation, sent, depth + 1, into);
     }
   }
 
-  void append_state(const recorded_event& e, const std::string& instance,
-                    const process_instance<M>& current, const process_step<M>& step) {
+  // One atomic append to the instance's stream: a start marker for a new instance, a deadline's
+  // delivery marker, the state events, deadlines cancelled and scheduled, and the end marker.
+  void append_state(const cause& why, const std::string& instance,
+                    const process_instance<M>& current, const process_step<M>& step,
+                    std::optional<event_data> fired) {
     std::vector<event_data> batch;
     const auto add = [&](event_data d) {
-      d.id = detail::process_derived_id(e.id, M::name, "state", batch.size());
-      d.causation_id = e.id;
-      d.correlation_id = e.correlation_id.is_nil() ? e.id : e.correlation_id;
-      d.meta.emplace(std::string(process_trigger_key), std::to_string(e.position));
+      d.id = detail::process_derived_id(why.event->id, M::name, "state", batch.size());
+      d.causation_id = why.event->id;
+      d.correlation_id = why.correlation();
+      if (why.trigger_position != 0)
+        d.meta.emplace(std::string(process_trigger_key), std::to_string(why.trigger_position));
       batch.push_back(std::move(d));
     };
     const command_context none;
     if (!current.started()) add(detail::unencoded_event(process_started_type, 1, {}, none));
+    if (fired) add(std::move(*fired));
     for (const auto& r : step.recorded())
       std::visit([&](const auto& ev) { add(detail::encode_event<Codec>(ev, {}, none)); }, r);
+    for (const auto& name : step.cancelled()) {
+      event_data d = detail::unencoded_event(deadline_cancelled_type, 1, {}, none);
+      d.meta.emplace("annal.deadline", name);
+      add(std::move(d));
+    }
+    for (const auto& s : step.scheduled()) {
+      std::visit(
+          [&](const auto& d) {
+            if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(d)>, std::monostate>) {
+              using deadline_type = std::remove_cvref_t<decltype(d)>;
+              event_data marker = detail::encode_event<Codec>(d, {}, none);
+              marker.type = std::string(deadline_scheduled_type);
+              marker.schema_version = 1;
+              marker.meta.emplace("annal.deadline", std::string(event_name_of<deadline_type>));
+              marker.meta.emplace("annal.version", std::to_string(event_version_of<deadline_type>));
+              marker.meta.emplace(
+                  "annal.due", std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  s.due.time_since_epoch())
+                                                  .count()));
+              add(std::move(marker));
+            }
+          },
+          s.deadline);
+    }
     if (step.ends()) add(detail::unencoded_event(process_ended_type, 1, {}, none));
     if (batch.empty()) return;
     const expected_version expect = current.started() ? expected_version::exact(current.version)
@@ -309,6 +464,8 @@ class process_runner {
   C* checkpoint_;
   process_options options_;
   std::uint64_t position_ = 0;
+  std::vector<recorded_event> batch_;
+  std::multimap<time_point, deadline_key> index_;
 };
 
 }  // namespace annal
