@@ -19,8 +19,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/detail/event_id.hpp>
 #include <annal/core/envelope.hpp>
@@ -31,6 +29,7 @@
 #include <annal/file/detail/archive_marker.hpp>
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/huge_page_allocator.hpp>
+#include <annal/file/detail/id_table.hpp>
 #include <annal/file/detail/reader.hpp>
 #include <annal/file/detail/segment_index.hpp>
 #include <annal/file/options.hpp>
@@ -403,10 +402,7 @@ class basic_file_log {
   mutable std::vector<stream_entry> streams_;
   mutable std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>>
       stream_index_;
-  mutable boost::unordered_flat_map<
-      event_id, std::uint64_t, id_hash, std::equal_to<event_id>,
-      detail::file_log::huge_page_allocator<std::pair<const event_id, std::uint64_t>>>
-      ids_;
+  mutable detail::file_log::id_table ids_;
 
   // Positions: written_ (in the file) >= durable_ (synced) ; visible_ (readable) is durable_ in
   // durable and group modes, written_ in durability::none.

@@ -139,6 +139,9 @@ std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::u
     at += fl::record_size(stream_id, batch[i]);
   }
 
+  // The id table's slots load during the write (appenders alone change the table, and this one
+  // holds append_mutex_).
+  for (const event_data& e : batch) ids_.prefetch(e.id);
   write_or_undo(seg, buffer_.data(), total);
 
   // A failure from here on would leave the file ahead of the index: stop rather than guess.
@@ -149,7 +152,7 @@ std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::u
     const auto segment_index = static_cast<std::uint32_t>(segments_.size() - 1);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       index_record(stream_id, stream, actual + i + 1, first + i, offset, segment_index);
-      ids_.emplace(batch[i].id, first + i);
+      ids_.insert(batch[i].id, first + i);
       active_ids_.push_back(batch[i].id);
       offset += fl::record_size(stream_id, batch[i]);
     }

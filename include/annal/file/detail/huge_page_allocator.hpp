@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -41,6 +42,14 @@ struct huge_page_allocator {
     ::madvise(reinterpret_cast<void*>(aligned), length,
               MADV_HUGEPAGE);  // a hint: errors do not matter
     return reinterpret_cast<T*>(aligned);
+  }
+
+  // allocate(n) with every byte zero, for a T whose all-zero bytes are a valid value. A fresh
+  // mapping is zero already: clearing it again would touch every page before its first use.
+  T* allocate_zeroed(std::size_t n) {
+    T* p = allocate(n);
+    if (n * sizeof(T) < huge) std::memset(static_cast<void*>(p), 0, n * sizeof(T));
+    return p;
   }
 
   void deallocate(T* p, std::size_t n) noexcept {

@@ -13,8 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <annal/file/detail/format.hpp>
 #include <annal/file/detail/huge_page_allocator.hpp>
 #include <annal/file/detail/reader.hpp>
@@ -25,10 +23,10 @@ namespace annal {
 
 template <class IO>
 std::optional<detail::stored_ref> basic_file_log<IO>::lookup(const event_id& id) const {
-  const auto it = ids_.find(id);
-  if (it == ids_.end()) return std::nullopt;
-  const slot& s = slots_[it->second - 1];
-  return detail::stored_ref{streams_[s.stream].id, s.version, it->second};
+  const std::uint64_t position = ids_.find(id);
+  if (position == 0) return std::nullopt;
+  const slot& s = slots_[position - 1];
+  return detail::stored_ref{streams_[s.stream].id, s.version, position};
 }
 
 template <class IO>
@@ -202,14 +200,11 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   // last record, each stream's versions going on from where the log so far leaves them.
   std::vector<std::uint32_t> stream_no(idx.streams.size(), no_stream);
   std::vector<std::uint64_t> next_version(idx.streams.size(), 1);
-  {
-    boost::unordered_flat_map<std::string_view, std::uint32_t> seen;
-    for (std::size_t j = 0; j < idx.streams.size(); ++j) {
-      if (!seen.emplace(idx.streams[j], 0).second) return ignore("a stream is listed twice");
-      if (const auto found = stream_index_.find(idx.streams[j]); found != stream_index_.end()) {
-        stream_no[j] = found->second;
-        next_version[j] = streams_[found->second].positions.size() + 1;
-      }
+  if (fl::listed_twice(idx.streams)) return ignore("a stream is listed twice");
+  for (std::size_t j = 0; j < idx.streams.size(); ++j) {
+    if (const auto found = stream_index_.find(idx.streams[j]); found != stream_index_.end()) {
+      stream_no[j] = found->second;
+      next_version[j] = streams_[found->second].positions.size() + 1;
     }
   }
   std::uint64_t prev_offset = 0;
@@ -259,7 +254,7 @@ bool basic_file_log<IO>::insert_ids(const detail::file_log::segment_index& idx,
     sorted[count[id_hash{}(id) >> (64 - bits)]++] = {id, first + i};
   }
   for (std::uint64_t k = 0; k < n; ++k) {
-    if (!ids_.emplace(sorted[k].first, sorted[k].second).second) {
+    if (!ids_.insert(sorted[k].first, sorted[k].second)) {
       for (std::uint64_t j = 0; j < k; ++j) ids_.erase(sorted[j].first);
       return false;
     }

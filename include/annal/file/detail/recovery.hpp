@@ -263,7 +263,7 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
       return bad("the record holds version " + std::to_string(r.fields.stream_version) +
                  " of its stream where " + std::to_string(version) + " belongs");
     const event_id id = fl::get_id(rec + 48);
-    if (!ids_.emplace(id, position).second)
+    if (!ids_.insert(id, position))
       return bad("event id " + detail::id_text(id) + " is stored twice");
     batch_ids.push_back(id);
     batch.push_back({offset, version});

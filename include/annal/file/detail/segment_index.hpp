@@ -141,4 +141,19 @@ inline std::optional<std::string> decode_segment_index(const char* in, std::size
   return std::nullopt;
 }
 
+// Whether a stream appears twice in an index file's table (a damaged or forged file): a table of
+// indexes into `streams`, probed linearly, sized for under half full.
+inline bool listed_twice(const std::vector<std::string_view>& streams) {
+  std::size_t n = 16;
+  while (n < streams.size() * 2) n *= 2;
+  std::vector<std::uint32_t> table(n, 0);  // 1 + an index into streams; 0: empty
+  for (std::size_t j = 0; j < streams.size(); ++j) {
+    std::size_t i = std::hash<std::string_view>{}(streams[j]) & (n - 1);
+    for (; table[i] != 0; i = (i + 1) & (n - 1))
+      if (streams[table[i] - 1] == streams[j]) return true;
+    table[i] = static_cast<std::uint32_t>(j + 1);
+  }
+  return false;
+}
+
 }  // namespace annal::detail::file_log
