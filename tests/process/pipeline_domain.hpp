@@ -49,8 +49,7 @@ struct job {
   void apply(const job_dispatched&) { dispatched = true; }
 };
 struct dispatch {
-  std::string video;
-  std::uint32_t attempt = 0;
+  BOOST_HANA_DEFINE_STRUCT(dispatch, (std::string, video), (std::uint32_t, attempt));
 };
 inline annal::decision<job> decide(const job& j, const dispatch& c) {
   if (j.dispatched) return annal::reject("dispatched already");
@@ -65,11 +64,10 @@ struct video {
   void apply(const video_failed&) { finished = true; }
 };
 struct publish {
-  std::string video;
+  BOOST_HANA_DEFINE_STRUCT(publish, (std::string, video));
 };
 struct mark_failed {
-  std::string video;
-  std::string why;
+  BOOST_HANA_DEFINE_STRUCT(mark_failed, (std::string, video), (std::string, why));
 };
 inline annal::decision<video> decide(const video& v, const publish& c) {
   if (v.finished) return annal::reject("finished already");
