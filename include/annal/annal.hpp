@@ -49,6 +49,10 @@
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
 
+#include <annal/process/command_router.hpp>
+#include <annal/process/process_manager.hpp>
+#include <annal/process/runner.hpp>
+
 #include <annal/file/checkpoint.hpp>
 #include <annal/file/log.hpp>
 #include <annal/file/read_model.hpp>

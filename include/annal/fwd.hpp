@@ -93,6 +93,18 @@ template <class P>
 struct rebuilt;
 struct reconciliation;
 
+// process/
+template <class... C>
+struct commands;
+template <class M>
+class process_step;
+struct command_rejected;
+struct deadline_info;
+struct routed_result;
+enum class process_start : std::uint8_t;
+struct process_options;
+struct pending_deadline;
+
 // file/
 struct posix_io;
 template <class IO = posix_io>

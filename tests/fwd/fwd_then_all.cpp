@@ -51,7 +51,9 @@ static_assert(
                  annal::reactor_options, annal::rebuild_progress, annal::rebuild_options,
                  annal::rebuild_result, annal::reconciliation, annal::posix_io, annal::file_log,
                  annal::file_log_options, annal::file_log_recovery, annal::file_checkpoint,
-                 annal::file_snapshot_store, annal::events<>, annal::snapshot_if<bool (*)()>>);
+                 annal::file_snapshot_store, annal::events<>, annal::snapshot_if<bool (*)()>,
+                 annal::commands<>, annal::command_rejected, annal::deadline_info,
+                 annal::routed_result, annal::process_options, annal::pending_deadline>);
 #if defined(ANNAL_TEST_HAVE_SQLITE)
 static_assert(
     all_complete<annal::sqlite_options, annal::sqlite_store, annal::sqlite_snapshot_store>);

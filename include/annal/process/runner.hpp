@@ -468,4 +468,12 @@ class process_runner {
   std::multimap<time_point, deadline_key> index_;
 };
 
+// The runner of manager M, its other types deduced:
+//   auto runner = annal::make_process_runner<pipeline>(store, router, checkpoint[, options]);
+template <class M, class Codec = binary_codec, event_store S, checkpoint_store C, class Router>
+process_runner<M, S, C, Router, Codec> make_process_runner(S& store, Router& router, C& checkpoint,
+                                                           process_options options = {}) {
+  return process_runner<M, S, C, Router, Codec>(store, router, checkpoint, std::move(options));
+}
+
 }  // namespace annal
