@@ -1,108 +1,214 @@
-// The video pipeline's domain: a video's status derived from events, never overwritten in place.
+// The video pipeline's domain: videos, transcoding jobs, and the process manager that drives each
+// uploaded video through jobs, retries and deadlines to one outcome.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <set>
 #include <string>
+#include <string_view>
 
 #include <boost/hana/define_struct.hpp>
 
 #include <annal/core/aggregate.hpp>
 #include <annal/core/decision.hpp>
+#include <annal/core/envelope.hpp>
 #include <annal/core/event.hpp>
+#include <annal/process/process_manager.hpp>
 
 namespace video {
 
-inline const std::set<std::string> required_steps{"captions", "thumbnail", "transcode"};
-
-struct uploaded {
-  BOOST_HANA_DEFINE_STRUCT(uploaded, (std::string, file));
-};
-struct step_done {
-  BOOST_HANA_DEFINE_STRUCT(step_done, (std::string, step), (std::string, worker));
-};
-struct step_failed {
-  BOOST_HANA_DEFINE_STRUCT(step_failed, (std::string, step), (std::string, reason));
-};
-struct succeeded {
-  BOOST_HANA_DEFINE_STRUCT(succeeded, (std::uint32_t, steps));
-};
-ANNAL_EVENT(uploaded, "video.uploaded", 1)
-ANNAL_EVENT(step_done, "video.step_done", 1)
-ANNAL_EVENT(step_failed, "video.step_failed", 1)
-ANNAL_EVENT(succeeded, "video.succeeded", 1)
-
-enum class status { none, uploaded, processing, succeeded, failed };
-
-inline const char* to_string(status s) {
-  switch (s) {
-    case status::none:
-      return "none";
-    case status::uploaded:
-      return "uploaded";
-    case status::processing:
-      return "processing";
-    case status::succeeded:
-      return "succeeded";
-    case status::failed:
-      return "failed";
-  }
-  return "?";
+// Times in events are minutes of the run, counted from `run_start`: the program runs on a clock
+// of its own, and a handler must give the same answer each time it sees an event, so it takes
+// the time from the event, never from a clock.
+inline const annal::time_point run_start = std::chrono::sys_days{std::chrono::year{2026} / 1 / 1};
+inline annal::time_point at_minute(std::uint32_t minute) {
+  return run_start + std::chrono::minutes(minute);
 }
 
+inline constexpr std::uint32_t max_attempts = 3;
+inline constexpr auto transcode_timeout = std::chrono::minutes(10);
+
+inline std::string video_stream(const std::string& video) {
+  return "video-" + video;
+}
+inline std::string job_stream(const std::string& video, std::uint32_t attempt) {
+  return "job-" + video + "-" + std::to_string(attempt);
+}
+
+// A video: uploaded, then published or failed, once.
+struct uploaded {
+  BOOST_HANA_DEFINE_STRUCT(uploaded, (std::string, video), (std::uint32_t, minute));
+};
+struct published {
+  BOOST_HANA_DEFINE_STRUCT(published, (std::string, video));
+};
+struct failed {
+  BOOST_HANA_DEFINE_STRUCT(failed, (std::string, video), (std::string, why));
+};
+ANNAL_EVENT(uploaded, "video.uploaded", 1)
+ANNAL_EVENT(published, "video.published", 1)
+ANNAL_EVENT(failed, "video.failed", 1)
+
+enum class status { none, uploaded, published, failed };
+
 struct video {
-  using events = annal::events<uploaded, step_done, step_failed, succeeded>;
-
+  using events = annal::events<uploaded, published, failed>;
   status state = status::none;
-  std::set<std::string> done;
-  std::string failure;
-
+  std::string why;
   void apply(const uploaded&) { state = status::uploaded; }
-  void apply(const step_done& e) {
-    state = status::processing;
-    done.insert(e.step);
-  }
-  void apply(const step_failed& e) {
+  void apply(const published&) { state = status::published; }
+  void apply(const failed& e) {
     state = status::failed;
-    failure = e.step + ": " + e.reason;
+    why = e.why;
   }
-  void apply(const succeeded&) { state = status::succeeded; }
 };
 
 struct upload {
-  std::string file;
+  std::string video;
+  std::uint32_t minute = 0;
 };
-struct finish_step {
-  std::string step;
-  std::string worker;
+struct publish {
+  std::string video;
 };
-struct fail_step {
-  std::string step;
-  std::string reason;
+struct mark_failed {
+  std::string video;
+  std::string why;
 };
 
 inline annal::decision<video> decide(const video& v, const upload& c) {
-  if (v.state != status::none) return annal::reject("already uploaded");
-  return uploaded{c.file};
+  if (v.state != status::none) return annal::reject("uploaded already");
+  return uploaded{c.video, c.minute};
+}
+// A video has one outcome: a second one is refused, whoever sends it.
+inline annal::decision<video> decide(const video& v, const publish& c) {
+  if (v.state != status::uploaded) return annal::reject("not waiting for an outcome");
+  return published{c.video};
+}
+inline annal::decision<video> decide(const video& v, const mark_failed& c) {
+  if (v.state != status::uploaded) return annal::reject("not waiting for an outcome");
+  return failed{c.video, c.why};
 }
 
-// The last step to finish also records success: the status follows from the steps, not from
-// whichever worker wrote last.
-inline annal::decision<video> decide(const video& v, const finish_step& c) {
-  if (v.state == status::none) return annal::reject("not uploaded");
-  if (v.state == status::failed || v.state == status::succeeded) return annal::reject("finished");
-  if (!required_steps.contains(c.step)) return annal::reject("unknown step " + c.step);
-  if (v.done.contains(c.step)) return {};  // a redelivered completion changes nothing
-  if (v.done.size() + 1 == required_steps.size())
-    return annal::emit(step_done{c.step, c.worker},
-                       succeeded{static_cast<std::uint32_t>(required_steps.size())});
-  return step_done{c.step, c.worker};
+// A transcoding job: one per attempt, dispatched once, answered at most once by a worker.
+struct job_dispatched {
+  BOOST_HANA_DEFINE_STRUCT(job_dispatched, (std::string, video), (std::uint32_t, attempt));
+};
+struct transcode_done {
+  BOOST_HANA_DEFINE_STRUCT(transcode_done, (std::string, video), (std::uint32_t, attempt),
+                           (std::uint32_t, minute));
+};
+struct transcode_failed {
+  BOOST_HANA_DEFINE_STRUCT(transcode_failed, (std::string, video), (std::uint32_t, attempt),
+                           (std::uint32_t, minute));
+};
+ANNAL_EVENT(job_dispatched, "video.job_dispatched", 1)
+ANNAL_EVENT(transcode_done, "video.transcode_done", 1)
+ANNAL_EVENT(transcode_failed, "video.transcode_failed", 1)
+
+enum class outcome { none, waiting, done, failed };
+
+struct job {
+  using events = annal::events<job_dispatched, transcode_done, transcode_failed>;
+  std::string video;
+  std::uint32_t attempt = 0;
+  outcome result = outcome::none;
+  void apply(const job_dispatched& e) {
+    video = e.video;
+    attempt = e.attempt;
+    result = outcome::waiting;
+  }
+  void apply(const transcode_done&) { result = outcome::done; }
+  void apply(const transcode_failed&) { result = outcome::failed; }
+};
+
+struct dispatch {
+  std::string video;
+  std::uint32_t attempt = 0;
+};
+struct report_done {
+  std::uint32_t minute = 0;
+};
+struct report_failed {
+  std::uint32_t minute = 0;
+};
+
+inline annal::decision<job> decide(const job& j, const dispatch& c) {
+  if (j.result != outcome::none) return annal::reject("dispatched already");
+  return job_dispatched{c.video, c.attempt};
+}
+inline annal::decision<job> decide(const job& j, const report_done& c) {
+  if (j.result != outcome::waiting) return annal::reject("not waiting for a report");
+  return transcode_done{j.video, j.attempt, c.minute};
+}
+inline annal::decision<job> decide(const job& j, const report_failed& c) {
+  if (j.result != outcome::waiting) return annal::reject("not waiting for a report");
+  return transcode_failed{j.video, j.attempt, c.minute};
 }
 
-inline annal::decision<video> decide(const video& v, const fail_step& c) {
-  if (v.state == status::none) return annal::reject("not uploaded");
-  if (v.state == status::failed || v.state == status::succeeded) return annal::reject("finished");
-  return step_failed{c.step, c.reason};
-}
+// The manager's own event and its deadline.
+struct attempt_started {
+  BOOST_HANA_DEFINE_STRUCT(attempt_started, (std::uint32_t, attempt));
+};
+struct transcode_timed_out {
+  BOOST_HANA_DEFINE_STRUCT(transcode_timed_out, (std::uint32_t, attempt));
+};
+ANNAL_EVENT(attempt_started, "video.transcoding.attempt_started", 1)
+ANNAL_EVENT(transcode_timed_out, "video.transcoding.transcode_timed_out", 1)
+
+// The process manager: one instance per uploaded video, its state in the stream
+// "transcoding-<video>". It reacts to uploads and to the workers' reports with commands; it never
+// writes a video's or a job's stream itself, so each aggregate still decides what it accepts.
+struct manager {
+  static constexpr std::string_view name = "transcoding";
+  using events = annal::events<uploaded, transcode_done, transcode_failed>;
+  using starts_with = annal::events<uploaded>;
+  using state_events = annal::events<attempt_started>;
+  using commands = annal::commands<dispatch, publish, mark_failed>;
+  using deadlines = annal::events<transcode_timed_out>;
+
+  std::uint32_t attempts = 0;
+  void apply(const attempt_started& e) { attempts = e.attempt; }
+
+  static std::string instance_of(const uploaded& e) { return e.video; }
+  static std::string instance_of(const transcode_done& e) { return e.video; }
+  static std::string instance_of(const transcode_failed& e) { return e.video; }
+
+  // Each attempt is a job of its own, so a retry never meets the answer of an earlier attempt,
+  // and a deadline, so a worker that never answers is retried too.
+  static annal::process_step<manager> attempt(const std::string& video, std::uint32_t n,
+                                              annal::time_point from) {
+    return annal::process_step<manager>{}
+        .record(attempt_started{n})
+        .send(job_stream(video, n), dispatch{video, n})
+        .schedule(transcode_timed_out{n}, from + transcode_timeout);
+  }
+  annal::process_step<manager> retry(const std::string& video, annal::time_point from) const {
+    if (attempts < max_attempts) return attempt(video, attempts + 1, from);
+    return annal::process_step<manager>{}
+        .send(video_stream(video),
+              mark_failed{video, "no transcode in " + std::to_string(max_attempts) + " attempts"})
+        .end();
+  }
+
+  annal::process_step<manager> handle(const uploaded& e) const {
+    return attempt(e.video, 1, at_minute(e.minute));
+  }
+  annal::process_step<manager> handle(const transcode_failed& e) const {
+    if (e.attempt != attempts) return {};  // an earlier attempt's report: that one was retried
+    return retry(e.video, at_minute(e.minute));
+  }
+  annal::process_step<manager> handle(const transcode_timed_out& d,
+                                      const annal::deadline_info& i) const {
+    if (d.attempt != attempts) return {};
+    return retry(i.instance, i.due);
+  }
+  // Any attempt's transcode will do, even a late one.
+  annal::process_step<manager> handle(const transcode_done& e) const {
+    return annal::process_step<manager>{}
+        .cancel<transcode_timed_out>()
+        .send(video_stream(e.video), publish{e.video})
+        .end();
+  }
+};
 
 }  // namespace video
