@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The nightly-style run of the kill -9 trials: every crash test of the file log, SQLite,
-# backups, restores, replication, promotion and archiving (their names carry [crash]) with many
-# more trials than CI's default. ANNAL_CRASH_TRIALS (default 2000) sets the trials per test and
+# backups, restores, replication, promotion, archiving and process managers (their names carry
+# [crash]) with many more trials than CI's default. ANNAL_CRASH_TRIALS (default 2000) sets the trials per test and
 # ANNAL_CRASH_SEED a seed to replay; each test prints the seed it used when it fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,7 +11,7 @@ export ANNAL_CRASH_TRIALS=${ANNAL_CRASH_TRIALS:-2000}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DANNAL_BUILD_BENCH=OFF \
   -DANNAL_BUILD_EXAMPLES=OFF -DANNAL_CHECK_HEADERS=OFF >/dev/null
 targets=(annal_recovery_tests annal_replication_tests annal_file_log_crash_tests
-  annal_file_log_follow_crash_tests annal_sqlite_tests)
+  annal_file_log_follow_crash_tests annal_sqlite_tests annal_process_tests)
 for t in "${targets[@]}"; do
   cmake --build "$build" -j "$(nproc)" --target "$t" 2>/dev/null || echo "no target $t here; skipped"
 done
