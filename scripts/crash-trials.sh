@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The nightly-style run of the kill -9 trials: every crash test of the file log, SQLite,
 # backups, restores, replication, promotion, archiving and process managers (their names carry
-# [crash]) with many more trials than CI's default. ANNAL_CRASH_TRIALS (default 2000) sets the trials per test and
-# ANNAL_CRASH_SEED a seed to replay; each test prints the seed it used when it fails.
+# [crash]) with many more trials than CI's default. ANNAL_CRASH_TRIALS (default 2000) sets the
+# trials per test and ANNAL_CRASH_SEED a seed to replay; each test prints the seed it used when it
+# fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/crash"
