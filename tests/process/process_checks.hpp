@@ -140,8 +140,12 @@ void check_handled_once() {
   put(store, "upload-v3", pipeline::uploaded{"v3"});
   put(store, "worker", pipeline::transcode_failed{"v3", 1});
   put(store, "worker", pipeline::transcode_done{"v3", 2});
+  put(store, "upload-v3b", pipeline::uploaded{"v3b"});  // still running at the end
+  put(store, "worker", pipeline::transcode_failed{"v3b", 1});
   annal::memory_checkpoint first;
+  const int before = pipeline::manager::uploads_handled;
   pipeline_runner<S>(store, first).runner.catch_up();
+  CHECK(pipeline::manager::uploads_handled == before + 2);
   const std::uint64_t after = store.last_position();
   for (int run = 0; run < 2; ++run) {
     annal::memory_checkpoint lost;  // never saved: starts from the beginning
@@ -149,6 +153,8 @@ void check_handled_once() {
     again.runner.catch_up();
     CHECK(store.last_position() == after);
   }
+  // The running instance's state says it handled its upload: the handler is not called again.
+  CHECK(pipeline::manager::uploads_handled == before + 2);
   CHECK(types_of(store, "job-v3-1").size() == 1);
   CHECK(types_of(store, "job-v3-2").size() == 1);
   CHECK(types_of(store, "video-v3").size() == 1);
