@@ -27,9 +27,9 @@ namespace {
 
 constexpr int video_count = 20;
 constexpr std::uint32_t last_minute = 240;  // a video without an outcome by then is stuck
-// The manager writes 114 times in this run (a command or a record of its own each): by default it
+// The manager writes 133 times in this run (a command or a record of its own each): by default it
 // is killed half-way. Any other point gives the same outcomes; the tests try the first.
-constexpr std::uint64_t default_crash_at = 57;
+constexpr std::uint64_t default_crash_at = 66;
 
 std::string clip(int i) {
   return "clip-" + std::string(i < 10 ? "0" : "") + std::to_string(i);
@@ -79,12 +79,14 @@ struct transcoding_service {
   using log_view = killable_store<annal::file_log>;
   using job_repository = annal::repository<video::job, log_view>;
   using video_repository = annal::repository<video::video, log_view>;
-  using router_type = annal::command_router<job_repository, video_repository>;
+  using thumbnail_repository = annal::repository<video::thumbnails, log_view>;
+  using router_type = annal::command_router<job_repository, video_repository, thumbnail_repository>;
 
   log_view log;
   job_repository jobs{log};
   video_repository videos{log};
-  router_type router{jobs, videos};
+  thumbnail_repository thumbnails{log};
+  router_type router{jobs, videos, thumbnails};
   annal::file_checkpoint checkpoint;
   annal::process_runner<video::manager, log_view, annal::file_checkpoint, router_type> runner;
 
@@ -169,7 +171,7 @@ struct temporary_directory {
 
 // What the run ended with, read back from the log.
 struct tally {
-  int published = 0, failed = 0, stuck = 0, wrong = 0;
+  int published = 0, failed = 0, refused = 0, stuck = 0, wrong = 0;
   std::uint64_t attempts = 0, jobs = 0;
 };
 
@@ -199,7 +201,17 @@ void report_video(annal::file_log& store, const transcoding_service& service, co
   if (outcomes > 1) ++t.wrong;
   if (outcome == "published") ++t.published;
   if (outcome == "failed") ++t.failed;
-  std::printf("  %s  %-9s  attempts: %s\n", id.c_str(), outcome.c_str(), answers.c_str());
+  // Thumbnails are up exactly for the published videos: a refused one had them taken down.
+  bool put_up = false, up = false;
+  store.read_stream(video::thumbnails_stream(id), 1, [&](const annal::recorded_event& e) {
+    put_up = put_up || e.type == annal::event_name_of<video::thumbnails_published>;
+    up = e.type == annal::event_name_of<video::thumbnails_published>;
+  });
+  if (up != (outcome == "published")) ++t.wrong;
+  const bool refused = put_up && !up;
+  if (refused) ++t.refused;
+  std::printf("  %s  %-9s  attempts: %s%s\n", id.c_str(), outcome.c_str(), answers.c_str(),
+              refused ? "; refused publication, thumbnails withdrawn" : "");
 }
 
 std::uint64_t count_jobs(annal::file_log& store) {
@@ -272,9 +284,9 @@ int run(std::uint64_t crash_at) {
   // One turn a minute: an upload, the workers' answers due, the manager, the workers taking jobs.
   for (std::uint32_t minute = 0; minute <= last_minute; ++minute) {
     now = video::at_minute(minute);
-    if (minute < video_count)
+    if (minute < video_count)  // moderation flags every seventh upload
       uploads.handle(video::video_stream(clip(static_cast<int>(minute))),
-                     video::upload{clip(static_cast<int>(minute)), minute});
+                     video::upload{clip(static_cast<int>(minute)), minute, minute % 7 == 3});
     workers.answer(minute);
     run_manager(service, store, checkpoint_file, now, minute, killed_after);
     workers.take_new_jobs(minute);
@@ -285,9 +297,11 @@ int run(std::uint64_t crash_at) {
   for (int i = 0; i < video_count; ++i) report_video(store, *service, clip(i), t);
   t.jobs = count_jobs(store);
   print_instance(store, clip(0));
-  std::printf("%d videos: %d published, %d failed, %d stuck; %llu jobs for %llu attempts; ",
-              video_count, t.published, t.failed, t.stuck, static_cast<unsigned long long>(t.jobs),
-              static_cast<unsigned long long>(t.attempts));
+  std::printf(
+      "%d videos: %d published, %d failed (%d refused publication), %d stuck; %llu jobs for %llu "
+      "attempts; ",
+      video_count, t.published, t.failed, t.refused, t.stuck,
+      static_cast<unsigned long long>(t.jobs), static_cast<unsigned long long>(t.attempts));
   const std::uint64_t writes = killed_after + service->log.writes();
   if (killed_after == 0)
     std::printf("manager never killed: %llu writes, fewer than %llu\n",

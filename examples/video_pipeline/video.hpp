@@ -35,9 +35,11 @@ inline std::string job_stream(const std::string& video, std::uint32_t attempt) {
   return "job-" + video + "-" + std::to_string(attempt);
 }
 
-// A video: uploaded, then published or failed, once.
+// A video: uploaded, then published or failed, once. Moderation may flag it at upload; a flagged
+// video is refused publication.
 struct uploaded {
-  BOOST_HANA_DEFINE_STRUCT(uploaded, (std::string, video), (std::uint32_t, minute));
+  BOOST_HANA_DEFINE_STRUCT(uploaded, (std::string, video), (std::uint32_t, minute),
+                           (bool, flagged));
 };
 struct published {
   BOOST_HANA_DEFINE_STRUCT(published, (std::string, video));
@@ -54,8 +56,12 @@ enum class status { none, uploaded, published, failed };
 struct video {
   using events = annal::events<uploaded, published, failed>;
   status state = status::none;
+  bool flagged = false;
   std::string why;
-  void apply(const uploaded&) { state = status::uploaded; }
+  void apply(const uploaded& e) {
+    state = status::uploaded;
+    flagged = e.flagged;
+  }
   void apply(const published&) { state = status::published; }
   void apply(const failed& e) {
     state = status::failed;
@@ -66,6 +72,7 @@ struct video {
 struct upload {
   std::string video;
   std::uint32_t minute = 0;
+  bool flagged = false;
 };
 struct publish {
   std::string video;
@@ -77,16 +84,53 @@ struct mark_failed {
 
 inline annal::decision<video> decide(const video& v, const upload& c) {
   if (v.state != status::none) return annal::reject("uploaded already");
-  return uploaded{c.video, c.minute};
+  return uploaded{c.video, c.minute, c.flagged};
 }
 // A video has one outcome: a second one is refused, whoever sends it.
 inline annal::decision<video> decide(const video& v, const publish& c) {
   if (v.state != status::uploaded) return annal::reject("not waiting for an outcome");
+  if (v.flagged) return annal::reject("flagged by moderation");
   return published{c.video};
 }
 inline annal::decision<video> decide(const video& v, const mark_failed& c) {
   if (v.state != status::uploaded) return annal::reject("not waiting for an outcome");
   return failed{c.video, c.why};
+}
+
+// A video's thumbnails: put up just before the video is published, taken down again if its
+// publication is refused.
+struct thumbnails_published {
+  BOOST_HANA_DEFINE_STRUCT(thumbnails_published, (std::string, video));
+};
+struct thumbnails_withdrawn {
+  BOOST_HANA_DEFINE_STRUCT(thumbnails_withdrawn, (std::string, video), (std::string, why));
+};
+ANNAL_EVENT(thumbnails_published, "video.thumbnails_published", 1)
+ANNAL_EVENT(thumbnails_withdrawn, "video.thumbnails_withdrawn", 1)
+
+struct thumbnails {
+  using events = annal::events<thumbnails_published, thumbnails_withdrawn>;
+  bool up = false;
+  void apply(const thumbnails_published&) { up = true; }
+  void apply(const thumbnails_withdrawn&) { up = false; }
+};
+struct publish_thumbnails {
+  std::string video;
+};
+struct withdraw_thumbnails {
+  std::string video;
+  std::string why;
+};
+inline annal::decision<thumbnails> decide(const thumbnails& t, const publish_thumbnails& c) {
+  if (t.up) return annal::reject("published already");
+  return thumbnails_published{c.video};
+}
+inline annal::decision<thumbnails> decide(const thumbnails& t, const withdraw_thumbnails& c) {
+  if (!t.up) return annal::reject("not published");
+  return thumbnails_withdrawn{c.video, c.why};
+}
+inline std::string thumbnails_stream(const std::string& video) {
+  return "thumbnails-" + video;
 }
 
 // A transcoding job: one per attempt, dispatched once, answered at most once by a worker.
@@ -163,7 +207,8 @@ struct manager {
   using events = annal::events<uploaded, transcode_done, transcode_failed>;
   using starts_with = annal::events<uploaded>;
   using state_events = annal::events<attempt_started>;
-  using commands = annal::commands<dispatch, publish, mark_failed>;
+  using commands =
+      annal::commands<dispatch, publish_thumbnails, publish, withdraw_thumbnails, mark_failed>;
   using deadlines = annal::events<transcode_timed_out>;
 
   std::uint32_t attempts = 0;
@@ -202,12 +247,21 @@ struct manager {
     if (d.attempt != attempts) return {};
     return retry(i.instance, i.due);
   }
-  // Any attempt's transcode will do, even a late one.
+  // Any attempt's transcode will do, even a late one. The thumbnails go up first, so that a
+  // published video never shows without them.
   annal::process_step<manager> handle(const transcode_done& e) const {
     return annal::process_step<manager>{}
         .cancel<transcode_timed_out>()
+        .send(thumbnails_stream(e.video), publish_thumbnails{e.video})
         .send(video_stream(e.video), publish{e.video})
         .end();
+  }
+  // Compensation: a video refused publication takes its thumbnails down again and is marked
+  // failed. The runner calls this at once, with the step that sent the refused command.
+  annal::process_step<manager> rejected(const publish& c, const annal::command_rejected& r) const {
+    return annal::process_step<manager>{}
+        .send(thumbnails_stream(c.video), withdraw_thumbnails{c.video, r.reason})
+        .send(video_stream(c.video), mark_failed{c.video, "not published: " + r.reason});
   }
 };
 
