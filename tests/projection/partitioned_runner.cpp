@@ -120,11 +120,12 @@ TEMPLATE_TEST_CASE("a partitioned projector follows writers on 1, 2 and 4 worker
 TEMPLATE_TEST_CASE("a partitioned projector restarts from each partition's checkpoint",
                    "[projection][concurrency][partitioned_runner]", on_memory, on_file_log) {
   TestType on;
-  write_streams(on.store, 1, 500);
-  std::deque<annal::memory_read_model<ledger>> models(3);
+  auto& store = on.store;
+  write_streams(store, 1, 500);
   // [partitioned_projector]
-  annal::partitioned_projector live{on.store, pointers(models), {.batch_size = 100}};
-  live.catch_up();  // 3 workers, joined
+  std::deque<annal::memory_read_model<ledger>> models(3);  // a model and checkpoint per partition
+  annal::partitioned_projector live{store, {&models[0], &models[1], &models[2]}};
+  live.catch_up();  // 3 workers, joined; or live.run(stop_token) to follow the log
   // [partitioned_projector]
   CHECK(live.checkpoint() == 500);
 

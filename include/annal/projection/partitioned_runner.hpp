@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -89,8 +90,8 @@ void run_partitions(std::size_t partitions, std::stop_token outer, Work&& work) 
 // run()/catch_up() rethrow it. At K = 1 it is the projector's loop.
 // K is fixed by the models' count; the checkpoints mean nothing under another K, so changing K
 // means rebuilding every partition's model from the log (e.g. rebuild_and_swap each, then run).
-//   std::vector<annal::memory_read_model<balances>> models(4);
-//   annal::partitioned_projector live{store, {&models[0], &models[1], &models[2], &models[3]}};
+//   std::deque<annal::memory_read_model<balances>> models(2);
+//   annal::partitioned_projector live{store, {&models[0], &models[1]}};
 //   live.catch_up();
 template <event_store S, read_model_store M, class Codec = binary_codec>
 class partitioned_projector {
@@ -105,6 +106,11 @@ class partitioned_projector {
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");
   }
+
+  // {&model_0, &model_1, ...}: lets the class template deduce M from a braced list.
+  partitioned_projector(const S& store, std::initializer_list<M*> models,
+                        projector_options options = {})
+      : partitioned_projector(store, std::vector<M*>(models), options) {}
 
   // Applies at most one batch to partition k; returns how many events it read (0: caught up).
   std::size_t step(std::size_t k) {
@@ -196,6 +202,11 @@ class partitioned_reactor_runner {
       }
     }
   }
+
+  partitioned_reactor_runner(const S& store, std::initializer_list<R*> reactors,
+                             std::initializer_list<C*> checkpoints, reactor_options options = {})
+      : partitioned_reactor_runner(store, std::vector<R*>(reactors), std::vector<C*>(checkpoints),
+                                   options) {}
 
   // Handles at most one batch of partition k; returns how many events it read (0: caught up).
   std::size_t step(std::size_t k) {
