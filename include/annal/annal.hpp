@@ -42,6 +42,7 @@
 #include <annal/snapshot/snapshotter.hpp>
 
 #include <annal/projection/partitioned.hpp>
+#include <annal/projection/partitioned_runner.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/projection/projector.hpp>
 #include <annal/projection/reactor.hpp>
