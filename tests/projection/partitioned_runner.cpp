@@ -183,6 +183,9 @@ TEST_CASE("a partitioned projector refuses no partitions and a model given twice
                     Catch::Contains("partitions 0 and 2 were given the same read model"));
   CHECK_THROWS_WITH(runner(store, {&a, nullptr}), Catch::Contains("partition 1 is null"));
   CHECK_THROWS_WITH(runner(store, {&a}, {.batch_size = 0}), Catch::Contains("batch_size"));
+  runner one{store, {&a}};
+  CHECK_THROWS_WITH(one.step(1), Catch::Contains("no partition 1 among 1"));
+  CHECK_THROWS_WITH(one.checkpoint(1), Catch::Contains("no partition 1 among 1"));
 }
 
 TEST_CASE("a partitioned reactor runner reacts to each event once, in each stream's order",

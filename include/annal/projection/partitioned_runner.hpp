@@ -51,6 +51,15 @@ void check_partition_objects(const std::vector<T*>& objects, const char* who, co
   }
 }
 
+// The index of partition k among `partitions`, refused with a message when there is no such one.
+inline std::size_t partition_index(std::size_t k, std::size_t partitions, const char* who) {
+  if (k >= partitions)
+    throw error(errc::invalid_argument, std::string(who) + ": there is no partition " +
+                                            std::to_string(k) + " among " +
+                                            std::to_string(partitions) + " (they count from 0)");
+  return k;
+}
+
 // Runs work(k, stop) for every partition k: 1..K-1 on their own threads, 0 on the calling one. The
 // first exception stops the others (through `stop`) and is rethrown here once all have joined.
 template <class Work>
@@ -114,6 +123,7 @@ class partitioned_projector {
 
   // Applies at most one batch to partition k; returns how many events it read (0: caught up).
   std::size_t step(std::size_t k) {
+    detail::partition_index(k, models_.size(), "partitioned_projector");
     std::size_t read = 0;
     const std::size_t partitions = models_.size();
     models_[k]->update([&](projection_type& p, std::uint64_t& checkpoint) {
@@ -152,14 +162,19 @@ class partitioned_projector {
   }
 
   std::size_t partitions() const noexcept { return models_.size(); }
-  std::uint64_t checkpoint(std::size_t k) const { return models_.at(k)->checkpoint(); }
+  std::uint64_t checkpoint(std::size_t k) const {
+    return models_[detail::partition_index(k, models_.size(), "partitioned_projector")]
+        ->checkpoint();
+  }
   // The position every partition has reached: all events up to it are applied.
   std::uint64_t checkpoint() const {
     std::uint64_t low = models_[0]->checkpoint();
     for (const M* m : models_) low = std::min(low, m->checkpoint());
     return low;
   }
-  M& model(std::size_t k) const { return *models_.at(k); }
+  M& model(std::size_t k) const {
+    return *models_[detail::partition_index(k, models_.size(), "partitioned_projector")];
+  }
 
  private:
   const S* store_;
@@ -210,6 +225,7 @@ class partitioned_reactor_runner {
 
   // Handles at most one batch of partition k; returns how many events it read (0: caught up).
   std::size_t step(std::size_t k) {
+    detail::partition_index(k, reactors_.size(), "partitioned_reactor_runner");
     std::uint64_t& position = positions_[k];
     const std::uint64_t before = position;
     std::size_t read = 0;
@@ -244,7 +260,9 @@ class partitioned_reactor_runner {
 
   std::size_t partitions() const noexcept { return reactors_.size(); }
   // Partition k's position; read it while workers run only through its checkpoint store.
-  std::uint64_t checkpoint(std::size_t k) const { return positions_.at(k); }
+  std::uint64_t checkpoint(std::size_t k) const {
+    return positions_[detail::partition_index(k, positions_.size(), "partitioned_reactor_runner")];
+  }
 
  private:
   void handle(std::size_t k, const recorded_event& e) {
