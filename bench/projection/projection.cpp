@@ -1,12 +1,16 @@
 // Rebuild rate of a simple in-memory read model (a total per account) from the file log: a
 // hand-written read_all loop decoding with binary_codec into a map (the floor) against
-// annal::rebuild on 1 and 2 workers, over 2M events in 1000 streams.
+// annal::rebuild on 1 and 2 workers, over 2M events in 1000 streams. Then live processing: today's
+// projector catching a memory read model up against partitioned_projector on 1, 2 and 4 workers.
 #include <annal/codec/binary.hpp>
 #include <annal/file/log.hpp>
+#include <annal/projection/partitioned_runner.hpp>
+#include <annal/projection/projector.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/store/memory.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <unordered_map>
@@ -110,6 +114,33 @@ void annal_rebuild(benchmark::State& state, const Store& store) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * event_count));
 }
 
+// A fresh read model per iteration, caught up by one projector: the baseline of live processing.
+template <class Store>
+void live_projector(benchmark::State& state, const Store& store) {
+  for (auto _ : state) {
+    annal::memory_read_model<totals> model;
+    annal::projector{store, model}.catch_up();
+    benchmark::DoNotOptimize(model.checkpoint());
+  }
+  state.counters["items"] = event_count;
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * event_count));
+}
+
+// The same with K partitions: K threads, each reading the whole log and applying its streams.
+template <std::size_t workers, class Store>
+void live_partitioned(benchmark::State& state, const Store& store) {
+  for (auto _ : state) {
+    std::deque<annal::memory_read_model<totals>> models(workers);
+    std::vector<annal::memory_read_model<totals>*> parts;
+    for (auto& m : models) parts.push_back(&m);
+    annal::partitioned_projector live{store, parts};
+    live.catch_up();
+    benchmark::DoNotOptimize(live.checkpoint());
+  }
+  state.counters["items"] = event_count;
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * event_count));
+}
+
 void file_floor(benchmark::State& s) {
   floor_loop(s, *data<file_fixture>().log);
 }
@@ -129,6 +160,21 @@ void memory_annal_2(benchmark::State& s) {
   annal_rebuild<2>(s, data<memory_fixture>().store);
 }
 
+void memory_live_projector(benchmark::State& s) {
+  live_projector(s, data<memory_fixture>().store);
+}
+template <std::size_t workers>
+void memory_live_partitioned(benchmark::State& s) {
+  live_partitioned<workers>(s, data<memory_fixture>().store);
+}
+void file_live_projector(benchmark::State& s) {
+  live_projector(s, *data<file_fixture>().log);
+}
+template <std::size_t workers>
+void file_live_partitioned(benchmark::State& s) {
+  live_partitioned<workers>(s, *data<file_fixture>().log);
+}
+
 BENCHMARK(file_floor)->Name("rebuild_file_log/floor")->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(file_annal_1)
     ->Name("rebuild_file_log/annal_1_worker")
@@ -145,6 +191,39 @@ BENCHMARK(memory_annal_1)
     ->UseRealTime();
 BENCHMARK(memory_annal_2)
     ->Name("rebuild_memory/annal_2_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+
+BENCHMARK(memory_live_projector)
+    ->Name("live_memory/projector")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(memory_live_partitioned<1>)
+    ->Name("live_memory/partitioned_1_worker")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(memory_live_partitioned<2>)
+    ->Name("live_memory/partitioned_2_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(memory_live_partitioned<4>)
+    ->Name("live_memory/partitioned_4_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(file_live_projector)
+    ->Name("live_file_log/projector")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(file_live_partitioned<1>)
+    ->Name("live_file_log/partitioned_1_worker")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(file_live_partitioned<2>)
+    ->Name("live_file_log/partitioned_2_workers")
+    ->Unit(benchmark::kNanosecond)
+    ->UseRealTime();
+BENCHMARK(file_live_partitioned<4>)
+    ->Name("live_file_log/partitioned_4_workers")
     ->Unit(benchmark::kNanosecond)
     ->UseRealTime();
 
