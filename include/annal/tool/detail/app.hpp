@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -814,7 +815,7 @@ int run_tool(int argc, char** argv) {
   promote
       ->add_option("--wait", a.wait_seconds,
                    "seconds to wait for a running replicate to stop after SIGTERM")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1u, std::numeric_limits<unsigned>::max()))
       ->capture_default_str();
   promote->add_flag("--json", a.json, "print the summary as JSON for scripts");
   promote->footer(
