@@ -152,7 +152,9 @@ class partitioned_projector {
 
   // Catches every partition up, then follows the log live until `stop` is requested or a worker
   // fails (rethrown here after every worker has stopped).
-  void run(std::stop_token stop) requires waitable_store<S> {
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
     detail::run_partitions(models_.size(), stop, [&](std::size_t k, std::stop_token inner) {
       while (!inner.stop_requested()) {
         if (step(k) == 0)
@@ -250,7 +252,9 @@ class partitioned_reactor_runner {
   }
 
   // Catches up, then follows the log live until `stop` is requested or a worker fails.
-  void run(std::stop_token stop) requires waitable_store<S> {
+  void run(std::stop_token stop)
+    requires waitable_store<S>
+  {
     detail::run_partitions(reactors_.size(), stop, [&](std::size_t k, std::stop_token inner) {
       while (!inner.stop_requested()) {
         if (step(k) == 0)
