@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include <boost/hana/define_struct.hpp>
 #include <boost/uuid/name_generator_sha1.hpp>
 
 #include <annal/codec/binary.hpp>
@@ -44,6 +45,26 @@ inline constexpr std::string_view process_trigger_key = "annal.trigger";
 inline constexpr std::string_view deadline_scheduled_type = "annal.deadline_scheduled";
 inline constexpr std::string_view deadline_cancelled_type = "annal.deadline_cancelled";
 inline constexpr std::string_view deadline_fired_type = "annal.deadline_fired";
+
+// The markers are events, encoded with the runner's codec like the manager's own, so that every
+// store takes them (a JSON codec's store wants a JSON object, not an empty payload). What the
+// runner reads back is in their metadata.
+struct process_started {
+  BOOST_HANA_DEFINE_STRUCT(process_started, (std::string, manager));
+};
+struct process_ended {
+  BOOST_HANA_DEFINE_STRUCT(process_ended, (std::string, manager));
+};
+struct deadline_cancelled {
+  BOOST_HANA_DEFINE_STRUCT(deadline_cancelled, (std::string, deadline));
+};
+struct deadline_fired {
+  BOOST_HANA_DEFINE_STRUCT(deadline_fired, (std::string, deadline), (std::string, schedule));
+};
+ANNAL_EVENT(process_started, "annal.process_started", 1)
+ANNAL_EVENT(process_ended, "annal.process_ended", 1)
+ANNAL_EVENT(deadline_cancelled, "annal.deadline_cancelled", 1)
+ANNAL_EVENT(deadline_fired, "annal.deadline_fired", 1)
 
 // Where a manager without a saved checkpoint starts. `from_now` (the default), as for reactors: a
 // manager deployed today does not act on last year's events.
@@ -307,9 +328,10 @@ class process_runner {
     process_step<M> all;
     std::size_t sent = 0;
     send_step(why, key.instance, current.state, step, sent, 0, all);
-    event_data fired = detail::unencoded_event(deadline_fired_type, 1, {}, {});
+    const std::string schedule = detail::id_text(key.scheduled);
+    event_data fired = detail::encode_event<Codec>(deadline_fired{key.name, schedule}, {}, {});
     fired.meta.emplace("annal.deadline", key.name);
-    fired.meta.emplace("annal.schedule", detail::id_text(key.scheduled));
+    fired.meta.emplace("annal.schedule", schedule);
     append_state(why, key.instance, current, all, std::move(fired));
   }
 
@@ -417,12 +439,13 @@ class process_runner {
       batch.push_back(std::move(d));
     };
     const command_context none;
-    if (!current.started()) add(detail::unencoded_event(process_started_type, 1, {}, none));
+    const std::string manager(M::name);
+    if (!current.started()) add(detail::encode_event<Codec>(process_started{manager}, {}, none));
     if (fired) add(std::move(*fired));
     for (const auto& r : step.recorded())
       std::visit([&](const auto& ev) { add(detail::encode_event<Codec>(ev, {}, none)); }, r);
     for (const auto& name : step.cancelled()) {
-      event_data d = detail::unencoded_event(deadline_cancelled_type, 1, {}, none);
+      event_data d = detail::encode_event<Codec>(deadline_cancelled{name}, {}, none);
       d.meta.emplace("annal.deadline", name);
       add(std::move(d));
     }
@@ -445,7 +468,7 @@ class process_runner {
           },
           s.deadline);
     }
-    if (step.ends()) add(detail::unencoded_event(process_ended_type, 1, {}, none));
+    if (step.ends()) add(detail::encode_event<Codec>(process_ended{manager}, {}, none));
     if (batch.empty()) return;
     const expected_version expect = current.started() ? expected_version::exact(current.version)
                                                       : expected_version::no_stream();
