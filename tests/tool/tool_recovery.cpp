@@ -795,9 +795,11 @@ TEST_CASE("annal tool: promote and replicate take over a dead replicate's marker
   std::string elsewhere = dead;
   elsewhere.replace(elsewhere.find("host "), 5 + this_host().size(), "host far-away-standby-host");
   write_file(standby / "REPLICATING", elsewhere);
-  check_bad_input(
-      run_tool({"promote", copy}),
-      "replicate running as pid " + std::to_string(::getpid()) + " on host far-away-standby-host");
+  const tool_run refused = run_tool({"promote", copy});
+  check_bad_input(refused, "replicate running as pid " + std::to_string(::getpid()) +
+                               " on host far-away-standby-host");
+  // It is promote that refused: its advice is not to run promote.
+  CHECK(!contains(refused.err, "or run promote"));
   check_bad_input(run_tool({"replicate", primary, copy}), "if it no longer runs there, remove");
   // A file of that name that is no marker is not the tool's to remove.
   write_file(standby / "REPLICATING", "my notes\n");
