@@ -141,6 +141,24 @@ TEMPLATE_TEST_CASE("a partitioned projector restarts from each partition's check
   CHECK(annal::reconcile(merged(models), single.copy().first).matches());
 }
 
+TEST_CASE("a quiet partition's checkpoint passes the other partitions' events",
+          "[projection][concurrency][partitioned_runner]") {
+  annal::memory_store store;
+  std::vector<std::string> busy;  // streams of partition 0 only
+  for (int i = 0; busy.size() < 5; ++i)
+    if (const std::string s = "acc-" + std::to_string(i); annal::partition_of(s, 2) == 0)
+      busy.push_back(s);
+  for (int i = 0; i < 300; ++i) proj::append(store, busy[i % busy.size()], bank::deposited{1});
+
+  std::deque<annal::memory_read_model<ledger>> models(2);
+  annal::partitioned_projector live{store, pointers(models), {.batch_size = 64}};
+  live.catch_up();
+  CHECK(live.checkpoint(1) == 300);  // nothing of its own, and nothing left to read again
+  CHECK(live.step(1) == 0);
+  CHECK(models[1].copy().first.balances.deposits == 0);
+  CHECK(models[0].copy().first.balances.deposits == 300);
+}
+
 TEST_CASE("a handler failing in one partition stops every worker, its checkpoint before the event",
           "[projection][concurrency][partitioned_runner][failure]") {
   annal::memory_store store;
