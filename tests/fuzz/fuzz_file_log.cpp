@@ -5,6 +5,7 @@
 // checked here with the checksum test off, and an index file gets its checksum fixed up first, so
 // the fuzzer reaches the length and structure checks behind them. Whatever they accept must be
 // readable without overrun (AddressSanitizer) and encode back to the same bytes.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <annal/file/detail/archive_marker.hpp>
 #include <annal/file/detail/format.hpp>
@@ -90,6 +92,12 @@ void index_file(std::string_view bytes) {
   const char* end = file.data() + file.size();
   for (std::string_view s : index.streams)
     require(s.data() >= file.data() && s.data() + s.size() <= end, "a stream id leaves the file");
+  // Opening refuses an index that lists a stream twice: its check agrees with a plain sorted one.
+  std::vector<std::string_view> sorted(index.streams);
+  std::sort(sorted.begin(), sorted.end());
+  require(fl::listed_twice(index.streams) ==
+              (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()),
+          "listed_twice disagrees with a sorted copy of the stream table");
   for (std::uint64_t i = 0; i < index.header.records; ++i) {
     const fl::segment_index_entry e = index.entry(i);  // in bounds, or AddressSanitizer says so
     sink = sink + e.offset + e.version + e.stream;
