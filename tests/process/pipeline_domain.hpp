@@ -3,7 +3,6 @@
 // attempts, then publishes the video or marks it failed.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -138,10 +137,8 @@ struct manager {
   }
 
   annal::process_step<manager> handle(const uploaded& e, const annal::envelope_header& h) const {
-    ++uploads_handled;  // the tests' count of deliveries; a real handler has no such effect
     return attempt(e.video, 1, h.recorded_at);
   }
-  static inline std::atomic<int> uploads_handled{0};
   annal::process_step<manager> handle(const transcode_failed& e,
                                       const annal::envelope_header& h) const {
     if (e.attempt != attempts) return {};  // a late report of an earlier attempt

@@ -86,3 +86,13 @@ TEST_CASE("a scenario expecting an event not to be handled fails",
           "[process][testing][!shouldfail]") {
   process_scenario<manager>().when(uploaded{"v9"}).then_not_handled();
 }
+
+TEST_CASE("a refused publication is compensated: the reason recorded, the video marked failed",
+          "[process][testing]") {
+  process_scenario<manager>()
+      .given(attempt_started{1})
+      .when_rejected(publish{"v10"}, {"video-v10", "blocked by moderation", false})
+      .then_records(publication_refused{"blocked by moderation"})
+      .then_sends(command("video-v10", mark_failed{"v10", "not published: blocked by moderation"}))
+      .then_state([](const manager& m) { return m.refused == "blocked by moderation"; });
+}

@@ -236,8 +236,9 @@ class process_outcome {
 };
 
 // process_scenario<M>().given(state events...).when(event).then_sends(...): a manager's handler
-// tested without a store. given() starts the instance (with no arguments too); without it, only
-// an event of `starts_with` reaches the instance, as under the runner.
+// tested without a store; when_deadline(...) for a deadline, when_rejected(...) for a compensation.
+// given() starts the instance (with no arguments too); without it, only an event of `starts_with`
+// reaches the instance, as under the runner.
 template <class M>
 class process_scenario {
   static_assert(check_process_manager<M>());
@@ -287,6 +288,20 @@ class process_scenario {
     static_assert(detail::check_listed<M, annal::detail::deadlines_t<M>, D>());
     std::optional<process_step<M>> step;
     if (started_ && !ended_) step = annal::detail::handle_deadline(state_, deadline, info);
+    return process_outcome<M>(state_, std::move(step), site{file, line});
+  }
+
+  // A command the manager sent refused: its `rejected` (the compensation) runs on the state.
+  template <class C>
+  process_outcome<M> when_rejected(const C& command, command_rejected why,
+                                   const char* file = __builtin_FILE(),
+                                   std::size_t line = __builtin_LINE()) const {
+    static_assert(detail::check_listed<M, typename M::commands, C>());
+    static_assert(compensates<M, C>,
+                  "annal::testing: when_rejected(...) takes a command the manager has a "
+                  "`rejected(const Command&, const annal::command_rejected&)` for");
+    std::optional<process_step<M>> step;
+    if (started_ && !ended_) step = state_.rejected(command, why);
     return process_outcome<M>(state_, std::move(step), site{file, line});
   }
 

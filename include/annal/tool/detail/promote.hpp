@@ -162,13 +162,12 @@ inline std::string now_text() {
   return buf;
 }
 
-// `about` says how the claim was found: the marker's file, or the lock.
-inline error held_by(const std::string& standby, const process_identity& who,
-                     const std::string& about) {
+// `about` says how the claim was found: the marker's file, or the lock; `advice`, what to do.
+inline error held_by(
+    const std::string& standby, const process_identity& who, const std::string& about,
+    const std::string& advice = "one replicate per standby; stop it first, or run promote") {
   return error(errc::store_locked, "'" + standby + "' is the standby of a replicate running as " +
-                                       promotion::describe(who) + " (" + about +
-                                       "): one replicate per standby; stop it first, or run "
-                                       "promote");
+                                       promotion::describe(who) + " (" + about + "): " + advice);
 }
 
 inline std::string marker_about(const replication_marker& m, const std::filesystem::path& path) {
@@ -358,8 +357,8 @@ inline std::optional<stopped_replicate> stop_replicate(const store_url& standby,
     if (!who) return std::nullopt;
     if (pr::look_at(*who) != pr::liveness::running)
       throw held_by(standby.shown, *who,
-                    "it holds the replicate lock on schema '" + schema +
-                        "' from another host: stop it there (SIGTERM), then run promote again");
+                    "it holds the replicate lock on schema '" + schema + "' from another host",
+                    "nothing was promoted; stop it there (SIGTERM), then run promote again");
     pr::stop_and_wait(standby.shown, *who, wait, [&] { return !holder(); });
     return stopped_replicate{*who, true};
 #endif
@@ -370,10 +369,9 @@ inline std::optional<stopped_replicate> stop_replicate(const store_url& standby,
   std::error_code ec;
   switch (pr::look_at(m->by)) {
     case pr::liveness::elsewhere:
-      throw held_by(standby.shown, m->by,
-                    marker_about(*m, path) +
-                        ": stop it there (SIGTERM), or remove that file if it no longer runs, "
-                        "then run promote again");
+      throw held_by(standby.shown, m->by, marker_about(*m, path),
+                    "nothing was promoted; stop it there (SIGTERM), or remove that file if it no "
+                    "longer runs, then run promote again");
     case pr::liveness::ended:
       std::filesystem::remove(path, ec);
       return stopped_replicate{m->by, false};
