@@ -20,6 +20,8 @@
 #include <vector>
 
 #include <annal/annal.hpp>
+#include <annal/process/command_router.hpp>
+#include <annal/process/runner.hpp>
 
 #include "video.hpp"
 

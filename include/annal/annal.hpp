@@ -1,9 +1,10 @@
 // The umbrella header: everything annal offers that needs no optional client library.
 // Included on their own: the JSON codec (<annal/codec/json.hpp>, which parses Boost.JSON and links
 // its library; a program storing binary events does not pay for it), backup and restore
-// (<annal/file/backup.hpp>, <annal/file/restore.hpp>: operations code), the SQLite and PostgreSQL
-// components (<annal/sqlite/...>, <annal/postgres/...>), Kafka (<annal/kafka/...>), privacy
-// (<annal/privacy/...>) and the Catch2 testing fixtures (<annal/testing/...>).
+// (<annal/file/backup.hpp>, <annal/file/restore.hpp>: operations code), process managers
+// (<annal/process/...>: most programs run none, and every includer would parse them), the SQLite
+// and PostgreSQL components (<annal/sqlite/...>, <annal/postgres/...>), Kafka (<annal/kafka/...>),
+// privacy (<annal/privacy/...>) and the Catch2 testing fixtures (<annal/testing/...>).
 #pragma once
 
 #include <annal/fwd.hpp>
@@ -49,10 +50,6 @@
 #include <annal/projection/read_model.hpp>
 #include <annal/projection/rebuild.hpp>
 #include <annal/projection/reconcile.hpp>
-
-#include <annal/process/command_router.hpp>
-#include <annal/process/process_manager.hpp>
-#include <annal/process/runner.hpp>
 
 #include <annal/file/checkpoint.hpp>
 #include <annal/file/log.hpp>

@@ -5,6 +5,7 @@
 
 #include <annal/annal.hpp>
 #include <annal/codec/json.hpp>
+#include <annal/process/runner.hpp>
 #if defined(ANNAL_TEST_HAVE_SQLITE)
 #include <annal/sqlite/snapshot_store.hpp>
 #include <annal/sqlite/store.hpp>

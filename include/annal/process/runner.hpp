@@ -46,26 +46,6 @@ inline constexpr std::string_view deadline_scheduled_type = "annal.deadline_sche
 inline constexpr std::string_view deadline_cancelled_type = "annal.deadline_cancelled";
 inline constexpr std::string_view deadline_fired_type = "annal.deadline_fired";
 
-// The markers are events, encoded with the runner's codec like the manager's own, so that every
-// store takes them (a JSON codec's store wants a JSON object, not an empty payload). What the
-// runner reads back is in their metadata.
-struct process_started {
-  BOOST_HANA_DEFINE_STRUCT(process_started, (std::string, manager));
-};
-struct process_ended {
-  BOOST_HANA_DEFINE_STRUCT(process_ended, (std::string, manager));
-};
-struct deadline_cancelled {
-  BOOST_HANA_DEFINE_STRUCT(deadline_cancelled, (std::string, deadline));
-};
-struct deadline_fired {
-  BOOST_HANA_DEFINE_STRUCT(deadline_fired, (std::string, deadline), (std::string, schedule));
-};
-ANNAL_EVENT(process_started, "annal.process_started", 1)
-ANNAL_EVENT(process_ended, "annal.process_ended", 1)
-ANNAL_EVENT(deadline_cancelled, "annal.deadline_cancelled", 1)
-ANNAL_EVENT(deadline_fired, "annal.deadline_fired", 1)
-
 // Where a manager without a saved checkpoint starts. `from_now` (the default), as for reactors: a
 // manager deployed today does not act on last year's events.
 enum class process_start : std::uint8_t { from_now, from_beginning };
@@ -76,8 +56,9 @@ struct process_options {
   std::chrono::milliseconds stop_check_interval{50};  // see subscription_options
   // How many rejections in a row (a compensating command rejected in turn) one event may meet.
   std::size_t max_compensations = 8;
-  // The time deadlines are measured against; tests give their own, so that nothing sleeps.
-  std::function<time_point()> now = [] { return clock::now(); };
+  // The time deadlines are measured against; tests give their own, so that nothing sleeps. Empty:
+  // annal::clock::now.
+  std::function<time_point()> now;
 };
 
 // A deadline an instance is waiting for.
@@ -158,7 +139,6 @@ class process_runner {
       : store_(&store), router_(&router), checkpoint_(&checkpoint), options_(std::move(options)) {
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument, "process_options::batch_size must be at least 1, not 0");
-    if (!options_.now) throw error(errc::invalid_argument, "process_options::now is empty");
     if (const auto saved = checkpoint_->load()) {
       position_ = *saved;
     } else {
@@ -258,6 +238,31 @@ class process_runner {
   template <class E>
   static constexpr bool starts = detail::list_traits<typename M::starts_with>::template contains<E>;
 
+  // The markers are events, encoded with the runner's codec like the manager's own, so that every
+  // store takes them (a JSON codec's store wants a JSON object, not an empty payload); what the
+  // runner reads back is in their metadata. Members of this template, so that a program pays for
+  // their reflection only where it runs a manager.
+  struct process_started {
+    static constexpr std::string_view event_name = process_started_type;
+    static constexpr std::uint32_t event_version = 1;
+    BOOST_HANA_DEFINE_STRUCT(process_started, (std::string, manager));
+  };
+  struct process_ended {
+    static constexpr std::string_view event_name = process_ended_type;
+    static constexpr std::uint32_t event_version = 1;
+    BOOST_HANA_DEFINE_STRUCT(process_ended, (std::string, manager));
+  };
+  struct deadline_cancelled {
+    static constexpr std::string_view event_name = deadline_cancelled_type;
+    static constexpr std::uint32_t event_version = 1;
+    BOOST_HANA_DEFINE_STRUCT(deadline_cancelled, (std::string, deadline));
+  };
+  struct deadline_fired {
+    static constexpr std::string_view event_name = deadline_fired_type;
+    static constexpr std::uint32_t event_version = 1;
+    BOOST_HANA_DEFINE_STRUCT(deadline_fired, (std::string, deadline), (std::string, schedule));
+  };
+
   // What caused a step: a log event, or a deadline's delivery (its scheduling marker).
   struct cause {
     const recorded_event* event;
@@ -297,7 +302,8 @@ class process_runner {
   void fire_due_before(time_point limit) {
     while (!index_.empty()) {
       const auto first = index_.begin();
-      if (first->first >= limit || first->first > options_.now()) return;
+      if (first->first >= limit || first->first > (options_.now ? options_.now() : clock::now()))
+        return;
       const deadline_key key = first->second;
       fire(key);
       index_.erase(first);  // only once delivered: a failure leaves it for the next step
