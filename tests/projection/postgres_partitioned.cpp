@@ -112,3 +112,42 @@ TEST_CASE("a partitioned projector commits each partition's rows with its own ch
   CHECK(live.checkpoint() == last + 13);
   CHECK(scalar(models[0], "SELECT count(*) FROM lines") == static_cast<std::int64_t>(last + 13));
 }
+
+// Read models kept in the store they read hold a connection per batch while reading through
+// another: a pool that cannot serve both would leave every worker waiting for ever. Refused.
+TEST_CASE("read models in the store they read need a pool above the batches at once",
+          "[projection][postgres][partitioned_runner]") {
+  annal::postgres_options o =
+      annal_test::fresh_postgres_options(annal::postgres_payload_format::bytea);
+  o.pool_size = 3;
+  annal::postgres_store store{o};
+  store.migrate();
+  const std::string schema = o.schema + "_ledger";
+  std::deque<annal::postgres_read_model<ledger_sql>> models;
+  std::vector<annal::postgres_read_model<ledger_sql>*> parts;
+  for (std::size_t p = 0; p < 3; ++p) {
+    models.emplace_back(store, annal::postgres_read_model_options{
+                                   .name = "pool-" + std::to_string(p), .schema = schema});
+    models.back().migrate();
+    parts.push_back(&models.back());
+  }
+  CHECK_THROWS_WITH((annal::partitioned_projector{store, parts}),
+                    Catch::Contains("partitioned_projector: 3 read models kept in the store they "
+                                    "read need a connection pool of at least 4 (pool_size is 3)"));
+  parts.pop_back();  // two partitions: three connections serve them
+  annal::partitioned_projector two{store, parts};
+  proj::append(store, "acc-1", bank::opened{"x"});
+  two.catch_up();
+  CHECK(two.checkpoint() == store.last_position());
+
+  o = annal_test::fresh_postgres_options(annal::postgres_payload_format::bytea);
+  o.pool_size = 1;
+  annal::postgres_store single{o};
+  single.migrate();
+  annal::postgres_read_model<ledger_sql> one{
+      single, annal::postgres_read_model_options{.name = "one", .schema = o.schema + "_ledger"}};
+  one.migrate();
+  CHECK_THROWS_WITH((annal::projector{single, one}),
+                    Catch::Contains("projector: a read model kept in the store it reads needs a "
+                                    "connection pool of at least 2 (pool_size is 1)"));
+}

@@ -99,7 +99,8 @@ void run_partitions(std::size_t partitions, std::stop_token outer, Work&& work) 
 // its worker with errc::handler_failed (its checkpoint before the event), the others stop too, and
 // run()/catch_up() rethrow it. At K = 1 it is the projector's loop.
 // K is fixed by the models' count; the checkpoints mean nothing under another K, so changing K
-// means rebuilding every partition's model from the log (e.g. rebuild_and_swap each, then run).
+// means new models: empty ones at checkpoint 0, or shards from project_partitioned put in with
+// replace() (docs/projection.md). rebuild_and_swap would fill each with every partition's streams.
 //   std::deque<annal::memory_read_model<balances>> models(2);
 //   annal::partitioned_projector live{store, {&models[0], &models[1]}};
 //   live.catch_up();
@@ -112,6 +113,8 @@ class partitioned_projector {
   partitioned_projector(const S& store, std::vector<M*> models, projector_options options = {})
       : store_(&store), models_(std::move(models)), options_(options) {
     detail::check_partition_objects(models_, "partitioned_projector", "read model");
+    for (const M* m : models_)
+      detail::check_connections(store, *m, models_.size(), "partitioned_projector");
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stop_token>
+#include <string>
 
 #include <annal/codec/binary.hpp>
 #include <annal/core/detail/chrono.hpp>
@@ -16,6 +17,31 @@
 #include <annal/store/subscription.hpp>
 
 namespace annal {
+
+namespace detail {
+// A read model kept in the very store it reads (a PostgreSQL read model over the postgres_store
+// whose events it projects) holds one of the store's connections for each batch's transaction
+// while it reads the batch through another: `updates` batches at once need a pool above
+// `updates`, or every worker waits for a connection forever. Refused at construction instead.
+template <class S, class M>
+void check_connections(const S& store, const M& model, std::size_t updates, const char* who) {
+  if constexpr (requires {
+                  { &model.store() } -> std::convertible_to<const S*>;
+                  { store.options().pool_size } -> std::convertible_to<std::size_t>;
+                }) {
+    if (&model.store() != &store || store.options().pool_size > updates) return;
+    const std::string models =
+        updates == 1 ? "a read model kept in the store it reads needs"
+                     : std::to_string(updates) + " read models kept in the store they read need";
+    throw error(errc::invalid_argument,
+                std::string(who) + ": " + models + " a connection pool of at least " +
+                    std::to_string(updates + 1) + " (pool_size is " +
+                    std::to_string(store.options().pool_size) +
+                    "): each batch's transaction holds one connection while the batch is read "
+                    "through another; raise postgres_options::pool_size");
+  }
+}
+}  // namespace detail
 
 struct projector_options {
   std::size_t batch_size = 1024;  // events per commit of the read model, and most events held
@@ -37,6 +63,7 @@ class projector {
 
   projector(const S& store, M& model, projector_options options = {})
       : store_(&store), model_(&model), options_(options) {
+    detail::check_connections(store, model, 1, "projector");
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");
