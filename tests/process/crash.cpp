@@ -62,27 +62,15 @@ outcome outcome_of(unsigned seed, int video, std::uint32_t attempt) {
 
 // The file log with each batch stamped by the test's clock, which moves minutes a round: the
 // runner's deadlines and every event's time keep one clock, as on a machine whose clock they read.
-struct clocked_log {
-  annal::file_log* log;
+struct clocked_log : annal_test_process::reads_of<annal::file_log> {
   const annal::time_point* now;
 
   annal::append_result append(std::string_view id, annal::expected_version v,
                               std::span<const annal::event_data> batch) {
     std::vector<annal::event_data> stamped(batch.begin(), batch.end());
     for (auto& e : stamped) e.recorded_at = *now;
-    return log->append(id, v, stamped);
+    return inner->append(id, v, stamped);
   }
-  template <class F>
-  std::size_t read_stream(std::string_view id, std::uint64_t from, F&& f,
-                          std::size_t max = annal::unlimited) const {
-    return log->read_stream(id, from, std::forward<F>(f), max);
-  }
-  template <class F>
-  std::size_t read_all(std::uint64_t from, F&& f, std::size_t max = annal::unlimited) const {
-    return log->read_all(from, std::forward<F>(f), max);
-  }
-  std::uint64_t stream_version(std::string_view id) const { return log->stream_version(id); }
-  std::uint64_t last_position() const { return log->last_position(); }
 };
 
 using job_repo = annal::repository<pipeline::job, clocked_log>;
@@ -98,7 +86,7 @@ struct pipeline_process {
   annal::file_log log;
   annal::file_checkpoint checkpoint;
   annal::time_point now;
-  clocked_log store{&log, &now};
+  clocked_log store{{&log}, &now};
   job_repo jobs{store};
   video_repo videos{store};
   router_type router{jobs, videos};

@@ -65,22 +65,11 @@ struct pipeline_runner {
   }
 };
 
-// The store seen through a test's eyes: it counts the appends tried through it, and throws on the
-// next `failures` appends to an instance stream (a crash before the instance's state is stored).
+// A decorator's reads: the store's own. A test's decorator adds its `append` (see below, and
+// crash.cpp's clocked log).
 template <class S>
-struct watched_store {
+struct reads_of {
   S* inner;
-  int failures = 0;
-  int appends = 0;
-  annal::append_result append(std::string_view id, annal::expected_version v,
-                              std::span<const annal::event_data> batch) {
-    ++appends;
-    if (id.starts_with("pipeline-") && failures > 0) {
-      --failures;
-      throw annal::error(annal::errc::io_error, "simulated crash before the instance's append");
-    }
-    return inner->append(id, v, batch);
-  }
   template <class F>
   std::size_t read_stream(std::string_view id, std::uint64_t from, F&& f,
                           std::size_t max = annal::unlimited) const {
@@ -92,6 +81,23 @@ struct watched_store {
   }
   std::uint64_t stream_version(std::string_view id) const { return inner->stream_version(id); }
   std::uint64_t last_position() const { return inner->last_position(); }
+};
+
+// The store seen through a test's eyes: it counts the appends tried through it, and throws on the
+// next `failures` appends to an instance stream (a crash before the instance's state is stored).
+template <class S>
+struct watched_store : reads_of<S> {
+  int failures = 0;
+  int appends = 0;
+  annal::append_result append(std::string_view id, annal::expected_version v,
+                              std::span<const annal::event_data> batch) {
+    ++appends;
+    if (id.starts_with("pipeline-") && failures > 0) {
+      --failures;
+      throw annal::error(annal::errc::io_error, "simulated crash before the instance's append");
+    }
+    return this->inner->append(id, v, batch);
+  }
 };
 
 // Upload, two failures, success: three jobs, one publication, the instance ended; events for an
@@ -176,7 +182,7 @@ void check_handled_once() {
   const std::uint64_t after = store.last_position();
   for (int run = 0; run < 2; ++run) {
     annal::memory_checkpoint lost;  // never saved: starts from the beginning
-    watched_store<S> counted{&store};
+    watched_store<S> counted{{&store}};
     pipeline_runner<watched_store<S>> again(counted, lost);
     again.runner.catch_up();
     CHECK(store.last_position() == after);
@@ -196,7 +202,7 @@ void check_crash_between_commands_and_state() {
   Fixture f;
   auto& store = f.store();
   using S = std::remove_reference_t<decltype(store)>;
-  watched_store<S> flaky{&store, 1};
+  watched_store<S> flaky{{&store}, 1};
   put(store, "upload-v4", pipeline::uploaded{"v4"});
   annal::memory_checkpoint checkpoint;
   {
@@ -350,7 +356,7 @@ void check_deadlines() {
   // runner delivers the deadline again and dispatches nothing twice.
   Fixture g;
   auto& other = g.store();
-  watched_store<S> flaky{&other};
+  watched_store<S> flaky{{&other}};
   annal::time_point later = annal::clock::now();
   annal::memory_checkpoint c2;
   put(other, "upload", pipeline::uploaded{"d5"});
