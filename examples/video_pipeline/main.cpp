@@ -157,8 +157,9 @@ class worker_farm {
 struct temporary_directory {
   std::filesystem::path path;
   temporary_directory() {
+    // mkdtemp replaces the name's last six characters, which must be X.
     std::string name =
-        (std::filesystem::temp_directory_path() / "annal-video-XXXXXX").string();  // six X
+        (std::filesystem::temp_directory_path() / ("annal-video-" + std::string(6, 'X'))).string();
     if (::mkdtemp(name.data()) == nullptr)
       throw std::system_error(errno, std::generic_category(), "creating a temporary directory");
     path = name;
