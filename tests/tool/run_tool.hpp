@@ -181,6 +181,15 @@ class running_tool {
     }
   }
 
+  // Waits until its stderr holds `text` (a lag line, a banner).
+  tool_run wait_for_err(const std::string& text) const {
+    return wait_for([&](const tool_run& t) { return t.err.find(text) != std::string::npos; });
+  }
+  // Waits for it to end on its own (after a signal another process sent it), up to `timeout`.
+  tool_run wait_for_end(std::chrono::seconds timeout = std::chrono::seconds(30)) const {
+    return wait_for([](const tool_run&) { return false; }, timeout);
+  }
+
   // Sends `sig` and waits for it to end; returns its exit status.
   int stop(int sig) {
     if (pid_ <= 0) throw std::runtime_error("the tool has ended already");

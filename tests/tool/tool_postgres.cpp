@@ -264,8 +264,7 @@ TEST_CASE("annal tool: promote a PostgreSQL standby that a replicate --follow wr
   };
 
   annal_test_tool::running_tool follower(with_schema({"replicate", primary, url, "--follow"}));
-  tool_run r = follower.wait_for(
-      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  tool_run r = follower.wait_for_err("primary at position 5, standby at 5");
   INFO(r.err);
   REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
   // Its claim is a lock in a session of its own, named: a second replicate is refused.
@@ -283,7 +282,7 @@ TEST_CASE("annal tool: promote a PostgreSQL standby that a replicate --follow wr
                                    std::to_string(follower.pid()) + " on host "));
   CHECK(contains(promoted.out, "the standby holds all of it\n"));
   CHECK(!contains(promoted.out, password));
-  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  r = follower.wait_for_end();
   CHECK(r.status == 0);
   // The lock went with its session: the next replicate takes it, and promote finds none.
   CHECK(run_tool(with_schema({"replicate", primary, url})).status == 0);

@@ -288,14 +288,11 @@ TEST_CASE("annal tool: replicate once, then --follow until SIGTERM; the standby 
                         " (created)\nstandby at position 5, primary at 5: caught up\n");
 
   annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow", "--json"});
-  const auto said = [](const std::string& text) {
-    return [text](const tool_run& r) { return contains(r.err, text); };
-  };
-  tool_run r = follower.wait_for(said("until SIGINT or SIGTERM"));
+  tool_run r = follower.wait_for_err("until SIGINT or SIGTERM");
   INFO(r.err);
   REQUIRE(contains(r.err, "lag: primary at position 5, standby at 5: 0 positions, 0.000 s behind"));
   append_two(writer);
-  r = follower.wait_for(said("standby at 7: 0 positions"));
+  r = follower.wait_for_err("standby at 7: 0 positions");
   INFO(r.err);
   REQUIRE(
       contains(r.err, "lag: primary at position 7, standby at 7: 0 positions, 0.000 s behind\n"));
@@ -687,8 +684,7 @@ TEST_CASE("annal tool: promote stops the running replicate, opens the standby, s
   const std::string primary = "file:" + data.string(), copy = "file:" + standby.string();
 
   annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow", "--json"});
-  tool_run r = follower.wait_for(
-      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  tool_run r = follower.wait_for_err("primary at position 5, standby at 5");
   INFO(r.err);
   REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
   const std::string who = "pid " + std::to_string(follower.pid()) + " on host " + this_host();
@@ -709,7 +705,7 @@ TEST_CASE("annal tool: promote stops the running replicate, opens the standby, s
                             "primary " +
                             primary + " at position 5: the standby holds all of it\n");
   // The replicate ended on its signal, at a whole append, with its summary and status 0.
-  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  r = follower.wait_for_end();
   CHECK(r.status == 0);
   REQUIRE(r.json_lines().size() == 1);
   CHECK(r.json_lines()[0].at("standby_position").to_number<int>() == 5);
@@ -760,8 +756,7 @@ TEST_CASE("annal tool: promote and replicate take over a dead replicate's marker
   // A replicate killed with SIGKILL leaves its marker; promote finds that it no longer runs.
   {
     annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow"});
-    const tool_run r = follower.wait_for(
-        [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+    const tool_run r = follower.wait_for_err("primary at position 5, standby at 5");
     REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
     const std::string pid = std::to_string(follower.pid());
     CHECK(follower.stop(SIGKILL) == 128 + SIGKILL);
@@ -828,13 +823,11 @@ TEST_CASE("annal tool: promote a SQLite standby that a replicate --follow writes
   annal_test_tool::write_sample(writer);
   const std::string primary = "file:" + data.string(), copy = "sqlite:" + standby.string();
   annal_test_tool::running_tool follower({"replicate", primary, copy, "--follow"});
-  tool_run r = follower.wait_for(
-      [](const tool_run& t) { return contains(t.err, "primary at position 5, standby at 5"); });
+  tool_run r = follower.wait_for_err("primary at position 5, standby at 5");
   REQUIRE(contains(r.err, "primary at position 5, standby at 5"));
   CHECK(fs::exists(dir.path() / "standby.db-replicating"));
   append_two(writer);
-  r = follower.wait_for(
-      [](const tool_run& t) { return contains(t.err, "primary at position 7, standby at 7"); });
+  r = follower.wait_for_err("primary at position 7, standby at 7");
   REQUIRE(contains(r.err, "primary at position 7, standby at 7"));
   check_bad_input(run_tool({"replicate", primary, copy}),
                   "replicate running as pid " + std::to_string(follower.pid()));
@@ -846,7 +839,7 @@ TEST_CASE("annal tool: promote a SQLite standby that a replicate --follow writes
   CHECK(promoted[0].at("stopped_replicate").at("was_running").as_bool());
   CHECK(promoted[0].at("positions_behind").to_number<int>() == 0);
   CHECK(promoted[0].at("history_matches").as_bool());
-  r = follower.wait_for([](const tool_run&) { return false; }, std::chrono::seconds(30));
+  r = follower.wait_for_end();
   CHECK(r.status == 0);
   CHECK(!fs::exists(dir.path() / "standby.db-replicating"));
   annal::sqlite_store own{standby.string()};
