@@ -31,6 +31,8 @@
 #include <annal/store/event_store.hpp>
 #include <annal/store/repository.hpp>
 
+#include "filter_laws.hpp"
+
 namespace annal_conformance {
 
 using annal::append_status;
@@ -721,6 +723,8 @@ void check_event_store_conformance() {
       CHECK_FALSE(store().wait_for_append(1, annal::clock::now() + 10ms));
     }
   }
+
+  ac::check_filtered_reads(fixture);
 
   if constexpr (ac::reopenable<Fixture>) {
     SECTION("everything survives a reopen, and appending goes on where it stopped") {

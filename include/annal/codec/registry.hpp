@@ -2,6 +2,7 @@
 // compile time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <annal/codec/binary.hpp>
 #include <annal/codec/upcast.hpp>
@@ -315,6 +317,16 @@ class event_registry {
     for (std::size_t i = 0; i < table::size; ++i)
       if (table::keys[i].name == type) return true;
     return false;
+  }
+
+  // Every stored name this registry reads, each once, in list order: what a reader of List asks
+  // a filtered read for (store/filter.hpp), old versions' and retired events' names included.
+  static std::vector<std::string> stored_names() {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < table::size; ++i)
+      if (std::find(out.begin(), out.end(), table::keys[i].name) == out.end())
+        out.emplace_back(table::keys[i].name);
+    return out;
   }
 
   // The schema versions of `type` this registry reads, for messages: "1, 2, 3".

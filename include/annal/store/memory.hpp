@@ -18,6 +18,7 @@
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal {
 
@@ -73,6 +74,31 @@ class memory_store {
       for (std::size_t i = begin; i < begin + n; ++i) slice.push_back(&log_[i]);
     }
     return visit_all(slice, visit);
+  }
+
+  // The events `filter` selects (store/filter.hpp): tested here under the lock, so only matching
+  // events are handed out.
+  template <class F>
+  read_progress read_all(std::uint64_t from_position, const event_filter& filter, F&& visit,
+                         std::size_t max_count = unlimited) const {
+    filter.validate();
+    read_progress r{0, std::max<std::uint64_t>(from_position, 1)};
+    std::vector<const recorded_event*> slice;
+    {
+      std::shared_lock lock(mutex_);
+      std::size_t i = static_cast<std::size_t>(r.next_position - 1);
+      for (; i < log_.size() && slice.size() < max_count; ++i)
+        if (filter.matches(log_[i].stream_id, log_[i].type)) slice.push_back(&log_[i]);
+      r.next_position = std::max<std::uint64_t>(r.next_position, i + 1);
+    }
+    for (const recorded_event* e : slice) {
+      ++r.visited;
+      if (!detail::visit_continue(visit, *e)) {
+        r.next_position = e->position + 1;
+        break;
+      }
+    }
+    return r;
   }
 
   std::uint64_t stream_version(std::string_view stream_id) const {
