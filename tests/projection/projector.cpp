@@ -73,7 +73,8 @@ TEST_CASE("a projector applies the log in batches and keeps its checkpoint",
   // [projector]
   CHECK(projector.step() == 7);
   CHECK(projector.checkpoint() == 7);
-  CHECK(projector.catch_up() == store.last_position() - 7);
+  // The closing at the end is not the projection's: passed over, not applied.
+  CHECK(projector.catch_up() == store.last_position() - 8);
   CHECK(projector.checkpoint() == store.last_position());
   CHECK(projector.step() == 0);
   model.read([](const proj::balances& b, std::uint64_t) {

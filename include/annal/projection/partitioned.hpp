@@ -17,6 +17,7 @@
 #include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal {
 
@@ -102,27 +103,28 @@ std::uint64_t project_partitioned(const S& store, std::vector<P>& shards, std::u
     throw error(errc::invalid_argument,
                 "project_partitioned: batch_size must be at least 1, not 0");
 
-  // Reads batches in order; `on_record` returns false to stop the run.
+  // Reads batches of the projection's event types in order (the store skips the rest, see
+  // store/filter.hpp); `on_record` returns false to stop the run. `on_batch` hears of every
+  // position passed, so the run ends at `upto` even when the last events are of other types.
+  const event_filter filter = detail::filter_of<typename P::events, Codec>();
   const auto read_batches = [&](auto&& on_record) {
     bool go_on = true;
     while (go_on && position <= upto) {
-      const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(batch_size, upto - position + 1));
-      std::uint64_t last = 0;
       std::size_t n = 0;
-      store.read_all(
-          position,
+      const read_progress r = read_filtered(
+          store, position, filter,
           [&](const recorded_event& e) {
-            if (!(go_on = on_record(e))) return false;
-            last = e.position;
+            if (e.position > upto || !(go_on = on_record(e))) return false;
             ++n;
             return true;
           },
-          want);
-      if (n == 0) break;
-      position = last + 1;
+          batch_size);
       total += n;
-      on_batch(last, n);
+      if (!go_on) break;
+      const std::uint64_t passed = std::min(r.next_position - 1, upto);
+      if (passed < position) break;  // nothing more is stored
+      position = passed + 1;
+      on_batch(passed, n);
     }
   };
 

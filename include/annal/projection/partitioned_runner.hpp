@@ -111,7 +111,10 @@ class partitioned_projector {
   static_assert(check_projection<projection_type>());
 
   partitioned_projector(const S& store, std::vector<M*> models, projector_options options = {})
-      : store_(&store), models_(std::move(models)), options_(options) {
+      : store_(&store),
+        models_(std::move(models)),
+        options_(options),
+        filter_(detail::filter_of<typename projection_type::events, Codec>()) {
     detail::check_partition_objects(models_, "partitioned_projector", "read model");
     for (const M* m : models_)
       detail::check_connections(store, *m, models_.size(), "partitioned_projector");
@@ -125,20 +128,24 @@ class partitioned_projector {
                         projector_options options = {})
       : partitioned_projector(store, std::vector<M*>(models), options) {}
 
-  // Applies at most one batch to partition k; returns how many events it read (0: caught up).
+  // Applies at most one batch to partition k; returns how many events of the projection's types
+  // it read (0: caught up). Like the projector, it reads only the types the projection lists.
   std::size_t step(std::size_t k) {
     detail::partition_index(k, models_.size(), "partitioned_projector");
     std::size_t read = 0;
     const std::size_t partitions = models_.size();
     models_[k]->update([&](projection_type& p, std::uint64_t& checkpoint) {
-      read = store_->read_all(
-          checkpoint + 1,
+      const read_progress r = read_filtered(
+          *store_, checkpoint + 1, filter_,
           [&](const recorded_event& e) {
+            checkpoint = e.position - 1;  // what the filter passed over before it is done
             if (partitions == 1 || partition_of(e.stream_id, partitions) == k)
               detail::project_record<projection_type, Codec>(p, e);
             checkpoint = e.position;
           },
           options_.batch_size);
+      read = r.visited;
+      checkpoint = std::max(checkpoint, r.next_position - 1);
     });
     return read;
   }
@@ -186,6 +193,7 @@ class partitioned_projector {
   const S* store_;
   std::vector<M*> models_;
   projector_options options_;
+  event_filter filter_;
 };
 
 // A reactor run live by K workers: K reactor instances and K checkpoint stores, worker k reacting
@@ -236,8 +244,15 @@ class partitioned_reactor_runner {
     const std::uint64_t before = position;
     std::size_t read = 0;
     try {
-      read = store_->read_all(
-          position + 1, [&](const recorded_event& e) { handle(k, e); }, options_.batch_size);
+      const read_progress r = read_filtered(
+          *store_, position + 1, filter_,
+          [&](const recorded_event& e) {
+            position = e.position - 1;  // what the filter passed over before it is done
+            handle(k, e);
+          },
+          options_.batch_size);
+      read = r.visited;
+      position = std::max(position, r.next_position - 1);
     } catch (...) {
       // The events before the failing one are done: record that, then report the failure.
       if (position != before) checkpoints_[k]->save(position);
@@ -298,6 +313,7 @@ class partitioned_reactor_runner {
   std::vector<C*> checkpoints_;
   reactor_options options_;
   std::vector<std::uint64_t> positions_;
+  event_filter filter_ = detail::filter_of<typename R::events, Codec>();
 };
 
 }  // namespace annal

@@ -2,6 +2,7 @@
 // live.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <stop_token>
@@ -14,6 +15,7 @@
 #include <annal/projection/projection.hpp>
 #include <annal/projection/read_model.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/subscription.hpp>
 
 namespace annal {
@@ -62,24 +64,32 @@ class projector {
   static_assert(check_projection<projection_type>());
 
   projector(const S& store, M& model, projector_options options = {})
-      : store_(&store), model_(&model), options_(options) {
+      : store_(&store),
+        model_(&model),
+        options_(options),
+        filter_(detail::filter_of<typename projection_type::events, Codec>()) {
     detail::check_connections(store, model, 1, "projector");
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");
   }
 
-  // Applies at most one batch; returns how many events it read (0: caught up).
+  // Applies at most one batch; returns how many events it applied (0: caught up). It asks the
+  // store only for the event types the projection lists (read_filtered), and the checkpoint moves
+  // past the events of other types too, so a quiet projection does not scan them again.
   std::size_t step() {
     std::size_t read = 0;
     model_->update([&](projection_type& p, std::uint64_t& checkpoint) {
-      read = store_->read_all(
-          checkpoint + 1,
+      const read_progress r = read_filtered(
+          *store_, checkpoint + 1, filter_,
           [&](const recorded_event& e) {
+            checkpoint = e.position - 1;  // what the filter passed over before it is done
             detail::project_record<projection_type, Codec>(p, e);
             checkpoint = e.position;
           },
           options_.batch_size);
+      read = r.visited;
+      checkpoint = std::max(checkpoint, r.next_position - 1);
     });
     return read;
   }
@@ -108,6 +118,7 @@ class projector {
   const S* store_;
   M* model_;
   projector_options options_;
+  event_filter filter_;
 };
 
 }  // namespace annal

@@ -1,6 +1,7 @@
 // Reactors: side-effect handlers (send an email, call a service) that only ever see live events.
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -11,9 +12,11 @@
 #include <annal/codec/decode.hpp>
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
+#include <annal/projection/detail/apply.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/store/checkpoint.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/subscription.hpp>
 
 namespace annal {
@@ -127,8 +130,15 @@ class reactor_runner {
     const std::uint64_t before = position_;
     std::size_t read = 0;
     try {
-      read = store_->read_all(
-          position_ + 1, [&](const recorded_event& e) { handle(e); }, options_.batch_size);
+      const read_progress r = read_filtered(
+          *store_, position_ + 1, filter_,
+          [&](const recorded_event& e) {
+            position_ = e.position - 1;  // what the filter passed over before it is done
+            handle(e);
+          },
+          options_.batch_size);
+      read = r.visited;
+      position_ = std::max(position_, r.next_position - 1);
     } catch (...) {
       // The events before the failing one are done: record that, then report the failure.
       if (position_ != before) checkpoint_->save(position_);
@@ -179,6 +189,7 @@ class reactor_runner {
   C* checkpoint_;
   reactor_options options_;
   std::uint64_t position_ = 0;
+  event_filter filter_ = detail::filter_of<typename R::events, Codec>();
 };
 
 }  // namespace annal

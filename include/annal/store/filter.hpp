@@ -94,6 +94,8 @@ read_progress read_filtered(const S& store, std::uint64_t from_position, const e
   if constexpr (filtering_store<S>) {
     return store.read_all(r.next_position, filter, visit, max_count);
   } else {
+    // Never more per read than the caller's batch: a bounded reader stays bounded.
+    const std::size_t chunk = std::min(max_count, detail::filter_fallback_batch);
     for (;;) {
       bool stopped = false;
       const std::size_t seen = store.read_all(
@@ -105,8 +107,8 @@ read_progress read_filtered(const S& store, std::uint64_t from_position, const e
             stopped = !detail::visit_continue(visit, e) || r.visited == max_count;
             return !stopped;
           },
-          detail::filter_fallback_batch);
-      if (stopped || seen < detail::filter_fallback_batch) return r;
+          chunk);
+      if (stopped || seen < chunk) return r;
     }
   }
 }

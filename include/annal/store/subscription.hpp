@@ -12,6 +12,7 @@
 #include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal {
 
@@ -31,6 +32,9 @@ struct subscription_options {
   // How long a live wait lasts before it looks at the stop token again. Appends wake it at once;
   // this only bounds how late a stop request is noticed.
   std::chrono::milliseconds stop_check_interval{50};
+  // The events wanted (store/filter.hpp); the default is every event. The store answers it where
+  // it can, and the position moves past the events it leaves out.
+  event_filter filter{};
 };
 
 // Delivers every event from `from_position` (1-based, inclusive) on, in global order, to a handler.
@@ -45,6 +49,7 @@ class subscription {
     if (options_.batch_size == 0)
       throw error(errc::invalid_argument,
                   "subscription_options::batch_size must be at least 1, not 0");
+    options_.filter.validate();
   }
 
   // Reads at most batch_size events and hands each to `on_event(const recorded_event&)`; returns
@@ -52,14 +57,18 @@ class subscription {
   template <class F>
   std::size_t poll(F&& on_event) {
     std::size_t delivered = 0;
-    store_->read_all(
-        position_,
-        [&](const recorded_event& e) {
-          on_event(e);
-          position_ = e.position + 1;
-          ++delivered;
-        },
-        options_.batch_size);
+    const auto deliver = [&](const recorded_event& e) {
+      on_event(e);
+      position_ = e.position + 1;
+      ++delivered;
+    };
+    if (options_.filter.everything()) {
+      store_->read_all(position_, deliver, options_.batch_size);
+    } else {
+      const read_progress r =
+          read_filtered(*store_, position_, options_.filter, deliver, options_.batch_size);
+      position_ = std::max(position_, r.next_position);
+    }
     largest_batch_ = std::max(largest_batch_, delivered);
     return delivered;
   }

@@ -12,6 +12,7 @@
 
 #include <annal/core/record.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/subscription.hpp>
 
 namespace annal {
@@ -44,6 +45,30 @@ class with_archive {
       if (!go_on || n == max_count) return n;
     }
     return n + hot_->read_all(std::max(from, horizon + 1), visit, max_count - n);
+  }
+
+  // A filtered read (store/filter.hpp), answered by each side as it can.
+  template <class F>
+  read_progress read_all(std::uint64_t from, const event_filter& filter, F&& visit,
+                         std::size_t max_count = unlimited) const {
+    const std::uint64_t horizon = archive_->last_position();
+    read_progress r{0, std::max<std::uint64_t>(from, 1)};
+    if (r.next_position <= horizon) {
+      bool go_on = true;
+      r = read_filtered(
+          *archive_, r.next_position, filter,
+          [&](const recorded_event& e) {
+            go_on = detail::visit_continue(visit, e);
+            return go_on;
+          },
+          max_count);
+      if (!go_on || r.visited == max_count) return r;
+      // The archive was read to its end: the hot store goes on after it.
+      r.next_position = std::max(r.next_position, horizon + 1);
+    }
+    const read_progress hot =
+        read_filtered(*hot_, r.next_position, filter, visit, max_count - r.visited);
+    return {r.visited + hot.visited, hot.next_position};
   }
 
   template <class F>

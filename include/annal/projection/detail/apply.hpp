@@ -5,8 +5,16 @@
 #include <annal/codec/decode.hpp>
 #include <annal/projection/projection.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal::detail {
+
+// What a reader of List asks the store for: every stored name its registry reads (old versions
+// and retired events included), so the store need not hand out, nor this side decode, the rest.
+template <class List, class Codec>
+event_filter filter_of() {
+  return event_filter{event_registry<List, Codec>::stored_names(), {}};
+}
 
 // Events the projection does not list are skipped: a read model sees only what it declared.
 template <class P, class Codec>
