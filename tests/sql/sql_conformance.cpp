@@ -10,6 +10,9 @@
 
 #include "sql/sql_test_support.hpp"
 
+// The filtered-read laws the suite runs must meet the store's own filtered reads, not the fallback.
+static_assert(annal::filtering_store<annal::sqlite_store>);
+
 namespace {
 // A fresh temporary file per construction; reopen() closes and opens the same file.
 template <annal::durability Durability>

@@ -7,8 +7,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,7 @@ enum class sqlite_stmt : std::size_t {
   record_archive,
   count_kept,
   schema_version,
+  begin_read,
   count_
 };
 
@@ -88,6 +91,62 @@ inline std::string sqlite_insert_sql(std::size_t rows) {
   return sql;
 }
 
+// The columns every read selects, in the order sqlite_store::row reads them.
+inline constexpr std::string_view sqlite_event_columns =
+    "position, stream_id, stream_version, event_id, type, schema_version, payload, "
+    "correlation_id, causation_id, metadata, recorded_at";
+
+// Up to this many types a filtered read merges one index range per type; beyond, it scans by
+// position and tests the type of each row (SQLite allows 500 terms in a compound SELECT).
+inline constexpr std::size_t sqlite_merged_types = 64;
+
+// The text of a filtered read of `types` distinct types and `prefixes` stream prefixes.
+// Parameters: ?1 the first position, ?2 the row limit, then each prefix's lower and upper bound
+// (?3, ?4 ...; an upper bound of NULL means none), then the types. One type is one range of the
+// (type, position) index, already in position order; several are a merge of such ranges, each
+// cut at the limit, so a page costs at most `types` x limit rows however long the log is (a
+// plain `type IN (...)` sorts every match after ?1 to find the first ones).
+inline std::string sqlite_filtered_sql(std::size_t types, std::size_t prefixes) {
+  std::string prefix_test;
+  for (std::size_t j = 0; j < prefixes; ++j) {
+    const std::string lo = "?" + std::to_string(3 + 2 * j), hi = "?" + std::to_string(4 + 2 * j);
+    prefix_test += (j == 0 ? " AND ((" : " OR (") + std::string("stream_id >= ") + lo + " AND (" +
+                   hi + " IS NULL OR stream_id < " + hi + "))";
+  }
+  if (prefixes > 0) prefix_test += ")";
+  const std::string cols(sqlite_event_columns);
+  const std::size_t first_type = 3 + 2 * prefixes;
+  const auto one_type = [&](std::size_t i) {
+    return "SELECT " + cols + " FROM annal_events WHERE type = ?" + std::to_string(first_type + i) +
+           " AND position >= ?1" + prefix_test + " ORDER BY position LIMIT ?2";
+  };
+  if (types == 1) return one_type(0);
+  if (types == 0 || types > sqlite_merged_types) {
+    std::string in;
+    for (std::size_t i = 0; i < types; ++i)
+      in += (i == 0 ? "" : ", ") + ("?" + std::to_string(first_type + i));
+    // `+type`: not the index, whose ranges would have to be sorted whole.
+    return "SELECT " + cols + " FROM annal_events WHERE position >= ?1" +
+           (types == 0 ? std::string() : " AND +type IN (" + in + ")") + prefix_test +
+           " ORDER BY position LIMIT ?2";
+  }
+  std::string sql;
+  for (std::size_t i = 0; i < types; ++i)
+    sql += (i == 0 ? "SELECT * FROM (" : " UNION ALL SELECT * FROM (") + one_type(i) + ")";
+  return sql + " ORDER BY position LIMIT ?2";
+}
+
+// The least string above every string that starts with `prefix`, in byte order (SQLite's BINARY
+// collation): the prefix without its trailing 0xFF bytes, its last byte raised by one. None when
+// the prefix is all 0xFF bytes.
+inline std::optional<std::string> prefix_upper_bound(std::string_view prefix) {
+  std::string up(prefix);
+  while (!up.empty() && static_cast<unsigned char>(up.back()) == 0xFF) up.pop_back();
+  if (up.empty()) return std::nullopt;
+  up.back() = static_cast<char>(static_cast<unsigned char>(up.back()) + 1);
+  return up;
+}
+
 // The statements' text; the inserts' is built by sqlite_insert_sql.
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)>
     sqlite_sql = {
@@ -95,17 +154,14 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_st
         "SELECT coalesce(max(stream_version), 0) FROM annal_events WHERE stream_id = ?1",
         "SELECT position, recorded_at FROM annal_events ORDER BY position DESC LIMIT 1",
         "",  // insert, insert_8, insert_32: sqlite_insert_sql
-        "",
-        "",
+        "", "",
         "SELECT position, stream_id, stream_version, event_id, type, schema_version, payload, "
         "correlation_id, causation_id, metadata, recorded_at FROM annal_events "
         "WHERE position >= ?1 ORDER BY position LIMIT ?2",
         "SELECT position, stream_id, stream_version, event_id, type, schema_version, payload, "
         "correlation_id, causation_id, metadata, recorded_at FROM annal_events "
         "WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3",
-        "BEGIN IMMEDIATE",
-        "COMMIT",
-        "ROLLBACK",
+        "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
         // The stream's version and whether its last event is of type ?2 (a tombstone).
         "SELECT stream_version, type = ?2 FROM annal_events WHERE stream_id = ?1 "
         "ORDER BY stream_version DESC LIMIT 1",
@@ -115,15 +171,15 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_st
         "max(b.stream_version) FROM annal_events b WHERE b.stream_id = annal_events.stream_id)",
         "INSERT OR REPLACE INTO annal_archive (id, horizon, last_id, archive, archived_at) "
         "VALUES (1, ?1, ?2, ?3, ?4)",
-        "SELECT count(*) FROM annal_events WHERE position <= ?1",
-        "PRAGMA user_version",
+        "SELECT count(*) FROM annal_events WHERE position <= ?1", "PRAGMA user_version",
+        "BEGIN",  // deferred: a read snapshot from the first read to COMMIT
 };
 
 inline constexpr std::string_view sqlite_stmt_name(sqlite_stmt s) noexcept {
   constexpr std::array<std::string_view, static_cast<std::size_t>(sqlite_stmt::count_)> names = {
-      "find_id",  "stream_version", "head",           "insert",     "insert_8",      "insert_32",
-      "read_all", "read_stream",    "begin",          "commit",     "rollback",      "stream_end",
-      "archived", "drop_archived",  "record_archive", "count_kept", "schema_version"};
+      "find_id",  "stream_version", "head",           "insert",     "insert_8",       "insert_32",
+      "read_all", "read_stream",    "begin",          "commit",     "rollback",       "stream_end",
+      "archived", "drop_archived",  "record_archive", "count_kept", "schema_version", "begin_read"};
   return names[static_cast<std::size_t>(s)];
 }
 
@@ -158,6 +214,7 @@ class sqlite_connection {
   sqlite_connection& operator=(const sqlite_connection&) = delete;
   ~sqlite_connection() {
     for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
+    for (auto& [sql, s] : built_) sqlite3_finalize(s);
     sqlite3_close_v2(db_);
   }
 
@@ -220,6 +277,38 @@ class sqlite_connection {
   void reset_all() noexcept {
     for (sqlite3_stmt* s : stmts_)
       if (s) sqlite3_reset(s);
+    for (auto& [sql, s] : built_) sqlite3_reset(s);
+  }
+
+  // A statement whose text is built at run time (a filter's shape), prepared on first use and
+  // kept, reset and with its bindings cleared. A program that reads with ever new shapes keeps at
+  // most max_built of them.
+  sqlite3_stmt* built(const std::string& sql, std::string_view what) {
+    constexpr std::size_t max_built = 32;
+    if (auto it = built_.find(sql); it != built_.end()) {
+      sqlite3_reset(it->second);
+      sqlite3_clear_bindings(it->second);
+      return it->second;
+    }
+    if (built_.size() >= max_built) {
+      for (auto& [text, s] : built_) sqlite3_finalize(s);
+      built_.clear();
+    }
+    sqlite3_stmt* s = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "preparing " + std::string(what));
+    built_.emplace(sql, s);
+    return s;
+  }
+
+  // Steps a built statement; returns true for a row, false when done, throws on failure.
+  bool step_built(sqlite3_stmt* s, std::string_view what) {
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    sqlite3_reset(s);
+    fail(rc, what);
   }
 
   void run(sqlite_stmt which) {
@@ -232,6 +321,7 @@ class sqlite_connection {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::array<sqlite3_stmt*, static_cast<std::size_t>(sqlite_stmt::count_)> stmts_{};
+  std::map<std::string, sqlite3_stmt*, std::less<>> built_;
 };
 
 struct sqlite_opener {
