@@ -5,10 +5,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <annal/file/log.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/tombstone.hpp>
 
@@ -40,6 +42,35 @@ concept_tour tour(Store& store, std::span<const annal::event_data> batch) {
   return t;
 }
 // [concept]
+
+// [filter]
+// Every payment and refund of the order streams from `from` on, 500 at a time; returns where to
+// start next time, which is past the events the filter left out.
+template <annal::event_store Store>
+std::uint64_t read_payments(const Store& store, std::uint64_t from, std::vector<std::string>& out) {
+  const annal::event_filter payments{.types = {"order.paid", "order.refunded"},
+                                     .stream_prefixes = {"order-"}};
+  for (;;) {
+    const annal::read_progress r = annal::read_filtered(
+        store, from, payments,
+        [&](const annal::recorded_event& e) { out.push_back(e.stream_id + " " + e.type); }, 500);
+    from = r.next_position;
+    if (r.visited < 500) return from;  // caught up with what is stored
+  }
+}
+// [filter]
+
+std::vector<annal::event_data> typed(std::initializer_list<const char*> types) {
+  std::vector<annal::event_data> batch;
+  for (const char* t : types) {
+    annal::event_data e;
+    e.id = annal::new_event_id();
+    e.type = t;
+    e.payload = "x";
+    batch.push_back(std::move(e));
+  }
+  return batch;
+}
 
 std::vector<annal::event_data> three_events() {
   std::vector<annal::event_data> batch(3);
@@ -114,4 +145,33 @@ TEST_CASE("docs/store.md: deleting a stream", "[docs][store][tombstone]") {
                        }));
   std::size_t kept = store.read_stream("order-17", 1, [](const annal::recorded_event&) {});
   CHECK(kept == 4);
+}
+
+TEMPLATE_TEST_CASE("docs/store.md: a filtered read and where it leaves off",
+                   "[docs][store][filter]", annal::memory_store, annal::file_log) {
+  annal_test_store::scratch_dir dir;
+  auto store = [&] {
+    if constexpr (std::is_same_v<TestType, annal::file_log>)
+      return annal::file_log(dir.path());
+    else
+      return annal::memory_store{};
+  }();
+  store.append("order-1", annal::expected_version::any(),
+               typed({"order.placed", "order.paid", "order.shipped"}));
+  store.append("basket-1", annal::expected_version::any(), typed({"order.paid"}));
+  store.append("order-2", annal::expected_version::any(),
+               typed({"order.placed", "order.refunded"}));
+  for (int i = 0; i < 600; ++i)
+    store.append("order-3", annal::expected_version::any(), typed({"order.paid"}));
+  store.append("order-4", annal::expected_version::any(), typed({"order.placed"}));
+  std::vector<std::string> out;
+  CHECK(read_payments(store, 1, out) == store.last_position() + 1);
+  REQUIRE(out.size() == 602);
+  CHECK(out[0] == "order-1 order.paid");
+  CHECK(out[1] == "order-2 order.refunded");
+  CHECK(out[2] == "order-3 order.paid");
+  // Nothing new: the next call reads nothing and starts where this one ended.
+  out.clear();
+  CHECK(read_payments(store, store.last_position() + 1, out) == store.last_position() + 1);
+  CHECK(out.empty());
 }

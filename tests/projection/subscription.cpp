@@ -91,3 +91,20 @@ TEST_CASE("a subscription resumes from a position and stops where its handler th
   CHECK(failing.position() == 6);
   CHECK_THROWS_AS(annal::subscription(store, 1, {.batch_size = 0}), annal::error);
 }
+
+TEST_CASE("a filtered subscription hands out what its filter selects",
+          "[projection][subscription][filter]") {
+  annal::memory_store store;
+  proj::append(store, "acct-1", bank::opened{"ann"}, bank::deposited{5});
+  proj::append(store, "acct-2", bank::opened{"bob"}, bank::withdrawn{3});
+  proj::append(store, "acct-1", bank::deposited{7}, bank::closed{"bye"});
+  std::vector<long> deposits;
+  // [filtered]
+  annal::subscription sub{store, 1, {.batch_size = 256, .filter = {.types = {"bank.deposited"}}}};
+  sub.catch_up([&](const annal::recorded_event& e) {
+    deposits.push_back(annal::binary_codec::decode<bank::deposited>(e.payload).cents);
+  });
+  // [filtered]
+  CHECK(deposits == std::vector<long>{5, 7});
+  CHECK(sub.position() == store.last_position() + 1);  // past the closing it left out
+}

@@ -21,8 +21,8 @@ namespace annal {
 // is the stored name, every schema version of it: a reader that lists an event still meets the
 // versions it cannot read, and stops on them.
 struct event_filter {
-  std::vector<std::string> types;
-  std::vector<std::string> stream_prefixes;
+  std::vector<std::string> types{};
+  std::vector<std::string> stream_prefixes{};
 
   bool everything() const noexcept { return types.empty() && stream_prefixes.empty(); }
 
