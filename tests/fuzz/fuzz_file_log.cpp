@@ -98,21 +98,29 @@ void index_file(std::string_view bytes) {
   require(fl::listed_twice(index.streams) ==
               (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()),
           "listed_twice disagrees with a sorted copy of the stream table");
+  for (std::string_view t : index.types)
+    require(t.data() >= file.data() && t.data() + t.size() <= end, "a type name leaves the file");
   for (std::uint64_t i = 0; i < index.header.records; ++i) {
     const fl::segment_index_entry e = index.entry(i);  // in bounds, or AddressSanitizer says so
     sink = sink + e.offset + e.version + e.stream;
+    require(index.entry_type(i) <= index.types.size(), "an entry's type is past the type table");
   }
-  require(index.entries + index.header.records * fl::index_entry_size + 4 == end,
-          "index entries do not end at the checksum");
-  // Re-encoding what was decoded gives the same file, but for the header's reserved bytes 72..80,
-  // which decoding ignores, and so the checksum over them.
+  const bool typed = index.format_version != fl::index_format_version_1;
+  require(typed == (index.entry_types != nullptr), "a version 1 index claims entry types");
+  const char* after = index.entries + index.header.records * fl::index_entry_size;
+  if (typed) {
+    require(index.entry_types > index.entries &&
+                index.entry_types + index.header.records * fl::index_type_size + 4 == end,
+            "index entry types do not end at the checksum");
+  } else {
+    require(after + 4 == end, "index entries do not end at the checksum");
+  }
+  // Re-encoding what was decoded, at its version, gives the same file: version 1's reserved bytes
+  // 72..80 are checked to be zero by decoding.
   const std::string again = fl::encode_segment_index(
-      index.header, index.streams, [&](std::uint64_t i) { return index.entry(i); });
-  require(again.size() == file.size() &&
-              std::memcmp(again.data(), file.data(), fl::index_header_size - 8) == 0 &&
-              std::memcmp(again.data() + fl::index_header_size, file.data() + fl::index_header_size,
-                          file.size() - fl::index_header_size - 4) == 0,
-          "a decoded index file re-encodes to other bytes");
+      index.header, index.streams, index.types, [&](std::uint64_t i) { return index.entry(i); },
+      [&](std::uint64_t i) { return index.entry_type(i); }, index.format_version);
+  require(again == file, "a decoded index file re-encodes to other bytes");
 }
 
 // An archive marker, its magic, length and checksum made right so that the body's fields are what

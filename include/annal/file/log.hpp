@@ -32,11 +32,13 @@
 #include <annal/file/detail/id_table.hpp>
 #include <annal/file/detail/reader.hpp>
 #include <annal/file/detail/segment_index.hpp>
+#include <annal/file/detail/type_table.hpp>
 #include <annal/file/options.hpp>
 #include <annal/file/posix_io.hpp>
 #include <annal/file/salvage.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/event_view.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal {
 
@@ -111,6 +113,19 @@ class basic_file_log {
   template <class F>
   std::size_t read_all_views(std::uint64_t from_position, F&& visit,
                              std::size_t max_count = unlimited) const;
+
+  // The events `filter` selects from `from_position` on (see annal/store/filter.hpp). The index
+  // knows each position's stream and type, so only matching records are read from disk.
+  template <class F>
+  read_progress read_all(std::uint64_t from_position, const event_filter& filter, F&& visit,
+                         std::size_t max_count = unlimited) const {
+    return read_all_views(from_position, filter, copying(visit), max_count);
+  }
+
+  // The filtered read_all handing out views, good only during the visit.
+  template <class F>
+  read_progress read_all_views(std::uint64_t from_position, const event_filter& filter, F&& visit,
+                               std::size_t max_count = unlimited) const;
 
   std::uint64_t stream_version(std::string_view stream_id) const {
     detail::validate_stream_id(stream_id);
@@ -251,7 +266,8 @@ class basic_file_log {
   std::size_t visible_count(const std::vector<std::uint64_t>& positions) const;
   std::vector<segment_ref> segment_refs(std::uint32_t from) const;
   void index_record(std::string_view stream_id, std::uint32_t& stream_no, std::uint64_t version,
-                    std::uint64_t position, std::uint64_t offset, std::uint32_t segment_index);
+                    std::uint64_t position, std::uint64_t offset, std::uint32_t segment_index,
+                    std::uint16_t type);
   bool insert_ids(const detail::file_log::segment_index& idx, std::uint64_t first);
   bool write_index(const segment& seg, std::uint64_t last);
   bool load_index(segment& seg, std::uint64_t file_size, std::uint64_t limit = no_limit);
@@ -399,6 +415,9 @@ class basic_file_log {
   mutable std::vector<segment> segments_;
   // Position p is slots_[p - 1].
   mutable std::vector<slot, detail::file_log::huge_page_allocator<slot>> slots_;
+  // Position p's type is types_[p - 1], an id of type_names_ (0: unknown, read the record).
+  mutable std::vector<std::uint16_t, detail::file_log::huge_page_allocator<std::uint16_t>> types_;
+  mutable detail::file_log::type_table type_names_;
   mutable std::vector<stream_entry> streams_;
   mutable std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>>
       stream_index_;

@@ -151,7 +151,8 @@ std::uint64_t basic_file_log<IO>::write_batch(std::string_view stream_id, std::u
     std::uint64_t offset = seg.size;
     const auto segment_index = static_cast<std::uint32_t>(segments_.size() - 1);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      index_record(stream_id, stream, actual + i + 1, first + i, offset, segment_index);
+      index_record(stream_id, stream, actual + i + 1, first + i, offset, segment_index,
+                   type_names_.intern(batch[i].type));
       ids_.insert(batch[i].id, first + i);
       active_ids_.push_back(batch[i].id);
       offset += fl::record_size(stream_id, batch[i]);

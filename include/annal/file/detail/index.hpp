@@ -50,7 +50,8 @@ auto basic_file_log<IO>::segment_refs(std::uint32_t from) const -> std::vector<s
 template <class IO>
 void basic_file_log<IO>::index_record(std::string_view stream_id, std::uint32_t& stream_no,
                                       std::uint64_t version, std::uint64_t position,
-                                      std::uint64_t offset, std::uint32_t segment_index) {
+                                      std::uint64_t offset, std::uint32_t segment_index,
+                                      std::uint16_t type) {
   if (stream_no == no_stream) {
     stream_no = static_cast<std::uint32_t>(streams_.size());
     streams_.push_back({std::string(stream_id), {}});
@@ -58,6 +59,7 @@ void basic_file_log<IO>::index_record(std::string_view stream_id, std::uint32_t&
   }
   streams_[stream_no].positions.push_back(position);
   slots_.push_back({offset, version, segment_index, stream_no});
+  types_.push_back(type);
 }
 
 // Writes the index file of a sealed segment (the newest in segments_, holding positions up to
@@ -81,17 +83,26 @@ bool basic_file_log<IO>::write_index(const segment& seg, std::uint64_t last) {
   h.last_crc = seg.last_crc;
   h.last_offset = slots_[last - 1].offset;
   h.last_recorded_at_ns = fl::to_ns(last_recorded_at_);
-  std::vector<std::string_view> streams;
+  std::vector<std::string_view> streams, types;
   std::unordered_map<std::uint32_t, std::uint32_t> local;
+  // A type's number in the file is 1 + its place in `types`; unknown stays 0.
+  std::vector<std::uint16_t> local_type(type_names_.size() + 1, 0);
   for (std::uint64_t p = seg.first_position; p <= last; ++p) {
     const std::uint32_t global = slots_[p - 1].stream;
     if (local.emplace(global, static_cast<std::uint32_t>(streams.size())).second)
       streams.push_back(streams_[global].id);
+    if (const std::uint16_t t = types_[p - 1]; t != 0 && local_type[t] == 0) {
+      types.push_back(type_names_.name(t));
+      local_type[t] = static_cast<std::uint16_t>(types.size());
+    }
   }
-  const std::string bytes = fl::encode_segment_index(h, streams, [&](std::uint64_t i) {
-    const slot& s = slots_[seg.first_position - 1 + i];
-    return fl::segment_index_entry{s.offset, s.version, local[s.stream], active_ids_[i]};
-  });
+  const std::string bytes = fl::encode_segment_index(
+      h, streams, types,
+      [&](std::uint64_t i) {
+        const slot& s = slots_[seg.first_position - 1 + i];
+        return fl::segment_index_entry{s.offset, s.version, local[s.stream], active_ids_[i]};
+      },
+      [&](std::uint64_t i) { return local_type[types_[seg.first_position - 1 + i]]; });
   const std::string path = path_of(index_name(seg.number)), tmp = path + ".tmp";
   const int fd = io_.open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw_io("creating the index file " + tmp, fd);
@@ -192,7 +203,11 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
         r.fields.position != first + h.records - 1 || !r.batch_end() ||
         final_entry.stream >= idx.streams.size() ||
         r.stream_id() != idx.streams[final_entry.stream] ||
-        r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id)
+        r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id ||
+        (idx.entry_type(h.records - 1) != 0 &&
+         idx.types[idx.entry_type(h.records - 1) - 1] !=
+             std::string_view(last + fl::record_header_size + r.stream_id().size(),
+                              fl::get<std::uint32_t>(last + 104))))
       return ignore("stale: the segment's last record is not the one it knew");
   }
 
@@ -220,11 +235,15 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
     prev_offset = e.offset;
   }
   if (!insert_ids(idx, first)) return ignore("an event id is stored twice");
+  // The file's type numbers as this log's ids; a version 1 file's are all unknown (0).
+  std::vector<std::uint16_t> type_id(idx.types.size() + 1, fl::type_table::unknown);
+  for (std::size_t t = 0; t < idx.types.size(); ++t)
+    type_id[t + 1] = type_names_.intern(idx.types[t]);
   const auto segment_index = static_cast<std::uint32_t>(segments_.size());
   for (std::uint64_t i = 0; i < h.records; ++i) {
     const fl::segment_index_entry e = idx.entry(i);
     index_record(idx.streams[e.stream], stream_no[e.stream], e.version, first + i, e.offset,
-                 segment_index);
+                 segment_index, type_id[idx.entry_type(i)]);
   }
   seg.first_position = first;
   seg.size = file_size;

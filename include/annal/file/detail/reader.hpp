@@ -41,6 +41,9 @@ class chunk_reader {
     size_ = 0;
   }
 
+  // How much each read asks for from now on: a reader that skips about reads less.
+  void set_chunk(std::size_t chunk) noexcept { chunk_ = chunk; }
+
   // A pointer to `n` bytes at `offset` if the buffer holds them already, else nullptr; never reads,
   // so pointers from earlier calls stay good.
   const char* peek(std::uint64_t offset, std::size_t n) const noexcept {

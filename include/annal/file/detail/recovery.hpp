@@ -73,6 +73,7 @@ void basic_file_log<IO>::open() {
   }
   ids_.reserve(static_cast<std::size_t>(log_bytes / 160));
   slots_.reserve(static_cast<std::size_t>(log_bytes / 160));
+  types_.reserve(static_cast<std::size_t>(log_bytes / 160));
   load_archived_segments();
   if (archive_.segments != 0 && numbers.empty())
     throw_corrupt(segment_name(archive_.segments + 1), 0,
@@ -222,6 +223,7 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
   struct pending_record {
     std::uint64_t offset;
     std::uint64_t version;
+    std::string type;  // interned once the batch is whole, so a cut batch leaves no name behind
   };
   std::vector<pending_record> batch;
   std::vector<event_id> batch_ids;  // entered in ids_ as read, taken out again if the batch is cut
@@ -266,14 +268,16 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
     if (!ids_.insert(id, position))
       return bad("event id " + detail::id_text(id) + " is stored twice");
     batch_ids.push_back(id);
-    batch.push_back({offset, version});
+    batch.push_back({offset, version,
+                     std::string(rec + fl::record_header_size + sid.size(),
+                                 fl::get<std::uint32_t>(rec + 104))});
     chain = r.crc;
     last_recorded_at_ = detail::file_log::from_ns(r.fields.recorded_at_ns);
     offset += size;
     if (r.batch_end()) {
       for (const pending_record& p : batch)
         index_record(batch_stream, batch_stream_no, p.version, slots_.size() + 1, p.offset,
-                     segment_index);
+                     segment_index, type_names_.intern(p.type));
       active_ids_.insert(active_ids_.end(), batch_ids.begin(), batch_ids.end());
       batch.clear();
       batch_ids.clear();
