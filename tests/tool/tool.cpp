@@ -91,6 +91,15 @@ void check_sample_output(const std::string& url, const std::string& kind) {
     const tool_run typed = run_tool({"events", url, "--from", "1", "--type", "withdrawn"});
     REQUIRE(typed.lines().size() == 1);
     CHECK(contains(typed.out, "withdrawn"));
+    // The store answers --type itself; --to still bounds what is shown.
+    const tool_run before =
+        run_tool({"events", url, "--from", "1", "--to", "1", "--type", "withdrawn"});
+    REQUIRE(before.status == 0);
+    CHECK(before.lines().empty());
+    const tool_run bounded =
+        run_tool({"events", url, "--from", "2", "--to", "4", "--type", "opened"});
+    REQUIRE(bounded.lines().size() == 1);
+    CHECK(bounded.lines()[0].rfind("3  account-2  1  opened  ", 0) == 0);
     const tool_run j = run_tool({"events", url, "--from", "1", "--json"});
     REQUIRE(j.status == 0);
     const auto events = j.json_lines();

@@ -26,6 +26,7 @@
 #include <annal/detail/utf8.hpp>
 #include <annal/file/detail/huge_page_allocator.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/subscription.hpp>
 
 #include <annal/tool/detail/open_store.hpp>
@@ -741,8 +742,16 @@ std::uint64_t events(const Store& store, const event_query& q, bool json, std::o
       throw error(errc::invalid_argument,
                   "--to " + std::to_string(q.to) + " is before --from " + std::to_string(q.from));
     const std::uint64_t end = q.to == 0 ? last : q.to;
-    if (q.from <= end)
+    if (q.from <= end && !q.type.empty()) {
+      // The store answers the type itself (store/filter.hpp): the rest is not read.
+      read_filtered(store, q.from, event_filter{.types = {q.type}}, [&](const recorded_event& e) {
+        if (e.position > end) return false;
+        visit(e);
+        return true;
+      });
+    } else if (q.from <= end) {
       read_all_events(store, q.from, visit, static_cast<std::size_t>(end - q.from + 1));
+    }
     after = std::max(end, q.from - 1);
   }
   printer.flush();
