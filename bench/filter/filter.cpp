@@ -10,6 +10,8 @@
 //   filter_query_<sql>/floor    the indexed query written by hand with sqlite3 / libpq (type = ?
 //                               AND position >= ? ORDER BY position LIMIT ?, in pages), touching
 //                               only the columns a reader needs
+//   filter_query_<sql>/floor_all_columns  the same query reading every column a recorded_event
+//                               holds, to show how much of annal's overhead is the extra columns
 //   filter_query_<sql>/annal    read_filtered, as above: annal's overhead over that query
 //   projector_1pct_memory/floor a projector listing one type over a wrapper that hides the memory
 //                               store's filtered read (read_filtered falls back to reading all)
@@ -287,18 +289,29 @@ void pg_annal(benchmark::State& s) {
 
 // ---------------------------------------------------------------- the query written by hand
 
+// The columns the hand-written queries read: those a projector needs, or (a variant beside the
+// floor, to show where annal's overhead goes) every column a recorded_event holds.
+const std::string reader_columns =
+    "position, stream_id, stream_version, type, schema_version, payload";
+const std::string all_columns =
+    reader_columns + ", event_id, correlation_id, causation_id, metadata, recorded_at";
+
 // sqlite3 on the store's file: its own read-only connection, one prepared statement, pages of
 // `batch` rows through the store's (type, position) index.
+template <bool every_column>
 void sqlite_query_floor(benchmark::State& state) {
+  const std::string& columns = every_column ? all_columns : reader_columns;
+  const int count = every_column ? 11 : 6;
   auto& f = data<sqlite_fixture>();
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(f.file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
     return state.SkipWithError(sqlite3_errmsg(db));
   sqlite3_stmt* select = nullptr;
   sqlite3_prepare_v2(db,
-                     "SELECT position, stream_id, stream_version, type, schema_version, payload"
-                     " FROM annal_events WHERE type = ?1 AND position >= ?2 ORDER BY position"
-                     " LIMIT ?3",
+                     ("SELECT " + columns +
+                      " FROM annal_events WHERE type = ?1 AND position >= ?2 ORDER BY position"
+                      " LIMIT ?3")
+                         .c_str(),
                      -1, &select, nullptr);
   const auto read = [&] {
     std::size_t found = 0;
@@ -311,7 +324,7 @@ void sqlite_query_floor(benchmark::State& state) {
       while (sqlite3_step(select) == SQLITE_ROW) {
         ++rows;
         from = static_cast<std::uint64_t>(sqlite3_column_int64(select, 0)) + 1;
-        for (int col = 1; col < 6; ++col)
+        for (int col = 1; col < count; ++col)
           bytes += static_cast<std::size_t>(sqlite3_column_bytes(select, col));
         benchmark::DoNotOptimize(sqlite3_column_blob(select, 5));
       }
@@ -329,7 +342,10 @@ void sqlite_query_floor(benchmark::State& state) {
 
 // libpq on the store's table: one prepared statement, rows in binary form (as the store asks
 // for them), pages of `batch` rows through the (type, position) index.
+template <bool every_column>
 void pg_query_floor(benchmark::State& state) {
+  const std::string& columns = every_column ? all_columns : reader_columns;
+  const int count = every_column ? 11 : 6;
   auto& f = data<pg_fixture>();
   if (!f.store) return state.SkipWithError(f.failure.c_str());
   PGconn* c = PQconnectdb(f.server->conninfo().c_str());
@@ -347,9 +363,10 @@ void pg_query_floor(benchmark::State& state) {
                  " (type, position)"));
   PGresult* prepared =
       PQprepare(c, "page",
-                "SELECT position, stream_id, stream_version, type, schema_version, payload"
-                " FROM bench_filter.events WHERE type = $1 AND position >= $2 ORDER BY position"
-                " LIMIT $3",
+                ("SELECT " + columns +
+                 " FROM bench_filter.events WHERE type = $1 AND position >= $2 ORDER BY position"
+                 " LIMIT $3")
+                    .c_str(),
                 3, nullptr);
   const bool ok = PQresultStatus(prepared) == PGRES_COMMAND_OK;
   PQclear(prepared);
@@ -372,7 +389,8 @@ void pg_query_floor(benchmark::State& state) {
         std::uint64_t position = 0;
         std::memcpy(&position, PQgetvalue(r, i, 0), sizeof position);
         from = be64toh(position) + 1;
-        for (int col = 1; col < 6; ++col) bytes += static_cast<std::size_t>(PQgetlength(r, i, col));
+        for (int col = 1; col < count; ++col)
+          bytes += static_cast<std::size_t>(PQgetlength(r, i, col));
       }
       PQclear(r);
       found += static_cast<std::size_t>(rows);
@@ -452,11 +470,13 @@ BENCHMARK(file_floor)->Name("filter_1pct_file_log/floor")->UseRealTime();
 BENCHMARK(file_annal)->Name("filter_1pct_file_log/annal")->UseRealTime();
 BENCHMARK(sqlite_floor)->Name("filter_1pct_sqlite/floor")->UseRealTime();
 BENCHMARK(sqlite_annal)->Name("filter_1pct_sqlite/annal")->UseRealTime();
-BENCHMARK(sqlite_query_floor)->Name("filter_query_sqlite/floor")->UseRealTime();
+BENCHMARK(sqlite_query_floor<false>)->Name("filter_query_sqlite/floor")->UseRealTime();
+BENCHMARK(sqlite_query_floor<true>)->Name("filter_query_sqlite/floor_all_columns")->UseRealTime();
 BENCHMARK(sqlite_annal)->Name("filter_query_sqlite/annal")->UseRealTime();
 BENCHMARK(pg_floor)->Name("filter_1pct_pg/floor")->UseRealTime();
 BENCHMARK(pg_annal)->Name("filter_1pct_pg/annal")->UseRealTime();
-BENCHMARK(pg_query_floor)->Name("filter_query_pg/floor")->UseRealTime();
+BENCHMARK(pg_query_floor<false>)->Name("filter_query_pg/floor")->UseRealTime();
+BENCHMARK(pg_query_floor<true>)->Name("filter_query_pg/floor_all_columns")->UseRealTime();
 BENCHMARK(pg_annal)->Name("filter_query_pg/annal")->UseRealTime();
 
 }  // namespace bench
