@@ -26,7 +26,8 @@
 //   ANNAL_BENCH_FILTER_SQL_EVENTS  events in SQLite and PostgreSQL (default 200000)
 //   ANNAL_BENCH_FILTER_BATCH       max_count of each read, the projector's batch (default 1024)
 //   ANNAL_BENCH_DIR                where the file log and SQLite files go (default /tmp)
-// Run: build/<dir>/bench/filter/annal_bench_filter [--benchmark_filter=memory|file|sqlite|pg]
+// Run: build/<dir>/bench/filter/annal_bench_filter, all of it or some stores with
+//   --benchmark_filter='_memory|_file_log|_sqlite|_pg'
 #include <annal/codec/binary.hpp>
 #include <annal/file/log.hpp>
 #include <annal/postgres/store.hpp>
@@ -117,10 +118,14 @@ const annal::event_filter& filter() {
 
 // ---------------------------------------------------------------- the stores, filled once
 
+struct scratch : annal_bench::remove_at_exit {
+  scratch() : remove_at_exit{annal_bench::bench_root("filter")} {
+    std::filesystem::create_directories(root);
+  }
+};
+
 const std::filesystem::path& root() {
-  static const annal_bench::remove_at_exit dir{annal_bench::bench_root("filter")};
-  static const bool made = std::filesystem::create_directories(dir.root);
-  (void)made;
+  static const scratch dir;
   return dir.root;
 }
 
