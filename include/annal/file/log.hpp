@@ -211,6 +211,7 @@ class basic_file_log {
     std::uint64_t position;
     std::uint64_t offset;
     std::uint32_t segment;
+    std::uint32_t size = 0;  // the record's length when the index knows it, else 0
   };
   // Ids in the table order the file log inserts them in when it opens (see load_index).
   using id_hash = detail::event_id_hash;

@@ -183,7 +183,14 @@ inline read_progress basic_file_log<IO>::read_all_views(std::uint64_t from_posit
         const slot& s = slots_[p - 1];
         if (!any_stream && !filter.matches_stream(streams_[s.stream].id)) continue;
         if (segments_[s.segment].archived) throw_archived(p);
-        found.push_back({p, s.offset, s.segment});
+        // The next record in the same segment starts where this one ends: one read of exactly
+        // its bytes then fetches it.
+        const bool next_known = p < slots_.size() && slots_[p].segment == s.segment;
+        const std::uint64_t size = next_known ? slots_[p].offset - s.offset : 0;
+        found.push_back({p, s.offset, s.segment,
+                         size <= detail::file_log::max_record_size
+                             ? static_cast<std::uint32_t>(size)
+                             : std::uint32_t{0}});
       }
       scanned_to = p;
       at_end = p > visible;
@@ -197,11 +204,12 @@ inline read_progress basic_file_log<IO>::read_all_views(std::uint64_t from_posit
         reader.reset(seg.fd, &seg.name);
         current = at.segment;
       }
-      // Large reads while the next match is near, small ones to reach a lone match: a filter
-      // that picks 1 event in 100 would otherwise read more bytes than the whole log.
+      // Large reads while the next match is near; a lone match is read alone, in one read of
+      // its length when known: a filter that picks 1 event in 100 would otherwise read more
+      // bytes than the whole log.
       const bool near = i + 1 < found.size() && found[i + 1].segment == at.segment &&
                         found[i + 1].offset - at.offset < sparse_read;
-      reader.set_chunk(near ? dense_read : sparse_read);
+      reader.set_chunk(near ? dense_read : at.size != 0 ? at.size : sparse_read);
       read_record(reader, seg, at.offset, at.position, e);
       if (!filter.matches(e.stream_id, e.type)) continue;  // a "maybe" that is not
       ++progress.visited;
