@@ -50,6 +50,8 @@ TEST_CASE("sqlite store conforms (durability::none)", "[store][sqlite][conforman
 #if defined(ANNAL_TEST_HAVE_POSTGRES)
 #include "sql/postgres_fixture.hpp"
 
+static_assert(annal::filtering_store<annal::postgres_store>);
+
 // bytea: the suite's payloads are arbitrary bytes, which only bytea stores exactly.
 TEST_CASE("postgres store conforms (bytea payloads, fresh schema per section)",
           "[store][postgres][conformance]") {

@@ -205,7 +205,8 @@ class connection {
 
   // As above, with parameters in text or binary format.
   postgres_rows exec_prepared_wire(std::size_t slot, const char* name, const std::string& sql,
-                                   std::span<const wire_param> params, std::string_view what) {
+                                   std::span<const wire_param> params, std::string_view what,
+                                   bool binary_result = false) {
     const int n = static_cast<int>(params.size());
     prepare(slot, name, sql, n, what);
     std::vector<const char*> values(params.size());
@@ -215,9 +216,9 @@ class connection {
       lengths[i] = params[i].length;
       formats[i] = params[i].format;
     }
-    return check(
-        PQexecPrepared(conn_.get(), name, n, values.data(), lengths.data(), formats.data(), 0),
-        what);
+    return check(PQexecPrepared(conn_.get(), name, n, values.data(), lengths.data(), formats.data(),
+                                binary_result ? 1 : 0),
+                 what);
   }
 
  private:

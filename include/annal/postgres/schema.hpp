@@ -98,6 +98,28 @@ struct statements {
         "SELECT horizon, uuid_send(last_id), archive, "
         "(extract(epoch FROM archived_at) * 1000000)::bigint FROM " +
         s + ".archive";
+    // Filtered reads: the log's end ($1: first position, $2: row limit) and the archive horizon,
+    // then the page's events, or one row of NULLs when none match; one statement is one
+    // snapshot, so no event stored before that end can be missing from the page. One type is
+    // one range of the (type, position) index in position order, each cut at the limit, and the
+    // ranges are merged: a page costs at most (types x limit) rows however long the log is.
+    // Prefixes are compared as bytes (a prefix may end inside a character).
+    const std::string head = "SELECT (SELECT coalesce(max(position), 0) FROM " + s +
+                             ".events), (SELECT coalesce(max(horizon), 0) FROM " + s +
+                             ".archive), e.* FROM (VALUES (1)) AS one(x) LEFT JOIN LATERAL (";
+    const auto prefix_test = [](const std::string& param) {  // no prefixes: every stream
+      return "(cardinality(" + param + "::bytea[]) = 0 OR EXISTS (SELECT 1 FROM unnest(" + param +
+             "::bytea[]) AS p(b) WHERE substr(convert_to(stream_id, 'UTF8'), 1, length(p.b)) = "
+             "p.b))";
+    };
+    read_filtered = head + "SELECT m.* FROM unnest($3::text[]) AS t(name) CROSS JOIN LATERAL (" +
+                    "SELECT " + columns + " FROM " + s +
+                    ".events WHERE type = t.name AND position >= $1 AND " + prefix_test("$4") +
+                    " ORDER BY position LIMIT $2) AS m ORDER BY m.position LIMIT $2) AS e ON "
+                    "true ORDER BY e.position";
+    read_filtered_streams = head + "SELECT " + columns + " FROM " + s +
+                            ".events WHERE position >= $1 AND " + prefix_test("$3") +
+                            " ORDER BY position LIMIT $2) AS e ON true ORDER BY e.position";
     load_checkpoint = "SELECT position FROM " + s + ".checkpoints WHERE name = $1";
     load_checkpoint_for_update = load_checkpoint + " FOR UPDATE";
     create_checkpoint = "INSERT INTO " + s +
@@ -149,10 +171,15 @@ struct statements {
            "CREATE TABLE IF NOT EXISTS " +
            s +
            ".archive (id int PRIMARY KEY CHECK (id = 1), horizon bigint NOT NULL,"
-           " last_id uuid NOT NULL, archive text NOT NULL, archived_at timestamptz NOT NULL);\n" +
-           drop_old_functions() + append_function() + ";\n" + append_one_function() + ";\n" +
-           append_group_function() + ";\n" + "INSERT INTO " + s + ".schema_info VALUES (1, " +
-           std::to_string(postgres_schema_version) + ", " + quote_literal(payload_type) +
+           " last_id uuid NOT NULL, archive text NOT NULL, archived_at timestamptz NOT NULL);\n"
+           // Filtered reads walk it. A schema made before it gets it from migrate(), which builds
+           // it under a lock that holds appends back meanwhile: on a large table, run
+           // CREATE INDEX CONCURRENTLY events_type_position first, and this finds it made.
+           "CREATE INDEX IF NOT EXISTS events_type_position ON " +
+           s + ".events (type, position);\n" + drop_old_functions() + append_function() + ";\n" +
+           append_one_function() + ";\n" + append_group_function() + ";\n" + "INSERT INTO " + s +
+           ".schema_info VALUES (1, " + std::to_string(postgres_schema_version) + ", " +
+           quote_literal(payload_type) +
            ") ON CONFLICT (id) DO UPDATE SET version = excluded.version;\n";
   }
 
@@ -531,7 +558,7 @@ struct statements {
   std::string payload_type;
   std::string archived;
   std::string append, append_one, append_group, read_all, read_stream, stream_version,
-      last_position;
+      last_position, read_filtered, read_filtered_streams;
   std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;
 };
 
@@ -545,6 +572,8 @@ enum statement_slot : std::size_t {
   slot_load_checkpoint,
   slot_append_group,
   slot_append_one,
+  slot_read_filtered,
+  slot_read_filtered_streams,
 };
 
 }  // namespace detail::pg

@@ -22,9 +22,11 @@
 #include <annal/core/error.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/sql/encoding.hpp>
+#include <annal/detail/utf8.hpp>
 #include <annal/detail/validate.hpp>
 #include <annal/postgres/connection.hpp>
 #include <annal/postgres/detail/append.hpp>
+#include <annal/postgres/detail/binary_array.hpp>
 #include <annal/postgres/detail/event_row.hpp>
 #include <annal/postgres/detail/listener.hpp>
 #include <annal/postgres/detail/pool.hpp>
@@ -33,6 +35,7 @@
 #include <annal/postgres/transaction.hpp>
 #include <annal/store/archive.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 
 namespace annal {
 
@@ -147,6 +150,74 @@ class postgres_store {
                                      {f.c_str(), l.c_str()}, "read_all from position " + f, true);
         },
         [](const recorded_event& e) { return e.position; });
+  }
+
+  // The events `filter` selects (store/filter.hpp), found through the (type, position) index
+  // that migrate() creates: a page reads the filter's events only. A page and the log's end come
+  // from one statement, one snapshot, and appends make positions visible in order (schema.hpp),
+  // so a read that comes back short passed every event stored before that end. From below the
+  // archive horizon it reads every event and tests each, stopping at a gap as read_all does.
+  template <class F>
+  read_progress read_all(std::uint64_t from_position, const event_filter& filter, F&& visit,
+                         std::size_t max_count = unlimited) const {
+    filter.validate();
+    read_progress r{0, std::max<std::uint64_t>(from_position, 1)};
+    if (max_count == 0) return r;
+    // A type listed twice is read once; one that is not UTF-8 or holds a NUL byte names no stored
+    // event (the server refuses such text), so it is left out, not sent.
+    std::vector<std::string> types;
+    for (const std::string& t : filter.types)
+      if (t.find('\0') == std::string::npos && detail::utf8_invalid_offset(t) == t.size())
+        types.push_back(t);
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    const bool typed = !filter.types.empty();
+    detail::pg::binary_array type_array(detail::pg::pg_oid::text);
+    for (const std::string& t : types) type_array.add(t);
+    detail::pg::binary_array prefix_array(detail::pg::pg_oid::bytea);
+    for (const std::string& p : filter.stream_prefixes) prefix_array.add(p);
+    const auto binary = [](const detail::pg::binary_array& a) {
+      return detail::pg::wire_param{a.wire().data(), static_cast<int>(a.wire().size()), 1};
+    };
+    while (r.visited < max_count) {
+      const std::size_t want = std::min(options_.read_page, max_count - r.visited);
+      const std::string from = std::to_string(r.next_position), limit = std::to_string(want);
+      postgres_rows page;
+      {
+        auto conn = pool_.acquire();
+        const std::string what = "filtered read_all from position " + from;
+        if (typed) {
+          const std::array params = {detail::pg::wire_param{from.c_str()},
+                                     detail::pg::wire_param{limit.c_str()}, binary(type_array),
+                                     binary(prefix_array)};
+          page = conn->exec_prepared_wire(detail::pg::slot_read_filtered, "annal_read_filtered",
+                                          sql_.read_filtered, params, what, true);
+        } else {
+          const std::array params = {detail::pg::wire_param{from.c_str()},
+                                     detail::pg::wire_param{limit.c_str()}, binary(prefix_array)};
+          page = conn->exec_prepared_wire(detail::pg::slot_read_filtered_streams,
+                                          "annal_read_filtered_streams", sql_.read_filtered_streams,
+                                          params, what, true);
+        }
+      }
+      if (page.rows() == 0 || page.columns() != 13)
+        throw error(errc::decode_error, "PostgreSQL schema '" + options_.schema +
+                                            "': a filtered read's answer has no head row");
+      const std::uint64_t end = binary_count(page, 0), horizon = binary_count(page, 1);
+      if (horizon >= r.next_position) return read_archived_range(r, filter, visit, max_count);
+      const int rows = page.is_null(0, 2) ? 0 : page.rows();
+      for (int i = 0; i < rows; ++i) {
+        const recorded_event e = row(page, i, 2);
+        ++r.visited;
+        r.next_position = e.position + 1;
+        if (!detail::visit_continue(visit, e)) return r;
+      }
+      if (static_cast<std::size_t>(rows) < want) {
+        r.next_position = std::max(r.next_position, end + 1);
+        return r;
+      }
+    }
+    return r;
   }
 
   std::uint64_t stream_version(std::string_view stream_id) const {
@@ -294,10 +365,38 @@ class postgres_store {
     });
   }
 
-  recorded_event row(const postgres_rows& r, int i) const {
+  // Row i's event, whose columns start at `first`.
+  recorded_event row(const postgres_rows& r, int i, int first = 0) const {
     std::array<std::string_view, 11> fields;
-    for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, c);
+    for (int c = 0; c < 11; ++c) fields[static_cast<std::size_t>(c)] = r.get(i, first + c);
     return detail::pg::event_row_decoder(options_.payload_format)(fields);
+  }
+
+  // A bigint count or position of row 0 in binary form.
+  std::uint64_t binary_count(const postgres_rows& r, int col) const {
+    const std::string_view v = r.get(0, col);
+    std::uint64_t out = 0;
+    for (const char c : v) out = out << 8 | static_cast<unsigned char>(c);
+    if (v.size() != 8 || static_cast<std::int64_t>(out) < 0)
+      throw error(errc::decode_error, "PostgreSQL schema '" + options_.schema +
+                                          "': a filtered read's column " + std::to_string(col) +
+                                          " is not a position");
+    return out;
+  }
+
+  // A filtered read that starts at or below the archive horizon, where most events were deleted:
+  // every stored event is read and tested, and the first gap stops it with errc::archived as it
+  // stops read_all, so no event the filter wants is passed over unseen.
+  template <class F>
+  read_progress read_archived_range(read_progress r, const event_filter& filter, F& visit,
+                                    std::size_t max_count) const {
+    read_all(r.next_position, [&](const recorded_event& e) {
+      r.next_position = e.position + 1;
+      if (!filter.matches(e.stream_id, e.type)) return true;
+      ++r.visited;
+      return detail::visit_continue(visit, e) && r.visited < max_count;
+    });
+    return r;
   }
 
   // Page by page; each page's result outlives the connection it came from, so the connection goes
