@@ -158,6 +158,7 @@ TEST_CASE("sqlite store matches type names and prefixes literally, byte for byte
       {{}, {"ab\xc3"}},    // half a character: "ab\xc3\xbf" starts with it
       {{"ab"}, {"\xc3"}},  // "\xc3\xa9t\xc3\xa9-1" too
       {{"a\"b", "a"}, {"ab", "x'-"}},
+      {},  // everything
   };
   for (std::size_t i = 0; i < filters.size(); ++i) {
     INFO("filter " << i);

@@ -412,13 +412,11 @@ class sqlite_store {
   template <class F>
   read_progress read_archived_range(read_progress r, const event_filter& filter, F& visit,
                                     std::size_t max_count) const {
-    bool stopped = false;
     read_all(r.next_position, [&](const recorded_event& e) {
       r.next_position = e.position + 1;
       if (!filter.matches(e.stream_id, e.type)) return true;
       ++r.visited;
-      stopped = !detail::visit_continue(visit, e) || r.visited == max_count;
-      return !stopped;
+      return detail::visit_continue(visit, e) && r.visited < max_count;
     });
     return r;
   }
