@@ -375,8 +375,36 @@ void check_deadlines() {
   CHECK(types_of(other, "pipeline-d5").back() == "annal.deadline_scheduled");
 }
 
+// The runner reads only what the manager handles: events of other types, however many, are passed
+// over, and its checkpoint moves past them, also at the log's end.
+template <class Fixture>
+void check_reads_only_its_events() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::memory_checkpoint checkpoint;
+  pipeline_runner<S> p(store, checkpoint);
+  for (int i = 0; i < 50; ++i) {
+    annal::event_data noise;
+    noise.id = annal::new_event_id();
+    noise.type = "billing.noted";
+    noise.payload = "x";
+    store.append("billing-" + std::to_string(i), annal::expected_version::any(),
+                 std::span<const annal::event_data>(&noise, 1));
+    if (i == 20) put(store, "upload-v1", pipeline::uploaded{"v1"});
+  }
+  // The upload, and the deadline its step scheduled (read back to index it): nothing else.
+  CHECK(p.runner.catch_up() == 2);
+  CHECK(p.runner.load("v1").state.attempts == 1);
+  CHECK(checkpoint.load() == store.last_position());
+  CHECK(p.runner.step() == 0);
+}
+
 template <class Fixture>
 void check_process_manager_on_store() {
+  SECTION("it reads only the events it handles") {
+    check_reads_only_its_events<Fixture>();
+  }
   SECTION("deadlines") {
     check_deadlines<Fixture>();
   }

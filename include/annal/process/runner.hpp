@@ -3,6 +3,7 @@
 // then its state events appended to that stream, then the checkpoint saved.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include <annal/projection/projection.hpp>
 #include <annal/store/checkpoint.hpp>
 #include <annal/store/event_store.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/subscription.hpp>
 
 namespace annal {
@@ -146,7 +148,10 @@ class process_runner {
       checkpoint_->save(position_);
     }
     if constexpr (has_deadlines) {
-      store_->read_all(1, [&](const recorded_event& e) {
+      // Only this manager's scheduled deadlines: the store passes over everything else.
+      const event_filter scheduled{.types = {std::string(deadline_scheduled_type)},
+                                   .stream_prefixes = {std::string(M::name) + "-"}};
+      read_filtered(*store_, 1, scheduled, [&](const recorded_event& e) {
         if (e.position > position_) return false;
         index_deadline(e);
         return true;
@@ -164,15 +169,19 @@ class process_runner {
   // checkpointed.
   std::size_t step() {
     batch_.clear();
-    store_->read_all(
-        position_ + 1, [&](const recorded_event& e) { batch_.push_back(e); }, options_.batch_size);
+    // The store hands out only the events the manager handles and the deadlines it schedules.
+    const read_progress read = read_filtered(
+        *store_, position_ + 1, filter_, [&](const recorded_event& e) { batch_.push_back(e); },
+        options_.batch_size);
     const std::uint64_t before = position_;
     try {
       for (const recorded_event& e : batch_) {
         if constexpr (has_deadlines) fire_due_before(e.recorded_at);
+        position_ = e.position - 1;  // what the filter passed over before it is done
         handle(e);
         if constexpr (has_deadlines) index_deadline(e);
       }
+      position_ = std::max(position_, read.next_position - 1);
       if constexpr (has_deadlines)
         if (batch_.size() < options_.batch_size) fire_due_before(time_point::max());
     } catch (...) {
@@ -495,6 +504,11 @@ class process_runner {
   std::uint64_t position_ = 0;
   std::vector<recorded_event> batch_;
   std::multimap<time_point, deadline_key> index_;
+  event_filter filter_ = [] {
+    event_filter f{.types = event_registry<typename M::events, Codec>::stored_names()};
+    if constexpr (has_deadlines) f.types.emplace_back(deadline_scheduled_type);
+    return f;
+  }();
 };
 
 // The runner of manager M, its other types deduced:
