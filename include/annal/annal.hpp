@@ -32,6 +32,7 @@
 #include <annal/store/checkpoint.hpp>
 #include <annal/store/event_store.hpp>
 #include <annal/store/event_view.hpp>
+#include <annal/store/filter.hpp>
 #include <annal/store/memory.hpp>
 #include <annal/store/repository.hpp>
 #include <annal/store/subscription.hpp>

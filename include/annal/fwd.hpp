@@ -59,6 +59,8 @@ class memory_store;
 class memory_checkpoint;
 struct stream_deleted;
 struct subscription_options;
+struct event_filter;
+struct read_progress;
 struct repository_options;
 struct no_snapshots;
 enum class command_status : std::uint8_t;

@@ -26,6 +26,12 @@ const void* address_of(const annal::memory_store& s) {
 const void* address_of(const annal::memory_checkpoint& c) {
   return &c;
 }
+const void* address_of(const annal::event_filter& f) {
+  return &f;
+}
+const void* address_of(const annal::read_progress& r) {
+  return &r;
+}
 const void* address_of(const annal::memory_snapshot_store& s) {
   return &s;
 }

@@ -45,16 +45,17 @@ static_assert(
                  annal::expected_version, annal::append_result, annal::command_context,
                  annal::binary_codec, annal::json_codec, annal::memory_store,
                  annal::memory_checkpoint, annal::stream_deleted, annal::subscription_options,
-                 annal::repository_options, annal::no_snapshots, annal::snapshot_record,
-                 annal::snapshot_query, annal::snapshot_retention, annal::memory_snapshot_store,
-                 annal::load_report, annal::snapshot_context, annal::snapshot_every,
-                 annal::snapshot_when_slow, annal::snapshot_never, annal::projector_options,
-                 annal::reactor_options, annal::rebuild_progress, annal::rebuild_options,
-                 annal::rebuild_result, annal::reconciliation, annal::posix_io, annal::file_log,
-                 annal::file_log_options, annal::file_log_recovery, annal::file_checkpoint,
-                 annal::file_snapshot_store, annal::events<>, annal::snapshot_if<bool (*)()>,
-                 annal::commands<>, annal::command_rejected, annal::deadline_info,
-                 annal::routed_result, annal::process_options, annal::pending_deadline>);
+                 annal::event_filter, annal::read_progress, annal::repository_options,
+                 annal::no_snapshots, annal::snapshot_record, annal::snapshot_query,
+                 annal::snapshot_retention, annal::memory_snapshot_store, annal::load_report,
+                 annal::snapshot_context, annal::snapshot_every, annal::snapshot_when_slow,
+                 annal::snapshot_never, annal::projector_options, annal::reactor_options,
+                 annal::rebuild_progress, annal::rebuild_options, annal::rebuild_result,
+                 annal::reconciliation, annal::posix_io, annal::file_log, annal::file_log_options,
+                 annal::file_log_recovery, annal::file_checkpoint, annal::file_snapshot_store,
+                 annal::events<>, annal::snapshot_if<bool (*)()>, annal::commands<>,
+                 annal::command_rejected, annal::deadline_info, annal::routed_result,
+                 annal::process_options, annal::pending_deadline>);
 #if defined(ANNAL_TEST_HAVE_SQLITE)
 static_assert(
     all_complete<annal::sqlite_options, annal::sqlite_store, annal::sqlite_snapshot_store>);
@@ -90,6 +91,8 @@ TEST_CASE("functions declared from fwd.hpp alone take annal's real objects", "[f
   const annal::memory_store store;
   const annal::memory_checkpoint checkpoint;
   const annal::memory_snapshot_store snapshots;
+  const annal::event_filter filter;
+  const annal::read_progress progress;
   const annal::file_log_options log_options;
   const annal::projector_options projector_options;
   const annal::rebuild_options rebuild_options;
@@ -103,6 +106,8 @@ TEST_CASE("functions declared from fwd.hpp alone take annal's real objects", "[f
   CHECK(fwd_test::address_of(store) == &store);
   CHECK(fwd_test::address_of(checkpoint) == &checkpoint);
   CHECK(fwd_test::address_of(snapshots) == &snapshots);
+  CHECK(fwd_test::address_of(filter) == &filter);
+  CHECK(fwd_test::address_of(progress) == &progress);
   CHECK(fwd_test::address_of(log_options) == &log_options);
   CHECK(fwd_test::address_of(projector_options) == &projector_options);
   CHECK(fwd_test::address_of(rebuild_options) == &rebuild_options);

@@ -19,6 +19,8 @@ const void* address_of(const annal::expected_version& e);
 const void* address_of(const annal::append_result& e);
 const void* address_of(const annal::memory_store& s);
 const void* address_of(const annal::memory_checkpoint& c);
+const void* address_of(const annal::event_filter& f);
+const void* address_of(const annal::read_progress& r);
 const void* address_of(const annal::memory_snapshot_store& s);
 const void* address_of(const annal::file_log& log);
 const void* address_of(const annal::file_log_options& o);
