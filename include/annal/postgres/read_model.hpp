@@ -232,10 +232,18 @@ class postgres_read_model {
   // row's, so a batch always starts where the last committed one ended.
   template <class F>
   void update(F&& f) {
+    update(std::forward<F>(f), [](postgres_transaction&) {});
+  }
+
+  // The same, with fence(tx) run in the batch's transaction once the checkpoint row is locked and
+  // before f: a fence that throws rolls the batch back (postgres_leased_projector's lease check).
+  template <class F, class Fence>
+  void update(F&& f, Fence&& fence) {
     std::unique_lock lock(mutex_);
     store_->transact([&](postgres_transaction& tx) {
       use_schema(tx, options_.schema);
       const std::uint64_t before = tx.load_checkpoint(options_.name);
+      std::forward<Fence>(fence)(tx);
       std::uint64_t checkpoint = before;
       const bound b(model_, tx);
       std::forward<F>(f)(model_, checkpoint);
