@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <annal/file/archive.hpp>
+#include <annal/file/backup.hpp>
 #include <annal/file/detail/segment_index.hpp>
 #include <annal/file/detail/type_table.hpp>
 #include <annal/file/log.hpp>
@@ -370,4 +371,29 @@ TEST_CASE("file_log filter: archived positions that cannot match are passed over
         }));
     check_exact(log, horizon + 1);
   }
+}
+
+TEST_CASE("file_log filter: a backup's index file whose types disagree fails verification",
+          "[store][file_log][filter][backup]") {
+  scratch_dir dir;
+  file_log log(dir.log(), small_segments());
+  append_mixed_log(log);
+  const fs::path dest = dir.path() / "backup";
+  annal::backup(log, dest);
+  CHECK(annal::verify_backup(dest).events == log.last_position());
+  // Another type for the segment's first record, behind a checksum that matches: opening the
+  // backup would take it from there, and a filtered read would pass the record over.
+  const fs::path idx = dest / "00000002.idx";
+  std::string bytes = slurp(idx);
+  fl::segment_index decoded;
+  REQUIRE_FALSE(fl::decode_segment_index(bytes.data(), bytes.size(), decoded));
+  REQUIRE(decoded.types.size() > 1);
+  const std::uint16_t first = decoded.entry_type(0);
+  const auto at = static_cast<std::size_t>(decoded.entry_types - bytes.data());
+  fl::put<std::uint16_t>(bytes.data() + at, static_cast<std::uint16_t>(first == 1 ? 2 : 1));
+  fl::put<std::uint32_t>(bytes.data() + bytes.size() - 4,
+                         fl::crc32c(0, bytes.data(), bytes.size() - 4));
+  spill(idx, bytes);
+  CHECK_THROWS_WITH(annal::verify_backup(dest),
+                    Catch::Contains(idx.string()) && Catch::Contains("disagrees"));
 }

@@ -453,7 +453,8 @@ inline verified_backup verify_backup(const std::filesystem::path& dir,
                    const fl::segment_index_entry e = idx.entry(i);
                    if (e.offset != offset || e.version != r.fields.stream_version ||
                        e.stream >= idx.streams.size() || idx.streams[e.stream] != r.stream_id() ||
-                       e.id != fl::get_id(r.data + 48))
+                       e.id != fl::get_id(r.data + 48) ||
+                       (idx.entry_type(i) != 0 && idx.types[idx.entry_type(i) - 1] != r.type()))
                      bad_index("disagrees with the segment at position " +
                                std::to_string(r.fields.position) + " (offset " +
                                std::to_string(offset) + ")");

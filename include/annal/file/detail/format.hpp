@@ -161,6 +161,10 @@ struct record_view {
   std::string_view stream_id() const noexcept {
     return {data + record_header_size, get<std::uint16_t>(data + 102)};
   }
+  std::string_view type() const noexcept {
+    return {data + record_header_size + get<std::uint16_t>(data + 102),
+            get<std::uint32_t>(data + 104)};
+  }
   bool batch_end() const noexcept { return (fields.flags & flag_batch_end) != 0; }
 };
 

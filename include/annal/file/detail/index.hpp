@@ -205,9 +205,7 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
         r.stream_id() != idx.streams[final_entry.stream] ||
         r.fields.stream_version != final_entry.version || fl::get_id(last + 48) != final_entry.id ||
         (idx.entry_type(h.records - 1) != 0 &&
-         idx.types[idx.entry_type(h.records - 1) - 1] !=
-             std::string_view(last + fl::record_header_size + r.stream_id().size(),
-                              fl::get<std::uint32_t>(last + 104))))
+         idx.types[idx.entry_type(h.records - 1) - 1] != r.type()))
       return ignore("stale: the segment's last record is not the one it knew");
   }
 

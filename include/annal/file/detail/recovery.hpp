@@ -268,9 +268,7 @@ auto basic_file_log<IO>::scan_records(segment& seg, std::uint32_t segment_index,
     if (!ids_.insert(id, position))
       return bad("event id " + detail::id_text(id) + " is stored twice");
     batch_ids.push_back(id);
-    batch.push_back({offset, version,
-                     std::string(rec + fl::record_header_size + sid.size(),
-                                 fl::get<std::uint32_t>(rec + 104))});
+    batch.push_back({offset, version, std::string(r.type())});
     chain = r.crc;
     last_recorded_at_ = detail::file_log::from_ns(r.fields.recorded_at_ns);
     offset += size;
