@@ -27,8 +27,8 @@ namespace annal {
 
 struct postgres_leased_projector_options {
   std::string name{};  // the projection's name: its leases' key, its models' "<name>/<k>-of-<K>"
-  std::string
-      schema{};  // the PostgreSQL schema of its tables, shared by the K segments; empty: name
+  // The PostgreSQL schema of its tables, shared by the K segments; empty: the name.
+  std::string schema{};
   std::size_t segments = 1;  // K: fixed for the projection's life (see docs/projection.md)
   postgres_segment_lease_options lease{};
   projector_options projector{};
@@ -44,8 +44,8 @@ struct postgres_leased_projector_options {
 // steps each owned segment as partitioned_projector does; each batch runs read_model.update with
 // the lease's fence, so a worker whose segment was taken over (it paused past its lease) writes
 // nothing. Segments owned by one worker are stepped in turn on the calling thread.
-//   annal::postgres_leased_projector<balances_sql> live{store, {.name = "balances", .segments =
-//   4}}; live.run(stop_token);  // in every process
+//   annal::postgres_leased_projector<balances_sql> live{store, {.name = "b", .segments = 4}};
+//   live.run(stop_token);  // in every process
 template <class P, class Codec = binary_codec>
 class postgres_leased_projector {
  public:

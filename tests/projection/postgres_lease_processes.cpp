@@ -1,0 +1,219 @@
+// Three worker processes share one projection through PostgreSQL leases while writers append: one
+// is killed, one paused past its lease (its write refused by the fence when it wakes), and the read
+// model ends equal to a single process's, with no event applied twice.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <annal/postgres/leased_projector.hpp>
+#include <annal/projection/projector.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "projection/domain.hpp"
+#include "projection/lease_ledger.hpp"
+#include "sql/postgres_fixture.hpp"
+
+extern char** environ;
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+template <class F>
+bool eventually(F&& done, std::chrono::milliseconds limit = 120s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+// One lease_worker process, its output in a file; killed and reaped on destruction if still
+// running.
+class worker_process {
+ public:
+  worker_process(const std::vector<std::string>& args, fs::path output)
+      : output_(std::move(output)) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(ANNAL_LEASE_WORKER_PATH));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int rc =
+        ::posix_spawn(&pid_, ANNAL_LEASE_WORKER_PATH, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("posix_spawn " + std::string(ANNAL_LEASE_WORKER_PATH));
+  }
+  worker_process(const worker_process&) = delete;
+  worker_process& operator=(const worker_process&) = delete;
+  ~worker_process() {
+    if (running_) {
+      ::kill(pid_, SIGCONT);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // Sends SIGTERM and returns the exit status (a clean stop exits 0).
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    return reap();
+  }
+  int kill() {
+    ::kill(pid_, SIGKILL);
+    return reap();
+  }
+  std::string output() const {
+    std::ifstream in(output_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  int reap() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    running_ = false;
+    return status;
+  }
+  fs::path output_;
+  pid_t pid_ = 0;
+  bool running_ = true;
+};
+
+std::int64_t scalar(annal::postgres_store& store, const std::string& sql) {
+  return store.transact(
+      [&](annal::postgres_transaction& tx) { return tx.exec(sql).get_int(0, 0); });
+}
+
+std::size_t count_of(const std::string& text, const std::string& word) {
+  std::size_t n = 0;
+  for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("three worker processes share a projection: one killed, one paused past its lease",
+          "[projection][postgres][leases][processes]") {
+  annal_test::postgres_fixture f;
+  annal::postgres_store& store = f.store();
+  const std::string schema = f.options().schema + "_ledger";
+  const std::string leases = f.options().schema + ".segment_leases";
+  constexpr int k = 6;
+  std::string dir_pattern = (fs::temp_directory_path() / "annal-leases-XXXXXX").string();
+  REQUIRE(::mkdtemp(dir_pattern.data()) != nullptr);
+  const fs::path dir = dir_pattern;
+
+  const auto owners_of = [&](const std::string& owner) {
+    return scalar(store, "SELECT count(*) FROM " + leases + " WHERE owner = '" + owner + "'");
+  };
+  const auto caught_up = [&] {
+    return scalar(store, "SELECT coalesce(min(position), 0) FROM " + f.options().schema +
+                             ".checkpoints WHERE name LIKE 'ledger/%'") ==
+               static_cast<std::int64_t>(store.last_position()) &&
+           scalar(store, "SELECT count(*) FROM " + f.options().schema +
+                             ".checkpoints WHERE name LIKE 'ledger/%'") == k;
+  };
+  // Writers: each appends to its own accounts, opened first, then deposits.
+  const auto write = [&](int writers, int accounts, int deposits, const std::string& tag) {
+    std::vector<std::jthread> threads;
+    for (int w = 0; w < writers; ++w)
+      threads.emplace_back([&, w] {
+        for (int a = 0; a < accounts; ++a)
+          proj::append(store, tag + std::to_string(w) + "-" + std::to_string(a), bank::opened{"x"});
+        for (int d = 1; d <= deposits; ++d)
+          for (int a = 0; a < accounts; ++a)
+            proj::append(store, tag + std::to_string(w) + "-" + std::to_string(a),
+                         bank::deposited{d});
+      });
+  };
+  write(8, 4, 10, "early-");  // the workers start with a backlog: catch-up
+
+  const auto start = [&](const std::string& owner) {
+    return std::make_unique<worker_process>(
+        std::vector<std::string>{f.options().connection, f.options().schema, schema,
+                                 std::to_string(k), owner, "2000", "400"},
+        dir / (owner + ".out"));
+  };
+  annal::postgres_segment_leases{store, "ledger", k};  // the lease table, before it is polled
+  auto w0 = start("w0");
+  auto w1 = start("w1");
+  auto w2 = start("w2");
+
+  std::jthread writers([&] { write(16, 3, 12, "live-"); });
+  // All three hold segments (2 each once the shares settle); w0 dies during processing.
+  REQUIRE(eventually(
+      [&] { return owners_of("w0") > 0 && owners_of("w1") > 0 && owners_of("w2") > 0; }));
+  const int killed = w0->kill();
+  CHECK((WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL));
+  writers.join();
+  // w0's leases expire on the database's clock and the survivors take its segments over.
+  REQUIRE(eventually([&] { return owners_of("w0") == 0 && caught_up(); }));
+
+  // Pause w1 while it is idle (caught up) until its segments are taken, append, then wake it: its
+  // first batch finds another worker's token and is refused. A pause that lands inside one of its
+  // transactions keeps that segment from being claimed (the claim skips a locked row): try again.
+  bool fenced = false;
+  for (int attempt = 0; attempt < 5 && !fenced; ++attempt) {
+    REQUIRE(eventually([&] { return owners_of("w1") > 0 && caught_up(); }));
+    w1->signal(SIGSTOP);
+    const bool taken = eventually([&] { return owners_of("w1") == 0; }, 30s);
+    if (taken) {
+      write(4, 2, 3, "burst" + std::to_string(attempt) + "-");
+      REQUIRE(eventually([&] { return caught_up(); }));  // w2 applied the burst alone
+    }
+    const std::string before = w1->output();
+    w1->signal(SIGCONT);
+    if (taken) {
+      const auto losses = [](const std::string& out) {
+        return count_of(out, "fenced ") + count_of(out, "lost ");
+      };
+      REQUIRE(eventually([&] { return losses(w1->output()) > losses(before); }));
+      fenced = count_of(w1->output(), "fenced ") > count_of(before, "fenced ");
+    }
+  }
+  INFO("w1's output:\n" << w1->output());
+  CHECK(fenced);
+  CHECK_THAT(w1->output(), Catch::Contains("was taken over (token "));
+
+  // w1 rejoins and gets its share back; both stop cleanly and release.
+  REQUIRE(eventually([&] { return owners_of("w1") > 0 && owners_of("w2") > 0 && caught_up(); }));
+  INFO("w2's output:\n" << w2->output());
+  CHECK(w1->stop() == 0);
+  CHECK(w2->stop() == 0);
+  CHECK(scalar(store, "SELECT count(*) FROM " + leases + " WHERE owner IS NOT NULL") == 0);
+
+  // Every event applied exactly once (the position is the rows' primary key), and the read model
+  // equals a single process's projection of the same log.
+  const std::int64_t events = static_cast<std::int64_t>(store.last_position());
+  CHECK(scalar(store, "SELECT count(*) FROM " + schema + ".lines") == events);
+  annal::postgres_read_model<lease_ledger::ledger_sql> single{
+      store, {.name = "single", .schema = f.options().schema + "_single"}};
+  single.migrate();
+  annal::projector{store, single}.catch_up();
+  CHECK(lease_ledger::digest(store, schema) ==
+        lease_ledger::digest(store, f.options().schema + "_single"));
+  fs::remove_all(dir);
+}
