@@ -3,6 +3,7 @@
 // dropped (unknown types, more types than ids, a cut tail, archived positions).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <annal/file/archive.hpp>
@@ -396,4 +398,32 @@ TEST_CASE("file_log filter: a backup's index file whose types disagree fails ver
   spill(idx, bytes);
   CHECK_THROWS_WITH(annal::verify_backup(dest),
                     Catch::Contains(idx.string()) && Catch::Contains("disagrees"));
+}
+
+TEST_CASE("file_log filter: reads beside appends of new types see a consistent prefix",
+          "[store][file_log][filter][concurrency]") {
+  scratch_dir dir;
+  file_log log(dir.log(), small_segments(8192));
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 400; ++i)
+      log.append("s-" + std::to_string(i % 5), annal::expected_version::any(),
+                 std::vector{typed("t" + std::to_string(i % 40)), typed("even")});
+    done = true;
+  });
+  // Every read sees positions 1..n for some n: each "t7" before it, in order, and nothing missed.
+  const event_filter f{{"t7", "t13"}, {"s-2"}};
+  int reads = 0;
+  while (!done || reads == 0) {
+    std::vector<std::uint64_t> got;
+    const annal::read_progress r = annal::read_filtered(
+        log, 1, f, [&](const annal::recorded_event& e) { got.push_back(e.position); });
+    const auto want = positions_of(expected_matches(log, f));
+    REQUIRE(got.size() <= want.size());
+    CHECK(std::equal(got.begin(), got.end(), want.begin()));
+    CHECK(r.next_position <= log.last_position() + 1);
+    ++reads;
+  }
+  writer.join();
+  CHECK(positions_of(read_in_steps(log, f, 3)) == positions_of(expected_matches(log, f)));
 }
