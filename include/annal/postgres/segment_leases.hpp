@@ -117,7 +117,13 @@ class postgres_segment_leases {
                   " VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')"
                   " ON CONFLICT (projection, owner) DO UPDATE SET expires_at = EXCLUDED.expires_at",
               projection_, options_.owner, lease_ms);
-      tx.exec("DELETE FROM " + workers() + " WHERE projection = $1 AND expires_at < now()",
+      // Dead workers' heartbeats go; SKIP LOCKED, so two workers deleting them never deadlock.
+      tx.exec("DELETE FROM " + workers() +
+                  " WHERE (projection, owner) IN (SELECT projection, owner"
+                  " FROM " +
+                  workers() +
+                  " WHERE projection = $1 AND expires_at < now()"
+                  " FOR UPDATE SKIP LOCKED)",
               projection_);
       for (std::size_t k = 0; k < segments_; ++k) {
         if (!tokens[k]) continue;
