@@ -162,6 +162,11 @@ bool basic_file_log<IO>::load_index(segment& seg, std::uint64_t file_size, std::
   fl::segment_index idx;
   if (auto why = fl::decode_segment_index(bytes.data(), static_cast<std::size_t>(got), idx))
     return ignore(*why);
+  // A version 1 file knows no types, so every filtered read would read all of its segment: the
+  // writer scans the segment once and writes it again as version 2. An archived segment's file is
+  // not here to scan, and a read-only open writes nothing: they take it, types unknown.
+  if (idx.format_version == fl::index_format_version_1 && !seg.archived && !options_.read_only)
+    return ignore("format version 1 has no event types; the segment is scanned to write them");
   const fl::segment_index_header& h = idx.header;
   // An archived segment's file is in the archive: its index file, pinned by the chain (its last
   // checksum seeds the next segment, and the ARCHIVED marker holds the one at the horizon), is all
