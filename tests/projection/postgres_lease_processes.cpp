@@ -1,6 +1,6 @@
-// Three worker processes share one projection through PostgreSQL leases while writers append: one
-// is killed, one paused past its lease (its write refused by the fence when it wakes), and the read
-// model ends equal to a single process's, with no event applied twice.
+// Worker processes share one projection through PostgreSQL leases while writers append: one killed
+// during catch-up, one during live processing, one paused past its lease (its write refused by the
+// fence when it wakes); the read model ends equal to a single process's, no event applied twice.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -115,7 +115,7 @@ std::size_t count_of(const std::string& text, const std::string& word) {
 
 }  // namespace
 
-TEST_CASE("three worker processes share a projection: one killed, one paused past its lease",
+TEST_CASE("worker processes share a projection: two killed, one paused past its lease",
           "[projection][postgres][leases][processes]") {
   annal_test::postgres_fixture f;
   annal::postgres_store& store = f.store();
@@ -161,16 +161,30 @@ TEST_CASE("three worker processes share a projection: one killed, one paused pas
   auto w0 = start("w0");
   auto w1 = start("w1");
   auto w2 = start("w2");
+  // w0 dies as soon as it holds segments: during its catch-up of the backlog.
+  REQUIRE(eventually([&] { return owners_of("w0") > 0; }));
+  const int killed_catching_up = w0->kill();
+  CHECK((WIFSIGNALED(killed_catching_up) && WTERMSIG(killed_catching_up) == SIGKILL));
 
-  std::jthread writers([&] { write(16, 3, 12, "live-"); });
-  // All three hold segments (2 each once the shares settle); w0 dies during processing.
-  REQUIRE(eventually(
-      [&] { return owners_of("w0") > 0 && owners_of("w1") > 0 && owners_of("w2") > 0; }));
-  const int killed = w0->kill();
-  CHECK((WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL));
-  writers.join();
-  // w0's leases expire on the database's clock and the survivors take its segments over.
-  REQUIRE(eventually([&] { return owners_of("w0") == 0 && caught_up(); }));
+  // Live writers, appending until told to stop; w3 joins and dies while they append.
+  std::vector<std::jthread> writers;
+  for (int w = 0; w < 16; ++w)
+    writers.emplace_back([&, w](std::stop_token stop) {
+      const std::string account = "live-" + std::to_string(w);
+      proj::append(store, account, bank::opened{"x"});
+      for (int d = 1; d <= 10 || !stop.stop_requested(); ++d)
+        proj::append(store, account, bank::deposited{d});
+    });
+  auto w3 = start("w3");
+  REQUIRE(eventually([&] { return owners_of("w3") > 0 && owners_of("w2") > 0; }));
+  const int killed_live = w3->kill();
+  CHECK((WIFSIGNALED(killed_live) && WTERMSIG(killed_live) == SIGKILL));
+  const std::uint64_t at_kill = store.last_position();
+  REQUIRE(eventually([&] { return store.last_position() > at_kill + 100; }));
+  for (auto& w : writers) w.request_stop();
+  writers.clear();  // joins
+  // The dead workers' leases expire on the database's clock and the survivors take them over.
+  REQUIRE(eventually([&] { return owners_of("w0") == 0 && owners_of("w3") == 0 && caught_up(); }));
 
   // Pause w1 while it is idle (caught up) until its segments are taken, append, then wake it: its
   // first batch finds another worker's token and is refused. A pause that lands inside one of its
