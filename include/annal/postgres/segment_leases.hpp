@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -37,8 +38,8 @@ struct postgres_segment_changes {
 // One worker's view of a projection's segment leases, in two tables of the store's schema:
 // segment_leases (one row per segment: owner, expiry, fencing token) and segment_workers (a
 // heartbeat per worker, so a worker that owns nothing yet still counts for the fair share).
-// Not thread-safe: one thread maintains the leases and runs the batches, between which maintain()
-// is called.
+// One thread maintains the leases and runs the batches, calling maintain() between batches;
+// owns(), owned() and token() may be read from any thread.
 //   annal::postgres_segment_leases leases{store, "balances", 4, {.lease = 10s}};
 //   leases.maintain();  // claims up to this worker's fair share
 //   model.update(f, [&](annal::postgres_transaction& tx) { leases.fence(tx, k); });
@@ -91,15 +92,22 @@ class postgres_segment_leases {
   std::size_t segments() const noexcept { return segments_; }
   const postgres_segment_lease_options& options() const noexcept { return options_; }
 
-  bool owns(std::size_t k) const { return tokens_.at(k).has_value(); }
+  bool owns(std::size_t k) const {
+    std::lock_guard lock(mutex_);
+    return tokens_.at(k).has_value();
+  }
   std::vector<std::size_t> owned() const {
+    std::lock_guard lock(mutex_);
     std::vector<std::size_t> out;
     for (std::size_t k = 0; k < segments_; ++k)
       if (tokens_[k]) out.push_back(k);
     return out;
   }
   // The fencing token of this worker's claim on segment k (nullopt: not owned).
-  std::optional<std::int64_t> token(std::size_t k) const { return tokens_.at(k); }
+  std::optional<std::int64_t> token(std::size_t k) const {
+    std::lock_guard lock(mutex_);
+    return tokens_.at(k);
+  }
 
   // One transaction: checks the rows, beats this worker's heartbeat, renews what it owns (a
   // segment whose row has another token was taken over: lost), then releases segments above its
@@ -173,6 +181,7 @@ class postgres_segment_leases {
         ++have;
       }
     });
+    std::lock_guard lock(mutex_);
     tokens_ = std::move(tokens);
     return changes;
   }
@@ -195,7 +204,10 @@ class postgres_segment_leases {
   }
 
   // Forgets segment k without touching its row (after fence refused it).
-  void drop(std::size_t k) { tokens_.at(k).reset(); }
+  void drop(std::size_t k) {
+    std::lock_guard lock(mutex_);
+    tokens_.at(k).reset();
+  }
 
   // A clean stop: gives up every owned segment at once (owner NULL, expired now) and removes this
   // worker's heartbeat, so the others take over without waiting for the leases to expire.
@@ -210,6 +222,7 @@ class postgres_segment_leases {
       tx.exec("DELETE FROM " + workers() + " WHERE projection = $1 AND owner = $2", projection_,
               options_.owner);
     });
+    std::lock_guard lock(mutex_);
     for (auto& t : tokens_) t.reset();
   }
 
@@ -291,6 +304,8 @@ class postgres_segment_leases {
   std::string projection_;
   std::size_t segments_;
   postgres_segment_lease_options options_;
+  // Written only by the worker's thread, under the mutex, so that others may read owned().
+  mutable std::mutex mutex_;
   std::vector<std::optional<std::int64_t>> tokens_;
 };
 
