@@ -96,44 +96,41 @@ inline constexpr std::string_view sqlite_event_columns =
     "position, stream_id, stream_version, event_id, type, schema_version, payload, "
     "correlation_id, causation_id, metadata, recorded_at";
 
-// Up to this many types a filtered read merges one index range per type; beyond, it scans by
-// position and tests the type of each row (SQLite allows 500 terms in a compound SELECT).
+// Up to this many types a filtered read walks one index range per type (a statement each, on one
+// connection); beyond, one statement walks the positions and tests each row's type.
 inline constexpr std::size_t sqlite_merged_types = 64;
 
-// The text of a filtered read of `types` distinct types and `prefixes` stream prefixes.
-// Parameters: ?1 the first position, ?2 the row limit, then each prefix's lower and upper bound
-// (?3, ?4 ...; an upper bound of NULL means none), then the types. One type is one range of the
-// (type, position) index, already in position order; several are a merge of such ranges, each
-// cut at the limit, so a page costs at most `types` x limit rows however long the log is (a
-// plain `type IN (...)` sorts every match after ?1 to find the first ones).
-inline std::string sqlite_filtered_sql(std::size_t types, std::size_t prefixes) {
-  std::string prefix_test;
+// A filtered read's statements. Parameters: ?1 the first position, ?2 the row limit, then each
+// prefix's lower and upper bound (?3, ?4 ...; an upper bound of NULL means none), then the types.
+// `sqlite_filtered_type_sql`: the rows of one type (the first type parameter), in position order
+// straight from the (type, position) index; `slot` only tells apart the statements of one read,
+// which are stepped side by side and merged, so each reads only the rows the merge takes (a
+// `type IN (...)`, or a compound SELECT, sorts every row it may need first).
+// `sqlite_filtered_scan_sql`: every position from ?1, each row's type and stream tested in SQLite.
+inline std::string sqlite_prefix_test(std::size_t prefixes) {
+  std::string test;
   for (std::size_t j = 0; j < prefixes; ++j) {
     const std::string lo = "?" + std::to_string(3 + 2 * j), hi = "?" + std::to_string(4 + 2 * j);
-    prefix_test += (j == 0 ? " AND ((" : " OR (") + std::string("stream_id >= ") + lo + " AND (" +
-                   hi + " IS NULL OR stream_id < " + hi + "))";
+    test += (j == 0 ? " AND ((" : " OR (") + std::string("stream_id >= ") + lo + " AND (" + hi +
+            " IS NULL OR stream_id < " + hi + "))";
   }
-  if (prefixes > 0) prefix_test += ")";
-  const std::string cols(sqlite_event_columns);
-  const std::size_t first_type = 3 + 2 * prefixes;
-  const auto one_type = [&](std::size_t i) {
-    return "SELECT " + cols + " FROM annal_events WHERE type = ?" + std::to_string(first_type + i) +
-           " AND position >= ?1" + prefix_test + " ORDER BY position LIMIT ?2";
-  };
-  if (types == 1) return one_type(0);
-  if (types == 0 || types > sqlite_merged_types) {
-    std::string in;
-    for (std::size_t i = 0; i < types; ++i)
-      in += (i == 0 ? "" : ", ") + ("?" + std::to_string(first_type + i));
-    // `+type`: not the index, whose ranges would have to be sorted whole.
-    return "SELECT " + cols + " FROM annal_events WHERE position >= ?1" +
-           (types == 0 ? std::string() : " AND +type IN (" + in + ")") + prefix_test +
-           " ORDER BY position LIMIT ?2";
-  }
-  std::string sql;
+  return prefixes > 0 ? test + ")" : test;
+}
+
+inline std::string sqlite_filtered_type_sql(std::size_t prefixes, std::size_t slot) {
+  return "SELECT " + std::string(sqlite_event_columns) + " FROM annal_events WHERE type = ?" +
+         std::to_string(3 + 2 * prefixes) + " AND position >= ?1" + sqlite_prefix_test(prefixes) +
+         " ORDER BY position LIMIT ?2 /* " + std::to_string(slot) + " */";
+}
+
+inline std::string sqlite_filtered_scan_sql(std::size_t types, std::size_t prefixes) {
+  std::string in;
   for (std::size_t i = 0; i < types; ++i)
-    sql += (i == 0 ? "SELECT * FROM (" : " UNION ALL SELECT * FROM (") + one_type(i) + ")";
-  return sql + " ORDER BY position LIMIT ?2";
+    in += (i == 0 ? "" : ", ") + ("?" + std::to_string(3 + 2 * prefixes + i));
+  // `+type`: not the index, whose ranges would have to be sorted whole.
+  return "SELECT " + std::string(sqlite_event_columns) + " FROM annal_events WHERE position >= ?1" +
+         (types == 0 ? std::string() : " AND +type IN (" + in + ")") +
+         sqlite_prefix_test(prefixes) + " ORDER BY position LIMIT ?2";
 }
 
 // The least string above every string that starts with `prefix`, in byte order (SQLite's BINARY
@@ -281,18 +278,12 @@ class sqlite_connection {
   }
 
   // A statement whose text is built at run time (a filter's shape), prepared on first use and
-  // kept, reset and with its bindings cleared. A program that reads with ever new shapes keeps at
-  // most max_built of them.
+  // kept, reset and with its bindings cleared. Call make_room_for first: it may finalize them all.
   sqlite3_stmt* built(const std::string& sql, std::string_view what) {
-    constexpr std::size_t max_built = 32;
     if (auto it = built_.find(sql); it != built_.end()) {
       sqlite3_reset(it->second);
       sqlite3_clear_bindings(it->second);
       return it->second;
-    }
-    if (built_.size() >= max_built) {
-      for (auto& [text, s] : built_) sqlite3_finalize(s);
-      built_.clear();
     }
     sqlite3_stmt* s = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -300,6 +291,16 @@ class sqlite_connection {
     if (rc != SQLITE_OK) fail(rc, "preparing " + std::string(what));
     built_.emplace(sql, s);
     return s;
+  }
+
+  // Before a read that takes up to `n` built statements: a program that reads with ever new
+  // shapes keeps a bounded number of them (all are dropped, none in use, when the next would not
+  // fit).
+  void make_room_for(std::size_t n) {
+    constexpr std::size_t max_built = 160;
+    if (built_.size() + n <= max_built) return;
+    for (auto& [text, s] : built_) sqlite3_finalize(s);
+    built_.clear();
   }
 
   // Steps a built statement; returns true for a row, false when done, throws on failure.
