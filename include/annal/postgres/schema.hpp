@@ -100,26 +100,30 @@ struct statements {
         s + ".archive";
     // Filtered reads: the log's end ($1: first position, $2: row limit) and the archive horizon,
     // then the page's events, or one row of NULLs when none match; one statement is one
-    // snapshot, so no event stored before that end can be missing from the page. One type is
-    // one range of the (type, position) index in position order, each cut at the limit, and the
-    // ranges are merged: a page costs at most (types x limit) rows however long the log is.
-    // Prefixes are compared as bytes (a prefix may end inside a character).
+    // snapshot, so no event stored before that end can be missing from the page.
+    // read_filtered: one range of the (type, position) index per type ($3), each cut at the
+    // limit, merged: a page reads at most types x limit rows however long the log is.
+    // read_filtered_scan: the positions in order, each row tested; for dense filters, where a page
+    // read per event costs more, and for stream prefixes alone. Its type test is in the "C"
+    // collation (byte equality, as the default's) so that it cannot walk the type index, whose
+    // ranges would be sorted whole. Prefixes ($4) are compared as bytes (one may end inside a
+    // character).
     const std::string head = "SELECT (SELECT coalesce(max(position), 0) FROM " + s +
                              ".events), (SELECT coalesce(max(horizon), 0) FROM " + s +
                              ".archive), e.* FROM (VALUES (1)) AS one(x) LEFT JOIN LATERAL (";
-    const auto prefix_test = [](const std::string& param) {  // no prefixes: every stream
-      return "(cardinality(" + param + "::bytea[]) = 0 OR EXISTS (SELECT 1 FROM unnest(" + param +
-             "::bytea[]) AS p(b) WHERE substr(convert_to(stream_id, 'UTF8'), 1, length(p.b)) = "
-             "p.b))";
-    };
+    const std::string prefix_test =  // no prefixes: every stream
+        "(cardinality($4::bytea[]) = 0 OR EXISTS (SELECT 1 FROM unnest($4::bytea[]) AS p(b) "
+        "WHERE substr(convert_to(stream_id, 'UTF8'), 1, length(p.b)) = p.b))";
     read_filtered = head + "SELECT m.* FROM unnest($3::text[]) AS t(name) CROSS JOIN LATERAL (" +
                     "SELECT " + columns + " FROM " + s +
-                    ".events WHERE type = t.name AND position >= $1 AND " + prefix_test("$4") +
+                    ".events WHERE type = t.name AND position >= $1 AND " + prefix_test +
                     " ORDER BY position LIMIT $2) AS m ORDER BY m.position LIMIT $2) AS e ON "
                     "true ORDER BY e.position";
-    read_filtered_streams = head + "SELECT " + columns + " FROM " + s +
-                            ".events WHERE position >= $1 AND " + prefix_test("$3") +
-                            " ORDER BY position LIMIT $2) AS e ON true ORDER BY e.position";
+    read_filtered_scan = head + "SELECT " + columns + " FROM " + s +
+                         ".events WHERE position >= $1 AND (cardinality($3::text[]) = 0 OR type "
+                         "COLLATE \"C\" = ANY($3::text[])) AND " +
+                         prefix_test +
+                         " ORDER BY position LIMIT $2) AS e ON true ORDER BY e.position";
     load_checkpoint = "SELECT position FROM " + s + ".checkpoints WHERE name = $1";
     load_checkpoint_for_update = load_checkpoint + " FOR UPDATE";
     create_checkpoint = "INSERT INTO " + s +
@@ -558,7 +562,7 @@ struct statements {
   std::string payload_type;
   std::string archived;
   std::string append, append_one, append_group, read_all, read_stream, stream_version,
-      last_position, read_filtered, read_filtered_streams;
+      last_position, read_filtered, read_filtered_scan;
   std::string load_checkpoint, load_checkpoint_for_update, create_checkpoint, save_checkpoint;
 };
 
@@ -573,7 +577,7 @@ enum statement_slot : std::size_t {
   slot_append_group,
   slot_append_one,
   slot_read_filtered,
-  slot_read_filtered_streams,
+  slot_read_filtered_scan,
 };
 
 }  // namespace detail::pg

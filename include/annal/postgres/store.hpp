@@ -153,10 +153,13 @@ class postgres_store {
   }
 
   // The events `filter` selects (store/filter.hpp), found through the (type, position) index
-  // that migrate() creates: a page reads the filter's events only. A page and the log's end come
-  // from one statement, one snapshot, and appends make positions visible in order (schema.hpp),
-  // so a read that comes back short passed every event stored before that end. From below the
-  // archive horizon it reads every event and tests each, stopping at a gap as read_all does.
+  // that migrate() creates: a page reads the filter's events only. Where they are dense (a page's
+  // events fill more than a tenth of the positions it spans) the next page reads the positions in
+  // order and tests each row on the server instead, until they thin out again. A page and the
+  // log's end come from one statement, one snapshot, and appends make positions visible in order
+  // (schema.hpp), so a read that comes back short passed every event stored before that end.
+  // From below the archive horizon it reads every event and tests each, stopping at a gap as
+  // read_all does.
   template <class F>
   read_progress read_all(std::uint64_t from_position, const event_filter& filter, F&& visit,
                          std::size_t max_count = unlimited) const {
@@ -171,34 +174,34 @@ class postgres_store {
         types.push_back(t);
     std::sort(types.begin(), types.end());
     types.erase(std::unique(types.begin(), types.end()), types.end());
-    const bool typed = !filter.types.empty();
+    // With types listed but none left, the index answers "none": never a scan of every type.
+    const bool by_type = !filter.types.empty();
+    bool scanning = !by_type;
     detail::pg::binary_array type_array(detail::pg::pg_oid::text);
     for (const std::string& t : types) type_array.add(t);
     detail::pg::binary_array prefix_array(detail::pg::pg_oid::bytea);
     for (const std::string& p : filter.stream_prefixes) prefix_array.add(p);
-    const auto binary = [](const detail::pg::binary_array& a) {
-      return detail::pg::wire_param{a.wire().data(), static_cast<int>(a.wire().size()), 1};
-    };
+    const std::array<detail::pg::wire_param, 2> arrays = {
+        detail::pg::wire_param{type_array.wire().data(), static_cast<int>(type_array.wire().size()),
+                               1},
+        detail::pg::wire_param{prefix_array.wire().data(),
+                               static_cast<int>(prefix_array.wire().size()), 1}};
     while (r.visited < max_count) {
       const std::size_t want = std::min(options_.read_page, max_count - r.visited);
+      const std::uint64_t page_from = r.next_position;
       const std::string from = std::to_string(r.next_position), limit = std::to_string(want);
+      const std::array params = {detail::pg::wire_param{from.c_str()},
+                                 detail::pg::wire_param{limit.c_str()}, arrays[0], arrays[1]};
+      const std::string what = "filtered read_all from position " + from;
       postgres_rows page;
       {
         auto conn = pool_.acquire();
-        const std::string what = "filtered read_all from position " + from;
-        if (typed) {
-          const std::array params = {detail::pg::wire_param{from.c_str()},
-                                     detail::pg::wire_param{limit.c_str()}, binary(type_array),
-                                     binary(prefix_array)};
-          page = conn->exec_prepared_wire(detail::pg::slot_read_filtered, "annal_read_filtered",
-                                          sql_.read_filtered, params, what, true);
-        } else {
-          const std::array params = {detail::pg::wire_param{from.c_str()},
-                                     detail::pg::wire_param{limit.c_str()}, binary(prefix_array)};
-          page = conn->exec_prepared_wire(detail::pg::slot_read_filtered_streams,
-                                          "annal_read_filtered_streams", sql_.read_filtered_streams,
-                                          params, what, true);
-        }
+        page = scanning
+                   ? conn->exec_prepared_wire(detail::pg::slot_read_filtered_scan,
+                                              "annal_read_filtered_scan", sql_.read_filtered_scan,
+                                              params, what, true)
+                   : conn->exec_prepared_wire(detail::pg::slot_read_filtered, "annal_read_filtered",
+                                              sql_.read_filtered, params, what, true);
       }
       if (page.rows() == 0 || page.columns() != 13)
         throw error(errc::decode_error, "PostgreSQL schema '" + options_.schema +
@@ -216,6 +219,7 @@ class postgres_store {
         r.next_position = std::max(r.next_position, end + 1);
         return r;
       }
+      if (by_type && !types.empty()) scanning = want * 10 > r.next_position - page_from;
     }
     return r;
   }
