@@ -56,7 +56,7 @@ class postgres_leased_projector {
         options_(std::move(options)),
         leases_(store, options_.name, options_.segments, options_.lease),
         filter_(detail::filter_of<typename P::events, Codec>()),
-        known_(options_.segments, unknown) {
+        known_(options_.segments, detail::unknown_position) {
     if (options_.projector.batch_size == 0)
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");
@@ -77,7 +77,7 @@ class postgres_leased_projector {
   // Renews, releases and claims leases (postgres_segment_leases::maintain), reporting the lost.
   postgres_segment_changes maintain() {
     postgres_segment_changes changes = leases_.maintain();
-    for (std::size_t k : changes.claimed) known_[k] = unknown;
+    for (std::size_t k : changes.claimed) known_[k] = detail::unknown_position;
     for (std::size_t k : changes.lost) lost(k, "its lease was taken over by another worker");
     return changes;
   }
@@ -130,34 +130,9 @@ class postgres_leased_projector {
   // another worker is dropped, not the run. On return (stopped, or a failure rethrown) it releases
   // its segments so that others take over at once.
   void run(std::stop_token stop) {
-    try {
-      auto renew_at = clock::now();
-      while (!stop.stop_requested()) {
-        bool busy = false;
-        const std::uint64_t last = store_->last_position();
-        for (std::size_t k : leases_.owned()) {
-          if (stop.stop_requested()) break;
-          if (known_[k] != unknown && known_[k] >= last) continue;  // caught up: no transaction
-          try {
-            busy = step(k) != 0 || busy;
-          } catch (const error& e) {
-            if (leases_.owns(k) || e.code() != make_error_code(errc::store_locked)) throw;
-          }
-        }
-        if (clock::now() >= renew_at) {
-          maintain();
-          renew_at = clock::now() + options_.lease.renew_interval;
-          busy = true;  // newly claimed segments are stepped before waiting
-        }
-        if (!busy && !stop.stop_requested())
-          store_->wait_for_append(
-              last, std::min(renew_at, clock::now() + options_.projector.stop_check_interval));
-      }
-    } catch (...) {
-      release_quietly();
-      throw;
-    }
-    leases_.release_all();
+    detail::run_leased(
+        *store_, leases_, known_, options_.projector.stop_check_interval, stop,
+        [&](std::size_t k) { return step(k); }, [&] { maintain(); });
   }
 
   std::size_t segments() const noexcept { return options_.segments; }
@@ -172,20 +147,10 @@ class postgres_leased_projector {
   }
 
  private:
-  static constexpr std::uint64_t unknown = std::numeric_limits<std::uint64_t>::max();
-
   void lost(std::size_t k, const std::string& why) {
     leases_.drop(k);
-    known_[k] = unknown;
+    known_[k] = detail::unknown_position;
     if (options_.on_lost) options_.on_lost(k, why);
-  }
-
-  // The failure being rethrown matters more than a release that fails too (the leases expire).
-  void release_quietly() noexcept {
-    try {
-      leases_.release_all();
-    } catch (...) {
-    }
   }
 
   postgres_store* store_;

@@ -4,19 +4,28 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/error.hpp>
 #include <annal/postgres/store.hpp>
 
 namespace annal {
+
+namespace detail {
+// A segment's checkpoint before any batch of this worker has told it.
+inline constexpr std::uint64_t unknown_position = std::numeric_limits<std::uint64_t>::max();
+}  // namespace detail
 
 struct postgres_segment_lease_options {
   std::string owner{};  // this worker's id; empty: "<host>:<pid>:<random>"
@@ -308,5 +317,51 @@ class postgres_segment_leases {
   mutable std::mutex mutex_;
   std::vector<std::optional<std::int64_t>> tokens_;
 };
+
+namespace detail {
+
+// The loop of the leased runners: steps every owned segment not known to be caught up (`known[k]`,
+// the checkpoint its last batch reached, kept by step), maintains the leases every renew_interval
+// (maintain(), which reports the lost), waits for appends when idle. A segment whose fence refused
+// a batch (step threw errc::store_locked and the segment is no longer owned) is dropped, not the
+// run. On return, stopped or failing, the segments are released so that others take over at once.
+template <class Step, class Maintain>
+void run_leased(const postgres_store& store, postgres_segment_leases& leases,
+                const std::vector<std::uint64_t>& known, std::chrono::milliseconds stop_check,
+                std::stop_token stop, Step&& step, Maintain&& maintain) {
+  try {
+    auto renew_at = clock::now();
+    while (!stop.stop_requested()) {
+      bool busy = false;
+      const std::uint64_t last = store.last_position();
+      for (std::size_t k : leases.owned()) {
+        if (stop.stop_requested()) break;
+        if (known[k] != unknown_position && known[k] >= last) continue;  // no transaction
+        try {
+          busy = step(k) != 0 || busy;
+        } catch (const error& e) {
+          if (leases.owns(k) || e.code() != make_error_code(errc::store_locked)) throw;
+        }
+      }
+      if (clock::now() >= renew_at) {
+        maintain();
+        renew_at = clock::now() + leases.options().renew_interval;
+        busy = true;  // newly claimed segments are stepped before waiting
+      }
+      if (!busy && !stop.stop_requested())
+        store.wait_for_append(last, std::min(renew_at, clock::now() + stop_check));
+    }
+  } catch (...) {
+    // The failure being rethrown matters more than a release that fails too (leases expire).
+    try {
+      leases.release_all();
+    } catch (...) {
+    }
+    throw;
+  }
+  leases.release_all();
+}
+
+}  // namespace detail
 
 }  // namespace annal
