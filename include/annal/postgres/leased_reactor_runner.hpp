@@ -1,0 +1,198 @@
+// A reactor shared by several processes through PostgreSQL segment leases: each segment's events
+// reach one worker at a time, at least once, and a worker that lost a segment reacts to no more.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <annal/codec/binary.hpp>
+#include <annal/codec/decode.hpp>
+#include <annal/core/error.hpp>
+#include <annal/postgres/segment_leases.hpp>
+#include <annal/postgres/store.hpp>
+#include <annal/projection/detail/apply.hpp>
+#include <annal/projection/partitioned.hpp>
+#include <annal/projection/partitioned_runner.hpp>
+#include <annal/projection/reactor.hpp>
+#include <annal/store/filter.hpp>
+
+namespace annal {
+
+struct postgres_leased_reactor_options {
+  std::string name{};  // the reactor's name: its leases' key, its checkpoints' "<name>/<k>-of-<K>"
+  postgres_segment_lease_options lease{};
+  reactor_options reactor{};  // `start` applies once, when the checkpoints are first created
+  // Told when this worker loses segment k (renewal found it taken over, or the fence refused a
+  // read or a save of its checkpoint) and why; the worker goes on with its other segments.
+  std::function<void(std::size_t, const std::string&)> on_lost{};
+};
+
+// K reactor objects, one per segment (K is their count), whose segments are shared by every process
+// running a postgres_leased_reactor_runner of the same name on the same store. Segment k's
+// checkpoint is the store's checkpoint row "<name>/<k>-of-<K>". A batch reads that checkpoint under
+// the segment's fence (a worker that lost the segment reacts to nothing), reacts outside any
+// transaction, then saves the checkpoint under the fence again. Delivery is at least once: a worker
+// that dies, or loses its lease while reacting, has its batch repeated by the next owner (its save
+// refused), so side effects should be idempotent, e.g. keyed by the event id.
+template <class R, class Codec = binary_codec>
+class postgres_leased_reactor_runner {
+  static_assert(detail::check_reactor<R>());
+
+ public:
+  postgres_leased_reactor_runner(postgres_store& store, std::vector<R*> reactors,
+                                 postgres_leased_reactor_options options)
+      : store_(&store),
+        reactors_(checked(std::move(reactors))),
+        options_(std::move(options)),
+        leases_(store, options_.name, reactors_.size(), options_.lease),
+        known_(reactors_.size(), detail::unknown_position) {
+    if (options_.reactor.batch_size == 0)
+      throw error(errc::invalid_argument, "reactor_options::batch_size must be at least 1, not 0");
+    // The first worker decides where the segments start; the others find the rows made.
+    const std::uint64_t start =
+        options_.reactor.start == reactor_start::from_now ? store.last_position() : 0;
+    store.transact([&](postgres_transaction& tx) {
+      for (std::size_t k = 0; k < reactors_.size(); ++k)
+        tx.exec("INSERT INTO " + tx.schema() +
+                    ".checkpoints (name, position, updated_at) VALUES ($1, $2, now())"
+                    " ON CONFLICT (name) DO NOTHING",
+                checkpoint_name(k), start);
+    });
+  }
+  postgres_leased_reactor_runner(const postgres_leased_reactor_runner&) = delete;
+  postgres_leased_reactor_runner& operator=(const postgres_leased_reactor_runner&) = delete;
+
+  // Renews, releases and claims leases (postgres_segment_leases::maintain), reporting the lost.
+  postgres_segment_changes maintain() {
+    postgres_segment_changes changes = leases_.maintain();
+    for (std::size_t k : changes.claimed) known_[k] = detail::unknown_position;
+    for (std::size_t k : changes.lost) lost(k, "its lease was taken over by another worker");
+    return changes;
+  }
+
+  // One batch of owned segment k; returns how many events of the reactor's types it read (0:
+  // caught up). Throws errc::store_locked when the fence finds the segment taken over, before the
+  // batch (nothing reacted to) or at its save (the next owner repeats it); the segment is then no
+  // longer this worker's. A throwing handler saves the checkpoint before its event and rethrows.
+  std::size_t step(std::size_t k) {
+    if (k >= reactors_.size() || !leases_.owns(k))
+      throw error(errc::invalid_argument, "postgres_leased_reactor_runner '" + options_.name +
+                                              "': this worker does not own segment " +
+                                              std::to_string(k) + " of " +
+                                              std::to_string(reactors_.size()));
+    std::uint64_t position =
+        fenced(k, [&](postgres_transaction& tx) { return tx.load_checkpoint(checkpoint_name(k)); });
+    const std::uint64_t before = position;
+    std::size_t read = 0;
+    try {
+      const read_progress r = read_filtered(
+          *store_, position + 1, filter_,
+          [&](const recorded_event& e) {
+            position = e.position - 1;  // what the filter passed over before it is done
+            handle(k, e);
+            position = e.position;
+          },
+          options_.reactor.batch_size);
+      read = r.visited;
+      position = std::max(position, r.next_position - 1);
+    } catch (...) {
+      // The events before the failing one are done: record that (unless the segment was lost on
+      // the way), then report the failure.
+      if (position != before && leases_.owns(k)) save(k, position);
+      throw;
+    }
+    if (position != before) save(k, position);
+    known_[k] = position;
+    return read;
+  }
+
+  // Follows the log until `stop` is requested, as postgres_leased_projector::run does; on return
+  // it releases its segments.
+  void run(std::stop_token stop) {
+    detail::run_leased(
+        *store_, leases_, known_, options_.reactor.stop_check_interval, stop,
+        [&](std::size_t k) { return step(k); }, [&] { maintain(); });
+  }
+
+  std::size_t segments() const noexcept { return reactors_.size(); }
+  std::vector<std::size_t> owned() const { return leases_.owned(); }
+  postgres_segment_leases& leases() noexcept { return leases_; }
+  // Segment k's committed checkpoint, as the server has it.
+  std::uint64_t checkpoint(std::size_t k) const {
+    return store_->load_checkpoint(checkpoint_name(
+        detail::partition_index(k, reactors_.size(), "postgres_leased_reactor_runner")));
+  }
+
+ private:
+  static std::vector<R*> checked(std::vector<R*> reactors) {
+    detail::check_partition_objects(reactors, "postgres_leased_reactor_runner", "reactor");
+    return reactors;
+  }
+
+  std::string checkpoint_name(std::size_t k) const {
+    return options_.name + "/" + std::to_string(k) + "-of-" + std::to_string(reactors_.size());
+  }
+
+  // f(tx) in a transaction that first passes segment k's fence; a refusal drops the segment.
+  template <class F>
+  auto fenced(std::size_t k, F&& f) {
+    bool fencing = false;
+    try {
+      return store_->transact([&](postgres_transaction& tx) {
+        fencing = true;
+        leases_.fence(tx, k);
+        fencing = false;
+        return f(tx);
+      });
+    } catch (const error& e) {
+      if (fencing && e.code() == make_error_code(errc::store_locked)) lost(k, e.what());
+      throw;
+    }
+  }
+
+  void save(std::size_t k, std::uint64_t position) {
+    fenced(k, [&](postgres_transaction& tx) {
+      tx.load_checkpoint(checkpoint_name(k));
+      tx.save_checkpoint(checkpoint_name(k), position);
+    });
+  }
+
+  void handle(std::size_t k, const recorded_event& e) {
+    const std::size_t partitions = reactors_.size();
+    if (partitions != 1 && partition_of(e.stream_id, partitions) != k) return;
+    R* reactor = reactors_[k];
+    bool reacted = false;
+    detail::decode_record<typename R::events, Codec>(
+        e, unknown_event_policy::skip, [&](const auto& ev) {
+          detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
+            if constexpr (requires { reactor->react(ev, e); })
+              reactor->react(ev, static_cast<const envelope_header&>(e));
+            else
+              reactor->react(ev);
+          });
+          reacted = true;
+        });
+    if (reacted && options_.reactor.checkpoint_each_event) save(k, e.position);
+  }
+
+  void lost(std::size_t k, const std::string& why) {
+    leases_.drop(k);
+    known_[k] = detail::unknown_position;
+    if (options_.on_lost) options_.on_lost(k, why);
+  }
+
+  postgres_store* store_;
+  std::vector<R*> reactors_;
+  postgres_leased_reactor_options options_;
+  postgres_segment_leases leases_;
+  event_filter filter_ = detail::filter_of<typename R::events, Codec>();
+  std::vector<std::uint64_t> known_;  // each owned segment's checkpoint after its last batch
+};
+
+}  // namespace annal
