@@ -25,7 +25,9 @@
 namespace annal {
 
 struct postgres_leased_reactor_options {
-  std::string name{};  // the reactor's name: its leases' key, its checkpoints' "<name>/<k>-of-<K>"
+  // The reactor's name: its leases' key (shared with projections' names: give each its own) and
+  // its checkpoints' "<name>/<k>-of-<K>".
+  std::string name{};
   postgres_segment_lease_options lease{};
   reactor_options reactor{};  // `start` applies once, when the checkpoints are first created
   // Told when this worker loses segment k (renewal found it taken over, or the fence refused a

@@ -14,6 +14,7 @@
 #include <random>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <annal/core/detail/chrono.hpp>
@@ -28,7 +29,8 @@ inline constexpr std::uint64_t unknown_position = std::numeric_limits<std::uint6
 }  // namespace detail
 
 struct postgres_segment_lease_options {
-  std::string owner{};  // this worker's id; empty: "<host>:<pid>:<random>"
+  // This worker's id, unique among the live workers; empty: "<host>:<pid>:<random>".
+  std::string owner{};
   // How long a claim or a renewal holds on the database's clock: a worker that stops renewing
   // (dead, paused, cut off) loses its segments this long after its last renewal.
   std::chrono::milliseconds lease{10000};
@@ -195,9 +197,10 @@ class postgres_segment_leases {
     return changes;
   }
 
-  // In a batch's transaction: locks segment k's row FOR SHARE (a claim waits for, or skips, this
-  // transaction) and refuses, with errc::store_locked, to go on when the row's token is not this
-  // worker's: another worker took the segment over, and this batch must write nothing.
+  // In a batch's transaction: locks segment k's row FOR SHARE (a claim skips a segment whose batch
+  // is open, so none lands before this transaction ends) and refuses, with errc::store_locked, to
+  // go on when the row's token is not this worker's: another worker took the segment over, and this
+  // batch must write nothing.
   void fence(postgres_transaction& tx, std::size_t k) const {
     const std::optional<std::int64_t> mine = tokens_.at(k);
     const postgres_rows r = tx.exec(
