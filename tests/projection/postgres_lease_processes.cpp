@@ -168,7 +168,7 @@ TEST_CASE("worker processes share a projection: two killed, one paused past its 
 
   // Live writers, appending until told to stop; w3 joins and dies while they append.
   std::vector<std::jthread> writers;
-  for (int w = 0; w < 16; ++w)
+  for (int w = 0; w < 64; ++w)  // the issue's 64 writers
     writers.emplace_back([&, w](std::stop_token stop) {
       const std::string account = "live-" + std::to_string(w);
       proj::append(store, account, bank::opened{"x"});
