@@ -168,18 +168,7 @@ class postgres_leased_reactor_runner {
   void handle(std::size_t k, const recorded_event& e) {
     const std::size_t partitions = reactors_.size();
     if (partitions != 1 && partition_of(e.stream_id, partitions) != k) return;
-    R* reactor = reactors_[k];
-    bool reacted = false;
-    detail::decode_record<typename R::events, Codec>(
-        e, unknown_event_policy::skip, [&](const auto& ev) {
-          detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
-            if constexpr (requires { reactor->react(ev, e); })
-              reactor->react(ev, static_cast<const envelope_header&>(e));
-            else
-              reactor->react(ev);
-          });
-          reacted = true;
-        });
+    const bool reacted = detail::react_to_record<R, Codec>(*reactors_[k], e);
     if (reacted && options_.reactor.checkpoint_each_event) save(k, e.position);
   }
 

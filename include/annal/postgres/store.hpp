@@ -207,7 +207,10 @@ class postgres_store {
         throw error(errc::decode_error, "PostgreSQL schema '" + options_.schema +
                                             "': a filtered read's answer has no head row");
       const std::uint64_t end = binary_count(page, 0), horizon = binary_count(page, 1);
-      if (horizon >= r.next_position) return read_archived_range(r, filter, visit, max_count);
+      // Below the archive horizon most events were deleted: every stored one is read and tested,
+      // and the first gap stops the read with errc::archived as it stops read_all.
+      if (horizon >= r.next_position)
+        return detail::read_and_test(*this, r, filter, visit, max_count);
       const int rows = page.is_null(0, 2) ? 0 : page.rows();
       for (int i = 0; i < rows; ++i) {
         const recorded_event e = row(page, i, 2);
@@ -386,21 +389,6 @@ class postgres_store {
                                           "': a filtered read's column " + std::to_string(col) +
                                           " is not a position");
     return out;
-  }
-
-  // A filtered read that starts at or below the archive horizon, where most events were deleted:
-  // every stored event is read and tested, and the first gap stops it with errc::archived as it
-  // stops read_all, so no event the filter wants is passed over unseen.
-  template <class F>
-  read_progress read_archived_range(read_progress r, const event_filter& filter, F& visit,
-                                    std::size_t max_count) const {
-    read_all(r.next_position, [&](const recorded_event& e) {
-      r.next_position = e.position + 1;
-      if (!filter.matches(e.stream_id, e.type)) return true;
-      ++r.visited;
-      return detail::visit_continue(visit, e) && r.visited < max_count;
-    });
-    return r;
   }
 
   // Page by page; each page's result outlives the connection it came from, so the connection goes

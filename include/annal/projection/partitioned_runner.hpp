@@ -290,20 +290,8 @@ class partitioned_reactor_runner {
  private:
   void handle(std::size_t k, const recorded_event& e) {
     const std::size_t partitions = reactors_.size();
-    bool reacted = false;
-    if (partitions == 1 || partition_of(e.stream_id, partitions) == k) {
-      R* reactor = reactors_[k];
-      detail::decode_record<typename R::events, Codec>(
-          e, unknown_event_policy::skip, [&](const auto& ev) {
-            detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
-              if constexpr (requires { reactor->react(ev, e); })
-                reactor->react(ev, static_cast<const envelope_header&>(e));
-              else
-                reactor->react(ev);
-            });
-            reacted = true;
-          });
-    }
+    const bool reacted = (partitions == 1 || partition_of(e.stream_id, partitions) == k) &&
+                         detail::react_to_record<R, Codec>(*reactors_[k], e);
     positions_[k] = e.position;
     if (reacted && options_.checkpoint_each_event) checkpoints_[k]->save(e.position);
   }

@@ -88,6 +88,23 @@ constexpr bool check_reactor() {
     return true;
   }
 }
+
+// Hands one stored record to the reactor's handler for it (upcast first); false when the reactor
+// does not list its type. Every runner of reactors delivers through here.
+template <class R, class Codec>
+bool react_to_record(R& reactor, const recorded_event& e) {
+  bool reacted = false;
+  decode_record<typename R::events, Codec>(e, unknown_event_policy::skip, [&](const auto& ev) {
+    invoke_handler("reactor", e, e.type, e.schema_version, [&] {
+      if constexpr (requires { reactor.react(ev, e); })
+        reactor.react(ev, static_cast<const envelope_header&>(e));
+      else
+        reactor.react(ev);
+    });
+    reacted = true;
+  });
+  return reacted;
+}
 }  // namespace detail
 
 // Where a reactor without a saved checkpoint starts. `from_now` (the default) is what side effects
@@ -169,17 +186,7 @@ class reactor_runner {
 
  private:
   void handle(const recorded_event& e) {
-    bool reacted = false;
-    detail::decode_record<typename R::events, Codec>(
-        e, unknown_event_policy::skip, [&](const auto& ev) {
-          detail::invoke_handler("reactor", e, e.type, e.schema_version, [&] {
-            if constexpr (requires { reactor_->react(ev, e); })
-              reactor_->react(ev, static_cast<const envelope_header&>(e));
-            else
-              reactor_->react(ev);
-          });
-          reacted = true;
-        });
+    const bool reacted = detail::react_to_record<R, Codec>(*reactor_, e);
     position_ = e.position;
     if (reacted && options_.checkpoint_each_event) checkpoint_->save(position_);
   }

@@ -188,7 +188,9 @@ class sqlite_store {
         sqlite3_reset(s);
         if (schema_version(*conn) >= 2 && archived_on(*conn).horizon >= r.next_position) {
           tx.commit();
-          return read_archived_range(r, filter, visit, max_count);
+          // Below the archive horizon most events were deleted: every stored one is read and
+          // tested, and the first gap stops the read with errc::archived as it stops read_all.
+          return detail::read_and_test(*this, r, filter, visit, max_count);
         }
         conn->make_room_for(by_type.size() + 1);
         ranges.clear();
@@ -439,21 +441,6 @@ class sqlite_store {
     detail::sql::sqlite_pool::lease& conn_;
     bool done_ = false;
   };
-
-  // A filtered read that starts at or below the archive horizon, where most events were deleted:
-  // every stored event is read and tested, and the first gap stops it with errc::archived as it
-  // stops read_all, so no event the filter wants is passed over unseen.
-  template <class F>
-  read_progress read_archived_range(read_progress r, const event_filter& filter, F& visit,
-                                    std::size_t max_count) const {
-    read_all(r.next_position, [&](const recorded_event& e) {
-      r.next_position = e.position + 1;
-      if (!filter.matches(e.stream_id, e.type)) return true;
-      ++r.visited;
-      return detail::visit_continue(visit, e) && r.visited < max_count;
-    });
-    return r;
-  }
 
   // One attempt under the write lock. With `ids_checked` the stored ids are looked up before
   // anything else (annal's idempotency rule); without, they are looked up only when the version

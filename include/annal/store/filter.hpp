@@ -80,6 +80,30 @@ concept filtering_store =
 namespace detail {
 // How many events the client-side fallback reads at once from a store that cannot filter.
 inline constexpr std::size_t filter_fallback_batch = 1024;
+
+// Reads every event from `r.next_position` on and tests each: for a store without a filtered read
+// of its own, and for a range a store cannot answer from its index (below an archive horizon,
+// where read_all stops at the first missing event). Never more per read than the caller's batch,
+// so a bounded reader stays bounded.
+template <event_store S, class F>
+read_progress read_and_test(const S& store, read_progress r, const event_filter& filter, F& visit,
+                            std::size_t max_count) {
+  const std::size_t chunk = std::min(max_count - r.visited, filter_fallback_batch);
+  for (;;) {
+    bool stopped = false;
+    const std::size_t seen = store.read_all(
+        r.next_position,
+        [&](const recorded_event& e) {
+          r.next_position = e.position + 1;
+          if (!filter.matches(e.stream_id, e.type)) return true;
+          ++r.visited;
+          stopped = !visit_continue(visit, e) || r.visited == max_count;
+          return !stopped;
+        },
+        chunk);
+    if (stopped || seen < chunk) return r;
+  }
+}
 }  // namespace detail
 
 // Reads the events `filter` selects from `from_position` on: through the store's own filtered
@@ -91,26 +115,10 @@ read_progress read_filtered(const S& store, std::uint64_t from_position, const e
   filter.validate();
   read_progress r{0, std::max<std::uint64_t>(from_position, 1)};
   if (max_count == 0) return r;
-  if constexpr (filtering_store<S>) {
+  if constexpr (filtering_store<S>)
     return store.read_all(r.next_position, filter, visit, max_count);
-  } else {
-    // Never more per read than the caller's batch: a bounded reader stays bounded.
-    const std::size_t chunk = std::min(max_count, detail::filter_fallback_batch);
-    for (;;) {
-      bool stopped = false;
-      const std::size_t seen = store.read_all(
-          r.next_position,
-          [&](const recorded_event& e) {
-            r.next_position = e.position + 1;
-            if (!filter.matches(e.stream_id, e.type)) return true;
-            ++r.visited;
-            stopped = !detail::visit_continue(visit, e) || r.visited == max_count;
-            return !stopped;
-          },
-          chunk);
-      if (stopped || seen < chunk) return r;
-    }
-  }
+  else
+    return detail::read_and_test(store, r, filter, visit, max_count);
 }
 
 }  // namespace annal
