@@ -235,15 +235,16 @@ class postgres_read_model {
     update(std::forward<F>(f), [](postgres_transaction&) {});
   }
 
-  // The same, with fence(tx) run in the batch's transaction once the checkpoint row is locked and
-  // before f: a fence that throws rolls the batch back (postgres_leased_projector's lease check).
+  // The same, with fence(tx) run first in the batch's transaction, before the checkpoint row is
+  // locked and f runs: a fence that throws rolls the batch back (postgres_leased_projector's lease
+  // check), and what it sets for the transaction (a timeout) covers every lock the batch takes.
   template <class F, class Fence>
   void update(F&& f, Fence&& fence) {
     std::unique_lock lock(mutex_);
     store_->transact([&](postgres_transaction& tx) {
+      std::forward<Fence>(fence)(tx);
       use_schema(tx, options_.schema);
       const std::uint64_t before = tx.load_checkpoint(options_.name);
-      std::forward<Fence>(fence)(tx);
       std::uint64_t checkpoint = before;
       const bound b(model_, tx);
       std::forward<F>(f)(model_, checkpoint);

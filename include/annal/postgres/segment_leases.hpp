@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -203,6 +204,11 @@ class postgres_segment_leases {
   // batch must write nothing.
   void fence(postgres_transaction& tx, std::size_t k) const {
     const std::optional<std::int64_t> mine = tokens_.at(k);
+    // A worker that hangs inside its batch (stopped, stuck in a handler) would hold these row
+    // locks, and the claim that skips them, forever: the server ends a transaction left idle for
+    // a lease, so the segment is taken over as the lease promises and this batch writes nothing.
+    tx.exec("SET LOCAL idle_in_transaction_session_timeout = " +
+            std::to_string(options_.lease.count()));
     const postgres_rows r = tx.exec(
         "SELECT token FROM " + table() + " WHERE projection = $1 AND segment = $2 FOR SHARE",
         projection_, static_cast<std::int64_t>(k));
@@ -323,6 +329,20 @@ class postgres_segment_leases {
 
 namespace detail {
 
+// Whether `e`, or an exception nested in it (a handler's write wrapped as handler_failed), is a
+// lost connection to PostgreSQL.
+inline bool lost_connection(const std::exception& e) {
+  const auto* failure = dynamic_cast<const error*>(&e);
+  if (failure && failure->code() == make_error_code(errc::connection_error)) return true;
+  try {
+    std::rethrow_if_nested(e);
+  } catch (const std::exception& inner) {
+    return lost_connection(inner);
+  } catch (...) {
+  }
+  return false;
+}
+
 // The loop of the leased runners: steps every owned segment not known to be caught up (`known[k]`,
 // the checkpoint its last batch reached, kept by step), maintains the leases every renew_interval
 // (maintain(), which reports the lost), waits for appends when idle. A segment whose fence refused
@@ -343,7 +363,17 @@ void run_leased(const postgres_store& store, postgres_segment_leases& leases,
         try {
           busy = step(k) != 0 || busy;
         } catch (const error& e) {
-          if (leases.owns(k) || e.code() != make_error_code(errc::store_locked)) throw;
+          // A batch can fail because the segment was taken over: the fence refused it, or the
+          // server ended it, left idle past the lease while this worker was paused (see fence),
+          // and the handler's write or the commit found the connection gone. Renewing says
+          // which: a segment no longer this worker's wrote nothing and is dropped; a lost
+          // connection on one still its own is stepped again; anything else is a real failure.
+          if (leases.owns(k)) {
+            maintain();
+            renew_at = clock::now() + leases.options().renew_interval;
+          }
+          if (!leases.owns(k) || lost_connection(e)) continue;
+          throw;
         }
       }
       if (clock::now() >= renew_at) {

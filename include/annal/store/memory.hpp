@@ -76,8 +76,9 @@ class memory_store {
     return visit_all(slice, visit);
   }
 
-  // The events `filter` selects (store/filter.hpp): tested here under the lock, so only matching
-  // events are handed out.
+  // The events `filter` selects (store/filter.hpp), picked under the lock: a few types through
+  // each type's list of events (so a rare type costs its own events, not the log's), many types or
+  // prefixes alone by testing every event.
   template <class F>
   read_progress read_all(std::uint64_t from_position, const event_filter& filter, F&& visit,
                          std::size_t max_count = unlimited) const {
@@ -86,10 +87,14 @@ class memory_store {
     std::vector<const recorded_event*> slice;
     {
       std::shared_lock lock(mutex_);
-      std::size_t i = static_cast<std::size_t>(r.next_position - 1);
-      for (; i < log_.size() && slice.size() < max_count; ++i)
-        if (filter.matches(log_[i].stream_id, log_[i].type)) slice.push_back(&log_[i]);
-      r.next_position = std::max<std::uint64_t>(r.next_position, i + 1);
+      if (!filter.types.empty() && filter.types.size() <= max_merged_types) {
+        r.next_position = pick_by_type(r.next_position, filter, max_count, slice);
+      } else {
+        std::size_t i = static_cast<std::size_t>(r.next_position - 1);
+        for (; i < log_.size() && slice.size() < max_count; ++i)
+          if (filter.matches(log_[i].stream_id, log_[i].type)) slice.push_back(&log_[i]);
+        r.next_position = std::max<std::uint64_t>(r.next_position, i + 1);
+      }
     }
     for (const recorded_event* e : slice) {
       ++r.visited;
@@ -143,7 +148,46 @@ class memory_store {
   }
 
   mutable std::shared_mutex mutex_;
+  // Up to this many types a filtered read merges the types' own lists; beyond, it tests events.
+  static constexpr std::size_t max_merged_types = 16;
+
+  // Merges the wanted types' lists from `from` on, in position order, until `max_count` events
+  // of the wanted streams are picked; returns the next position to read. Caller holds the lock.
+  std::uint64_t pick_by_type(std::uint64_t from, const event_filter& filter, std::size_t max_count,
+                             std::vector<const recorded_event*>& slice) const {
+    struct cursor {
+      const stream_events* events;
+      std::size_t at;
+    };
+    std::vector<cursor> cursors;
+    for (const std::string& type : filter.types) {
+      const auto found = by_type_.find(type);
+      if (found == by_type_.end()) continue;
+      const stream_events& list = found->second;
+      if (std::any_of(cursors.begin(), cursors.end(),
+                      [&](const cursor& c) { return c.events == &list; }))
+        continue;  // listed twice
+      const auto first = std::lower_bound(
+          list.begin(), list.end(), from,
+          [](const recorded_event* e, std::uint64_t p) { return e->position < p; });
+      cursors.push_back({&list, static_cast<std::size_t>(first - list.begin())});
+    }
+    while (slice.size() < max_count) {
+      cursor* next = nullptr;
+      for (cursor& c : cursors)
+        if (c.at < c.events->size() &&
+            (!next || (*c.events)[c.at]->position < (*next->events)[next->at]->position))
+          next = &c;
+      if (!next) return std::max<std::uint64_t>(from, log_.size() + 1);
+      const recorded_event* e = (*next->events)[next->at++];
+      if (filter.matches_stream(e->stream_id)) slice.push_back(e);
+    }
+    return slice.back()->position + 1;
+  }
+
   std::deque<recorded_event> log_;
+  // Each stored type's events in position order, for filtered reads.
+  std::unordered_map<std::string, stream_events, detail::string_hash, std::equal_to<>> by_type_;
   std::unordered_map<std::string, stream_events, detail::string_hash, std::equal_to<>> streams_;
   std::unordered_map<event_id, const recorded_event*, detail::event_id_hash> ids_;
   time_point last_recorded_at_{};
@@ -187,6 +231,7 @@ append_result memory_store::append(std::string_view stream_id, expected_version 
     out.schema_version = in.schema_version;
     out.payload = in.payload;
     it->second.push_back(&out);
+    by_type_[out.type].push_back(&out);
     ids_.emplace(in.id, &out);
   }
   const append_result result{append_status::appended, actual + batch.size(), first_position,
