@@ -208,36 +208,3 @@ TEST_CASE("sqlite store's filtered read from below the archive horizon stops as 
   CHECK(positions_of(read_in_steps(hot, wanted, 2, 13)) ==
         positions_of(expected_matches(hot, wanted, 13)));
 }
-
-// A reader that keeps next_position as its checkpoint while writers append: every matching event
-// is read once, none skipped, however the reads and the commits interleave.
-TEST_CASE("sqlite store's filtered reads beside appends skip nothing", "[store][sqlite][filter]") {
-  annal_test::temp_dir dir;
-  sqlite_options o;
-  o.sync = durability::none;
-  sqlite_store store(dir.path() / "events.db", o);
-  const event_filter f{{"wanted"}, {"w-"}};
-  std::atomic<int> running{3};
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 3; ++w)
-    writers.emplace_back([&, w] {
-      for (int i = 0; i < 150; ++i)
-        append_one(store, "w-" + std::to_string(w), i % 3 == 0 ? "wanted" : "other");
-      --running;
-    });
-  std::vector<std::uint64_t> got;
-  std::uint64_t next = 1;
-  for (bool last = false; !last;) {
-    last = running == 0;  // one more read after the writers are done
-    next = read_filtered(
-               store, next, f, [&](const recorded_event& e) { got.push_back(e.position); }, 5)
-               .next_position;
-  }
-  for (auto& t : writers) t.join();
-  next = read_filtered(store, next, f, [&](const recorded_event& e) {
-           got.push_back(e.position);
-         }).next_position;
-  CHECK(got == positions_of(expected_matches(store, f)));
-  CHECK(got.size() == 150);
-  CHECK(next == store.last_position() + 1);
-}
