@@ -93,7 +93,8 @@ TEST_CASE("a leased reactor reacts once to each event of the segments it holds",
   for (const auto& [position, n] : seen) CHECK(n == 1);
   // Each reactor saw only its own partition's streams.
   for (std::size_t k = 0; k < 3; ++k)
-    for (const auto& [position, n] : reactors[k].seen) {
+    for (const auto& entry : reactors[k].seen) {
+      const std::uint64_t position = entry.first;  // a plain local: lambdas capture it everywhere
       const annal::recorded_event e = [&] {
         annal::recorded_event out;
         f.store().read_all(position, [&](const annal::recorded_event& r) {
