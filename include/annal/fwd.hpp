@@ -139,6 +139,7 @@ class postgres_read_model;
 // kafka/ (annal::kafka)
 struct kafka_publisher_options;
 struct kafka_replay_options;
+struct kafka_group_options;
 class kafka_replay;
 
 // privacy/ (annal::privacy)

@@ -271,30 +271,8 @@ class kafka_replay {
     refetch_ = false;
   }
 
-  // librdkafka recovers from most consumer errors by itself (a broker restarts, a leader moves);
-  // those are logged. The ones that cannot get better stop the replay.
   void consumer_failure(const rd_kafka_message_t& m) {
-    const std::string what = rd_kafka_message_errstr(&m);
-    switch (m.err) {
-      case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-      case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
-        throw error(errc::invalid_argument,
-                    "kafka replay: the start offset of topic '" + options_.topic + "' partition " +
-                        std::to_string(m.partition) +
-                        " is outside the partition (deleted by retention?): " + what);
-      case RD_KAFKA_RESP_ERR__FATAL:
-      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-      case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-      case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-        throw error(errc::connection_error, "kafka replay: consuming topic '" + options_.topic +
-                                                "' partition " + std::to_string(m.partition) +
-                                                " failed: " + what);
-      default:
-        log(log_level::warning,
-            "kafka replay of topic '" + options_.topic + "': " + what + " (retrying)");
-    }
+    detail::kafka::consumer_failure(m, options_.topic, "kafka replay");
   }
 
   kafka_replay_options options_;

@@ -61,4 +61,30 @@ inline handle_ptr make_handle(rd_kafka_type_t type, conf_ptr conf, std::string_v
   return handle_ptr(rk);
 }
 
+// librdkafka recovers from most consumer errors by itself (a broker restarts, a leader moves);
+// those are logged. The ones that cannot get better stop the consumer, naming topic and partition.
+inline void consumer_failure(const rd_kafka_message_t& m, const std::string& topic,
+                             std::string_view who) {
+  const std::string what = rd_kafka_message_errstr(&m);
+  const std::string where = "topic '" + topic + "' partition " + std::to_string(m.partition);
+  switch (m.err) {
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+    case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
+      throw error(errc::invalid_argument,
+                  std::string(who) + ": the start offset of " + where +
+                      " is outside the partition (deleted by retention?): " + what);
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+      throw error(errc::connection_error,
+                  std::string(who) + ": consuming " + where + " failed: " + what);
+    default:
+      log(log_level::warning,
+          std::string(who) + " of topic '" + topic + "': " + what + " (retrying)");
+  }
+}
+
 }  // namespace annal::detail::kafka
