@@ -52,9 +52,9 @@ struct kafka_group_options {
 // its read model holds; each batch applies the partition's messages and moves that offset in one
 // update(), so rows and offset commit together. Inside the update a message below the stored
 // offset is skipped (another member applied it: a rebalance, or this member was paused past its
-// session and fenced out of the group) and a stored offset below the first message makes the
-// partition fetch again from it, so each event takes effect once with a transactional read model
-// (postgres_read_model, file_read_model) across rebalances, crashes and zombies.
+// session and fenced out of the group) and a stored offset below what this member fetched makes
+// the partition fetch again from it, so each event takes effect once with a transactional read
+// model (postgres_read_model, file_read_model) across rebalances, crashes and zombies.
 //   std::map<std::int32_t, annal::postgres_read_model<balances_sql>> models;
 //   annal::kafka_group_projector<annal::postgres_read_model<balances_sql>> live{
 //       {.topic = "bank", .group_id = "balances", .properties = {{"bootstrap.servers", brokers}}},
@@ -123,7 +123,10 @@ class kafka_group_projector {
       }
       const auto owned = owned_.find(m->partition);
       if (owned == owned_.end()) continue;  // fetched before its partition was revoked
-      owned->second.pending.push_back(std::move(m));
+      partition_state& state = owned->second;
+      if (state.pending.empty()) state.pending_from = state.next;
+      state.next = m->offset + 1;
+      state.pending.push_back(std::move(m));
       ++gathered;
     }
     std::size_t applied = 0;
@@ -153,9 +156,12 @@ class kafka_group_projector {
     M* model = nullptr;
     std::vector<detail::kafka::message_ptr> pending;
     bool reseek = false;  // fetch again from the read model's offset before the next poll
-    // The offset a refetch asked for because a message was missing there; met missing twice, it is
-    // a hole in the partition (compaction), which stops the projector instead of skipping it.
-    std::int64_t refetched_for = -1;
+    // Where this member's fetch goes on (the offset it was assigned or moved to, or past the last
+    // message gathered), and where it stood before the first pending message: Kafka has no
+    // message for the projection between pending_from and that message (a transaction's marker
+    // may sit there), so a stored offset in that range is no reason to fetch again.
+    std::int64_t next = 0;
+    std::int64_t pending_from = 0;
   };
 
   static std::string who() { return "kafka_group_projector"; }
@@ -213,6 +219,7 @@ class kafka_group_projector {
         partition_state& state = owned_[p.partition];
         state = partition_state{};
         state.model = &model;
+        state.next = p.offset;
         changed.push_back(p.partition);
       }
       assign(rk, partitions, cooperative, true);
@@ -272,25 +279,25 @@ class kafka_group_projector {
     std::size_t applied = 0;
     std::uint64_t skipped = 0;
     std::uint64_t stored = 0;
-    std::int64_t missing = -1;
     try {
       state.model->update([&](projection_type& p, std::uint64_t& checkpoint) {
         applied = 0;
         skipped = 0;
-        missing = -1;
+        auto shown_to = static_cast<std::uint64_t>(state.pending_from);
         for (const detail::kafka::message_ptr& m : state.pending) {
           const auto offset = static_cast<std::uint64_t>(m->offset);
           if (offset < checkpoint) {
-            ++skipped;
+            ++skipped;  // applied by another member: the partition moved meanwhile
+            shown_to = offset + 1;
             continue;
           }
-          if (offset > checkpoint) {
-            missing = static_cast<std::int64_t>(checkpoint);
-            break;
-          }
+          // The stored offset is before what this member fetched (another member, or a rebuild,
+          // left it there): fetch again from it rather than pass over its messages.
+          if (offset > checkpoint && checkpoint < shown_to) break;
           detail::kafka::decode_message(*m, options_.topic, event_);
           detail::project_record<projection_type, Codec>(p, event_);
           checkpoint = offset + 1;
+          shown_to = offset + 1;
           ++applied;
         }
         stored = checkpoint;
@@ -303,18 +310,6 @@ class kafka_group_projector {
     }
     state.pending.clear();
     duplicates_ += skipped;
-    if (missing >= 0) {
-      if (state.refetched_for == missing)
-        throw error(errc::corrupt_log,
-                    who() + ": topic '" + options_.topic + "' partition " +
-                        std::to_string(partition) + " has no message at offset " +
-                        std::to_string(missing) +
-                        ", where its read model goes on (compacted, or deleted by hand?); the "
-                        "projector stops rather than pass over it");
-      state.refetched_for = missing;
-    } else if (applied > 0) {
-      state.refetched_for = -1;
-    }
     if (static_cast<std::int64_t>(stored) != fetched_to) seek(partition, state, stored);
     return applied;
   }
@@ -337,6 +332,7 @@ class kafka_group_projector {
                       options_.topic + "' partition " + std::to_string(partition) + ": " +
                       rd_kafka_err2str(err));
     state.reseek = false;
+    state.next = static_cast<std::int64_t>(offset);
   }
 
   static constexpr int seek_timeout_ms = 10000;
