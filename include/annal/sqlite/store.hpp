@@ -380,15 +380,18 @@ class sqlite_store {
     return kept;
   }
 
-  // BEGIN IMMEDIATE takes the file's write lock at once, so the reads that decide the append
-  // cannot be overtaken by another writer; anything but commit() rolls back.
-  class write_transaction {
+  // One transaction on a leased connection; anything but commit() rolls back. BEGIN IMMEDIATE
+  // (write_transaction) takes the file's write lock at once, so the reads that decide an append
+  // cannot be overtaken by another writer; a deferred BEGIN (read_transaction) fixes its snapshot
+  // at its first read, which every later read in it sees.
+  class transaction {
    public:
-    explicit write_transaction(detail::sql::sqlite_pool::lease& conn) : conn_(conn) {
-      conn_->run(detail::sql::sqlite_stmt::begin_immediate);
+    transaction(detail::sql::sqlite_pool::lease& conn, detail::sql::sqlite_stmt begin)
+        : conn_(conn) {
+      conn_->run(begin);
     }
-    write_transaction(const write_transaction&) = delete;
-    write_transaction& operator=(const write_transaction&) = delete;
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
     void commit() {
       // Statements left un-reset keep a read snapshot open past the commit, and the automatic
       // checkpoint the commit runs could then never catch up: the WAL would grow without bound.
@@ -396,8 +399,9 @@ class sqlite_store {
       conn_->run(detail::sql::sqlite_stmt::commit);
       done_ = true;
     }
-    ~write_transaction() {
+    ~transaction() {
       if (done_) return;
+      conn_->reset_all();
       // A connection that cannot roll back is in an unknown state: close it instead of reusing.
       if (sqlite3_get_autocommit(conn_->handle()) == 0 &&
           sqlite3_exec(conn_->handle(), "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK)
@@ -408,6 +412,14 @@ class sqlite_store {
     detail::sql::sqlite_pool::lease& conn_;
     bool done_ = false;
   };
+  struct write_transaction : transaction {
+    explicit write_transaction(detail::sql::sqlite_pool::lease& conn)
+        : transaction(conn, detail::sql::sqlite_stmt::begin_immediate) {}
+  };
+  struct read_transaction : transaction {
+    explicit read_transaction(detail::sql::sqlite_pool::lease& conn)
+        : transaction(conn, detail::sql::sqlite_stmt::begin_read) {}
+  };
 
   // Whether `events` matching events found in positions [from, next) are dense enough that
   // reading every position beats a page read per event: more than one in ten (measured: 50 types
@@ -415,32 +427,6 @@ class sqlite_store {
   static bool dense(std::size_t events, std::uint64_t from, std::uint64_t next) noexcept {
     return events * 10 > next - from;
   }
-
-  // A deferred transaction: its first read fixes the snapshot every later read in it sees.
-  class read_transaction {
-   public:
-    explicit read_transaction(detail::sql::sqlite_pool::lease& conn) : conn_(conn) {
-      conn_->run(detail::sql::sqlite_stmt::begin_read);
-    }
-    read_transaction(const read_transaction&) = delete;
-    read_transaction& operator=(const read_transaction&) = delete;
-    void commit() {
-      conn_->reset_all();
-      conn_->run(detail::sql::sqlite_stmt::commit);
-      done_ = true;
-    }
-    ~read_transaction() {
-      if (done_) return;
-      conn_->reset_all();
-      if (sqlite3_get_autocommit(conn_->handle()) == 0 &&
-          sqlite3_exec(conn_->handle(), "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK)
-        conn_.discard();
-    }
-
-   private:
-    detail::sql::sqlite_pool::lease& conn_;
-    bool done_ = false;
-  };
 
   // One attempt under the write lock. With `ids_checked` the stored ids are looked up before
   // anything else (annal's idempotency rule); without, they are looked up only when the version
