@@ -54,9 +54,9 @@ class postgres_leased_projector {
   postgres_leased_projector(postgres_store& store, postgres_leased_projector_options options)
       : store_(&store),
         options_(std::move(options)),
-        leases_(store, options_.name, options_.segments, options_.lease),
-        filter_(detail::filter_of<typename P::events, Codec>()),
-        known_(options_.segments, detail::unknown_position) {
+        segments_(store, options_.name, options_.segments, options_.lease, options_.on_lost,
+                  "postgres_leased_projector"),
+        filter_(detail::filter_of<typename P::events, Codec>()) {
     if (options_.projector.batch_size == 0)
       throw error(errc::invalid_argument,
                   "projector_options::batch_size must be at least 1, not 0");
@@ -75,28 +75,18 @@ class postgres_leased_projector {
   postgres_leased_projector& operator=(const postgres_leased_projector&) = delete;
 
   // Renews, releases and claims leases (postgres_segment_leases::maintain), reporting the lost.
-  postgres_segment_changes maintain() {
-    postgres_segment_changes changes = leases_.maintain();
-    for (std::size_t k : changes.claimed) known_[k] = detail::unknown_position;
-    for (std::size_t k : changes.lost) lost(k, "its lease was taken over by another worker");
-    return changes;
-  }
+  postgres_segment_changes maintain() { return segments_.maintain(); }
 
   // One fenced batch of owned segment k: the events of the projection's types, those of partition
   // k's streams applied, the checkpoint moved past the rest. Returns how many it read (0: caught
   // up). Throws errc::store_locked when the fence finds the segment taken over: nothing of the
   // batch is written, and the segment is no longer this worker's.
   std::size_t step(std::size_t k) {
-    if (k >= options_.segments || !leases_.owns(k))
-      throw error(errc::invalid_argument, "postgres_leased_projector '" + options_.name +
-                                              "': this worker does not own segment " +
-                                              std::to_string(k) + " of " +
-                                              std::to_string(options_.segments));
+    segments_.check_owned(k);
     const std::size_t partitions = options_.segments;
     std::size_t read = 0;
     std::uint64_t reached = 0;
-    bool fenced = false;
-    try {
+    segments_.fenced(k, [&](const auto& fence) {
       models_[k].update(
           [&](P& p, std::uint64_t& checkpoint) {
             const read_progress r = read_filtered(
@@ -112,16 +102,9 @@ class postgres_leased_projector {
             checkpoint = std::max(checkpoint, r.next_position - 1);
             reached = checkpoint;
           },
-          [&](postgres_transaction& tx) {
-            fenced = true;
-            leases_.fence(tx, k);
-            fenced = false;
-          });
-    } catch (const error& e) {
-      if (fenced && e.code() == make_error_code(errc::store_locked)) lost(k, e.what());
-      throw;
-    }
-    known_[k] = reached;
+          fence);
+    });
+    segments_.known[k] = reached;
     return read;
   }
 
@@ -130,14 +113,13 @@ class postgres_leased_projector {
   // another worker is dropped, not the run. On return (stopped, or a failure rethrown) it releases
   // its segments so that others take over at once.
   void run(std::stop_token stop) {
-    detail::run_leased(
-        *store_, leases_, known_, options_.projector.stop_check_interval, stop,
-        [&](std::size_t k) { return step(k); }, [&] { maintain(); });
+    segments_.run(*store_, options_.projector.stop_check_interval, std::move(stop),
+                  [&](std::size_t k) { return step(k); });
   }
 
   std::size_t segments() const noexcept { return options_.segments; }
-  std::vector<std::size_t> owned() const { return leases_.owned(); }
-  postgres_segment_leases& leases() noexcept { return leases_; }
+  std::vector<std::size_t> owned() const { return segments_.leases.owned(); }
+  postgres_segment_leases& leases() noexcept { return segments_.leases; }
   model_type& model(std::size_t k) { return models_.at(k); }
   // The position every segment has reached, as the server has it: all events up to it are applied.
   std::uint64_t checkpoint() const {
@@ -147,18 +129,11 @@ class postgres_leased_projector {
   }
 
  private:
-  void lost(std::size_t k, const std::string& why) {
-    leases_.drop(k);
-    known_[k] = detail::unknown_position;
-    if (options_.on_lost) options_.on_lost(k, why);
-  }
-
   postgres_store* store_;
   postgres_leased_projector_options options_;
-  postgres_segment_leases leases_;
+  detail::leased_segments segments_;
   std::deque<model_type> models_;
   event_filter filter_;
-  std::vector<std::uint64_t> known_;  // each owned segment's checkpoint after its last batch
 };
 
 }  // namespace annal

@@ -52,8 +52,8 @@ class postgres_leased_reactor_runner {
       : store_(&store),
         reactors_(checked(std::move(reactors))),
         options_(std::move(options)),
-        leases_(store, options_.name, reactors_.size(), options_.lease),
-        known_(reactors_.size(), detail::unknown_position) {
+        segments_(store, options_.name, reactors_.size(), options_.lease, options_.on_lost,
+                  "postgres_leased_reactor_runner") {
     if (options_.reactor.batch_size == 0)
       throw error(errc::invalid_argument, "reactor_options::batch_size must be at least 1, not 0");
     // The first worker decides where the segments start; the others find the rows made.
@@ -71,60 +71,37 @@ class postgres_leased_reactor_runner {
   postgres_leased_reactor_runner& operator=(const postgres_leased_reactor_runner&) = delete;
 
   // Renews, releases and claims leases (postgres_segment_leases::maintain), reporting the lost.
-  postgres_segment_changes maintain() {
-    postgres_segment_changes changes = leases_.maintain();
-    for (std::size_t k : changes.claimed) known_[k] = detail::unknown_position;
-    for (std::size_t k : changes.lost) lost(k, "its lease was taken over by another worker");
-    return changes;
-  }
+  postgres_segment_changes maintain() { return segments_.maintain(); }
 
   // One batch of owned segment k; returns how many events of the reactor's types it read (0:
   // caught up). Throws errc::store_locked when the fence finds the segment taken over, before the
   // batch (nothing reacted to) or at its save (the next owner repeats it); the segment is then no
   // longer this worker's. A throwing handler saves the checkpoint before its event and rethrows.
   std::size_t step(std::size_t k) {
-    if (k >= reactors_.size() || !leases_.owns(k))
-      throw error(errc::invalid_argument, "postgres_leased_reactor_runner '" + options_.name +
-                                              "': this worker does not own segment " +
-                                              std::to_string(k) + " of " +
-                                              std::to_string(reactors_.size()));
+    segments_.check_owned(k);
     std::uint64_t position =
         fenced(k, [&](postgres_transaction& tx) { return tx.load_checkpoint(checkpoint_name(k)); });
-    const std::uint64_t before = position;
-    std::size_t read = 0;
-    try {
-      const read_progress r = read_filtered(
-          *store_, position + 1, filter_,
-          [&](const recorded_event& e) {
-            position = e.position - 1;  // what the filter passed over before it is done
-            handle(k, e);
-            position = e.position;
-          },
-          options_.reactor.batch_size);
-      read = r.visited;
-      position = std::max(position, r.next_position - 1);
-    } catch (...) {
-      // The events before the failing one are done: record that (unless the segment was lost on
-      // the way), then report the failure.
-      if (position != before && leases_.owns(k)) save(k, position);
-      throw;
-    }
-    if (position != before) save(k, position);
-    known_[k] = position;
+    // The events before a failing one are done: recorded unless the segment was lost on the way.
+    const std::size_t read = detail::react_batch(
+        *store_, filter_, position, options_.reactor.batch_size,
+        [&](const recorded_event& e) { handle(k, e); },
+        [&](std::uint64_t at, bool failed) {
+          if (!failed || segments_.leases.owns(k)) save(k, at);
+        });
+    segments_.known[k] = position;
     return read;
   }
 
   // Follows the log until `stop` is requested, as postgres_leased_projector::run does; on return
   // it releases its segments.
   void run(std::stop_token stop) {
-    detail::run_leased(
-        *store_, leases_, known_, options_.reactor.stop_check_interval, stop,
-        [&](std::size_t k) { return step(k); }, [&] { maintain(); });
+    segments_.run(*store_, options_.reactor.stop_check_interval, std::move(stop),
+                  [&](std::size_t k) { return step(k); });
   }
 
   std::size_t segments() const noexcept { return reactors_.size(); }
-  std::vector<std::size_t> owned() const { return leases_.owned(); }
-  postgres_segment_leases& leases() noexcept { return leases_; }
+  std::vector<std::size_t> owned() const { return segments_.leases.owned(); }
+  postgres_segment_leases& leases() noexcept { return segments_.leases; }
   // Segment k's committed checkpoint, as the server has it.
   std::uint64_t checkpoint(std::size_t k) const {
     return store_->load_checkpoint(checkpoint_name(
@@ -144,18 +121,12 @@ class postgres_leased_reactor_runner {
   // f(tx) in a transaction that first passes segment k's fence; a refusal drops the segment.
   template <class F>
   auto fenced(std::size_t k, F&& f) {
-    bool fencing = false;
-    try {
+    return segments_.fenced(k, [&](const auto& fence) {
       return store_->transact([&](postgres_transaction& tx) {
-        fencing = true;
-        leases_.fence(tx, k);
-        fencing = false;
+        fence(tx);
         return f(tx);
       });
-    } catch (const error& e) {
-      if (fencing && e.code() == make_error_code(errc::store_locked)) lost(k, e.what());
-      throw;
-    }
+    });
   }
 
   void save(std::size_t k, std::uint64_t position) {
@@ -172,18 +143,11 @@ class postgres_leased_reactor_runner {
     if (reacted && options_.reactor.checkpoint_each_event) save(k, e.position);
   }
 
-  void lost(std::size_t k, const std::string& why) {
-    leases_.drop(k);
-    known_[k] = detail::unknown_position;
-    if (options_.on_lost) options_.on_lost(k, why);
-  }
-
   postgres_store* store_;
   std::vector<R*> reactors_;
   postgres_leased_reactor_options options_;
-  postgres_segment_leases leases_;
+  detail::leased_segments segments_;
   event_filter filter_ = detail::filter_of<typename R::events, Codec>();
-  std::vector<std::uint64_t> known_;  // each owned segment's checkpoint after its last batch
 };
 
 }  // namespace annal

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <annal/core/detail/chrono.hpp>
@@ -394,6 +396,74 @@ void run_leased(const postgres_store& store, postgres_segment_leases& leases,
   }
   leases.release_all();
 }
+
+// What a leased runner keeps of its K segments: the leases, each owned segment's position after
+// its last batch, and whom to tell when one is lost. The leased projector and reactor runner hold
+// one each.
+class leased_segments {
+ public:
+  using on_lost_type = std::function<void(std::size_t, const std::string&)>;
+
+  leased_segments(postgres_store& store, const std::string& name, std::size_t segments,
+                  const postgres_segment_lease_options& options, on_lost_type on_lost,
+                  std::string_view who)
+      : leases(store, name, segments, options),
+        known(segments, unknown_position),
+        on_lost_(std::move(on_lost)),
+        who_(std::string(who) + " '" + name + "'") {}
+
+  // Renews, releases and claims leases, and forgets what it knew of segments claimed or lost.
+  postgres_segment_changes maintain() {
+    postgres_segment_changes changes = leases.maintain();
+    for (std::size_t k : changes.claimed) known[k] = unknown_position;
+    for (std::size_t k : changes.lost) lost(k, "its lease was taken over by another worker");
+    return changes;
+  }
+
+  void check_owned(std::size_t k) const {
+    if (k >= known.size() || !leases.owns(k))
+      throw error(errc::invalid_argument, who_ + ": this worker does not own segment " +
+                                              std::to_string(k) + " of " +
+                                              std::to_string(known.size()));
+  }
+
+  // body(fence), where fence(tx) checks segment k's lease inside the caller's transaction; a
+  // refusal drops the segment before it is rethrown.
+  template <class Body>
+  decltype(auto) fenced(std::size_t k, Body&& body) {
+    bool fencing = false;
+    try {
+      return std::forward<Body>(body)([&](postgres_transaction& tx) {
+        fencing = true;
+        leases.fence(tx, k);
+        fencing = false;
+      });
+    } catch (const error& e) {
+      if (fencing && e.code() == make_error_code(errc::store_locked)) lost(k, e.what());
+      throw;
+    }
+  }
+
+  template <class Step>
+  void run(const postgres_store& store, std::chrono::milliseconds stop_check, std::stop_token stop,
+           Step&& step) {
+    run_leased(store, leases, known, stop_check, std::move(stop), std::forward<Step>(step),
+               [&] { maintain(); });
+  }
+
+  void lost(std::size_t k, const std::string& why) {
+    leases.drop(k);
+    known[k] = unknown_position;
+    if (on_lost_) on_lost_(k, why);
+  }
+
+  postgres_segment_leases leases;
+  std::vector<std::uint64_t> known;  // each owned segment's checkpoint after its last batch
+
+ private:
+  on_lost_type on_lost_;
+  std::string who_;
+};
 
 }  // namespace detail
 

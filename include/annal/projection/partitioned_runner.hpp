@@ -240,26 +240,10 @@ class partitioned_reactor_runner {
   // Handles at most one batch of partition k; returns how many events it read (0: caught up).
   std::size_t step(std::size_t k) {
     detail::partition_index(k, reactors_.size(), "partitioned_reactor_runner");
-    std::uint64_t& position = positions_[k];
-    const std::uint64_t before = position;
-    std::size_t read = 0;
-    try {
-      const read_progress r = read_filtered(
-          *store_, position + 1, filter_,
-          [&](const recorded_event& e) {
-            position = e.position - 1;  // what the filter passed over before it is done
-            handle(k, e);
-          },
-          options_.batch_size);
-      read = r.visited;
-      position = std::max(position, r.next_position - 1);
-    } catch (...) {
-      // The events before the failing one are done: record that, then report the failure.
-      if (position != before) checkpoints_[k]->save(position);
-      throw;
-    }
-    if (position != before) checkpoints_[k]->save(position);
-    return read;
+    return detail::react_batch(
+        *store_, filter_, positions_[k], options_.batch_size,
+        [&](const recorded_event& e) { handle(k, e); },
+        [&](std::uint64_t position, bool) { checkpoints_[k]->save(position); });
   }
 
   // Handles everything stored up to now on K workers (joined).

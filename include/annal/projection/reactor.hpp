@@ -105,6 +105,36 @@ bool react_to_record(R& reactor, const recorded_event& e) {
   });
   return reacted;
 }
+
+// One batch of a reactor runner: the filtered events after `position`, each given to handle(e)
+// (which reacts, or passes over another partition's event), `position` moved past each one handled
+// and past what the filter passed over. save(position, failed) records a position that moved:
+// after the batch or, when a handler throws, before the failing event (the error is then
+// rethrown). Returns how many events it read (0: caught up).
+template <class S, class Handle, class Save>
+std::size_t react_batch(const S& store, const event_filter& filter, std::uint64_t& position,
+                        std::size_t batch_size, Handle&& handle, Save&& save) {
+  const std::uint64_t before = position;
+  std::size_t read = 0;
+  try {
+    const read_progress r = read_filtered(
+        store, position + 1, filter,
+        [&](const recorded_event& e) {
+          position = e.position - 1;  // what the filter passed over before it is done
+          handle(e);
+          position = e.position;
+        },
+        batch_size);
+    read = r.visited;
+    position = std::max(position, r.next_position - 1);
+  } catch (...) {
+    // The events before the failing one are done: record that, then report the failure.
+    if (position != before) save(position, true);
+    throw;
+  }
+  if (position != before) save(position, false);
+  return read;
+}
 }  // namespace detail
 
 // Where a reactor without a saved checkpoint starts. `from_now` (the default) is what side effects
@@ -144,25 +174,10 @@ class reactor_runner {
 
   // Handles at most one batch; returns how many events it read (0: caught up).
   std::size_t step() {
-    const std::uint64_t before = position_;
-    std::size_t read = 0;
-    try {
-      const read_progress r = read_filtered(
-          *store_, position_ + 1, filter_,
-          [&](const recorded_event& e) {
-            position_ = e.position - 1;  // what the filter passed over before it is done
-            handle(e);
-          },
-          options_.batch_size);
-      read = r.visited;
-      position_ = std::max(position_, r.next_position - 1);
-    } catch (...) {
-      // The events before the failing one are done: record that, then report the failure.
-      if (position_ != before) checkpoint_->save(position_);
-      throw;
-    }
-    if (position_ != before) checkpoint_->save(position_);
-    return read;
+    return detail::react_batch(
+        *store_, filter_, position_, options_.batch_size,
+        [&](const recorded_event& e) { handle(e); },
+        [&](std::uint64_t position, bool) { checkpoint_->save(position); });
   }
 
   // Handles everything stored up to now; returns how many events it read.
