@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &term, nullptr);
+  // The worker's wall clock, so that a test moving it (clock_shift.cpp) sees the move took.
+  std::printf("clock %lld\n", static_cast<long long>(std::chrono::system_clock::to_time_t(
+                                  std::chrono::system_clock::now())));
+  std::fflush(stdout);
   try {
     annal::postgres_options o;
     o.connection = argv[1];

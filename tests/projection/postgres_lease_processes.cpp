@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -47,8 +48,14 @@ bool eventually(F&& done, std::chrono::milliseconds limit = 120s) {
 // running.
 class worker_process {
  public:
-  worker_process(const std::vector<std::string>& args, fs::path output)
+  // `environment`: "NAME=value" entries added to this process's environment.
+  worker_process(const std::vector<std::string>& args, fs::path output,
+                 const std::vector<std::string>& environment = {})
       : output_(std::move(output)) {
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e) envp.push_back(*e);
+    for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(ANNAL_LEASE_WORKER_PATH));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -59,7 +66,7 @@ class worker_process {
                                      0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const int rc =
-        ::posix_spawn(&pid_, ANNAL_LEASE_WORKER_PATH, &actions, nullptr, argv.data(), environ);
+        ::posix_spawn(&pid_, ANNAL_LEASE_WORKER_PATH, &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("posix_spawn " + std::string(ANNAL_LEASE_WORKER_PATH));
   }
@@ -231,3 +238,87 @@ TEST_CASE("worker processes share a projection: two killed, one paused past its 
         lease_ledger::digest(store, f.options().schema + "_single"));
   fs::remove_all(dir);
 }
+
+#ifdef ANNAL_CLOCK_SHIFT_PATH
+// The issue's bad input: a worker whose clock is off by more than the lease. Every time a lease
+// holds comes from the database (now()), so one worker an hour ahead and one an hour behind share
+// the segments as if their clocks were right, and a dead one's segments are taken over within the
+// lease, not an hour later.
+TEST_CASE("workers whose clocks are off by an hour share segments on the database's clock",
+          "[projection][postgres][leases][processes]") {
+  annal_test::postgres_fixture f;
+  annal::postgres_store& store = f.store();
+  const std::string schema = f.options().schema + "_ledger";
+  const std::string leases = f.options().schema + ".segment_leases";
+  constexpr int k = 4;
+  std::string dir_pattern = (fs::temp_directory_path() / "annal-clocks-XXXXXX").string();
+  REQUIRE(::mkdtemp(dir_pattern.data()) != nullptr);
+  const fs::path dir = dir_pattern;
+  for (int a = 0; a < 20; ++a) {
+    proj::append(store, "acc-" + std::to_string(a), bank::opened{"x"});
+    for (int d = 1; d <= 5; ++d)
+      proj::append(store, "acc-" + std::to_string(a), bank::deposited{d});
+  }
+  const auto owners_of = [&](const std::string& owner) {
+    return scalar(store, "SELECT count(*) FROM " + leases + " WHERE owner = '" + owner + "'");
+  };
+  const auto start = [&](const std::string& owner, long shift) {
+    return std::make_unique<worker_process>(
+        std::vector<std::string>{f.options().connection, f.options().schema, schema,
+                                 std::to_string(k), owner, "2000", "400"},
+        dir / (owner + ".out"),
+        std::vector<std::string>{std::string("LD_PRELOAD=") + ANNAL_CLOCK_SHIFT_PATH,
+                                 "ANNAL_TEST_CLOCK_SHIFT=" + std::to_string(shift)});
+  };
+  // The clock each worker printed, against this process's: the shift took.
+  const auto clock_offset = [](const worker_process& w) {
+    const std::string out = w.output();
+    const auto at = out.find("clock ");
+    if (at == std::string::npos) return std::optional<long long>{};
+    const long long theirs = std::stoll(out.substr(at + 6));
+    return std::optional<long long>{
+        theirs - static_cast<long long>(
+                     std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()))};
+  };
+
+  annal::postgres_segment_leases{store, "ledger", k};
+  auto ahead = start("ahead", 3600);
+  REQUIRE(eventually([&] { return owners_of("ahead") == k; }));
+  const auto ahead_offset = clock_offset(*ahead);
+  REQUIRE(ahead_offset);
+  CHECK(*ahead_offset > 3500);
+  CHECK(*ahead_offset < 3700);
+  // Its leases run out a lease from the database's now(), not an hour after it.
+  CHECK(scalar(store,
+               "SELECT count(*) FROM " + leases +
+                   " WHERE owner = 'ahead' AND expires_at > now() + interval '10 seconds'") == 0);
+
+  auto behind = start("behind", -3600);
+  REQUIRE(eventually([&] { return owners_of("ahead") == 2 && owners_of("behind") == 2; }));
+  const auto behind_offset = clock_offset(*behind);
+  REQUIRE(behind_offset);
+  CHECK(*behind_offset < -3500);
+  CHECK(*behind_offset > -3700);
+  // Several lease periods: neither takes the other's segments (a worker reading leases on its own
+  // clock would find the other's expired, or never expiring).
+  std::this_thread::sleep_for(6s);
+  CHECK(owners_of("ahead") == 2);
+  CHECK(owners_of("behind") == 2);
+  CHECK(ahead->output().find("lost ") == std::string::npos);
+  CHECK(behind->output().find("lost ") == std::string::npos);
+
+  // The worker an hour ahead dies: the one an hour behind takes its segments when its lease ends.
+  const int killed = ahead->kill();
+  CHECK((WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL));
+  REQUIRE(eventually([&] { return owners_of("behind") == k; }));
+  REQUIRE(eventually([&] {
+    return scalar(store, "SELECT coalesce(min(position), 0) FROM " + f.options().schema +
+                             ".checkpoints WHERE name LIKE 'ledger/%'") ==
+           static_cast<std::int64_t>(store.last_position());
+  }));
+  CHECK(behind->stop() == 0);
+  CHECK(scalar(store, "SELECT count(*) FROM " + schema + ".lines") ==
+        static_cast<std::int64_t>(store.last_position()));
+  fs::remove_all(dir);
+}
+#endif

@@ -1,0 +1,78 @@
+// Preloaded into a lease worker (LD_PRELOAD) to move its wall clock by ANNAL_TEST_CLOCK_SHIFT
+// seconds: the lease tests check that nothing in the leases depends on a worker's own clock. As a
+// machine whose clock is wrong would, it moves the clock consistently: the time it reads, and the
+// absolute wall-clock deadlines it waits for (a condition variable's wait_until), which the kernel
+// would otherwise measure against the true time.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <cstdlib>
+
+namespace {
+
+using clock_gettime_type = int (*)(clockid_t, timespec*);
+using clockwait_type = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
+using timedwait_type = int (*)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
+
+long shift_seconds() {
+  static const long shift = [] {
+    const char* text = std::getenv("ANNAL_TEST_CLOCK_SHIFT");
+    return text ? std::strtol(text, nullptr, 10) : 0L;
+  }();
+  return shift;
+}
+
+bool is_wall_clock(clockid_t id) {
+  return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI;
+}
+
+}  // namespace
+
+extern "C" int clock_gettime(clockid_t id, timespec* ts) {
+  static const auto real = reinterpret_cast<clock_gettime_type>(dlsym(RTLD_NEXT, "clock_gettime"));
+  const int rc = real(id, ts);
+  if (rc == 0 && ts && is_wall_clock(id)) ts->tv_sec += shift_seconds();
+  return rc;
+}
+
+extern "C" int gettimeofday(timeval* tv, void* tz) {
+  timespec ts{};
+  const int rc = clock_gettime(CLOCK_REALTIME, &ts);
+  if (rc == 0 && tv) {
+    tv->tv_sec = ts.tv_sec;
+    tv->tv_usec = ts.tv_nsec / 1000;
+  }
+  if (tz) *static_cast<struct timezone*>(tz) = {};
+  return rc;
+}
+
+extern "C" time_t time(time_t* out) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (out) *out = ts.tv_sec;
+  return ts.tv_sec;
+}
+
+extern "C" int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t id,
+                                      const timespec* deadline) {
+  static const auto real =
+      reinterpret_cast<clockwait_type>(dlsym(RTLD_NEXT, "pthread_cond_clockwait"));
+  if (!deadline || !is_wall_clock(id)) return real(cond, mutex, id, deadline);
+  timespec true_deadline = *deadline;
+  true_deadline.tv_sec -= shift_seconds();
+  return real(cond, mutex, id, &true_deadline);
+}
+
+// libstdc++ 12 waits for a system_clock deadline here; its condition variables use the default
+// clock attribute, CLOCK_REALTIME. The versioned lookup: plain dlsym finds the pre-2.3.2 variant.
+extern "C" int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
+                                      const timespec* deadline) {
+  static const auto real =
+      reinterpret_cast<timedwait_type>(dlvsym(RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.3.2"));
+  if (!deadline) return real(cond, mutex, deadline);
+  timespec true_deadline = *deadline;
+  true_deadline.tv_sec -= shift_seconds();
+  return real(cond, mutex, &true_deadline);
+}
