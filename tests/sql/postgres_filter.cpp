@@ -121,59 +121,6 @@ TEST_CASE("postgres store's filtered reads walk the type index", "[store][postgr
   }
 }
 
-TEST_CASE("postgres store matches type names and prefixes literally, byte for byte",
-          "[store][postgres][filter]") {
-  annal_test::postgres_fixture f;
-  auto& store = f.store();
-  const std::vector<std::string> types = {"a%b", "aXb",  "a_b",  "a\\b", "a'b", "a\"b",
-                                          "a,b", "{ab}", "NULL", "ab",   "a"};
-  const std::vector<std::string> streams = {"x%-1",
-                                            "xy-1",
-                                            "x_-1",
-                                            "x\\-1",
-                                            "x'-1",
-                                            "X%-1",
-                                            "ab-1",
-                                            "ab\xc3\xbf",
-                                            "ac",
-                                            "{x}",
-                                            "\xc3\xa9t\xc3\xa9-1"};
-  for (const std::string& s : streams)
-    for (const std::string& t : types) append_one(store, s, t);
-  const std::vector<event_filter> filters = {
-      {{"a%b"}, {}},
-      {{"a_b"}, {}},
-      {{"a\\b", "a'b", "a\"b"}, {}},
-      {{"a,b", "{ab}", "NULL"}, {}},
-      {{"a%b", "a%b"}, {}},  // listed twice, read once
-      {{}, {"x%"}},
-      {{}, {"x_"}},
-      {{}, {"x\\"}},
-      {{}, {"x'"}},
-      {{}, {"{"}},
-      {{"a_b"}, {"x%", "x_"}},
-      {{}, {"ab\xff"}},     // 0xFF is in no UTF-8 stream id
-      {{}, {"ab\xc3"}},     // half a character: "ab\xc3\xbf" starts with it
-      {{"ab"}, {"\xc3"}},   // "\xc3\xa9t\xc3\xa9-1" too
-      {{"\xc3"}, {}},       // a type no stored event can have
-      {{"\xc3", "a"}, {}},  // beside one that it can
-      {{std::string("a\0b", 3)}, {}},
-      {{"a\"b", "a"}, {"ab", "x'-"}},
-      {},  // everything
-  };
-  for (std::size_t i = 0; i < filters.size(); ++i) {
-    INFO("filter " << i);
-    const auto want = expected_matches(store, filters[i]);
-    CHECK(positions_of(read_in_steps(store, filters[i], 4)) == positions_of(want));
-    CHECK(positions_of(read_in_steps(store, filters[i], 1000)) == positions_of(want));
-  }
-  CHECK(expected_matches(store, filters[0]).size() == streams.size());
-  CHECK(expected_matches(store, filters[5]).size() == types.size());
-  CHECK(expected_matches(store, filters[12]).size() == types.size());
-  CHECK(expected_matches(store, filters[13]).size() == 1);
-  CHECK(expected_matches(store, filters[11]).empty());
-}
-
 TEST_CASE("postgres store's filtered reads in every payload format", "[store][postgres][filter]") {
   const auto check = [](auto& f) {
     auto& store = f.store();

@@ -194,6 +194,67 @@ void check_filtered_reads(Fixture& fixture) {
     }
   }
 
+  SECTION("filtered reads: type names and prefixes match literally, byte for byte") {
+    // Characters that SQL patterns, quoting, arrays or ranges treat specially, and prefixes whose
+    // byte range has no upper bound or ends inside a UTF-8 character.
+    const std::vector<std::string> types = {"a%b", "aXb",  "a_b",  "a\\b", "a'b", "a\"b",
+                                            "a,b", "{ab}", "NULL", "ab",   "a"};
+    const std::vector<std::string> streams = {"x%-1",
+                                              "xy-1",
+                                              "x_-1",
+                                              "x\\-1",
+                                              "x'-1",
+                                              "X%-1",
+                                              "ab-1",
+                                              "ab\xc3\xbf",
+                                              "ac",
+                                              "{x}",
+                                              "\xc3\xa9t\xc3\xa9-1"};
+    for (const std::string& stream : streams)
+      for (const std::string& type : types) {
+        annal::event_data e;
+        e.id = annal::new_event_id();
+        e.type = type;
+        e.payload = "{}";
+        store().append(stream, annal::expected_version::any(), std::vector{e});
+      }
+    const std::vector<event_filter> filters = {
+        {{"a%b"}, {}},
+        {{"a_b"}, {}},
+        {{"a\\b", "a'b", "a\"b"}, {}},
+        {{"a,b", "{ab}", "NULL"}, {}},
+        {{"a%b", "a%b"}, {}},  // listed twice, read once
+        {{}, {"x%"}},
+        {{}, {"x_"}},
+        {{}, {"x\\"}},
+        {{}, {"x'"}},
+        {{}, {"{"}},
+        {{"a_b"}, {"x%", "x_"}},
+        {{}, {"ab\xff"}},     // 0xFF is in no UTF-8 stream id
+        {{}, {"ab\xc3"}},     // half a character: "ab\xc3\xbf" starts with it
+        {{"ab"}, {"\xc3"}},   // "\xc3\xa9t\xc3\xa9-1" too
+        {{}, {"\xff\xff"}},   // no upper bound at all
+        {{"\xc3"}, {}},       // a type no stored event can have
+        {{"\xc3", "a"}, {}},  // beside one that it can
+        {{std::string("a\0b", 3)}, {}},
+        {{"a\"b", "a"}, {"ab", "x'-"}},
+        {},  // everything
+    };
+    for (std::size_t i = 0; i < filters.size(); ++i) {
+      INFO("filter " << i);
+      const auto want = positions_of(expected_matches(store(), filters[i]));
+      CHECK(positions_of(read_in_steps(store(), filters[i], 4)) == want);
+      CHECK(positions_of(read_in_steps(store(), filters[i], 1000)) == want);
+    }
+    // The expectations themselves: literal, not patterns.
+    CHECK(expected_matches(store(), filters[0]).size() == streams.size());
+    CHECK(expected_matches(store(), filters[5]).size() == types.size());
+    CHECK(expected_matches(store(), filters[12]).size() == types.size());
+    CHECK(expected_matches(store(), filters[13]).size() == 1);
+    CHECK(expected_matches(store(), filters[11]).empty());
+    CHECK(expected_matches(store(), filters[14]).empty());
+  }
+
   SECTION("filtered reads: tombstones are events of their own type") {
     append_mixed_log(store());
     annal::event_data tombstone;
