@@ -15,6 +15,7 @@
 #include <annal/postgres/read_model.hpp>
 #include <annal/projection/projector.hpp>
 
+#include "common/eventually.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "projection/domain.hpp"
 #include "projection/lease_ledger.hpp"
@@ -23,17 +24,9 @@
 using namespace std::chrono_literals;
 using lease_ledger::ledger_sql;
 
-namespace {
+using annal_test::eventually;
 
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 60s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
+namespace {
 
 // -1 until the query's tables exist (the first member to get a partition creates them).
 std::int64_t scalar(annal::postgres_store& store, const std::string& sql) {

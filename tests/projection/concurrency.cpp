@@ -15,22 +15,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
+using annal_test::eventually;
 
-// Waits (bounded) for a condition another thread makes true.
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 10s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+namespace {
 
 void write_deposits(annal::memory_store& store, int writer, int count) {
   for (int i = 1; i <= count; ++i)

@@ -16,10 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "snapshot/temp_dir.hpp"
 
 using namespace std::chrono_literals;
+
+using annal_test::eventually;
 
 namespace {
 
@@ -55,16 +58,6 @@ void write_streams(Store& store, int writer, int count, int streams = 37) {
   for (int i = 1; i <= count; ++i)
     proj::append(store, "acc-" + std::to_string(writer) + "-" + std::to_string(i % streams),
                  bank::deposited{i % 100 + 1});
-}
-
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 20s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 template <class M>

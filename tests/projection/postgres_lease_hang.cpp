@@ -15,10 +15,13 @@
 #include <string>
 #include <thread>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "sql/postgres_fixture.hpp"
 
 using namespace std::chrono_literals;
+
+using annal_test::eventually;
 
 namespace {
 
@@ -48,16 +51,6 @@ struct stalling_ledger : annal::postgres_projection {
     sql().exec("INSERT INTO lines VALUES ($1, $2)", h.position, h.stream_id);
   }
 };
-
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 annal::postgres_leased_projector_options options(const std::string& schema, std::string owner) {
   return {.name = "stalling",

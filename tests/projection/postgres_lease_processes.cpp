@@ -23,11 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/child_process.hpp"
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "projection/lease_ledger.hpp"
 #include "sql/postgres_fixture.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -35,78 +35,15 @@ namespace fs = std::filesystem;
 namespace {
 
 template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 120s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
+bool eventually(F&& done, std::chrono::milliseconds limit = std::chrono::seconds(120)) {
+  return annal_test::eventually(std::forward<F>(done), limit);
 }
 
-// One lease_worker process, its output in a file; killed and reaped on destruction if still
-// running.
-class worker_process {
- public:
-  // `environment`: "NAME=value" entries added to this process's environment.
+// One lease_worker process.
+struct worker_process : annal_test::child_process {
   worker_process(const std::vector<std::string>& args, fs::path output,
                  const std::vector<std::string>& environment = {})
-      : output_(std::move(output)) {
-    std::vector<char*> envp;
-    for (char** e = environ; *e; ++e) envp.push_back(*e);
-    for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(ANNAL_LEASE_WORKER_PATH));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc =
-        ::posix_spawn(&pid_, ANNAL_LEASE_WORKER_PATH, &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + std::string(ANNAL_LEASE_WORKER_PATH));
-  }
-  worker_process(const worker_process&) = delete;
-  worker_process& operator=(const worker_process&) = delete;
-  ~worker_process() {
-    if (running_) {
-      ::kill(pid_, SIGCONT);
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Sends SIGTERM and returns the exit status (a clean stop exits 0).
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    return reap();
-  }
-  int kill() {
-    ::kill(pid_, SIGKILL);
-    return reap();
-  }
-  std::string output() const {
-    std::ifstream in(output_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  int reap() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    running_ = false;
-    return status;
-  }
-  fs::path output_;
-  pid_t pid_ = 0;
-  bool running_ = true;
+      : child_process(ANNAL_LEASE_WORKER_PATH, args, std::move(output), environment) {}
 };
 
 std::int64_t scalar(annal::postgres_store& store, const std::string& sql) {

@@ -13,10 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "sql/postgres_fixture.hpp"
 
 using namespace std::chrono_literals;
+
+using annal_test::eventually;
 
 namespace {
 
@@ -30,16 +33,6 @@ struct counter {
     ++seen[h.position];
   }
 };
-
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 60s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 // How often each deposit's position was reacted to, over every reactor given.
 std::map<std::uint64_t, int> reactions(std::initializer_list<const std::vector<counter>*> all) {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "projection/lease_ledger.hpp"
 #include "sql/postgres_fixture.hpp"
@@ -20,17 +21,9 @@
 using namespace std::chrono_literals;
 using lease_ledger::ledger_sql;
 
-namespace {
+using annal_test::eventually;
 
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 60s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+namespace {
 
 void append_accounts(annal::postgres_store& store, int accounts, int deposits) {
   for (int a = 0; a < accounts; ++a)

@@ -13,10 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "projection/domain.hpp"
 #include "sql/postgres_fixture.hpp"
 
 using namespace std::chrono_literals;
+
+using annal_test::eventually;
 
 namespace {
 
@@ -41,16 +44,6 @@ struct ledger_sql : annal::postgres_projection {
                h.stream_version, cents);
   }
 };
-
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds limit = 30s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 std::int64_t scalar(annal::postgres_read_model<ledger_sql>& model, const std::string& sql) {
   return model.query(
