@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -75,6 +76,9 @@ class worker_process {
   worker_process(const worker_process&) = delete;
   worker_process& operator=(const worker_process&) = delete;
   ~worker_process() {
+    // A failed REQUIRE is unwinding: what the worker said is what explains it.
+    if (std::uncaught_exceptions() > 0)
+      std::fprintf(stderr, "%s:\n%s\n", output_.c_str(), output().c_str());
     if (running_) {
       ::kill(pid_, SIGCONT);
       ::kill(pid_, SIGKILL);

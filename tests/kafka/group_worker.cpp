@@ -58,18 +58,19 @@ int main(int argc, char** argv) {
     o.pool_size = 2;
     annal::postgres_store store{o};
     const std::string ledger_schema = std::string(argv[3]) + "_ledger";
-    // Each partition's read model, made and migrated the first time Kafka assigns the partition.
+    // Each partition's read model, made the first time Kafka assigns the partition. The tables are
+    // the same for all: migrated once, here. Not in the rebalance callback: a migration locks the
+    // checkpoint row, which a paused member's open batch may hold.
     std::map<std::int32_t, std::unique_ptr<ledger_model>> models;
     const auto model_of = [&](std::int32_t p) -> ledger_model& {
       auto& model = models[p];
-      if (!model) {
+      if (!model)
         model = std::make_unique<ledger_model>(
             store, annal::postgres_read_model_options{.name = "ledger/" + std::to_string(p),
                                                       .schema = ledger_schema});
-        model->migrate();
-      }
       return *model;
     };
+    model_of(0).migrate();
     annal::kafka_group_projector<ledger_model> live{
         {.topic = argv[5],
          .group_id = argv[4],
