@@ -195,8 +195,21 @@ class kafka_group_projector {
     } catch (...) {
       if (!self->failure_) self->failure_ = std::current_exception();
       self->owned_.clear();
-      rd_kafka_assign(rk, nullptr);
+      let_go(rk);
     }
+  }
+
+  // Gives up every partition, by the call the group's protocol accepts (librdkafka refuses a plain
+  // assign under cooperative rebalancing).
+  static void let_go(rd_kafka_t* rk) {
+    if (std::string_view(rd_kafka_rebalance_protocol(rk)) != "COOPERATIVE") {
+      rd_kafka_assign(rk, nullptr);
+      return;
+    }
+    rd_kafka_topic_partition_list_t* held = nullptr;
+    if (rd_kafka_assignment(rk, &held)) return;
+    const detail::kafka::partition_list_ptr owned(held);
+    const detail::kafka::error_ptr ignored(rd_kafka_incremental_unassign(rk, held));
   }
 
   void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
