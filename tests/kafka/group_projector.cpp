@@ -303,6 +303,50 @@ TEST_CASE("kafka_group_projector applies each event once while members join and 
   check_exactly_once(parts, store);
 }
 
+// librdkafka heartbeats from its own thread, so a member that stops polling keeps its session; past
+// max.poll.interval.ms it leaves the group, and what it had fetched must not be applied again.
+TEST_CASE("kafka_group_projector: a member that stopped polling applies nothing twice when woken",
+          "[kafka][group][zombie]") {
+  mock_cluster cluster(3);
+  cluster.create_topic("bank", 1);
+  annal::memory_store store;
+  annal::memory_checkpoint published;
+  annal::kafka_publisher publisher(store, published, publisher_options(cluster, "bank"));
+  partition_models<tally_model> parts(1);
+  auto options = group_options(cluster, "bank");
+  options.properties.emplace_back("max.poll.interval.ms", "6000");
+  test::captured_log log;
+  int round = 0;
+  const auto publish_more = [&] {
+    append_bank(store, 3, 1, round++);
+    publisher.publish_available();
+  };
+
+  tally_projector paused(options, parts.model_of());
+  REQUIRE(poll_until([&] { return !paused.assigned().empty(); },
+                     [&] {
+                       publish_more();
+                       paused.poll();
+                     }));
+  // Only the new member is polled: the paused one's queue fills with what is published meanwhile.
+  tally_projector active(options, parts.model_of());
+  REQUIRE(poll_until([&] { return !active.assigned().empty(); },
+                     [&] {
+                       publish_more();
+                       active.poll();
+                     }));
+  REQUIRE(poll_until([&] { return parts.models.at(0).checkpoint() == store.last_position(); },
+                     [&] { active.poll(); }));
+  publish_more();
+  // Woken, it learns it was dropped from the group, and both go on to the end.
+  REQUIRE(poll_until([&] { return parts.models.at(0).checkpoint() == store.last_position(); },
+                     [&] {
+                       paused.poll();
+                       active.poll();
+                     }));
+  check_exactly_once(parts, store);
+}
+
 TEST_CASE("kafka_group_projector: the read model's offset decides, ahead or behind",
           "[kafka][group][offsets]") {
   mock_cluster cluster(3);
