@@ -1,5 +1,6 @@
-// Preloaded into a lease worker (LD_PRELOAD) to move its wall clock by ANNAL_TEST_CLOCK_SHIFT
-// seconds: the lease tests check that nothing in the leases depends on a worker's own clock. As a
+// Preloaded (LD_PRELOAD) into a test process to move its wall clock by ANNAL_TEST_CLOCK_SHIFT
+// seconds, or to step it while the process runs (annal_test_step_clock): tests check that leases
+// do not depend on a worker's own clock, and that waits survive a clock step. As a
 // machine whose clock is wrong would, it moves the clock consistently: the time it reads, and the
 // absolute wall-clock deadlines it waits for (a condition variable's wait_until), which the kernel
 // would otherwise measure against the true time.
@@ -8,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdlib>
 
 namespace {
@@ -16,12 +18,16 @@ using clock_gettime_type = int (*)(clockid_t, timespec*);
 using clockwait_type = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
 using timedwait_type = int (*)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
 
-long shift_seconds() {
-  static const long shift = [] {
+std::atomic<long>& shift() {
+  static std::atomic<long> seconds = [] {
     const char* text = std::getenv("ANNAL_TEST_CLOCK_SHIFT");
     return text ? std::strtol(text, nullptr, 10) : 0L;
   }();
-  return shift;
+  return seconds;
+}
+
+long shift_seconds() {
+  return shift().load(std::memory_order_relaxed);
 }
 
 bool is_wall_clock(clockid_t id) {
@@ -75,4 +81,9 @@ extern "C" int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mut
   timespec true_deadline = *deadline;
   true_deadline.tv_sec -= shift_seconds();
   return real(cond, mutex, &true_deadline);
+}
+
+// Steps the wall clock to `seconds` away from the true time, as NTP correcting a clock would.
+extern "C" void annal_test_step_clock(long seconds) {
+  shift().store(seconds, std::memory_order_relaxed);
 }

@@ -267,11 +267,12 @@ class sqlite_store {
     detail::file_write_watch wal(path_ + "-wal");
     const auto poll = std::max(options_.cross_process_poll, std::chrono::milliseconds(1));
     std::chrono::milliseconds soon{1};
+    const auto end = detail::steady_deadline(deadline);
     for (;;) {
       if (last_position() > after) return true;
-      const time_point now = clock::now();
-      if (now >= deadline) return false;
-      time_point until = std::min(deadline, now + poll);
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= end) return false;
+      auto until = std::min(end, now + poll);
       if (wal.active()) {
         if (soon.count() > 0) until = std::min(until, now + soon);
         if (wal.wait_until(until))

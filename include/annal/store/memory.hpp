@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <annal/core/detail/chrono.hpp>
 #include <annal/core/detail/event_id.hpp>
 #include <annal/detail/idempotency.hpp>
 #include <annal/detail/validate.hpp>
@@ -121,8 +122,9 @@ class memory_store {
   // Blocks until an event with position > `after` is stored or `deadline` passes; returns whether
   // one is. Subscriptions use it so that a live reader sleeps instead of polling.
   bool wait_for_append(std::uint64_t after, time_point deadline) const {
+    const auto until = detail::steady_deadline(deadline);
     std::unique_lock lock(wait_mutex_);
-    return appended_.wait_until(lock, deadline, [&] { return last_position() > after; });
+    return appended_.wait_until(lock, until, [&] { return last_position() > after; });
   }
 
  private:

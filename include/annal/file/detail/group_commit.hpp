@@ -20,27 +20,27 @@ namespace annal {
 
 template <class IO>
 bool basic_file_log<IO>::wait_for_append(std::uint64_t after, time_point deadline) const {
+  const auto until = detail::steady_deadline(deadline);
   if (options_.read_only) {
     for (;;) {
       follow_writer();
       if (visible_.load(std::memory_order_acquire) > after) return true;
-      const time_point now = clock::now();
-      if (now >= deadline) return false;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return false;
       // One waiter at a time reads the watch's events; the others look again after a pause.
       std::unique_lock watching(watch_mutex_, std::try_to_lock);
       if (watching && watch_->active()) {
         // A publish the waiter before drained from the watch is seen here.
         follow_writer();
         if (visible_.load(std::memory_order_acquire) > after) return true;
-        watch_->wait_until(deadline);
+        watch_->wait_until(until);
       } else {
-        std::this_thread::sleep_until(
-            std::min<time_point>(deadline, now + read_only_poll_interval));
+        std::this_thread::sleep_until(std::min(until, now + read_only_poll_interval));
       }
     }
   }
   std::unique_lock lock(wait_mutex_);
-  return appended_.wait_until(lock, deadline, [&] {
+  return appended_.wait_until(lock, until, [&] {
     return failed_.load(std::memory_order_acquire) ||
            visible_.load(std::memory_order_acquire) > after;
   }) && !failed_.load(std::memory_order_acquire);

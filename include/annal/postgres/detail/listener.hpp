@@ -43,13 +43,14 @@ class listener {
   // Blocks until a notification (or the listener's own look at the table) shows a position
   // above `after`, or `deadline` passes.
   bool wait(std::uint64_t after, time_point deadline) {
+    const auto until = steady_deadline(deadline);
     std::unique_lock lock(mutex_);
     if (!thread_.joinable()) {
       wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       if (wake_fd_ < 0) throw error(errc::io_error, "eventfd for the PostgreSQL listener failed");
       thread_ = std::thread([this] { run(); });
     }
-    return known_cv_.wait_until(lock, deadline, [&] { return known_ > after; });
+    return known_cv_.wait_until(lock, until, [&] { return known_ > after; });
   }
 
   // Why the listener last failed to (re)connect; empty while it is listening.
