@@ -1,5 +1,6 @@
-// The cost of lease coordination at K = 1 (issue #20: "<= 1.1x today's projector"): one PostgreSQL
-// read model caught up from checkpoint 0, by the plain projector and by the leased projector.
+// The cost of lease coordination (issue #20): at K = 1 ("<= 1.1x today's projector"), one
+// PostgreSQL read model caught up from checkpoint 0 by the plain projector and by the leased
+// projector; then the scale-out curve at K = 4 with 1, 2 and 4 workers.
 //
 // The log: N events appended once to a throwaway PostgreSQL server (bytea payloads, binary codec),
 // over 1,000 accounts: each account's first append is bank.opened and 9 bank.deposited, later
