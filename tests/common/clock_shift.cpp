@@ -1,6 +1,7 @@
 // Preloaded (LD_PRELOAD) into a test process to move its wall clock by ANNAL_TEST_CLOCK_SHIFT
-// seconds, or to step it while the process runs (annal_test_step_clock): tests check that leases
-// do not depend on a worker's own clock, and that waits survive a clock step. As a
+// seconds, and to step it while the process runs: to ANNAL_TEST_CLOCK_STEP seconds off once
+// ANNAL_TEST_CLOCK_STEP_AFTER_MS have passed, or when it calls annal_test_step_clock. Tests check
+// that leases do not depend on a worker's own clock, and that waits survive a clock step. As a
 // machine whose clock is wrong would, it moves the clock consistently: the time it reads, and the
 // absolute wall-clock deadlines it waits for (a condition variable's wait_until), which the kernel
 // would otherwise measure against the true time.
@@ -26,6 +27,26 @@ std::atomic<long>& shift() {
   return seconds;
 }
 
+long env_long(const char* name, long otherwise) {
+  const char* text = std::getenv(name);
+  return text ? std::strtol(text, nullptr, 10) : otherwise;
+}
+
+// The step the environment asks for, made once its time has come (measured from the first look).
+void step_if_due(clock_gettime_type real) {
+  static const long after_ms = env_long("ANNAL_TEST_CLOCK_STEP_AFTER_MS", -1);
+  if (after_ms < 0) return;
+  static std::atomic<bool> stepped = false;
+  if (stepped.load(std::memory_order_relaxed)) return;
+  timespec now{};
+  real(CLOCK_MONOTONIC, &now);
+  const long long now_ms = now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+  static const long long start_ms = now_ms;
+  if (now_ms - start_ms < after_ms) return;
+  shift().store(env_long("ANNAL_TEST_CLOCK_STEP", 0), std::memory_order_relaxed);
+  stepped.store(true, std::memory_order_relaxed);
+}
+
 long shift_seconds() {
   return shift().load(std::memory_order_relaxed);
 }
@@ -38,6 +59,7 @@ bool is_wall_clock(clockid_t id) {
 
 extern "C" int clock_gettime(clockid_t id, timespec* ts) {
   static const auto real = reinterpret_cast<clock_gettime_type>(dlsym(RTLD_NEXT, "clock_gettime"));
+  step_if_due(real);
   const int rc = real(id, ts);
   if (rc == 0 && ts && is_wall_clock(id)) ts->tv_sec += shift_seconds();
   return rc;

@@ -199,13 +199,13 @@ TEST_CASE("workers whose clocks are off by an hour share segments on the databas
   const auto owners_of = [&](const std::string& owner) {
     return scalar(store, "SELECT count(*) FROM " + leases + " WHERE owner = '" + owner + "'");
   };
-  const auto start = [&](const std::string& owner, long shift) {
+  const auto start = [&](const std::string& owner, long shift, std::vector<std::string> more = {}) {
+    more.push_back(std::string("LD_PRELOAD=") + ANNAL_CLOCK_SHIFT_PATH);
+    more.push_back("ANNAL_TEST_CLOCK_SHIFT=" + std::to_string(shift));
     return std::make_unique<worker_process>(
         std::vector<std::string>{f.options().connection, f.options().schema, schema,
                                  std::to_string(k), owner, "2000", "400"},
-        dir / (owner + ".out"),
-        std::vector<std::string>{std::string("LD_PRELOAD=") + ANNAL_CLOCK_SHIFT_PATH,
-                                 "ANNAL_TEST_CLOCK_SHIFT=" + std::to_string(shift)});
+        dir / (owner + ".out"), more);
   };
   // The clock each worker printed, against this process's: the shift took.
   const auto clock_offset = [](const worker_process& w) {
@@ -219,7 +219,9 @@ TEST_CASE("workers whose clocks are off by an hour share segments on the databas
   };
 
   annal::postgres_segment_leases{store, "ledger", k};
-  auto ahead = start("ahead", 3600);
+  // An hour ahead, until NTP steps its clock back to the true time while it holds segments.
+  auto ahead =
+      start("ahead", 3600, {"ANNAL_TEST_CLOCK_STEP=0", "ANNAL_TEST_CLOCK_STEP_AFTER_MS=6000"});
   REQUIRE(eventually([&] { return owners_of("ahead") == k; }));
   const auto ahead_offset = clock_offset(*ahead);
   REQUIRE(ahead_offset);
@@ -236,9 +238,10 @@ TEST_CASE("workers whose clocks are off by an hour share segments on the databas
   REQUIRE(behind_offset);
   CHECK(*behind_offset < -3500);
   CHECK(*behind_offset > -3700);
-  // Several lease periods: neither takes the other's segments (a worker reading leases on its own
-  // clock would find the other's expired, or never expiring).
-  std::this_thread::sleep_for(6s);
+  // Several lease periods, the step among them: neither takes the other's segments (a worker
+  // reading leases on its own clock would find the other's expired, or never expiring; one timing
+  // its renewals on the wall clock would stop renewing for an hour after the step).
+  std::this_thread::sleep_for(8s);
   CHECK(owners_of("ahead") == 2);
   CHECK(owners_of("behind") == 2);
   CHECK(ahead->output().find("lost ") == std::string::npos);

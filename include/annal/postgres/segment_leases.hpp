@@ -354,8 +354,11 @@ template <class Step, class Maintain>
 void run_leased(const postgres_store& store, postgres_segment_leases& leases,
                 const std::vector<std::uint64_t>& known, std::chrono::milliseconds stop_check,
                 std::stop_token stop, Step&& step, Maintain&& maintain) {
+  // Renewals are timed on the steady clock: a wall clock stepped back would hold them off (and
+  // lose every lease) for as long as the step.
+  using steady = std::chrono::steady_clock;
   try {
-    auto renew_at = clock::now();
+    auto renew_at = steady::now();
     while (!stop.stop_requested()) {
       bool busy = false;
       const std::uint64_t last = store.last_position();
@@ -372,19 +375,20 @@ void run_leased(const postgres_store& store, postgres_segment_leases& leases,
           // connection on one still its own is stepped again; anything else is a real failure.
           if (leases.owns(k)) {
             maintain();
-            renew_at = clock::now() + leases.options().renew_interval;
+            renew_at = steady::now() + leases.options().renew_interval;
           }
           if (!leases.owns(k) || lost_connection(e)) continue;
           throw;
         }
       }
-      if (clock::now() >= renew_at) {
+      if (steady::now() >= renew_at) {
         maintain();
-        renew_at = clock::now() + leases.options().renew_interval;
+        renew_at = steady::now() + leases.options().renew_interval;
         busy = true;  // newly claimed segments are stepped before waiting
       }
       if (!busy && !stop.stop_requested())
-        store.wait_for_append(last, std::min(renew_at, clock::now() + stop_check));
+        store.wait_for_append(
+            last, clock::now() + std::min<steady::duration>(renew_at - steady::now(), stop_check));
     }
   } catch (...) {
     // The failure being rethrown matters more than a release that fails too (leases expire).
