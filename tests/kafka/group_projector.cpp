@@ -251,10 +251,11 @@ TEST_CASE("kafka_group_projector applies each event once while members join and 
   annal::kafka_publisher publisher(store, published, publisher_options(cluster, "bank"));
   partition_models<tally_model> parts(4);
   auto options = group_options(cluster, "bank");
-  SECTION("eager") {}
-  SECTION("cooperative-sticky") {
-    options.properties.emplace_back("partition.assignment.strategy", "cooperative-sticky");
-  }
+  // librdkafka's default (range, round robin) rebalances eagerly; cooperative-sticky incrementally.
+  const std::string strategy =
+      GENERATE(as<std::string>{}, "range,roundrobin", "cooperative-sticky");
+  INFO("partition.assignment.strategy " << strategy);
+  options.properties.emplace_back("partition.assignment.strategy", strategy);
   int assignments = 0;
   options.on_assigned = [&](const std::vector<std::int32_t>& p) {
     if (!p.empty()) ++assignments;
@@ -612,10 +613,11 @@ TEST_CASE("kafka_group_projector refuses one read model for two partitions, and 
   append_bank(store, 4, 2);
   publisher.publish_available();
   auto options = group_options(cluster, "bank");
-  SECTION("eager") {}
-  SECTION("cooperative-sticky") {
-    options.properties.emplace_back("partition.assignment.strategy", "cooperative-sticky");
-  }
+  // librdkafka's default (range, round robin) rebalances eagerly; cooperative-sticky incrementally.
+  const std::string strategy =
+      GENERATE(as<std::string>{}, "range,roundrobin", "cooperative-sticky");
+  INFO("partition.assignment.strategy " << strategy);
+  options.properties.emplace_back("partition.assignment.strategy", strategy);
   test::captured_log log;
   {
     balances_model shared;
