@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/eventually.hpp"
 #include "common/invalid_option.hpp"
 #include "projection/domain.hpp"
 #include "sql/postgres_fixture.hpp"
@@ -212,6 +213,52 @@ TEST_CASE("two instances of one PostgreSQL projection cannot both advance it",
     b.join();
     CHECK(entered.load());
     CHECK(seen == 7);  // the first batch's commit, not the 0 it would have read unlocked
+  }
+  SECTION("with idle_timeout, a batch paused in the middle gives the row up; its commit fails") {
+    annal::postgres_store other_store{f.options()};
+    annal::postgres_read_model_options paused_options = options_for(f, "lines");
+    paused_options.idle_timeout = 300ms;
+    annal::postgres_read_model<lines_sql> paused{f.store(), paused_options};
+    annal::postgres_read_model<lines_sql> next{other_store, options_for(f, "lines")};
+    std::promise<void> release;
+    std::promise<void> holding;
+    bool failed = false;
+    std::thread a([&] {
+      try {
+        paused.update([&](lines_sql&, std::uint64_t& checkpoint) {
+          holding.set_value();
+          release.get_future().wait();  // a process stopped mid-batch
+          checkpoint = 7;
+        });
+      } catch (const annal::error&) {
+        failed = true;
+      }
+    });
+    holding.get_future().wait();
+    // Without the timeout the next instance would wait for the paused batch for good: a watchdog
+    // wakes that batch after a while, so that such a failure fails instead of hanging.
+    std::atomic<bool> next_done{false};
+    std::thread watchdog([&] {
+      annal_test::eventually([&] { return next_done.load(); }, 30s);
+      release.set_value();
+    });
+    // The next instance gets the row once the server has ended the idle transaction, while the
+    // paused one still waits.
+    next.update([&](lines_sql&, std::uint64_t& checkpoint) {
+      CHECK(checkpoint == 0);
+      checkpoint = 3;
+    });
+    next_done = true;
+    watchdog.join();
+    a.join();
+    CHECK(failed);  // its connection was ended: nothing of the paused batch commits
+    CHECK(next.checkpoint() == 3);
+  }
+  SECTION("a negative idle_timeout is refused") {
+    annal::postgres_read_model_options bad = options_for(f, "lines");
+    bad.idle_timeout = -1ms;
+    CHECK_THROWS_MATCHES((annal::postgres_read_model<lines_sql>{f.store(), bad}), annal::error,
+                         annal_test::names_invalid_option("idle_timeout", "-1 ms"));
   }
   SECTION("two projectors racing over the log apply every event exactly once") {
     annal::postgres_store other_store{f.options()};

@@ -61,6 +61,11 @@ concept postgres_read_model_projection =
 struct postgres_read_model_options {
   std::string name{};    // the projection's name: the key of its checkpoint row
   std::string schema{};  // the PostgreSQL schema of its tables; empty: the name
+  // When above zero, the server ends a batch's transaction (and its connection) left idle this
+  // long: a process paused or hung in the middle of a batch then no longer holds the checkpoint
+  // row's lock, which another instance of the projection waits for (a Kafka group's next owner of
+  // the partition). Give it more than the longest pause between a batch's statements.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 namespace detail::pg {
@@ -177,6 +182,10 @@ class postgres_read_model {
     if (options_.schema.empty()) options_.schema = options_.name;
     if (options_.name.empty())
       throw error(errc::invalid_argument, "postgres_read_model_options::name must not be empty");
+    if (options_.idle_timeout.count() < 0)
+      throw error(errc::invalid_argument,
+                  "postgres_read_model_options::idle_timeout must not be negative, not " +
+                      std::to_string(options_.idle_timeout.count()) + " ms");
     // The rebuild schema adds a suffix; PostgreSQL truncates names past 63 bytes.
     if (options_.schema.size() > 63 - rebuild_suffix.size())
       throw error(errc::invalid_argument,
@@ -242,6 +251,9 @@ class postgres_read_model {
   void update(F&& f, Fence&& fence) {
     std::unique_lock lock(mutex_);
     store_->transact([&](postgres_transaction& tx) {
+      if (options_.idle_timeout.count() > 0)
+        tx.exec("SET LOCAL idle_in_transaction_session_timeout = " +
+                std::to_string(options_.idle_timeout.count()));
       std::forward<Fence>(fence)(tx);
       use_schema(tx, options_.schema);
       const std::uint64_t before = tx.load_checkpoint(options_.name);
