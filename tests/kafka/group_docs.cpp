@@ -58,8 +58,27 @@ TEST_CASE("docs/kafka.md: a consumer group shares a PostgreSQL projection",
   REQUIRE(publisher.publish_available() == 72);
   const std::string schema = f.options().schema + "_ledger";
 
-  // A second member of the group, as another process would run it.
+  // [group]
   using model = annal::postgres_read_model<ledger_sql>;
+  auto options_of = [&](std::int32_t partition) {
+    return annal::postgres_read_model_options{
+        .name = "ledger/" + std::to_string(partition),  // one checkpoint row each: the offset
+        .schema = schema,                               // one set of tables
+        .idle_timeout = 45s};  // a member paused mid-batch gives the partition's row up
+  };
+  model{store, options_of(0)}.migrate();  // the tables, once, before joining the group
+  std::map<std::int32_t, model> models;   // one per partition this member is given
+  annal::kafka_group_projector<model> live(
+      {.topic = "bank.events",
+       .group_id = "ledger",  // the same in every process of the deployment
+       .properties = {{"bootstrap.servers", brokers}}},
+      [&](std::int32_t partition) -> model& {
+        return models.try_emplace(partition, store, options_of(partition)).first->second;
+      });
+  std::jthread worker([&](std::stop_token stop) { live.run(stop); });
+  // [group]
+
+  // A second member of the group, as another process would run it.
   std::map<std::int32_t, model> other_models;
   annal::kafka_group_projector<model> other(
       {.topic = "bank.events",
@@ -68,33 +87,9 @@ TEST_CASE("docs/kafka.md: a consumer group shares a PostgreSQL projection",
                       {"session.timeout.ms", "6000"},
                       {"heartbeat.interval.ms", "500"}}},
       [&](std::int32_t partition) -> model& {
-        auto [at, added] = other_models.try_emplace(
-            partition, store,
-            annal::postgres_read_model_options{.name = "ledger/" + std::to_string(partition),
-                                               .schema = schema});
-        if (added) at->second.migrate();
-        return at->second;
+        return other_models.try_emplace(partition, store, options_of(partition)).first->second;
       });
   std::jthread other_worker([&](std::stop_token stop) { other.run(stop); });
-
-  // [group]
-  using model = annal::postgres_read_model<ledger_sql>;
-  std::map<std::int32_t, model> models;  // one per partition: its checkpoint is the offset
-  auto model_of = [&](std::int32_t partition) -> model& {
-    auto [at, added] = models.try_emplace(
-        partition, store,
-        annal::postgres_read_model_options{.name = "ledger/" + std::to_string(partition),
-                                           .schema = schema});  // one set of tables
-    if (added) at->second.migrate();
-    return at->second;
-  };
-  annal::kafka_group_projector<model> live(
-      {.topic = "bank.events",
-       .group_id = "ledger",  // the same in every process of the deployment
-       .properties = {{"bootstrap.servers", brokers}}},
-      model_of);
-  std::jthread worker([&](std::stop_token stop) { live.run(stop); });
-  // [group]
 
   // Every partition applied to its end offset (the checkpoints add up to the 72 messages), once.
   REQUIRE(eventually([&] {
