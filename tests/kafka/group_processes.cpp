@@ -29,12 +29,12 @@
 #include <annal/projection/projector.hpp>
 #include <annal/store/checkpoint.hpp>
 
+#include "common/child_process.hpp"
+#include "common/eventually.hpp"
 #include "kafka/mock_cluster.hpp"
 #include "projection/domain.hpp"
 #include "projection/lease_ledger.hpp"
 #include "sql/postgres_fixture.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -45,63 +45,15 @@ using ledger_model = annal::postgres_read_model<lease_ledger::ledger_sql>;
 
 template <class F>
 bool eventually(F&& done, std::chrono::milliseconds limit = 180s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
+  return annal_test::eventually(std::forward<F>(done), limit);
 }
 
-// One group_worker process, its output in a file; killed and reaped on destruction if still
-// running.
-class worker_process {
+// One group_worker process, and what its output says.
+class worker_process : public annal_test::child_process {
  public:
   worker_process(const std::vector<std::string>& args, fs::path output)
-      : output_(std::move(output)) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(ANNAL_GROUP_WORKER_PATH));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc =
-        ::posix_spawn(&pid_, ANNAL_GROUP_WORKER_PATH, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + std::string(ANNAL_GROUP_WORKER_PATH));
-  }
-  worker_process(const worker_process&) = delete;
-  worker_process& operator=(const worker_process&) = delete;
-  ~worker_process() {
-    // A failed REQUIRE is unwinding: what the worker said is what explains it.
-    if (std::uncaught_exceptions() > 0)
-      std::fprintf(stderr, "%s:\n%s\n", output_.c_str(), output().c_str());
-    if (running_) {
-      ::kill(pid_, SIGCONT);
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+      : child_process(ANNAL_GROUP_WORKER_PATH, args, std::move(output)) {}
 
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Sends SIGTERM and returns the exit status (a clean stop exits 0).
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    return reap();
-  }
-  int kill() {
-    ::kill(pid_, SIGKILL);
-    return reap();
-  }
-  std::string output() const {
-    std::ifstream in(output_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
   // The partitions the worker's last rebalance lines say it holds.
   std::set<std::int32_t> held() const {
     std::set<std::int32_t> out;
@@ -132,17 +84,6 @@ class worker_process {
     const auto at = out.find("duplicates_skipped ");
     return at == std::string::npos ? 0 : std::stoull(out.substr(at + 19));
   }
-
- private:
-  int reap() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    running_ = false;
-    return status;
-  }
-  fs::path output_;
-  pid_t pid_ = 0;
-  bool running_ = true;
 };
 
 // The topic's end offsets, asked of the cluster each call.

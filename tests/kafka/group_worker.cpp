@@ -6,6 +6,7 @@
 // (<schema>: the store's schema, which holds the checkpoints; the ledger is <schema>_ledger)
 #include <signal.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -18,6 +19,8 @@
 
 #include <annal/kafka/group_projector.hpp>
 #include <annal/postgres/read_model.hpp>
+
+using namespace std::chrono_literals;
 
 #include "projection/lease_ledger.hpp"
 
@@ -60,14 +63,16 @@ int main(int argc, char** argv) {
     const std::string ledger_schema = std::string(argv[3]) + "_ledger";
     // Each partition's read model, made the first time Kafka assigns the partition. The tables are
     // the same for all: migrated once, here. Not in the rebalance callback: a migration locks the
-    // checkpoint row, which a paused member's open batch may hold.
+    // checkpoint row, which a paused member's open batch may hold. idle_timeout (the session
+    // timeout) has the server end such a batch, so the partition's next owner goes on.
     std::map<std::int32_t, std::unique_ptr<ledger_model>> models;
     const auto model_of = [&](std::int32_t p) -> ledger_model& {
       auto& model = models[p];
       if (!model)
         model = std::make_unique<ledger_model>(
             store, annal::postgres_read_model_options{.name = "ledger/" + std::to_string(p),
-                                                      .schema = ledger_schema});
+                                                      .schema = ledger_schema,
+                                                      .idle_timeout = 6000ms});
       return *model;
     };
     model_of(0).migrate();

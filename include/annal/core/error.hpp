@@ -1,6 +1,7 @@
 // annal's error codes and the exception that carries them: failures that are not expected outcomes.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -88,6 +89,23 @@ class error : public std::runtime_error {
  private:
   std::error_code code_;
 };
+
+namespace detail {
+// Whether `e`, or an exception nested in it (a handler's failure wraps its cause), says the
+// connection to a database server was lost: what the batch did is either committed whole or not
+// at all, so it may be tried again from what the store holds.
+inline bool lost_connection(const std::exception& e) {
+  const auto* failure = dynamic_cast<const error*>(&e);
+  if (failure && failure->code() == make_error_code(errc::connection_error)) return true;
+  try {
+    std::rethrow_if_nested(e);
+  } catch (const std::exception& inner) {
+    return lost_connection(inner);
+  } catch (...) {
+  }
+  return false;
+}
+}  // namespace detail
 
 }  // namespace annal
 

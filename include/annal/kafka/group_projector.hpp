@@ -315,11 +315,20 @@ class kafka_group_projector {
         }
         stored = checkpoint;
       });
-    } catch (...) {
+    } catch (const std::exception& e) {
       // Fetch again from what the read model kept, should the caller poll on.
       state.pending.clear();
       state.reseek = true;
-      throw;
+      // A lost connection (the server ended a batch this member left idle while paused, or went
+      // away) committed the batch whole or not at all; the offsets in the update make a retry
+      // safe either way. If the store cannot be reached, reading its offset before the next poll
+      // throws.
+      if (!detail::lost_connection(e)) throw;
+      log(log_level::warning, who() + " '" + options_.group_id + "': topic '" + options_.topic +
+                                  "' partition " + std::to_string(partition) +
+                                  ": the read model's connection was lost (" + e.what() +
+                                  "); fetching again from its stored offset");
+      return 0;
     }
     state.pending.clear();
     duplicates_ += skipped;

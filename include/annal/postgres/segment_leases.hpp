@@ -331,20 +331,6 @@ class postgres_segment_leases {
 
 namespace detail {
 
-// Whether `e`, or an exception nested in it (a handler's write wrapped as handler_failed), is a
-// lost connection to PostgreSQL.
-inline bool lost_connection(const std::exception& e) {
-  const auto* failure = dynamic_cast<const error*>(&e);
-  if (failure && failure->code() == make_error_code(errc::connection_error)) return true;
-  try {
-    std::rethrow_if_nested(e);
-  } catch (const std::exception& inner) {
-    return lost_connection(inner);
-  } catch (...) {
-  }
-  return false;
-}
-
 // The loop of the leased runners: steps every owned segment not known to be caught up (`known[k]`,
 // the checkpoint its last batch reached, kept by step), maintains the leases every renew_interval
 // (maintain(), which reports the lost), waits for appends when idle. A segment whose fence refused
