@@ -196,10 +196,17 @@ class headerless_producer {
     REQUIRE(producer_);
   }
   void send(const std::string& topic, std::int32_t partition, const std::string& key) {
-    REQUIRE(rd_kafka_producev(
-                producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>("x"), 1),
-                RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    // produceva, not producev: the latter's macros are GNU statement expressions.
+    std::vector<rd_kafka_vu_t> vu(4);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = partition;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem = {const_cast<char*>("x"), 1};
+    REQUIRE(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()) == nullptr);
     REQUIRE(rd_kafka_flush(producer_.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
