@@ -184,36 +184,6 @@ std::set<std::int32_t> union_of(const std::vector<std::unique_ptr<tally_projecto
   return all;
 }
 
-// A producer of records annal did not write: no headers at all.
-class headerless_producer {
- public:
-  explicit headerless_producer(const mock_cluster& cluster) {
-    annal::detail::kafka::conf_ptr conf(rd_kafka_conf_new());
-    char why[512];
-    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why,
-                      sizeof why);
-    producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), why, sizeof why));
-    REQUIRE(producer_);
-  }
-  void send(const std::string& topic, std::int32_t partition, const std::string& key) {
-    // produceva, not producev: the latter's macros are GNU statement expressions.
-    std::vector<rd_kafka_vu_t> vu(4);
-    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vu[0].u.cstr = topic.c_str();
-    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vu[1].u.i32 = partition;
-    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
-    vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
-    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    vu[3].u.mem = {const_cast<char*>("x"), 1};
-    REQUIRE(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()) == nullptr);
-    REQUIRE(rd_kafka_flush(producer_.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-
- private:
-  annal::detail::kafka::handle_ptr producer_;
-};
-
 }  // namespace
 
 TEST_CASE("kafka_group_projector: one member's partition models add up to the plain projection",
@@ -504,7 +474,7 @@ TEST_CASE("kafka_group_projector names topic, partition and offset of a message 
   annal::kafka_publisher publisher(store, published, publisher_options(cluster, "bank"));
   append_bank(store, 1, 2);  // offsets 0 and 1
   publisher.publish_available();
-  headerless_producer(cluster).send("bank", 0, "acc-0");  // offset 2
+  raw_producer(cluster).send("bank", 0, "acc-0", {});  // no headers at all; offset 2
 
   partition_models<balances_model> parts(1);
   balances_projector member(group_options(cluster, "bank"), parts.model_of());

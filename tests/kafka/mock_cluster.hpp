@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
@@ -49,6 +50,47 @@ class mock_cluster {
  private:
   annal::detail::kafka::handle_ptr owner_;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+// A plain librdkafka producer, for records annal did not write.
+class raw_producer {
+ public:
+  explicit raw_producer(const mock_cluster& cluster) {
+    annal::detail::kafka::conf_ptr conf(rd_kafka_conf_new());
+    char why[512];
+    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why,
+                      sizeof why);
+    producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), why, sizeof why));
+    if (!producer_) throw std::runtime_error(std::string("raw producer: ") + why);
+  }
+  // Sends one record to `partition` with the given headers and waits for it.
+  void send(const std::string& topic, std::int32_t partition, const std::string& key,
+            const std::vector<std::pair<std::string, std::string>>& headers) {
+    std::vector<rd_kafka_vu_t> vu(4 + headers.size());
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = partition;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem = {const_cast<char*>("x"), 1};
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      vu[4 + i].vtype = RD_KAFKA_VTYPE_HEADER;
+      vu[4 + i].u.header = {headers[i].first.c_str(), headers[i].second.data(),
+                            static_cast<ssize_t>(headers[i].second.size())};
+    }
+    if (rd_kafka_error_t* e = rd_kafka_produceva(producer_.get(), vu.data(), vu.size())) {
+      const std::string why = rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      throw std::runtime_error("raw producer: " + why);
+    }
+    if (rd_kafka_flush(producer_.get(), 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("raw producer: the record was not delivered in 10 s");
+  }
+
+ private:
+  annal::detail::kafka::handle_ptr producer_;
 };
 
 // Events in several streams, interleaved in global order, with every envelope field set and

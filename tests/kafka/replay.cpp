@@ -35,42 +35,6 @@ annal::kafka_replay_options replay_options(const mock_cluster& cluster, const st
   return {.topic = topic, .properties = {{"bootstrap.servers", cluster.bootstrap_servers()}}};
 }
 
-// A plain librdkafka producer, for records annal did not write.
-class raw_producer {
- public:
-  explicit raw_producer(const mock_cluster& cluster) {
-    annal::detail::kafka::conf_ptr conf(rd_kafka_conf_new());
-    char why[512];
-    rd_kafka_conf_set(conf.get(), "bootstrap.servers", cluster.bootstrap_servers().c_str(), why,
-                      sizeof why);
-    producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), why, sizeof why));
-    REQUIRE(producer_);
-  }
-  // Sends one record to `partition` with the given headers and waits for it.
-  void send(const std::string& topic, std::int32_t partition, const std::string& key,
-            const std::vector<std::pair<std::string, std::string>>& headers) {
-    std::vector<rd_kafka_vu_t> vu(4 + headers.size());
-    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vu[0].u.cstr = topic.c_str();
-    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    vu[1].u.i32 = partition;
-    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
-    vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
-    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    vu[3].u.mem = {const_cast<char*>("x"), 1};
-    for (std::size_t i = 0; i < headers.size(); ++i) {
-      vu[4 + i].vtype = RD_KAFKA_VTYPE_HEADER;
-      vu[4 + i].u.header = {headers[i].first.c_str(), headers[i].second.data(),
-                            static_cast<ssize_t>(headers[i].second.size())};
-    }
-    REQUIRE(rd_kafka_produceva(producer_.get(), vu.data(), vu.size()) == nullptr);
-    REQUIRE(rd_kafka_flush(producer_.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-
- private:
-  annal::detail::kafka::handle_ptr producer_;
-};
-
 // The headers annal would write for one event.
 std::vector<std::pair<std::string, std::string>> annal_headers(const annal::recorded_event& e) {
   annal::detail::kafka::header_encoder encoder;
