@@ -43,7 +43,8 @@ set(read_side "${below_store};snapshot;projection")
 set(below_file "${read_side};file")
 set(below_sqlite "${read_side};sqlite")
 set(below_postgres "${read_side};postgres")
-set(below_kafka "${below_store};kafka")
+# Consumer-group projections (kafka/group_projector.hpp) run a projection into its read models.
+set(below_kafka "${read_side};kafka")
 set(below_privacy "${below_codec};store;privacy")
 # Process managers send commands (through repositories) in answer to what they read.
 set(below_process "${read_side};command;process")
