@@ -68,7 +68,7 @@ TEST_CASE("docs/kafka.md: a consumer group shares a PostgreSQL projection",
   };
   model{store, options_of(0)}.migrate();  // the tables, once, before joining the group
   std::map<std::int32_t, model> models;   // one per partition this member is given
-  annal::kafka_group_projector<model> live(
+  annal::kafka_group_projector live(
       {.topic = "bank.events",
        .group_id = "ledger",  // the same in every process of the deployment
        .properties = {{"bootstrap.servers", brokers}}},

@@ -12,6 +12,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -368,5 +369,10 @@ class kafka_group_projector {
   bool closing_ = false;
   detail::kafka::handle_ptr consumer_;  // last: destroyed first, while the rest is still there
 };
+
+// The read model's type comes from what model_of returns, as other class templates deduce theirs.
+template <class F>
+kafka_group_projector(kafka_group_options, F)
+    -> kafka_group_projector<std::remove_cvref_t<std::invoke_result_t<F&, std::int32_t>>>;
 
 }  // namespace annal
