@@ -233,10 +233,13 @@ TEST_CASE("kafka_group_projector applies each event once while members join and 
       GENERATE(as<std::string>{}, "range,roundrobin", "cooperative-sticky");
   INFO("partition.assignment.strategy " << strategy);
   options.properties.emplace_back("partition.assignment.strategy", strategy);
-  int assignments = 0;
+  int assignments = 0, empty_changes = 0;
   options.on_assigned = [&](const std::vector<std::int32_t>& p) {
-    if (!p.empty()) ++assignments;
+    if (p.empty()) ++empty_changes;
+    ++assignments;
   };
+  options.on_revoked = [&](const std::vector<std::int32_t>& p) { empty_changes += p.empty(); };
+  test::captured_log log;
 
   int round = 0;
   std::vector<std::unique_ptr<tally_projector>> members;
@@ -264,6 +267,10 @@ TEST_CASE("kafka_group_projector applies each event once while members join and 
   members.push_back(std::make_unique<tally_projector>(options, parts.model_of()));
   REQUIRE(poll_until(settled, poll_all));
   CHECK(assignments >= 5);
+  // Never more members than partitions: no member said it stands by, though a cooperative
+  // rebalance's first step gives a joining member nothing; and no callback was told of no change.
+  for (const auto& line : log.infos()) CHECK_THAT(line, !Catch::Contains("stands by"));
+  CHECK(empty_changes == 0);
 
   const auto ends = end_offsets(cluster, "bank");
   REQUIRE(sum(ends) == store.last_position());

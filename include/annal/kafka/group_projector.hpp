@@ -9,6 +9,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -112,6 +113,11 @@ class kafka_group_projector {
   // Returns how many events it applied.
   std::size_t poll() {
     reseek();
+    if (empty_since_ && owned_.empty() &&
+        std::chrono::steady_clock::now() - *empty_since_ >= cooperative_standby_after) {
+      empty_since_.reset();
+      log_standby();
+    }
     std::size_t gathered = 0;
     for (int wait = static_cast<int>(options_.poll_interval.count());
          gathered < options_.batch_size; wait = 0) {
@@ -237,12 +243,16 @@ class kafka_group_projector {
         changed.push_back(p.partition);
       }
       assign(rk, partitions, cooperative, true);
-      if (owned_.empty())
-        log(log_level::info, who() + " '" + options_.group_id + "': no partition of topic '" +
-                                 options_.topic +
-                                 "' is assigned to this worker (the group has more members than "
-                                 "the topic has partitions); it stands by");
-      if (options_.on_assigned && !closing_) options_.on_assigned(changed);
+      // A cooperative rebalance's first step gives a joining member nothing while the others let
+      // partitions go: only an assignment that stays empty means it stands by (see poll()).
+      empty_since_.reset();
+      if (owned_.empty()) {
+        if (cooperative)
+          empty_since_ = std::chrono::steady_clock::now();
+        else
+          log_standby();
+      }
+      if (options_.on_assigned && !closing_ && !changed.empty()) options_.on_assigned(changed);
       return;
     }
     // Revoked (or lost, after a session timeout): what was gathered and not applied is dropped;
@@ -262,7 +272,7 @@ class kafka_group_projector {
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
       throw error(errc::connection_error, who() + ": rebalance of group '" + options_.group_id +
                                               "' failed: " + rd_kafka_err2str(err));
-    if (options_.on_revoked && !closing_) options_.on_revoked(changed);
+    if (options_.on_revoked && !closing_ && !changed.empty()) options_.on_revoked(changed);
   }
 
   void assign(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions, bool cooperative,
@@ -358,13 +368,24 @@ class kafka_group_projector {
     state.next = static_cast<std::int64_t>(offset);
   }
 
+  void log_standby() const {
+    log(log_level::info, who() + " '" + options_.group_id + "': no partition of topic '" +
+                             options_.topic +
+                             "' is assigned to this worker (the group has more members than the "
+                             "topic has partitions); it stands by");
+  }
+
   static constexpr int seek_timeout_ms = 10000;
+  // How long a member of a cooperative group must have held nothing to be said to stand by: its
+  // rebalances take a round more than eager ones.
+  static constexpr std::chrono::seconds cooperative_standby_after{30};
 
   kafka_group_options options_;
   std::function<M&(std::int32_t)> model_of_;
   std::map<std::int32_t, partition_state> owned_;
   recorded_event event_;  // reused: its strings keep their capacity from message to message
   std::exception_ptr failure_;
+  std::optional<std::chrono::steady_clock::time_point> empty_since_;  // cooperative: see poll()
   std::uint64_t duplicates_ = 0;
   bool closing_ = false;
   detail::kafka::handle_ptr consumer_;  // last: destroyed first, while the rest is still there
