@@ -84,17 +84,21 @@ struct reads_of {
 };
 
 // The store seen through a test's eyes: it counts the appends tried through it, and throws on the
-// next `failures` appends to an instance stream (a crash before the instance's state is stored).
+// next `failures` appends to a stream starting with `crash_at` (by default a crash before the
+// instance's state is stored; a deadline's announcement, which comes before its commands, passes).
 template <class S>
 struct watched_store : reads_of<S> {
   int failures = 0;
   int appends = 0;
+  std::string crash_at = "pipeline-";
   annal::append_result append(std::string_view id, annal::expected_version v,
                               std::span<const annal::event_data> batch) {
     ++appends;
-    if (id.starts_with("pipeline-") && failures > 0) {
+    const bool announcement = batch.size() == 1 && batch[0].type == annal::deadline_delivering_type;
+    if (id.starts_with(crash_at) && !announcement && failures > 0) {
       --failures;
-      throw annal::error(annal::errc::io_error, "simulated crash before the instance's append");
+      throw annal::error(annal::errc::io_error,
+                         "simulated crash before the append to " + std::string(id));
     }
     return this->inner->append(id, v, batch);
   }
@@ -373,6 +377,46 @@ void check_deadlines() {
   CHECK(types_of(other, "job-d5-2").size() == 1);
   CHECK(q.runner.load("d5").state.attempts == 2);
   CHECK(types_of(other, "pipeline-d5").back() == "annal.deadline_scheduled");
+
+  // A deadline delivered once the runner caught up, its commands sent and its state not stored
+  // (a crash); then a completion recorded before the deadline's time (a writer whose clock is
+  // behind the runner's) lands before the next run. By time order the completion would go first,
+  // and the retry already dispatched would belong to no attempt. The first run chose the
+  // deadline, and its announcement in the instance's stream makes the next run finish it first.
+  // The same when the crash comes right after the announcement, before any command went out.
+  for (const std::string crash_at : {"pipeline-", "job-"}) {
+    INFO("the crash comes before the append to " << crash_at << "...");
+    const std::string v = "d6" + crash_at.substr(0, 1);
+    Fixture h;
+    auto& third = h.store();
+    watched_store<S> crashing{{&third}};
+    crashing.crash_at = crash_at;
+    annal::time_point runner_clock = annal::clock::now();
+    annal::memory_checkpoint c3;
+    put(third, "upload", pipeline::uploaded{v});
+    {
+      pipeline_runner<watched_store<S>> r(crashing, c3, &runner_clock);
+      r.runner.catch_up();
+      crashing.failures = 1;
+      runner_clock += 11min;
+      CHECK_THROWS_WITH(r.runner.catch_up(), Catch::Contains("simulated crash"));
+      CHECK(r.runner.load(v).delivering == "test.pipeline.transcode_timed_out");
+    }
+    put(third, "worker", pipeline::transcode_done{v, 1});  // stamped by the store: before due
+    pipeline_runner<watched_store<S>> r(crashing, c3, &runner_clock);
+    r.runner.catch_up();
+    const auto instance = r.runner.load(v);
+    CHECK(instance.state.attempts == 2);
+    CHECK(instance.ended);
+    CHECK_FALSE(instance.delivering);
+    CHECK(types_of(third, "job-" + v + "-2").size() == 1);
+    CHECK(types_of(third, "video-" + v) == std::vector<std::string>{"test.video_published"});
+    CHECK(types_of(third, "pipeline-" + v) ==
+          std::vector<std::string>{
+              "annal.process_started", "test.pipeline.attempt_started", "annal.deadline_scheduled",
+              "annal.deadline_delivering", "annal.deadline_fired", "test.pipeline.attempt_started",
+              "annal.deadline_scheduled", "annal.deadline_cancelled", "annal.process_ended"});
+  }
 }
 
 // The runner reads only what the manager handles: events of other types, however many, are passed

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -43,9 +44,10 @@ inline constexpr std::string_view process_ended_type = "annal.process_ended";
 // event at or below it was handled for that instance already.
 inline constexpr std::string_view process_trigger_key = "annal.trigger";
 // Deadlines: scheduled (the deadline event as payload, its type and due time in metadata),
-// cancelled, and delivered.
+// cancelled, being delivered (appended before its commands go out), and delivered.
 inline constexpr std::string_view deadline_scheduled_type = "annal.deadline_scheduled";
 inline constexpr std::string_view deadline_cancelled_type = "annal.deadline_cancelled";
+inline constexpr std::string_view deadline_delivering_type = "annal.deadline_delivering";
 inline constexpr std::string_view deadline_fired_type = "annal.deadline_fired";
 
 // Where a manager without a saved checkpoint starts. `from_now` (the default), as for reactors: a
@@ -78,6 +80,9 @@ struct process_instance {
   std::uint64_t last_trigger = 0;  // the position of the last event handled for it
   // Its pending deadlines, by the deadline event's stored name.
   std::map<std::string, pending_deadline, std::less<>> deadlines;
+  // A pending deadline whose delivery began and was not recorded as done (a crash in between):
+  // the runner finishes it before anything else reaches the instance.
+  std::optional<std::string> delivering;
 
   bool started() const noexcept { return version != 0; }
 };
@@ -227,11 +232,18 @@ class process_runner {
         out.deadlines[deadline_name(e)] = pending_deadline{due_of(e), e};
       } else if (e.type == deadline_cancelled_type) {
         out.deadlines.erase(deadline_name(e));
-      } else if (e.type == deadline_fired_type) {
+      } else if (e.type == deadline_delivering_type) {
         const auto it = out.deadlines.find(deadline_name(e));
         if (it != out.deadlines.end() &&
             meta_of(e, "annal.schedule") == detail::id_text(it->second.scheduled.id))
+          out.delivering = it->first;
+      } else if (e.type == deadline_fired_type) {
+        const auto it = out.deadlines.find(deadline_name(e));
+        if (it != out.deadlines.end() &&
+            meta_of(e, "annal.schedule") == detail::id_text(it->second.scheduled.id)) {
+          if (out.delivering == it->first) out.delivering.reset();
           out.deadlines.erase(it);
+        }
       } else if (e.type != process_started_type) {
         detail::decode_record<typename M::state_events, Codec>(
             e, unknown_event_policy::error, [&](const auto& ev) { out.state.apply(ev); });
@@ -265,6 +277,11 @@ class process_runner {
     static constexpr std::string_view event_name = deadline_cancelled_type;
     static constexpr std::uint32_t event_version = 1;
     BOOST_HANA_DEFINE_STRUCT(deadline_cancelled, (std::string, deadline));
+  };
+  struct deadline_delivering {
+    static constexpr std::string_view event_name = deadline_delivering_type;
+    static constexpr std::uint32_t event_version = 1;
+    BOOST_HANA_DEFINE_STRUCT(deadline_delivering, (std::string, deadline), (std::string, schedule));
   };
   struct deadline_fired {
     static constexpr std::string_view event_name = deadline_fired_type;
@@ -320,34 +337,65 @@ class process_runner {
   }
 
   void fire(const deadline_key& key) {
-    process_instance<M> current = load(key.instance);
+    process_instance<M> current = load_settled(key.instance);
     if (current.ended) return;
     const auto it = current.deadlines.find(key.name);
     if (it == current.deadlines.end() || it->second.scheduled.id != key.scheduled)
       return;  // cancelled, replaced, or delivered before a crash
-    recorded_event stored = it->second.scheduled;  // the deadline event, under its own name
-    stored.type = key.name;
+    deliver(key.instance, current, key.name);
+  }
+
+  // The instance, with a delivery a crash interrupted finished first. Whether a deadline goes
+  // before an event recorded at about its time depends on when the runner looked (it fires one
+  // due by now once caught up); a run after a crash might decide the other way, after the first
+  // had sent the deadline's commands. So a delivery is announced in the instance's stream before
+  // its commands go out, and an announced one is completed before anything else is handled.
+  process_instance<M> load_settled(const std::string& instance) {
+    process_instance<M> current = load(instance);
+    if (!current.delivering) return current;
+    deliver(instance, current, *current.delivering);
+    return load(instance);
+  }
+
+  // Delivers the pending deadline `name` of an instance: announces it (unless a crashed run did),
+  // sends the handler's commands, then appends its state events with the delivery's marker.
+  void deliver(const std::string& instance, process_instance<M>& current, const std::string& name) {
+    const pending_deadline pending = current.deadlines.find(name)->second;
+    const recorded_event& scheduled = pending.scheduled;
+    if (current.delivering != name) {
+      event_data announced = deadline_marker<deadline_delivering>(scheduled);
+      announced.id = detail::process_derived_id(scheduled.id, M::name, "delivering", 0);
+      announced.causation_id = scheduled.id;
+      append_instance(instance, current, std::span<const event_data>(&announced, 1));
+      current.delivering = name;
+    }
+    recorded_event stored = scheduled;  // the deadline event, under its own name
+    stored.type = name;
     stored.schema_version =
-        static_cast<std::uint32_t>(std::stoul(meta_of(it->second.scheduled, "annal.version")));
-    const cause why{&it->second.scheduled, 0,
-                    "deadline '" + key.name + "' of instance '" + key.instance + "'"};
+        static_cast<std::uint32_t>(std::stoul(meta_of(scheduled, "annal.version")));
+    const cause why{&scheduled, 0, "deadline '" + name + "' of instance '" + instance + "'"};
     process_step<M> step;
     detail::decode_record<deadline_list, Codec>(
         stored, unknown_event_policy::error, [&](const auto& d) {
-          detail::invoke_handler(
-              "process manager", it->second.scheduled, key.name, stored.schema_version, [&] {
-                step = detail::handle_deadline(current.state, d,
-                                               deadline_info{key.instance, it->second.due});
-              });
+          detail::invoke_handler("process manager", scheduled, name, stored.schema_version, [&] {
+            step = detail::handle_deadline(current.state, d, deadline_info{instance, pending.due});
+          });
         });
     process_step<M> all;
     std::size_t sent = 0;
-    send_step(why, key.instance, current.state, step, sent, 0, all);
-    const std::string schedule = detail::id_text(key.scheduled);
-    event_data fired = detail::encode_event<Codec>(deadline_fired{key.name, schedule}, {}, {});
-    fired.meta.emplace("annal.deadline", key.name);
-    fired.meta.emplace("annal.schedule", schedule);
-    append_state(why, key.instance, current, all, std::move(fired));
+    send_step(why, instance, current.state, step, sent, 0, all);
+    append_state(why, instance, current, all, deadline_marker<deadline_fired>(scheduled));
+  }
+
+  // A marker naming a deadline and the schedule it belongs to, in its payload and its metadata.
+  template <class Marker>
+  static event_data deadline_marker(const recorded_event& scheduled) {
+    const std::string name = deadline_name(scheduled);
+    const std::string schedule = detail::id_text(scheduled.id);
+    event_data d = detail::encode_event<Codec>(Marker{name, schedule}, {}, {});
+    d.meta.emplace("annal.deadline", name);
+    d.meta.emplace("annal.schedule", schedule);
+    return d;
   }
 
   void handle(const recorded_event& e) {
@@ -367,7 +415,7 @@ class process_runner {
                       "for " +
                       detail::describe_position(h, e.type, e.schema_version) +
                       "; the event is not handled and the checkpoint stays before it");
-    process_instance<M> current = load(instance);
+    process_instance<M> current = load_settled(instance);
     if (current.last_trigger >= e.position) return;  // handled before a crash, then read again
     if (current.ended) return;
     if (!current.started() && !starts<E>) return;  // no instance to deliver it to
@@ -441,9 +489,8 @@ class process_runner {
 
   // One atomic append to the instance's stream: a start marker for a new instance, a deadline's
   // delivery marker, the state events, deadlines cancelled and scheduled, and the end marker.
-  void append_state(const cause& why, const std::string& instance,
-                    const process_instance<M>& current, const process_step<M>& step,
-                    std::optional<event_data> fired) {
+  void append_state(const cause& why, const std::string& instance, process_instance<M>& current,
+                    const process_step<M>& step, std::optional<event_data> fired) {
     std::vector<event_data> batch;
     const auto add = [&](event_data d) {
       d.id = detail::process_derived_id(why.event->id, M::name, "state", batch.size());
@@ -485,6 +532,12 @@ class process_runner {
     }
     if (step.ends()) add(detail::encode_event<Codec>(process_ended{manager}, {}, none));
     if (batch.empty()) return;
+    append_instance(instance, current, batch);
+  }
+
+  // Appends to an instance's stream at the version it was read at; its version moves on.
+  void append_instance(const std::string& instance, process_instance<M>& current,
+                       std::span<const event_data> batch) {
     const expected_version expect = current.started() ? expected_version::exact(current.version)
                                                       : expected_version::no_stream();
     const append_result r = store_->append(stream_of(instance), expect, batch);
@@ -495,6 +548,7 @@ class process_runner {
                       std::to_string(r.stream_version) + ", not " +
                       std::to_string(current.version) +
                       ": another runner of this manager wrote it (one runner per manager)");
+    current.version = r.stream_version;
   }
 
   S* store_;
