@@ -299,7 +299,8 @@ class kafka_group_projector {
   // One update of the partition's read model: the gathered messages from its stored offset on.
   std::size_t apply_pending(std::int32_t partition, partition_state& state) {
     if (state.pending.empty()) return 0;
-    const std::int64_t fetched_to = state.pending.back()->offset + 1;
+    // Applied or dropped, the gathered messages go (a failed update fetches them again).
+    const auto gathered = std::exchange(state.pending, {});
     std::size_t applied = 0;
     std::uint64_t skipped = 0;
     std::uint64_t stored = 0;
@@ -308,7 +309,7 @@ class kafka_group_projector {
         applied = 0;
         skipped = 0;
         auto shown_to = static_cast<std::uint64_t>(state.pending_from);
-        for (const detail::kafka::message_ptr& m : state.pending) {
+        for (const detail::kafka::message_ptr& m : gathered) {
           const auto offset = static_cast<std::uint64_t>(m->offset);
           if (offset < checkpoint) {
             ++skipped;  // applied by another member: the partition moved meanwhile
@@ -328,7 +329,6 @@ class kafka_group_projector {
       });
     } catch (const std::exception& e) {
       // Fetch again from what the read model kept, should the caller poll on.
-      state.pending.clear();
       state.reseek = true;
       // A lost connection (the server ended a batch this member left idle while paused, or went
       // away) committed the batch whole or not at all; the offsets in the update make a retry
@@ -341,9 +341,8 @@ class kafka_group_projector {
                                   "); fetching again from its stored offset");
       return 0;
     }
-    state.pending.clear();
     duplicates_ += skipped;
-    if (static_cast<std::int64_t>(stored) != fetched_to) seek(partition, state, stored);
+    if (static_cast<std::int64_t>(stored) != state.next) seek(partition, state, stored);
     return applied;
   }
 
