@@ -22,6 +22,7 @@
 
 using namespace std::chrono_literals;
 
+#include "common/worker_main.hpp"
 #include "projection/lease_ledger.hpp"
 
 namespace {
@@ -42,12 +43,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s bootstrap conninfo schema group topic\n", argv[0]);
     return 2;
   }
-  // SIGTERM is taken by sigwait below, not by every thread's default action (librdkafka's threads
-  // start after this and inherit the mask).
-  sigset_t term;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &term, nullptr);
+  const sigset_t term = annal_test::block_sigterm();
   annal::set_log_handler([](annal::log_level level, std::string_view message) {
     if (level < annal::log_level::warning) return;
     std::printf("log %.*s\n", static_cast<int>(message.size()), message.data());
@@ -87,8 +83,8 @@ int main(int argc, char** argv) {
          .on_revoked = [](const auto& p) { print_partitions("revoked", p); }},
         model_of};
     std::exception_ptr failure;
-    std::jthread running([&](std::stop_token stop) {
-      try {
+    try {
+      annal_test::run_until_sigterm(term, [&](std::stop_token stop) {
         // live.run(stop), printing the skipped count whenever it grows.
         for (std::uint64_t reported = 0; !stop.stop_requested();) {
           live.poll();
@@ -97,15 +93,10 @@ int main(int argc, char** argv) {
           std::printf("skipped %llu\n", static_cast<unsigned long long>(reported));
           std::fflush(stdout);
         }
-      } catch (...) {
-        failure = std::current_exception();
-        ::kill(::getpid(), SIGTERM);  // wakes the sigwait below
-      }
-    });
-    int signal = 0;
-    sigwait(&term, &signal);
-    running.request_stop();
-    running.join();
+      });
+    } catch (...) {
+      failure = std::current_exception();
+    }
     std::printf("duplicates_skipped %llu\n",
                 static_cast<unsigned long long>(live.duplicates_skipped()));
     std::fflush(stdout);

@@ -12,6 +12,7 @@
 
 #include <annal/postgres/leased_projector.hpp>
 
+#include "common/worker_main.hpp"
 #include "projection/lease_ledger.hpp"
 
 int main(int argc, char** argv) {
@@ -21,11 +22,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  // SIGTERM is taken by sigwait below, not by every thread's default action.
-  sigset_t term;
-  sigemptyset(&term);
-  sigaddset(&term, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &term, nullptr);
+  const sigset_t term = annal_test::block_sigterm();
   // The worker's wall clock, so that a test moving it (clock_shift.cpp) sees the move took.
   std::printf("clock %lld\n", static_cast<long long>(std::chrono::system_clock::to_time_t(
                                   std::chrono::system_clock::now())));
@@ -51,20 +48,7 @@ int main(int argc, char** argv) {
            std::printf("%s %zu: %s\n", fenced ? "fenced" : "lost", k, why.c_str());
            std::fflush(stdout);
          }}};
-    std::exception_ptr failure;
-    std::jthread running([&](std::stop_token stop) {
-      try {
-        live.run(stop);
-      } catch (...) {
-        failure = std::current_exception();
-        ::kill(::getpid(), SIGTERM);  // wakes the sigwait below
-      }
-    });
-    int signal = 0;
-    sigwait(&term, &signal);
-    running.request_stop();
-    running.join();
-    if (failure) std::rethrow_exception(failure);
+    annal_test::run_until_sigterm(term, [&](std::stop_token stop) { live.run(stop); });
     std::printf("stopped\n");
     return 0;
   } catch (const std::exception& e) {
