@@ -21,6 +21,7 @@
 
 #include "kafka/mock_cluster.hpp"
 #include "projection/domain.hpp"
+#include "projection/unreadable_log.hpp"
 #include "snapshot/temp_dir.hpp"
 
 using namespace annal_test_kafka;
@@ -384,28 +385,6 @@ TEST_CASE("kafka_group_projector: the read model's offset decides, ahead or behi
   check_exactly_once(parts, store);
 }
 
-namespace {
-
-// acc-1 opened and 100 deposited, acc-2 opened, acc-2's deposit at schema version 2 (offset 3 on a
-// one-partition topic), acc-1's deposit of 5 after it.
-void write_unreadable(annal::memory_store& store) {
-  proj::append(store, "acc-1", bank::opened{"ada"}, bank::deposited{100});
-  proj::append(store, "acc-2", bank::opened{"bob"});
-  annal::event_data newer = proj::encode(bank::deposited{7});
-  newer.schema_version = 2;
-  store.append("acc-2", annal::expected_version::any(), std::span(&newer, 1));
-  proj::append(store, "acc-1", bank::deposited{5});
-}
-
-void check_names_the_record(const annal::error& e) {
-  CHECK(e.code() == annal::errc::unknown_event_type);
-  const std::string what = e.what();
-  CHECK_THAT(what, Catch::Contains("stream 'acc-2' version 2"));
-  CHECK_THAT(what, Catch::Contains("'bank.deposited' v2"));
-}
-
-}  // namespace
-
 TEST_CASE("kafka_group_projector stops before an event it lists but cannot read, offset kept",
           "[kafka][group][unreadable]") {
   mock_cluster cluster(3);
@@ -413,7 +392,7 @@ TEST_CASE("kafka_group_projector stops before an event it lists but cannot read,
   annal::memory_store store;
   annal::memory_checkpoint published;
   annal::kafka_publisher publisher(store, published, publisher_options(cluster, "bank"));
-  write_unreadable(store);
+  proj::write_unreadable_log(store);
   publisher.publish_available();
 
   SECTION("memory read model: the events before it stay applied") {
@@ -421,15 +400,15 @@ TEST_CASE("kafka_group_projector stops before an event it lists but cannot read,
     balances_model& model = parts.models.at(0);
     {
       balances_projector member(group_options(cluster, "bank"), parts.model_of());
-      check_names_the_record(poll_until_error(member));
+      proj::check_names_the_unreadable(poll_until_error(member));
       CHECK(model.checkpoint() == 3);
       // Polled on, it meets the same event again.
-      check_names_the_record(poll_until_error(member));
+      proj::check_names_the_unreadable(poll_until_error(member));
       CHECK(model.checkpoint() == 3);
     }
     // A new member (a restart) starts from the kept offset and stops there too: nothing skipped.
     balances_projector restarted(group_options(cluster, "bank"), parts.model_of());
-    check_names_the_record(poll_until_error(restarted));
+    proj::check_names_the_unreadable(poll_until_error(restarted));
     CHECK(model.checkpoint() == 3);
     const proj::balances b = model.copy().first;
     CHECK(b.balance == std::map<std::string, long>{{"acc-1", 100}, {"acc-2", 0}});
@@ -454,7 +433,7 @@ TEST_CASE("kafka_group_projector stops before an event it lists but cannot read,
         }
       }
       REQUIRE(failure);
-      check_names_the_record(*failure);
+      proj::check_names_the_unreadable(*failure);
       CHECK(model.checkpoint() == before);  // what the failing update applied is not kept
       CHECK(before <= 3);
     }
@@ -464,7 +443,7 @@ TEST_CASE("kafka_group_projector stops before an event it lists but cannot read,
     annal::kafka_group_projector<annal::file_read_model<proj::balances>> restarted(
         group_options(cluster, "bank"),
         [&](std::int32_t) -> annal::file_read_model<proj::balances>& { return reopened; });
-    check_names_the_record(poll_until_error(restarted));
+    proj::check_names_the_unreadable(poll_until_error(restarted));
     CHECK(reopened.checkpoint() <= 3);
     reopened.read([](const proj::balances& b, std::uint64_t checkpoint) {
       if (checkpoint == 3)

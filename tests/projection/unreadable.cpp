@@ -14,6 +14,7 @@
 #include <string>
 
 #include "projection/domain.hpp"
+#include "projection/unreadable_log.hpp"
 #include "snapshot/temp_dir.hpp"
 
 namespace {
@@ -34,38 +35,13 @@ struct openings {
   void on(const bank::opened&) { ++count; }
 };
 
-// A deposit as a newer program writes it: schema version 2, which this build does not declare.
-annal::event_data deposited_v2(long cents) {
-  annal::event_data d = proj::encode(bank::deposited{cents});
-  d.schema_version = 2;
-  return d;
-}
-
-// Two accounts; acc-2's second event (position 4) is the unreadable one, and one more follows.
-template <class Store>
-void write_log(Store& store) {
-  proj::append(store, "acc-1", bank::opened{"ada"}, bank::deposited{100});
-  proj::append(store, "acc-2", bank::opened{"bob"});
-  const annal::event_data newer = deposited_v2(7);
-  store.append("acc-2", annal::expected_version::any(), std::span(&newer, 1));
-  proj::append(store, "acc-1", bank::deposited{5});
-}
-
-void check_names_the_record(const annal::error& e) {
-  CHECK(e.code() == annal::errc::unknown_event_type);
-  const std::string what = e.what();
-  CHECK_THAT(what, Catch::Contains("stream 'acc-2' version 2"));
-  CHECK_THAT(what, Catch::Contains("'bank.deposited' v2"));
-  CHECK_THAT(what, Catch::Contains("reads only schema version(s) 1"));
-}
-
 template <class F>
 void require_unreadable(F&& f) {
   try {
     f();
     FAIL("the reader went past a record it lists but cannot read");
   } catch (const annal::error& e) {
-    check_names_the_record(e);
+    proj::check_names_the_unreadable(e);
   }
 }
 
@@ -74,7 +50,7 @@ void require_unreadable(F&& f) {
 TEMPLATE_TEST_CASE("a projector stops before a listed event it cannot read, checkpoint kept",
                    "[projection][upcast][unreadable]", on_memory, on_file_log) {
   TestType s;
-  write_log(s.store);
+  proj::write_unreadable_log(s.store);
   annal::memory_read_model<proj::balances> model;
   annal::projector projector{s.store, model, {.batch_size = 2}};
   require_unreadable([&] { projector.catch_up(); });
@@ -94,7 +70,7 @@ TEMPLATE_TEST_CASE("a projector stops before a listed event it cannot read, chec
 TEMPLATE_TEST_CASE("a reactor stops before a listed event it cannot read, checkpoint kept",
                    "[projection][reactor][unreadable]", on_memory, on_file_log) {
   TestType s;
-  write_log(s.store);
+  proj::write_unreadable_log(s.store);
   proj::mailer mailer;
   annal::memory_checkpoint checkpoint;
   annal::reactor_runner runner{s.store,
@@ -111,7 +87,7 @@ TEMPLATE_TEST_CASE("a reactor stops before a listed event it cannot read, checkp
 TEMPLATE_TEST_CASE("rebuilds and reconciliation stop at a listed event they cannot read",
                    "[projection][rebuild][unreadable]", on_memory, on_file_log) {
   TestType s;
-  write_log(s.store);
+  proj::write_unreadable_log(s.store);
   require_unreadable([&] { (void)annal::rebuild<proj::balances>(s.store); });
   require_unreadable(
       [&] { (void)annal::rebuild<proj::balances>(s.store, {.workers = 2, .batch_size = 2}); });
@@ -123,7 +99,7 @@ TEMPLATE_TEST_CASE("rebuilds and reconciliation stop at a listed event they cann
 TEMPLATE_TEST_CASE("a repository stops at a listed event it cannot read, whatever its policy",
                    "[repository][upcast][unreadable]", on_memory, on_file_log) {
   TestType s;
-  write_log(s.store);
+  proj::write_unreadable_log(s.store);
   for (const auto policy :
        {annal::unknown_event_policy::error, annal::unknown_event_policy::skip}) {
     annal::repository<bank::account, decltype(s.store)> accounts{s.store,
