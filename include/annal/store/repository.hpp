@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/uuid/name_generator_sha1.hpp>
@@ -93,6 +94,40 @@ extern template void throw_loading_deleted(const recorded_event&);
 extern template event_id derived_event_id(const event_id&, std::size_t);
 #endif
 
+// What a repository does with one stored event and one new one, apart from its store: functions of
+// the aggregate and the codec only, so that a program with two stores (say, the file log and the
+// memory store in tests) instantiates and compiles decoding and encoding once per aggregate.
+
+// Folds a stored event of the aggregate's stream into its state.
+template <class A, class Codec>
+void fold_record(A& state, const recorded_event& e, unknown_event_policy unknown) {
+  decode_record<aggregate_events_t<A>, Codec>(e, unknown,
+                                              [&](const auto& ev) { apply_event(state, ev); });
+}
+
+// Appends a stored event of the aggregate's stream, decoded, with its envelope.
+template <class A, class Codec>
+void decode_into(std::vector<envelope<aggregate_event_t<A>>>& out, const recorded_event& e,
+                 unknown_event_policy unknown) {
+  decode_record<aggregate_events_t<A>, Codec>(e, unknown, [&](const auto& ev) {
+    out.push_back({static_cast<const envelope_header&>(e), aggregate_event_t<A>{ev}});
+  });
+}
+
+// A command's new events as the store takes them: ids derived from the command's id when it has
+// one (so that a repeat is a duplicate), new ones otherwise.
+template <class Codec, class Event>
+std::vector<event_data> encode_batch(const std::vector<Event>& events, const command_context& ctx) {
+  std::vector<event_data> batch;
+  batch.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const event_id id =
+        ctx.command_id.is_nil() ? new_event_id() : derived_event_id(ctx.command_id, i);
+    std::visit([&](const auto& e) { batch.push_back(encode_event<Codec>(e, id, ctx)); }, events[i]);
+  }
+  return batch;
+}
+
 }  // namespace detail
 
 template <class A, event_store S, class Codec = binary_codec, class Snapshots = no_snapshots>
@@ -141,10 +176,7 @@ class repository {
     std::vector<envelope<event_type>> out;
     store_->read_stream(stream_id, 1, [&](const recorded_event& e) {
       if (e.type == tombstone_type) return;  // not one of the aggregate's events
-      detail::decode_record<events_list, Codec>(e, options_.unknown_events, [&](const auto& ev) {
-        envelope<event_type> env{static_cast<const envelope_header&>(e), event_type{ev}};
-        out.push_back(std::move(env));
-      });
+      detail::decode_into<A, Codec>(out, e, options_.unknown_events);
     });
     return out;
   }
@@ -194,7 +226,7 @@ class repository {
         result.version = current.version;
         return result;
       }
-      const std::vector<event_data> batch = encode_batch(new_events, ctx);
+      const std::vector<event_data> batch = detail::encode_batch<Codec>(new_events, ctx);
       const expected_version expect = current.version == 0
                                           ? expected_version::no_stream()
                                           : expected_version::exact(current.version);
@@ -237,8 +269,7 @@ class repository {
     const auto fold = [&](const recorded_event& e) {
       if (e.stream_version > max_count || e.recorded_at > max_time) return false;
       if (e.type == tombstone_type) detail::throw_loading_deleted(e);
-      detail::decode_record<events_list, Codec>(
-          e, options_.unknown_events, [&](const auto& ev) { apply_event(out.state, ev); });
+      detail::fold_record<A, Codec>(out.state, e, options_.unknown_events);
       out.version = e.stream_version;
       ++out.events_replayed;
       report.event_time = e.recorded_at;
@@ -302,19 +333,6 @@ class repository {
       store_->read_stream(
           stream_id, version, [&](const recorded_event& e) { at = e.recorded_at; }, 1);
     return at;
-  }
-
-  std::vector<event_data> encode_batch(const std::vector<event_type>& events,
-                                       const command_context& ctx) const {
-    std::vector<event_data> batch;
-    batch.reserve(events.size());
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const event_id id =
-          ctx.command_id.is_nil() ? new_event_id() : detail::derived_event_id(ctx.command_id, i);
-      std::visit([&](const auto& e) { batch.push_back(detail::encode_event<Codec>(e, id, ctx)); },
-                 events[i]);
-    }
-    return batch;
   }
 
   S* store_;
