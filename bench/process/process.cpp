@@ -17,7 +17,9 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <annal/codec/binary.hpp>
@@ -239,11 +241,23 @@ struct floor_runner {
     if (current.ended || current.deadline != k.scheduled) return;
     recorded_event cause;
     cause.id = k.scheduled;
+    // The delivery announced before its command goes out, as the runner does (so that a run after
+    // a crash finishes it before anything else reaches the instance).
+    const auto marker = [&](std::string_view type) {
+      event_data d = state_event(type, cause, 0, 0);
+      d.meta.emplace("annal.deadline", "bench.pipeline.transcode_timed_out");
+      d.meta.emplace("annal.schedule", annal::detail::id_text(k.scheduled));
+      return d;
+    };
+    event_data announced = marker("annal.deadline_delivering");
+    announced.id = floor_id(cause.id, 3, 0);
+    store->append("pipeline-" + k.instance, annal::expected_version::exact(current.version),
+                  std::span<const event_data>(&announced, 1));
+    floor_instance announced_at = current;
+    ++announced_at.version;
     std::vector<event_data> out;
-    out.push_back(state_event("annal.deadline_fired", cause, 0, 0));
-    out.back().meta.emplace("annal.deadline", "bench.pipeline.transcode_timed_out");
-    out.back().meta.emplace("annal.schedule", annal::detail::id_text(k.scheduled));
-    attempt(k.instance, current.attempts + 1, due, cause, 0, current, std::move(out));
+    out.push_back(marker("annal.deadline_fired"));
+    attempt(k.instance, current.attempts + 1, due, cause, 0, announced_at, std::move(out));
   }
 };
 
