@@ -416,6 +416,20 @@ TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
   const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
+  // Some kills must come after the child's first archive: the range covers it here.
+  const auto range = recovery_test::kill_delay_range(std::chrono::milliseconds(40), [] {
+    annal_test_store::scratch_dir dir;
+    {
+      annal::file_log log(dir.path() / "hot", small_segments());
+      fill(log, 400);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    annal::file_log log(dir.path() / "hot", small_segments());
+    annal::archive(log, dir.path() / "archive",
+                   annal::archive_horizon::position(log.last_position() * 3 / 4));
+    return std::chrono::steady_clock::now() - started;
+  });
+  INFO("kills within " << range.count() << " us");
   int archived_at_kill = 0;
   for (int trial = 0; trial < trials; ++trial) {
     INFO("trial " << trial);
@@ -425,7 +439,8 @@ TEST_CASE("archive: kill -9 at random moments", "[recovery][archive][crash]") {
       annal::file_log log(hot_dir, small_segments());
       fill(log, 200 + static_cast<int>(rng() % 200), static_cast<unsigned>(trial));
     }
-    const auto delay = std::chrono::microseconds(1000 + rng() % 40000);
+    const auto delay =
+        std::chrono::microseconds(1000 + rng() % static_cast<std::uint64_t>(range.count()));
     const unsigned child_seed = static_cast<unsigned>(rng());
     const auto child = recovery_test::fork_and_kill(delay, [&](int out) {
       try {

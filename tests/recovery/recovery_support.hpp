@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -142,6 +143,18 @@ inline int crash_trials(int fallback = 200) {
 inline unsigned crash_seed() {
   const char* env = std::getenv("ANNAL_CRASH_SEED");
   return env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : std::random_device{}();
+}
+
+// The range a kill's random delay is drawn from: `at_least`, or three times the longest of three
+// runs of `timed` (which returns how long the child's work takes here to reach the phase the test
+// wants some kills after) if that is more. On a slow machine or under a sanitizer the child's
+// work takes several times longer, and a fixed range would kill it before it got there every time.
+template <class Timed>
+std::chrono::microseconds kill_delay_range(std::chrono::microseconds at_least, Timed&& timed) {
+  std::chrono::microseconds longest{0};
+  for (int run = 0; run < 3; ++run)
+    longest = std::max(longest, std::chrono::duration_cast<std::chrono::microseconds>(timed()));
+  return std::max(at_least, 3 * longest);
 }
 
 // The stream a crash writer's batch goes to, from its first event's id: five streams.

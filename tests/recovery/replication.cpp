@@ -429,6 +429,22 @@ TEST_CASE("promotion: kill -9 before, during and after it", "[recovery][replicat
   const unsigned seed = recovery_test::crash_seed();
   INFO("ANNAL_CRASH_SEED=" << seed << " ANNAL_CRASH_TRIALS=" << trials);
   std::mt19937 rng(seed);
+  // Some kills must come after the promotion and an append (at most 20 ms of waiting first): the
+  // range covers them here.
+  const auto range = recovery_test::kill_delay_range(std::chrono::milliseconds(40), [] {
+    annal_test_store::scratch_dir dir;
+    {
+      annal::file_log primary(dir.path() / "primary", small_segments());
+      fill(primary, 120);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const annal::file_log primary(dir.path() / "primary", small_segments());
+    annal::standby<annal::file_log, annal::file_log> standby(primary, {}, dir.path() / "standby",
+                                                             small_segments());
+    standby.promote().append("after", expected_version::any(), batch_of(1));
+    return std::chrono::steady_clock::now() - started + std::chrono::milliseconds(20);
+  });
+  INFO("kills within " << range.count() << " us");
   int promoted_at_kill = 0;
   for (int trial = 0; trial < trials; ++trial) {
     INFO("trial " << trial);
@@ -439,7 +455,8 @@ TEST_CASE("promotion: kill -9 before, during and after it", "[recovery][replicat
       fill(primary, 40 + static_cast<int>(rng() % 80), static_cast<unsigned>(trial));
     }
     const auto promote_after = std::chrono::microseconds(rng() % 20000);
-    const auto delay = std::chrono::microseconds(1000 + rng() % 40000);
+    const auto delay =
+        std::chrono::microseconds(1000 + rng() % static_cast<std::uint64_t>(range.count()));
     const unsigned child_seed = static_cast<unsigned>(rng());
     const auto child = recovery_test::fork_and_kill(delay, [&](int out) {
       try {
