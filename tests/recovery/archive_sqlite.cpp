@@ -166,6 +166,20 @@ TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqli
   // A kill ends the process, not the machine: what SQLite has written survives it unsynced.
   annal::sqlite_options quick;
   quick.sync = annal::durability::none;
+  // Some kills must come after the child's first archive: the range covers it here.
+  const auto range = recovery_test::kill_delay_range(std::chrono::milliseconds(80), [&] {
+    annal_test_store::scratch_dir dir;
+    {
+      annal::sqlite_store hot(dir.path() / "events.db", quick);
+      recovery_test::fill(hot, 300);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    annal::sqlite_store hot(dir.path() / "events.db", quick);
+    annal::file_log archive(dir.path() / "archive", sql_archive_test::archive_log_options());
+    annal::archive(hot, archive, annal::archive_horizon::position(hot.last_position() * 3 / 4));
+    return std::chrono::steady_clock::now() - started;
+  });
+  INFO("kills within " << range.count() << " us");
   int archived_at_kill = 0;
   for (int trial = 0; trial < trials; ++trial) {
     INFO("trial " << trial);
@@ -175,7 +189,8 @@ TEST_CASE("SQLite archive: kill -9 at random moments", "[recovery][archive][sqli
       annal::sqlite_store hot(file, quick);
       recovery_test::fill(hot, 100 + static_cast<int>(rng() % 200), static_cast<unsigned>(trial));
     }
-    const auto delay = std::chrono::microseconds(1000 + rng() % 80000);
+    const auto delay =
+        std::chrono::microseconds(1000 + rng() % static_cast<std::uint64_t>(range.count()));
     const unsigned child_seed = static_cast<unsigned>(rng());
     const auto child = recovery_test::fork_and_kill(delay, [&](int out) {
       try {
