@@ -222,6 +222,14 @@ class process_runner {
   // rebuilt from its own events, never by handling the events that caused them again.
   process_instance<M> load(std::string_view instance) const {
     process_instance<M> out;
+    // The pending deadline a delivery marker names, if that schedule is still the pending one.
+    const auto pending_of = [&](const recorded_event& marker) {
+      const auto it = out.deadlines.find(deadline_name(marker));
+      return it != out.deadlines.end() &&
+                     meta_of(marker, "annal.schedule") == detail::id_text(it->second.scheduled.id)
+                 ? it
+                 : out.deadlines.end();
+    };
     store_->read_stream(stream_of(instance), 1, [&](const recorded_event& e) {
       out.version = e.stream_version;
       if (const auto t = e.meta.find(process_trigger_key); t != e.meta.end())
@@ -233,14 +241,9 @@ class process_runner {
       } else if (e.type == deadline_cancelled_type) {
         out.deadlines.erase(deadline_name(e));
       } else if (e.type == deadline_delivering_type) {
-        const auto it = out.deadlines.find(deadline_name(e));
-        if (it != out.deadlines.end() &&
-            meta_of(e, "annal.schedule") == detail::id_text(it->second.scheduled.id))
-          out.delivering = it->first;
+        if (const auto it = pending_of(e); it != out.deadlines.end()) out.delivering = it->first;
       } else if (e.type == deadline_fired_type) {
-        const auto it = out.deadlines.find(deadline_name(e));
-        if (it != out.deadlines.end() &&
-            meta_of(e, "annal.schedule") == detail::id_text(it->second.scheduled.id)) {
+        if (const auto it = pending_of(e); it != out.deadlines.end()) {
           if (out.delivering == it->first) out.delivering.reset();
           out.deadlines.erase(it);
         }
@@ -360,7 +363,8 @@ class process_runner {
   // Delivers the pending deadline `name` of an instance: announces it (unless a crashed run did),
   // sends the handler's commands, then appends its state events with the delivery's marker.
   void deliver(const std::string& instance, process_instance<M>& current, const std::string& name) {
-    const pending_deadline pending = current.deadlines.find(name)->second;
+    // Appends move only the instance's version: its deadlines, and this reference, stay.
+    const pending_deadline& pending = current.deadlines.find(name)->second;
     const recorded_event& scheduled = pending.scheduled;
     if (current.delivering != name) {
       event_data announced = deadline_marker<deadline_delivering>(scheduled);
