@@ -529,22 +529,43 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
   scratch_dir dir;
   const fs::path dest = dir.path() / "backup";
   std::map<std::uint64_t, annal::event_id> acked;
-  int unmarked = 0, marked = 0;
+  int unmarked = 0, marked = 0, appended_before_kill = 0;
+  // Most kills must come after the child has opened the log, appended and backed up. The log grows
+  // with every trial and its opening with it, so a kill's delay is drawn from twice the time the
+  // last opening took here plus a range that covers twenty durable appends and a backup (under a
+  // sanitizer or on a slow disk, several times what they take on a quiet machine).
+  std::chrono::microseconds last_open{0};
+  const auto range = recovery_test::kill_delay_range(std::chrono::milliseconds(30), [] {
+    scratch_dir timing;
+    const auto started = std::chrono::steady_clock::now();
+    annal::file_log_options o;
+    o.segment_size = 64 * 1024;
+    annal::file_log log(timing.path() / "log", o);
+    fill(log, 20);
+    annal::backup(log, timing.path() / "backup");
+    return std::chrono::steady_clock::now() - started;
+  });
+  INFO("kills within " << range.count() << " us");
 
   const int backup_trials = trials * 3 / 5;
   for (int trial = 0; trial < backup_trials; ++trial) {
     INFO("backup trial " << trial);
     const unsigned child_seed = static_cast<unsigned>(rng());
     const bool link = trial % 2 == 1;
-    const auto delay = std::chrono::microseconds(rng() % 30000);
+    const auto delay = std::chrono::microseconds(
+        rng() % static_cast<std::uint64_t>(2 * last_open.count() + range.count()));
     const killed_child child = fork_and_kill(
         delay, [&](int out) { backup_child(dir.log(), dest, out, child_seed, link); });
-    for (const auto& [position, id] : annal_test_store::acknowledged_events(child.bytes))
-      acked.emplace(position, id);
+    const auto acknowledged = annal_test_store::acknowledged_events(child.bytes);
+    appended_before_kill += !acknowledged.empty();
+    for (const auto& [position, id] : acknowledged) acked.emplace(position, id);
 
     annal::file_log_options o;
     o.segment_size = 64 * 1024;
+    const auto opening = std::chrono::steady_clock::now();
     annal::file_log log(dir.log(), o);
+    last_open = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - opening);
     REQUIRE(log.recovery().intact_records_cut == 0);
     std::size_t lost = 0;
     const auto events = all_events(log);
@@ -568,8 +589,11 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
     if (verified) CHECK(again.incremental);
     CHECK(annal::verify_backup(dest).last_position == log.last_position());
   }
-  INFO("backups found complete " << marked << ", unfinished or absent " << unmarked);
-  CHECK(acked.size() > 0);
+  INFO("backups found complete " << marked << ", unfinished or absent " << unmarked
+                                 << "; children that appended before the kill "
+                                 << appended_before_kill << " of " << backup_trials);
+  // The kills landed while appends and backups were under way, not only before the child began.
+  CHECK(appended_before_kill > backup_trials / 4);
 
   // Restores of the backup, killed at random: the target is absent or complete.
   annal::file_log_options ro;
