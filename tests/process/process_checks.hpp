@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <annal/codec/binary.hpp>
@@ -55,7 +56,9 @@ struct pipeline_runner {
 
   pipeline_runner(S& store, annal::memory_checkpoint& checkpoint,
                   const annal::time_point* now = nullptr)
-      : jobs(store), videos(store), runner(store, router, checkpoint, options(now)) {}
+      : pipeline_runner(store, checkpoint, options(now)) {}
+  pipeline_runner(S& store, annal::memory_checkpoint& checkpoint, annal::process_options o)
+      : jobs(store), videos(store), runner(store, router, checkpoint, std::move(o)) {}
   // From the beginning; at the time `*now` says when given (a clock the test moves).
   static annal::process_options options(const annal::time_point* now) {
     annal::process_options o;
@@ -86,11 +89,14 @@ struct reads_of {
 // The store seen through a test's eyes: it counts the appends tried through it, and throws on the
 // next `failures` appends to a stream starting with `crash_at` (by default a crash before the
 // instance's state is stored; a deadline's announcement, which comes before its commands, passes).
+// Before the next `intrusions` such appends, another writer appends an event to that stream first,
+// as a second runner of the manager would.
 template <class S>
 struct watched_store : reads_of<S> {
   int failures = 0;
   int appends = 0;
   std::string crash_at = "pipeline-";
+  int intrusions = 0;
   annal::append_result append(std::string_view id, annal::expected_version v,
                               std::span<const annal::event_data> batch) {
     ++appends;
@@ -99,6 +105,10 @@ struct watched_store : reads_of<S> {
       --failures;
       throw annal::error(annal::errc::io_error,
                          "simulated crash before the append to " + std::string(id));
+    }
+    if (id.starts_with(crash_at) && !announcement && intrusions > 0) {
+      --intrusions;
+      put(*this->inner, std::string(id), pipeline::uploaded{"intruder"});
     }
     return this->inner->append(id, v, batch);
   }
@@ -288,6 +298,52 @@ void check_rejections_and_bad_input() {
   CHECK(at_start.load() == 1);
 }
 
+// The limits docs/process.md names stop the runner before the event, checkpoint kept: more
+// rejections in a row than `max_compensations` allows, and an instance stream another writer
+// moved on between the runner's read and its append.
+template <class Fixture>
+void check_limits_stop_the_runner() {
+  Fixture f;
+  auto& store = f.store();
+  using S = std::remove_reference_t<decltype(store)>;
+  annal::memory_checkpoint checkpoint;
+  annal::process_options none_allowed = pipeline_runner<S>::options(nullptr);
+  none_allowed.max_compensations = 0;
+  pipeline_runner<S> p(store, checkpoint, none_allowed);
+  put(store, "upload", pipeline::uploaded{"blocked-2"});
+  put(store, "worker", pipeline::transcode_done{"blocked-2", 1});
+  CHECK_THROWS_WITH(
+      p.runner.catch_up(),
+      Catch::Contains("process manager 'pipeline', instance 'blocked-2', handling stream "
+                      "'worker' version 1 position 2") &&
+          Catch::Contains("a command to stream 'video-blocked-2' was rejected (blocked by "
+                          "moderation) after 0 compensations in a row for this event, the most "
+                          "process_options::max_compensations allows"));
+  CHECK(p.runner.checkpoint() == 1);
+  CHECK(types_of(store, "video-blocked-2").empty());  // no compensation went out
+
+  Fixture g;
+  auto& other = g.store();
+  watched_store<S> shared{{&other}};
+  annal::memory_checkpoint at_start;
+  pipeline_runner<watched_store<S>> q(shared, at_start);
+  put(other, "upload", pipeline::uploaded{"v9"});
+  q.runner.catch_up();
+  const std::uint64_t version = other.stream_version("pipeline-v9");
+  REQUIRE(version > 0);
+  put(other, "worker", pipeline::transcode_failed{"v9", 1});
+  const std::uint64_t failing = other.last_position();
+  shared.intrusions = 1;
+  CHECK_THROWS_WITH(
+      q.runner.catch_up(),
+      Catch::Contains("process manager 'pipeline': instance stream 'pipeline-v9' is "
+                      "at version " +
+                      std::to_string(version + 1) + ", not " + std::to_string(version) +
+                      ": another runner of this manager wrote it"));
+  CHECK(q.runner.checkpoint() == failing - 1);
+  CHECK(at_start.load() == failing - 1);
+}
+
 // Deadlines: delivered once due by the runner's clock, surviving a restart; cancelled by a
 // finished job; one due before an event was recorded is delivered before it, one due after it
 // never if the event ends the wait; a crash while delivering one delivers it again, to no effect.
@@ -466,6 +522,9 @@ void check_process_manager_on_store() {
   }
   SECTION("rejections, compensation and bad input") {
     check_rejections_and_bad_input<Fixture>();
+  }
+  SECTION("too many compensations, and a second writer of an instance, stop the runner") {
+    check_limits_stop_the_runner<Fixture>();
   }
 }
 

@@ -479,8 +479,11 @@ class process_runner {
     } else {
       if (depth >= options_.max_compensations)
         throw error(errc::handler_failed,
-                    what + "compensations were rejected " + std::to_string(depth) +
-                        " times in a row (process_options::max_compensations)");
+                    what + "a command to stream " + detail::quoted_prefix(stream) +
+                        " was rejected (" + r.reason + ") after " + std::to_string(depth) +
+                        " compensations in a row for this event, the most "
+                        "process_options::max_compensations allows; it is handled again on the "
+                        "next run");
       process_step<M> compensation;
       detail::invoke_handler(
           "process manager", *why.event, why.event->type, why.event->schema_version, [&] {
