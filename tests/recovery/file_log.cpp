@@ -266,6 +266,22 @@ TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery]
                                      "another log"}));
     CHECK(annal::verify_backup(dest).last_position == theirs.last_position);
   }
+  SECTION("a backup of this log before it was restored to an earlier point and appended to") {
+    fill(log, 10, 2);
+    const annal::backup_result before = annal::backup(log, dest);
+    const fs::path fork_dir = dir.path() / "fork";
+    annal::restore(dest, fork_dir, annal::restore_point::at_position(last));
+    annal::file_log fork(fork_dir, small_segments());
+    fill(fork, 30, 7);  // other payload sizes: the backup's last record is not where it was
+    CHECK(fork.last_position() > before.last_position);
+    CHECK_THROWS_MATCHES(
+        annal::backup(fork, dest), annal::error,
+        error_with(annal::errc::invalid_argument,
+                   {"holds a backup up to position " + std::to_string(before.last_position),
+                    "no intact record starting at " + fork_dir.string(),
+                    "where that position's record starts in the backup", "rewritten"}));
+    CHECK(annal::verify_backup(dest).last_position == before.last_position);
+  }
   SECTION("a damaged record in the source") {
     const annal::backup_result good = annal::backup(log, dest);
     fill(log, 100, 4);
@@ -317,9 +333,26 @@ TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery]
     CHECK_THROWS_MATCHES(annal::verify_backup(dest), annal::error,
                          error_with(annal::errc::corrupt_log, {(dest / "BACKUP").string()}));
   }
-  SECTION("a directory that is no backup") {
+  SECTION("a directory that is no backup, a path that does not exist, a file") {
     CHECK_THROWS_MATCHES(annal::verify_backup(dir.log()), annal::error,
                          error_with(annal::errc::corrupt_log, {"no BACKUP file"}));
+    const fs::path missing = dir.path() / "nowhere";
+    CHECK_THROWS_MATCHES(
+        annal::verify_backup(missing), annal::error,
+        error_with(annal::errc::corrupt_log, {missing.string(), "does not exist"}));
+    CHECK_THROWS_MATCHES(
+        annal::restore(missing, dir.path() / "r", annal::restore_point::latest()), annal::error,
+        error_with(annal::errc::corrupt_log, {missing.string(), "does not exist"}));
+    const fs::path file = dir.path() / "events.db";
+    spill(file, "not a directory");
+    CHECK_THROWS_MATCHES(
+        annal::verify_backup(file), annal::error,
+        error_with(annal::errc::corrupt_log,
+                   {file.string(), "not a file log backup", "verify_sqlite_backup"}));
+    CHECK_THROWS_MATCHES(
+        annal::restore(file, dir.path() / "r", annal::restore_point::latest()), annal::error,
+        error_with(annal::errc::corrupt_log, {file.string(), "not a file log backup"}));
+    CHECK_FALSE(fs::exists(dir.path() / "r"));
   }
 }
 
@@ -581,7 +614,8 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
       INFO(e.what());
       const std::string what = e.what();
       CHECK((what.find("BACKUP") != std::string::npos ||
-             what.find("unfinished") != std::string::npos));
+             what.find("unfinished") != std::string::npos ||
+             what.find("does not exist") != std::string::npos));
     }
     verified ? ++marked : ++unmarked;
     const annal::backup_result again = annal::backup(log, dest);

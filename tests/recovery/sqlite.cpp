@@ -118,6 +118,18 @@ TEST_CASE("sqlite backup: bad input is refused, naming what is wrong", "[recover
             annal::errc::invalid_argument,
             {dest.string(), "position " + std::to_string(theirs.last_position), "another store"}));
   }
+  SECTION("a path that does not exist, or a directory") {
+    CHECK_THROWS_MATCHES(annal::verify_sqlite_backup(dest), annal::error,
+                         error_with(annal::errc::corrupt_log, {dest.string(), "does not exist"}));
+    fs::create_directories(dest);  // a file log's backup is a directory
+    CHECK_THROWS_MATCHES(
+        annal::verify_sqlite_backup(dest), annal::error,
+        error_with(annal::errc::corrupt_log, {dest.string(), "is a directory", "verify_backup"}));
+    CHECK_THROWS_MATCHES(
+        annal::restore_sqlite_backup(dest, dir.path() / "r.db", annal::restore_point::latest()),
+        annal::error, error_with(annal::errc::corrupt_log, {dest.string(), "is a directory"}));
+    CHECK_FALSE(fs::exists(dir.path() / "r.db"));
+  }
   SECTION("a tampered backup: a gap in the positions") {
     annal::backup(store, dest);
     tamper(dest, "DELETE FROM annal_events WHERE position = 42");

@@ -109,7 +109,9 @@ inline std::optional<std::string> continues(const std::filesystem::path& source_
            "directory";
   const std::filesystem::path path = source_dir / segment_file(base.segment);
   fd_closer fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  std::string found = "no intact record there";
+  std::string found = "no intact record starting at " + path.string() + " offset " +
+                      std::to_string(base.last_offset) +
+                      ", where that position's record starts in the backup";
   if (fd.fd >= 0) {
     posix_io io;
     chunk_reader<posix_io> reader(io, 0);
@@ -121,11 +123,11 @@ inline std::optional<std::string> continues(const std::filesystem::path& source_
     if (claimed != 0 && (rec = reader.fetch(base.last_offset, claimed)) &&
         !check_record(rec, claimed, r)) {
       if (r.fields.position == base.position && r.crc == base.crc) return std::nullopt;
-      found = "position " + std::to_string(r.fields.position) + " with checksum " + hex32(r.crc);
+      found = "position " + std::to_string(r.fields.position) + " with checksum " + hex32(r.crc) +
+              " at " + path.string() + " offset " + std::to_string(base.last_offset);
     }
   }
-  return head + "but the source log " + source_dir.string() + " holds " + found + " at " +
-         path.string() + " offset " + std::to_string(base.last_offset) +
+  return head + "but the source log " + source_dir.string() + " holds " + found +
          ": it is another log, or this one rewritten since; back up into an empty directory";
 }
 
@@ -403,6 +405,7 @@ inline verified_backup verify_backup(const std::filesystem::path& dir,
                                      backup_options options = {}) {
   namespace fl = detail::file_log;
   detail::check_backup_options(options);
+  fl::require_backup_directory(dir);
   const std::optional<fl::backup_marker> marker = fl::read_marker(dir);
   if (!marker)
     throw error(errc::corrupt_log, dir.string() +

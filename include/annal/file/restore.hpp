@@ -136,6 +136,7 @@ inline restore_result restore_log(const std::filesystem::path& source, const std
 inline restore_result restore(const std::filesystem::path& backup_dir,
                               const std::filesystem::path& target, restore_point to) {
   namespace fl = detail::file_log;
+  fl::require_backup_directory(backup_dir);
   const std::optional<fl::backup_marker> marker = fl::read_marker(backup_dir);
   if (!marker || !marker->complete)
     throw error(errc::corrupt_log,

@@ -459,8 +459,17 @@ inline backup_result backup(const sqlite_store& store, const std::filesystem::pa
 inline verified_backup verify_sqlite_backup(const std::filesystem::path& file) {
   namespace sb = detail::sqlite_backup;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
+  const std::filesystem::file_type type = std::filesystem::status(file, ec).type();
+  if (type == std::filesystem::file_type::not_found)
     throw error(errc::corrupt_log, "backup '" + file.string() + "' does not exist");
+  if (type == std::filesystem::file_type::directory)
+    throw error(errc::corrupt_log,
+                "'" + file.string() +
+                    "' is a directory, not a SQLite backup, which is one file (a "
+                    "file log's backup is a directory, read by verify_backup "
+                    "and restore)");
+  if (type != std::filesystem::file_type::regular)
+    throw error(errc::corrupt_log, "'" + file.string() + "' is not a file, so no SQLite backup");
   sb::handle db(file, sb::read_only, "backup '" + file.string() + "'", true);
   const sb::backup_info info = sb::read_info(db);
   if (!info.found)

@@ -97,6 +97,21 @@ inline void write_marker(const std::filesystem::path& dir, const backup_marker& 
   write_checked_file(dir / marker_name, marker_magic, body);
 }
 
+// A backup to read must be a directory: a path that is missing or a file is named as such before
+// its marker is looked for (which would only say there is none).
+inline void require_backup_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const std::filesystem::file_type type = std::filesystem::status(dir, ec).type();
+  if (type == std::filesystem::file_type::not_found)
+    throw error(errc::corrupt_log, "backup " + dir.string() + " does not exist");
+  if (type != std::filesystem::file_type::none && type != std::filesystem::file_type::directory)
+    throw error(errc::corrupt_log,
+                dir.string() +
+                    " is not a file log backup: those are directories, and this is not one (a "
+                    "SQLite backup is one file, read by verify_sqlite_backup and "
+                    "restore_sqlite_backup)");
+}
+
 // The marker of `dir`, nullopt when it has none; a damaged marker throws.
 inline std::optional<backup_marker> read_marker(const std::filesystem::path& dir) {
   const checked_file f = read_checked_file(dir / marker_name, marker_magic);
