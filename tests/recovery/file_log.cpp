@@ -242,6 +242,12 @@ TEST_CASE("file backup: bad input is refused, naming what is wrong", "[recovery]
                          error_with(annal::errc::invalid_argument, {dest.string(), "not empty"}));
     CHECK(contents(dest).size() == 1);
   }
+  SECTION("a destination that is a file") {
+    spill(dest, "mine");
+    CHECK_THROWS_MATCHES(annal::backup(log, dest), annal::error,
+                         error_with(annal::errc::invalid_argument, {dest.string(), "is a file"}));
+    CHECK(slurp(dest) == "mine");
+  }
   SECTION("a destination another backup is writing") {
     fs::create_directories(dest);
     const int held = annal::detail::file_log::lock_directory(dest);

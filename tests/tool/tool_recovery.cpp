@@ -244,6 +244,15 @@ TEST_CASE("annal tool: copy refuses a target with another history, and bad input
   CHECK(contents(other) == before);
   check_bad_input(run_tool({"replicate", source, "file:" + other.string()}), "diverge");
   CHECK(contents(other) == before);
+  // As long as the primary, with other events: refused too, not reported caught up.
+  const fs::path twin = dir.path() / "twin";
+  {
+    annal::file_log writer{twin};
+    append_two(writer);
+  }
+  check_bad_input(run_tool({"replicate", "file:" + twin.string(), "file:" + other.string()}),
+                  "the standby's position 2 holds event ");
+  CHECK(contents(other) == before);
 
   // Missing source, unknown schemes, a target directory holding something else: nothing created.
   const fs::path fresh = dir.path() / "fresh";
@@ -394,6 +403,8 @@ TEST_CASE("annal tool: backup (full, then incremental) and restore to a position
   std::ofstream(stuff / "x.txt") << "x\n";
   check_bad_input(run_tool({"backup", source, stuff.string()}), "is not empty");
   CHECK(contents(stuff).size() == 1);
+  check_bad_input(run_tool({"backup", source, (stuff / "x.txt").string()}),
+                  (stuff / "x.txt").string() + " is a file: a file log's backup is a directory");
 }
 
 TEST_CASE("annal tool: on a terminal, copy shows its progress on one line written over",

@@ -211,6 +211,11 @@ backup_result backup(const basic_file_log<IO>& log, const std::filesystem::path&
     if (ec)
       throw error(errc::io_error,
                   "creating the backup directory " + destination.string() + ": " + ec.message());
+  } else if (!std::filesystem::is_directory(destination, ec)) {
+    throw error(errc::invalid_argument,
+                "backup destination " + destination.string() +
+                    " is a file: a file log's backup is a directory (a SQLite store's backup is "
+                    "one file)");
   }
   fl::fd_closer lock(fl::lock_directory(destination));
   const std::optional<fl::backup_marker> found = fl::read_marker(destination);

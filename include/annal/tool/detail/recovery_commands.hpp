@@ -482,7 +482,9 @@ void replicate_events(const Source& primary, Target& standby, bool follow, Stop 
   if (!follow) {
     // What the primary holds now, batch by batch: a signal (promote's) ends it between two.
     const std::uint64_t through = primary.last_position();
-    if (through == 0) r.copied = shipper.step(0);
+    // step(0) copies nothing but checks that the standby continues the primary, which a standby
+    // already as long as the primary would otherwise never be (it would be reported caught up).
+    r.copied = shipper.step(0);
     for (std::uint64_t at = standby.last_position(); at < through && !stop();
          at = standby.last_position())
       r.copied += shipper.catch_up(std::min(through, at + options.batch_events));
