@@ -534,14 +534,20 @@ TEST_CASE("file restore: to a position, a time or the end, as a normal log", "[r
 
 namespace {
 
+// The crash test's log, as its children, its parent and its timing open it: durable appends,
+// segments of 64 KiB.
+annal::file_log_options crash_log_options() {
+  annal::file_log_options o;
+  o.segment_size = 64 * 1024;
+  return o;
+}
+
 // Appends with acknowledgements on one thread and backs the log up, again and again, on another,
 // until killed.
 [[noreturn]] void backup_child(const fs::path& source, const fs::path& dest, int out, unsigned seed,
                                bool link) {
   try {
-    annal::file_log_options o;
-    o.segment_size = 64 * 1024;
-    annal::file_log log(source, o);
+    annal::file_log log(source, crash_log_options());
     std::thread writer([&] {
       annal_test_store::append_and_acknowledge(log, out, 1, seed, "crash.test", crash_stream_for);
     });
@@ -577,9 +583,7 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
   const auto range = recovery_test::kill_delay_range(std::chrono::milliseconds(30), [] {
     scratch_dir timing;
     const auto started = std::chrono::steady_clock::now();
-    annal::file_log_options o;
-    o.segment_size = 64 * 1024;
-    annal::file_log log(timing.path() / "log", o);
+    annal::file_log log(timing.path() / "log", crash_log_options());
     fill(log, 20);
     annal::backup(log, timing.path() / "backup");
     return std::chrono::steady_clock::now() - started;
@@ -599,10 +603,8 @@ TEST_CASE("file backup and restore: kill -9 at random moments", "[recovery][file
     appended_before_kill += !acknowledged.empty();
     for (const auto& [position, id] : acknowledged) acked.emplace(position, id);
 
-    annal::file_log_options o;
-    o.segment_size = 64 * 1024;
     const auto opening = std::chrono::steady_clock::now();
-    annal::file_log log(dir.log(), o);
+    annal::file_log log(dir.log(), crash_log_options());
     last_open = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - opening);
     REQUIRE(log.recovery().intact_records_cut == 0);
